@@ -1,0 +1,1 @@
+"""Aftercare: opvang en nazorg — a care plan with contact moments for every victim."""

@@ -1,0 +1,50 @@
+"""The statistics service's nameko shell: fold every event into the read model; answer figures."""
+from __future__ import annotations
+
+from shared import auth
+from shared.dependencies import Storage
+from shared.http import api, json_response
+from shared.messaging.consumer import event_handler
+from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, STATISTICS, TRIAGE
+from shared.service import HubService
+
+from services.statistics import domain, store
+
+
+class StatisticsService(HubService):
+    name = STATISTICS
+    storage = Storage(relay_outbox=False, uses_case_stores=False, uses_statistics=True)
+
+    def _fold(self, event):
+        with self.storage.statistics() as uow:
+            if uow.first_delivery(event):
+                store.upsert_facts(uow, event.municipality, event.case_id, domain.facts_from(event))
+
+    @event_handler(INTAKE, "incident_reported")
+    def on_incident_reported(self, event):
+        self._fold(event)
+
+    @event_handler(TRIAGE, "incident_triaged")
+    def on_incident_triaged(self, event):
+        self._fold(event)
+
+    @event_handler(POLICE_LIAISON, "referral_created")
+    def on_referral_created(self, event):
+        self._fold(event)
+
+    @event_handler(AFTERCARE, "aftercare_planned")
+    def on_aftercare_planned(self, event):
+        self._fold(event)
+
+    @api("GET", "/api/v1/statistics/summary")
+    def summary(self, request):
+        """The caller's own municipality's exact figures (regional, suppressed views come later)."""
+        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
+                                      self.storage.case_store)
+        auth.authorize(principal, "statistics:read")
+        with self.storage.statistics() as uow:
+            figures = store.summary(uow, principal.municipality)
+        return json_response({"municipality": principal.municipality, **figures})
+
+
+SERVICE = StatisticsService

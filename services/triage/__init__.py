@@ -1,0 +1,1 @@
+"""Triage: classify, weigh and route every incident, and explain each decision."""

@@ -1,0 +1,232 @@
+"""`meldpunt`: the operators' command. Every failure is one clear line and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from shared.config import ConfigError, load_settings
+from shared.names import SERVICES
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A problem the operator can fix; printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CommandError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="meldpunt", description="Operate Meldpunt Hub for the configured region "
+                                             "(MELDPUNT_REGION, default deploy/regions/demo.yaml).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("check", help="check that RabbitMQ and PostgreSQL can be reached")
+    sub.add_parser("migrate", help="create missing case stores and apply migrations")
+    sub.add_parser("declare", help="declare exchanges, queues, retry and dead-letter queues")
+
+    run = sub.add_parser("run", help="start the services (foreground; --detach for background)")
+    run.add_argument("--detach", action="store_true")
+    run.add_argument("--services", nargs="+", choices=SERVICES, default=list(SERVICES))
+    stop = sub.add_parser("stop", help="stop services started with run --detach")
+    stop.add_argument("--services", nargs="+", choices=SERVICES, default=list(SERVICES))
+
+    key = sub.add_parser("apikey", help="manage a municipality's API keys").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    create = key.add_parser("create", help="create a key; it is printed once, as the last line")
+    create.add_argument("code")
+    create.add_argument("--label", required=True)
+    create.add_argument("--role", default="intake_channel")
+    revoke = key.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("code")
+    revoke.add_argument("key_id")
+    listing = key.add_parser("list", help="list a municipality's keys (never the keys themselves)")
+    listing.add_argument("code")
+
+    dlq = sub.add_parser("dlq", help="inspect and replay dead letters").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    dl = dlq.add_parser("list", help="dead letters per service")
+    dl.add_argument("service", nargs="?", choices=SERVICES)
+    ds = dlq.add_parser("show", help="one dead letter in full")
+    ds.add_argument("service", choices=SERVICES)
+    ds.add_argument("message_id")
+    for name, text in (("replay", "send back to the queue it failed in"), ("purge", "delete for good")):
+        d = dlq.add_parser(name, help=text)
+        d.add_argument("service", choices=SERVICES)
+        which = d.add_mutually_exclusive_group(required=True)
+        which.add_argument("message_id", nargs="?")
+        which.add_argument("--all", action="store_true")
+
+    sub.add_parser("outbox", help="events waiting in each outbox")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser().parse_args(argv)
+        return _dispatch(args)
+    except (CommandError, ConfigError) as exc:
+        print(f"meldpunt: {exc}" if not str(exc).startswith("meldpunt") else str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args) -> int:
+    settings = load_settings()
+    handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
+               "apikey": _apikey, "dlq": _dlq, "outbox": _outbox}[args.command]
+    return handler(settings, args)
+
+
+def _check(settings, args) -> int:
+    from shared.supervisor import preflight
+
+    problems = preflight(settings)
+    if problems:
+        raise CommandError(problems[0] if len(problems) == 1 else " | ".join(problems))
+    print(f"RabbitMQ and PostgreSQL reachable for region {settings.region.code} ({settings.region.name})")
+    return 0
+
+
+def _migrate(settings, args) -> int:
+    from shared.db.migrate import MigrationError, migrate_region
+
+    try:
+        migrate_region(settings.region, report=print)
+    except MigrationError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def _declare(settings, args) -> int:
+    from shared.messaging.topology import declare
+
+    try:
+        declare(settings.amqp_uri, len(settings.retry_delays), report=print)
+    except OSError as exc:
+        raise CommandError(f"cannot declare the topology on RabbitMQ: {exc}") from None
+    return 0
+
+
+def _run(settings, args) -> int:
+    from shared import supervisor
+
+    problems = supervisor.preflight(settings)
+    if problems:
+        raise CommandError(" | ".join(problems))
+    if args.detach:
+        return supervisor.run_detached(settings, args.services)
+    return supervisor.run_foreground(settings, args.services)
+
+
+def _stop(settings, args) -> int:
+    from shared import supervisor
+
+    return supervisor.stop_detached(args.services)
+
+
+def _case_store(settings, code):
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    if not settings.region.knows(code):
+        raise CommandError(f"{code} is not a municipality of region {settings.region.code} "
+                           f"({', '.join(settings.region.codes)})")
+    return Stores(settings, ConnectionPool(1, application_name="meldpunt-cli"), "cli").case_store(code)
+
+
+def _apikey(settings, args) -> int:
+    import psycopg2
+
+    from shared import auth
+
+    try:
+        if args.action == "create":
+            if args.role not in auth.ROLES:
+                raise CommandError(f"--role must be one of {', '.join(auth.ROLES)}")
+            if not args.label.strip():
+                raise CommandError("--label must not be empty")
+            with _case_store(settings, args.code) as uow:
+                key_id, key = auth.create_key(uow, args.label.strip(), args.role)
+            print(f"created key {key_id} for {args.code} ({args.role}, {args.label.strip()}); "
+                  "it is shown once, keep it safe:")
+            print(key)
+        elif args.action == "revoke":
+            with _case_store(settings, args.code) as uow:
+                if not auth.revoke_key(uow, args.key_id):
+                    raise CommandError(f"{args.code} has no active key {args.key_id}")
+            print(f"revoked key {args.key_id} of {args.code}")
+        else:
+            with _case_store(settings, args.code) as uow:
+                for row in auth.list_keys(uow):
+                    state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+                    print(f"{row['key_id']}  {row['role']:<16} {state:<18} {row['label']}")
+    except psycopg2.OperationalError as exc:
+        raise CommandError(f"cannot reach the case store of {args.code}: {str(exc).strip().splitlines()[0]}") \
+            from None
+    except psycopg2.errors.UndefinedTable:
+        raise CommandError(f"the case store of {args.code} is not migrated; run `meldpunt migrate`") from None
+    return 0
+
+
+def _dlq(settings, args) -> int:
+    from shared.messaging.dlq import DeadLetters
+
+    dead = DeadLetters(settings.amqp_uri)
+    try:
+        if args.action == "list":
+            for service in [args.service] if args.service else SERVICES:
+                letters = dead.list(service)
+                print(f"{service}: {len(letters)} dead letter(s)")
+                for letter in letters:
+                    print(f"  {letter.message_id}  {letter.event_type:<18} {letter.municipality}  "
+                          f"attempts={letter.attempts} replayed={letter.replayed}  {letter.error}")
+        elif args.action == "show":
+            matches = [d for d in dead.list(args.service, limit=10_000) if d.message_id == args.message_id]
+            if not matches:
+                raise CommandError(f"no dead letter {args.message_id} in {args.service}")
+            letter = matches[0]
+            print(json.dumps({**letter.summary(), "body": letter.body.decode("utf-8", "replace")}, indent=2))
+        elif args.action == "replay":
+            done = dead.replay(args.service, None if args.all else args.message_id)
+            if not done and not args.all:
+                raise CommandError(f"no dead letter {args.message_id} in {args.service}")
+            print(f"replayed {len(done)} message(s) from {args.service}")
+        else:
+            count = dead.purge(args.service, None if args.all else args.message_id)
+            if not count and not args.all:
+                raise CommandError(f"no dead letter {args.message_id} in {args.service}")
+            print(f"purged {count} message(s) from {args.service}")
+    except OSError as exc:
+        raise CommandError(f"cannot reach RabbitMQ: {exc}") from None
+    return 0
+
+
+def _outbox(settings, args) -> int:
+    import psycopg2
+
+    targets = [(m.code, m.case_store_dsn) for m in settings.region.municipalities]
+    targets.append(("statistics", settings.region.statistics_dsn))
+    for label, dsn in targets:
+        try:
+            with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cur:
+                cur.execute("SELECT service, count(*), min(created_at) FROM hub.outbox "
+                            "WHERE published_at IS NULL GROUP BY service ORDER BY service")
+                rows = cur.fetchall()
+            conn.close()
+        except psycopg2.Error as exc:
+            print(f"{label}: unavailable ({str(exc).strip().splitlines()[0]})")
+            continue
+        waiting = ", ".join(f"{s}: {n} since {t:%H:%M:%S}" for s, n, t in rows) or "empty"
+        print(f"{label}: {waiting}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

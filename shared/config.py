@@ -1,0 +1,269 @@
+"""The hub's configuration, read once: the region file and the MELDPUNT_* environment.
+
+Everything configurable lives here, validated with marshmallow, so that a broken
+setting fails at start-up with one line naming the file, the municipality and the field.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared.names import SERVICES
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REGION_FILE = REPO_ROOT / "deploy" / "regions" / "demo.yaml"
+
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "triage": 8002,
+    "police_liaison": 8003,
+    "aftercare": 8004,
+    "statistics": 8005,
+}
+
+_ENV_REF = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::(?P<default>[^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as the one line an operator needs to see."""
+
+
+# ---------------------------------------------------------------- region file
+
+class MunicipalitySchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^GM\d{4}$", error="must be a CBS gemeentecode such as GM0687"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    case_store_dsn = fields.String(required=True, validate=validate.Regexp(
+        r"^postgres(ql)?://", error="must be a postgresql:// connection string"))
+    police_unit = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z0-9][a-z0-9-]{1,62}$",
+        error="must be a basisteam code of lower-case letters, digits and dashes"))
+
+
+class RegionHeaderSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9-]{2,20}$", error="must be a short code such as VR19"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class RegionFileSchema(Schema):
+    region = fields.Nested(RegionHeaderSchema, required=True)
+    statistics_dsn = fields.String(required=True, validate=validate.Regexp(
+        r"^postgres(ql)?://", error="must be a postgresql:// connection string"))
+    municipalities = fields.List(fields.Dict(), required=True,
+                                 validate=validate.Length(min=1, error="lists no municipality"))
+
+
+@dataclass(frozen=True)
+class Municipality:
+    code: str
+    name: str
+    case_store_dsn: str
+    police_unit: str
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    statistics_dsn: str
+    municipalities: tuple[Municipality, ...]
+    source: str = ""
+
+    def municipality(self, code: str) -> Municipality:
+        for m in self.municipalities:
+            if m.code == code:
+                return m
+        raise KeyError(code)
+
+    def knows(self, code: str) -> bool:
+        return any(m.code == code for m in self.municipalities)
+
+    @property
+    def codes(self) -> list[str]:
+        return [m.code for m in self.municipalities]
+
+
+def _expand_env(value, environ):
+    """Replace ${VAR} and ${VAR:default} in strings, like nameko's config files."""
+    if isinstance(value, str):
+        def sub(match):
+            name, default = match.group("name"), match.group("default")
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"environment variable {name} is not set")
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, list):
+        return [_expand_env(v, environ) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_env(v, environ) for k, v in value.items()}
+    return value
+
+
+def _first_error(messages, prefix=""):
+    """Flatten marshmallow's nested messages to ('field.path', 'message') for the first one."""
+    if isinstance(messages, dict):
+        key = sorted(messages, key=str)[0]
+        path = f"{prefix}.{key}" if prefix else str(key)
+        return _first_error(messages[key], path)
+    if isinstance(messages, list) and messages:
+        return _first_error(messages[0], prefix)
+    return prefix, str(messages)
+
+
+def load_region(path: str | os.PathLike | None = None, environ=None) -> Region:
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("MELDPUNT_REGION") or DEFAULT_REGION_FILE)
+    where = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: region file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{where}: not valid YAML{line}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a mapping with region, statistics_dsn and municipalities")
+
+    try:
+        raw = _expand_env(raw, environ)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+    try:
+        top = RegionFileSchema().load(raw)
+    except ValidationError as exc:
+        field_path, message = _first_error(exc.messages)
+        raise ConfigError(f"{where}: {field_path}: {message}") from None
+
+    municipalities = []
+    seen_codes, seen_dsns = set(), {}
+    for index, item in enumerate(top["municipalities"], start=1):
+        label = f"municipality {item.get('code') or '#' + str(index)}"
+        try:
+            m = MunicipalitySchema().load(item)
+        except ValidationError as exc:
+            field_path, message = _first_error(exc.messages)
+            raise ConfigError(f"{where}: {label}: {field_path}: {message}") from None
+        if m["code"] in seen_codes:
+            raise ConfigError(f"{where}: {label}: code: listed twice")
+        if m["case_store_dsn"] in seen_dsns:
+            raise ConfigError(
+                f"{where}: {label}: case_store_dsn: same database as {seen_dsns[m['case_store_dsn']]}; "
+                "every municipality needs its own case store")
+        if m["case_store_dsn"] == top["statistics_dsn"]:
+            raise ConfigError(f"{where}: {label}: case_store_dsn: same database as statistics_dsn")
+        seen_codes.add(m["code"])
+        seen_dsns[m["case_store_dsn"]] = m["code"]
+        municipalities.append(Municipality(**m))
+
+    return Region(code=top["region"]["code"], name=top["region"]["name"],
+                  statistics_dsn=top["statistics_dsn"],
+                  municipalities=tuple(municipalities), source=where)
+
+
+# ------------------------------------------------------------ hub settings
+
+def _delays(value: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise ValidationError("must be a comma-separated list of seconds such as 1,5,30") from None
+    if not delays or any(d <= 0 for d in delays):
+        raise ValidationError("must list at least one positive number of seconds")
+    return delays
+
+
+_SETTINGS_FIELDS = {
+    "MELDPUNT_AMQP_URI": fields.String(load_default="amqp://guest:guest@127.0.0.1:5672/",
+                                       validate=validate.Regexp(r"^amqps?://", error="must start with amqp://")),
+    "MELDPUNT_RABBIT_API_URI": fields.String(load_default="http://guest:guest@127.0.0.1:15672/api/"),
+    "MELDPUNT_HTTP_HOST": fields.String(load_default="127.0.0.1"),
+    "MELDPUNT_DB_MAX_CONNECTIONS": fields.Integer(load_default=6, validate=validate.Range(min=1, max=200)),
+    "MELDPUNT_DB_IDLE_SECONDS": fields.Float(load_default=30.0, validate=validate.Range(min=0.1)),
+    "MELDPUNT_RETRY_DELAYS": fields.String(load_default="1,5,30,120,600", validate=_delays),
+    "MELDPUNT_OUTBOX_SWEEP_SECONDS": fields.Float(load_default=1.0, validate=validate.Range(min=0.05, max=60)),
+    "MELDPUNT_MAX_WORKERS": fields.Integer(load_default=10, validate=validate.Range(min=1, max=200)),
+    "MELDPUNT_LOG_LEVEL": fields.String(load_default="INFO", validate=validate.OneOf(
+        ["DEBUG", "INFO", "WARNING", "ERROR"])),
+    "MELDPUNT_MAX_BODY_BYTES": fields.Integer(load_default=256 * 1024, validate=validate.Range(min=1024)),
+    **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
+        load_default=DEFAULT_PORTS[service], validate=validate.Range(min=1, max=65535))
+       for service in SERVICES},
+}
+# MELDPUNT_* environment variables, each documented in docs/configuration.md.
+SettingsSchema = Schema.from_dict(_SETTINGS_FIELDS, name="SettingsSchema")
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: Region
+    amqp_uri: str
+    rabbit_api_uri: str
+    http_host: str
+    ports: dict
+    db_max_connections: int
+    db_idle_seconds: float
+    retry_delays: tuple
+    outbox_sweep_seconds: float
+    max_workers: int
+    log_level: str
+    max_body_bytes: int
+    extra: dict = field(default_factory=dict)
+
+    def http_address(self, service: str) -> str:
+        return f"{self.http_host}:{self.ports[service]}"
+
+    def nameko_config(self, service: str | None = None) -> dict:
+        """The nameko container config for one service, built from these settings."""
+        config = {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": self.max_workers,
+            "serializer": "json",
+            "MELDPUNT_SETTINGS": self,
+        }
+        if service:
+            config["WEB_SERVER_ADDRESS"] = self.http_address(service)
+        return config
+
+
+def load_settings(environ=None, region_path=None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    region = load_region(region_path, environ)
+    known = {k: v for k, v in environ.items() if k in _SETTINGS_FIELDS}
+    try:
+        data = SettingsSchema().load(known)
+    except ValidationError as exc:
+        name, message = _first_error(exc.messages)
+        raise ConfigError(f"environment: {name}: {message}") from None
+    return Settings(
+        region=region,
+        amqp_uri=data["MELDPUNT_AMQP_URI"],
+        rabbit_api_uri=data["MELDPUNT_RABBIT_API_URI"],
+        http_host=data["MELDPUNT_HTTP_HOST"],
+        ports={s: data[f"MELDPUNT_{s.upper()}_PORT"] for s in SERVICES},
+        db_max_connections=data["MELDPUNT_DB_MAX_CONNECTIONS"],
+        db_idle_seconds=data["MELDPUNT_DB_IDLE_SECONDS"],
+        retry_delays=_delays(data["MELDPUNT_RETRY_DELAYS"]),
+        outbox_sweep_seconds=data["MELDPUNT_OUTBOX_SWEEP_SECONDS"],
+        max_workers=data["MELDPUNT_MAX_WORKERS"],
+        log_level=data["MELDPUNT_LOG_LEVEL"],
+        max_body_bytes=data["MELDPUNT_MAX_BODY_BYTES"],
+    )
+
+
+def settings_from_nameko(config: dict) -> Settings:
+    """The settings a container was started with (the runner puts them in its config)."""
+    settings = config.get("MELDPUNT_SETTINGS")
+    if settings is None:
+        settings = load_settings()
+    return settings

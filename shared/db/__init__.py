@@ -1,0 +1,1 @@
+"""The one case-store access layer: pooled connections, units of work, migrations."""

@@ -1,0 +1,143 @@
+"""The one door to a hub database: a unit of work per transaction, with outbox, inbox and audit.
+
+A state change, the events it causes (outbox), the record that an incoming event was
+handled (inbox) and the audit entry of a read of personal data all commit together or
+not at all. Services never commit themselves: leaving the `with` block commits, an
+exception rolls back.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import uuid
+
+import psycopg2.extras
+
+from shared.config import Settings
+from shared.db.pool import ConnectionPool
+from shared.events import Event, dump_event, new_event
+
+log = logging.getLogger(__name__)
+
+
+class UnknownMunicipality(LookupError):
+    """The code names no municipality of this region."""
+
+
+class UnitOfWork:
+    def __init__(self, conn, service: str, municipality: str | None, consumer: str | None = None):
+        self.conn = conn
+        self.service = service
+        self.municipality = municipality
+        self.consumer = consumer
+        self.recorded: list[Event] = []
+
+    def cursor(self):
+        return self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+
+    def execute(self, query, params=None):
+        cur = self.cursor()
+        cur.execute(query, params)
+        return cur
+
+    def fetchone(self, query, params=None):
+        with self.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchone()
+
+    def fetchall(self, query, params=None):
+        with self.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    # ------------------------------------------------------------- outbox
+    def record(self, event_type: str, case_id, payload: dict, correlation_id=None,
+               priority: int = 0) -> Event:
+        """Put an event in the outbox; it is published only if this unit of work commits."""
+        if self.municipality is None:
+            raise RuntimeError("events belong to a municipality; this unit of work has none")
+        event = new_event(event_type, self.municipality, case_id, payload, correlation_id)
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO hub.outbox (service, event_id, event_type, priority, envelope) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (self.service, event.event_id, event.event_type, priority,
+                 json.dumps(dump_event(event))))
+        self.recorded.append(event)
+        return event
+
+    # -------------------------------------------------------------- inbox
+    def first_delivery(self, event: Event) -> bool:
+        """Record that this consumer handled `event`; False if it already had (a redelivery)."""
+        if not self.consumer:
+            raise RuntimeError("only an event handler's unit of work has an inbox")
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO hub.inbox (consumer, event_id, event_type) VALUES (%s, %s, %s) "
+                        "ON CONFLICT DO NOTHING", (self.consumer, event.event_id, event.event_type))
+            return cur.rowcount == 1
+
+    # -------------------------------------------------------------- audit
+    def audit(self, actor: str, action: str, subject: str, case_id=None, reason: str | None = None):
+        """Write who did what with which personal data to the municipality's audit log."""
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) "
+                        "VALUES (%s, %s, %s, %s, %s)", (actor, action, case_id, subject, reason))
+
+
+class Stores:
+    """The databases one service process uses: each municipality's case store, and statistics."""
+
+    def __init__(self, settings: Settings, pool: ConnectionPool, service: str):
+        self.settings = settings
+        self.region = settings.region
+        self.pool = pool
+        self.service = service
+        self._commit_listeners = []
+
+    def on_commit(self, listener):
+        """Call `listener(dsn, events)` after a unit of work that recorded events commits."""
+        self._commit_listeners.append(listener)
+
+    def dsn_of(self, municipality: str) -> str:
+        try:
+            return self.region.municipality(municipality).case_store_dsn
+        except KeyError:
+            raise UnknownMunicipality(municipality) from None
+
+    @contextlib.contextmanager
+    def unit_of_work(self, dsn: str, municipality: str | None = None, consumer: str | None = None):
+        with self.pool.connection(dsn) as conn:
+            uow = UnitOfWork(conn, self.service, municipality, consumer)
+            try:
+                yield uow
+                conn.commit()
+            except BaseException:
+                if not conn.closed:
+                    conn.rollback()
+                raise
+        if uow.recorded:
+            for listener in self._commit_listeners:
+                try:
+                    listener(dsn, uow.recorded)
+                except Exception:  # the outbox sweep catches up; a listener must not fail the commit
+                    log.exception("commit listener failed")
+
+    def case_store(self, municipality: str, consumer: str | None = None):
+        """A unit of work on one municipality's own case store (and no other)."""
+        return self.unit_of_work(self.dsn_of(municipality), municipality, consumer)
+
+    def statistics(self, consumer: str | None = None):
+        return self.unit_of_work(self.region.statistics_dsn, None, consumer)
+
+    def case_store_targets(self) -> list[tuple[str, str]]:
+        return [(m.code, m.case_store_dsn) for m in self.region.municipalities]
+
+    def ping(self, dsn: str) -> None:
+        with self.pool.connection(dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            conn.rollback()
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()

@@ -1,0 +1,130 @@
+"""nameko DependencyProviders that give services their databases and relay their outbox.
+
+`Storage` is set up once per container: one capped connection pool for all the
+municipalities' case stores (and statistics), an outbox relay woken right after each
+commit that recorded events and sweeping every few seconds for anything left behind
+(events recorded by the CLI, or left by a crash), and a reaper that closes idle
+connections. Each worker gets a `WorkerStorage` that knows its consumer name, so
+that its inbox entries are its own.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import eventlet
+from eventlet.event import Event as GreenEvent
+from nameko.extensions import DependencyProvider
+
+from shared.config import settings_from_nameko
+from shared.db.pool import ConnectionPool
+from shared.db.unit_of_work import Stores
+from shared.outbox import Backoff, EventPublisher, OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class WorkerStorage:
+    """What a worker sees: units of work on the stores, with its inbox consumer name set."""
+
+    def __init__(self, stores: Stores, consumer: str, targets: list[tuple[str, str]]):
+        self._stores = stores
+        self.consumer = consumer
+        self.settings = stores.settings
+        self.region = stores.region
+        self.targets = targets  # (label, dsn) of every database this service uses
+
+    def case_store(self, municipality: str):
+        return self._stores.case_store(municipality, consumer=self.consumer)
+
+    def statistics(self):
+        return self._stores.statistics(consumer=self.consumer)
+
+    def ping(self, dsn: str):
+        self._stores.ping(dsn)
+
+
+class Storage(DependencyProvider):
+    def __init__(self, relay_outbox: bool = True, uses_case_stores: bool = True,
+                 uses_statistics: bool = False):
+        self.relay_outbox = relay_outbox
+        self.uses_case_stores = uses_case_stores
+        self.uses_statistics = uses_statistics
+
+    def setup(self):
+        self.settings = settings_from_nameko(self.container.config)
+        service = self.container.service_name
+        self.pool = ConnectionPool(self.settings.db_max_connections, self.settings.db_idle_seconds,
+                                   application_name=f"meldpunt-{service}")
+        self.stores = Stores(self.settings, self.pool, service)
+        self._wake = GreenEvent()
+        self._dirty: set[str] = set()
+        self._running = False
+        if self.relay_outbox:
+            self.relay = OutboxRelay(service, self.stores, EventPublisher(self.settings.amqp_uri, service))
+            self.stores.on_commit(self._committed)
+
+    def start(self):
+        self._running = True
+        if self.relay_outbox:
+            self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+        self.container.spawn_managed_thread(self._reap_loop, identifier="db-idle-reaper")
+
+    def stop(self):
+        self._running = False
+        self._poke()
+        self.pool.close()
+
+    def kill(self):
+        self._running = False
+        self.pool.close()
+
+    def get_dependency(self, worker_ctx):
+        return WorkerStorage(self.stores, f"{self.container.service_name}.{worker_ctx.entrypoint.method_name}",
+                             self.targets())
+
+    # ------------------------------------------------------------ databases
+    def targets(self) -> list[tuple[str, str]]:
+        targets = self.stores.case_store_targets() if self.uses_case_stores else []
+        if self.uses_statistics:
+            targets.append(("statistics", self.settings.region.statistics_dsn))
+        return targets
+
+    # --------------------------------------------------------------- relay
+    def _committed(self, dsn, events):
+        self._dirty.add(dsn)
+        self._poke()
+
+    def _poke(self):
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def _relay_loop(self):
+        backoff = Backoff()
+        labels = {dsn: label for label, dsn in self.targets()}
+        next_sweep = 0.0
+        while self._running:
+            now = time.monotonic()
+            if now >= next_sweep:
+                todo, next_sweep = self.targets(), now + self.settings.outbox_sweep_seconds
+                self._dirty.clear()
+            else:
+                todo = [(labels[dsn], dsn) for dsn in self._dirty]
+                self._dirty.clear()
+            try:
+                self.relay.sweep(todo)
+                backoff.succeeded()
+                delay = max(0.0, next_sweep - time.monotonic())
+            except Exception:
+                delay = backoff.failed()
+                next_sweep = 0.0  # after a failure, look everywhere again
+            self._wake = GreenEvent()
+            if self._dirty and backoff.current == 0:
+                continue  # commits arrived while we were publishing
+            with eventlet.Timeout(delay, False):
+                self._wake.wait()
+
+    def _reap_loop(self):
+        while self._running:
+            eventlet.sleep(max(1.0, self.settings.db_idle_seconds / 2))
+            self.pool.close_idle()

@@ -1,0 +1,1 @@
+"""Everything the hub does on RabbitMQ: topology, publishing, reliable consuming, dead letters."""

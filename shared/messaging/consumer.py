@@ -1,0 +1,154 @@
+"""A nameko event handler that never drops a message and never loops hot.
+
+nameko acks an event after its handler ends, whether it raised or not. Here a failing
+message is first re-published to a retry queue, where it waits out its backoff delay
+and is dead-lettered back; after the last attempt it is parked in the service's
+dead-letter queue for an operator. Only then is the original acked. A message that
+breaks the event contract (or is not JSON at all) is parked at once: retrying cannot
+help it. The handler method receives a validated `shared.events.Event`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from datetime import datetime, timezone
+from functools import partial
+
+import eventlet
+from nameko.amqp.publish import Publisher
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer, QueueConsumer
+
+from shared import metrics
+from shared.config import settings_from_nameko
+from shared.events import InvalidEvent, load_event
+from shared.messaging import headers as h
+from shared.messaging.topology import (consumer_queue, dead_letter_queue_name,
+                                       retry_queue_name)
+
+log = logging.getLogger(__name__)
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying the same message can never succeed."""
+
+
+class ContractCheckingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, but a body that cannot be decoded is parked, not re-raised.
+
+    Without this, kombu raises inside the consumer loop, the connection restarts and the
+    broker redelivers the same message forever.
+    """
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self._undecodable, provider)
+        return consumers
+
+    def _undecodable(self, provider, message, exc):
+        provider.park_undecodable(message, exc)
+
+
+class ReliableEventHandler(EventHandler):
+    queue_consumer = ContractCheckingQueueConsumer()
+
+    def __init__(self, source_service: str, event_type: str, **kwargs):
+        super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
+                         reliable_delivery=True, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        settings = settings_from_nameko(self.container.config)
+        self.service = self.container.service_name
+        self.queue = consumer_queue(self.source_service, self.event_type, self.service, self.method_name)
+        self.retry_delays = settings.retry_delays
+        self.publisher = Publisher(settings.amqp_uri, use_confirms=True, retry=True,
+                                   retry_policy={"max_retries": 3, "interval_start": 0.5,
+                                                 "interval_step": 1, "interval_max": 2})
+        Consumer.setup(self)  # skip EventHandler.setup: the queue is ours, shared with `meldpunt declare`
+
+    # ------------------------------------------------------------ receive
+    def handle_message(self, body, message):
+        started = time.monotonic()
+        try:
+            event = load_event(body)
+            if event.event_type != self.event_type:
+                raise InvalidEvent({"event_type": [f"expected {self.event_type}"]})
+        except InvalidEvent as exc:
+            self._settle_failure(message, attempt_error=exc, permanent=True)
+            metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+            return
+        handle_result = partial(self.handle_result, message, started)
+        try:
+            self.container.spawn_worker(self, (event,), {},
+                                        context_data=self.unpack_message_headers(message),
+                                        handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, started, worker_ctx, result=None, exc_info=None):
+        metrics.HANDLER_SECONDS.labels(self.service, self.event_type).observe(time.monotonic() - started)
+        if exc_info is None:
+            metrics.EVENTS_HANDLED.labels(self.service, self.event_type).inc()
+            self.queue_consumer.ack_message(message)
+        else:
+            metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+            self._settle_failure(message, attempt_error=exc_info[1],
+                                 permanent=isinstance(exc_info[1], (InvalidEvent, PermanentFailure)))
+        return result, exc_info
+
+    def park_undecodable(self, message, exc):
+        metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+        self._settle_failure(message, attempt_error=exc, permanent=True)
+
+    # ---------------------------------------------------- retry or park
+    def _settle_failure(self, message, attempt_error, permanent: bool):
+        try:
+            self._retry_or_park(message, attempt_error, permanent)
+        except Exception:
+            # Could not hand the message on (broker trouble): do not ack. Wait a moment so that
+            # a persistent broker problem cannot turn into a hot redelivery loop.
+            log.exception("could not retry or park a failed message; returning it to %s", self.queue.name)
+            eventlet.sleep(1.0)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+    def _retry_or_park(self, message, error, permanent: bool):
+        headers = dict(message.headers or {})
+        attempt = int(headers.get(h.ATTEMPT, 0)) + 1
+        headers.update({
+            h.ATTEMPT: attempt,
+            h.QUEUE: self.queue.name,
+            h.SERVICE: self.service,
+            h.EVENT_TYPE: self.event_type,
+            h.ERROR: _describe(error),
+            h.FAILED_AT: datetime.now(timezone.utc).isoformat(),
+        })
+        common = dict(exchange="", content_type=message.content_type or "application/octet-stream",
+                      content_encoding=message.content_encoding or "binary", headers=headers,
+                      priority=message.properties.get("priority") or 0,
+                      message_id=message.properties.get("message_id"), mandatory=True)
+        if not permanent and attempt <= len(self.retry_delays):
+            delay = self.retry_delays[attempt - 1]
+            log.warning("handler %s.%s failed (attempt %d), retrying in %ss: %s", self.service,
+                        self.method_name, attempt, delay, headers[h.ERROR])
+            self.publisher.publish(message.body, routing_key=retry_queue_name(self.queue.name, attempt),
+                                   expiration=delay, **common)
+            metrics.EVENTS_RETRIED.labels(self.service, self.event_type).inc()
+        else:
+            log.error("parking message in %s after %d attempt(s): %s", dead_letter_queue_name(self.service),
+                      attempt, headers[h.ERROR])
+            self.publisher.publish(message.body, routing_key=dead_letter_queue_name(self.service), **common)
+            metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.event_type).inc()
+
+
+def _describe(error) -> str:
+    """The error, short enough for a header and an operator's screen."""
+    text = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return text.splitlines()[-1][:500] if text else type(error).__name__
+
+
+event_handler = ReliableEventHandler.decorator

@@ -1,0 +1,110 @@
+"""Names and declarations of every exchange and queue, so that deploy and consumers agree.
+
+`meldpunt declare` creates all of it before services start: an event published before
+its consumer's queue exists would otherwise be dropped by the broker. Each consumer
+queue has retry queues (one per backoff step: a message waits there for its delay and is
+dead-lettered back to its queue) and each service has one dead-letter queue.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from kombu import Connection, Exchange, Queue
+
+from shared.names import SERVICES
+
+PERSISTENT = 2
+MAX_PRIORITY = 10  # acute incidents overtake a backlog (x-max-priority on event queues)
+EVENT_QUEUE_ARGUMENTS = {"x-max-priority": MAX_PRIORITY}
+
+
+def event_exchange(service: str) -> Exchange:
+    """nameko's event exchange of a service: topic `<service>.events`, routing key = event type."""
+    return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=PERSISTENT)
+
+
+def consumer_queue_name(source: str, event_type: str, service: str, method: str) -> str:
+    # nameko's SERVICE_POOL naming, so that standard nameko tooling recognises the queues
+    return f"evt-{source}-{event_type}--{service}.{method}"
+
+
+def consumer_queue(source: str, event_type: str, service: str, method: str) -> Queue:
+    return Queue(consumer_queue_name(source, event_type, service, method),
+                 exchange=event_exchange(source), routing_key=event_type, durable=True,
+                 queue_arguments=EVENT_QUEUE_ARGUMENTS)
+
+
+def retry_queue_name(queue_name: str, step: int) -> str:
+    return f"{queue_name}.retry.{step}"
+
+
+def retry_queue(queue_name: str, step: int) -> Queue:
+    return Queue(retry_queue_name(queue_name, step), durable=True, queue_arguments={
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": queue_name,
+    })
+
+
+def dead_letter_queue_name(service: str) -> str:
+    return f"{service}.dlq"
+
+
+def dead_letter_queue(service: str) -> Queue:
+    return Queue(dead_letter_queue_name(service), durable=True)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One event handler of one service: the source of its events and its queue."""
+    source: str
+    event_type: str
+    service: str
+    method: str
+
+    @property
+    def queue_name(self) -> str:
+        return consumer_queue_name(self.source, self.event_type, self.service, self.method)
+
+    def queue(self) -> Queue:
+        return consumer_queue(self.source, self.event_type, self.service, self.method)
+
+
+def service_class(service: str):
+    module = importlib.import_module(f"services.{service}.service")
+    return module.SERVICE
+
+
+def subscriptions_of(cls) -> list[Subscription]:
+    """Read a service class's reliable event handlers, the way nameko finds entrypoints."""
+    from shared.messaging.consumer import ReliableEventHandler
+
+    found = []
+    for method_name in dir(cls):
+        method = getattr(cls, method_name)
+        for entrypoint in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, ReliableEventHandler):
+                found.append(Subscription(entrypoint.source_service, entrypoint.event_type,
+                                          cls.name, method_name))
+    return sorted(found, key=lambda s: s.queue_name)
+
+
+def all_subscriptions() -> list[Subscription]:
+    return [s for service in SERVICES for s in subscriptions_of(service_class(service))]
+
+
+def declare(amqp_uri: str, retry_steps: int, report=lambda line: None) -> None:
+    """Declare exchanges, consumer queues with bindings, retry queues and dead-letter queues."""
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        for service in SERVICES:
+            event_exchange(service)(channel).declare()
+            dead_letter_queue(service)(channel).declare()
+        subs = all_subscriptions()
+        for sub in subs:
+            sub.queue()(channel).declare()
+            for step in range(1, retry_steps + 1):
+                retry_queue(sub.queue_name, step)(channel).declare()
+        channel.close()
+    report(f"declared {len(SERVICES)} exchanges, {len(subs)} consumer queues with "
+           f"{retry_steps} retry step(s) each, {len(SERVICES)} dead-letter queues")

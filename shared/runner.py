@@ -1,0 +1,74 @@
+"""Runs one hub service in this process: `python -m shared.runner intake`.
+
+The settings are read once here and handed to the container in its config, so that
+the service and its dependencies all see the same validated configuration.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402 — before anything opens a socket
+
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from shared import logs  # noqa: E402
+from shared.config import ConfigError, load_settings  # noqa: E402
+from shared.messaging.topology import service_class  # noqa: E402
+from shared.names import SERVICES  # noqa: E402
+
+log = logging.getLogger("meldpunt.runner")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or argv[0] not in SERVICES:
+        print(f"usage: python -m shared.runner {{{','.join(SERVICES)}}}", file=sys.stderr)
+        return 2
+    service = argv[0]
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"meldpunt: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(service, settings.log_level)
+
+    runner = ServiceRunner(settings.nameko_config(service))
+    runner.add_service(service_class(service))
+    stopping = eventlet.event.Event()
+
+    def stop(signum, frame):
+        if not stopping.ready():
+            stopping.send(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner.start()
+    log.info("service started", extra={"url": f"http://{settings.http_address(service)}",
+                                       "region": settings.region.code})
+    crashed = []
+
+    def watch():
+        try:
+            runner.wait()
+        except Exception:
+            log.exception("service crashed")
+            crashed.append(True)
+        stop(None, None)
+
+    eventlet.spawn(watch)
+    stopping.wait()
+    if crashed:
+        runner.kill()
+        return 1
+    log.info("service stopping")
+    with eventlet.Timeout(20, False):
+        runner.stop()
+        return 0
+    runner.kill()
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""What every hub service has besides its own work: health, metrics and a correlation id.
+
+Services inherit `HubService`; nameko finds the entrypoints and dependencies declared
+here just like their own.
+"""
+from __future__ import annotations
+
+import uuid
+
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Request, Response
+
+from shared import logs, metrics
+from shared.dependencies import Storage
+from shared.events import Event
+from shared.http import api, json_response
+from shared.messaging.topology import dead_letter_queue
+
+
+class Correlation(DependencyProvider):
+    """Sets the correlation id of each worker: from its event, the X-Correlation-ID header, or new."""
+
+    def worker_setup(self, worker_ctx):
+        value = None
+        first = worker_ctx.args[0] if worker_ctx.args else None
+        if isinstance(first, Event):
+            value = str(first.correlation_id)
+        elif isinstance(first, Request):
+            value = _uuid_or_none(first.headers.get("X-Correlation-ID"))
+        worker_ctx.data["correlation_id"] = value or str(uuid.uuid4())
+        logs.correlation_id.set(worker_ctx.data["correlation_id"])
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.data.get("correlation_id")
+
+
+def _uuid_or_none(value):
+    try:
+        return str(uuid.UUID(value)) if value else None
+    except ValueError:
+        return None
+
+
+class HubService:
+    name = "hub"
+    storage = Storage()
+    correlation_id = Correlation()
+
+    @api("GET", "/health")
+    def health(self, request):
+        """200 when this service reaches its broker and every database it uses; 503 with the reason."""
+        settings = self.storage.settings
+        checks, healthy = {}, True
+        try:
+            with Connection(settings.amqp_uri, connect_timeout=2) as conn:
+                conn.connect()
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+            healthy = False
+        for label, dsn in self.storage.targets:
+            try:
+                self.storage.ping(dsn)
+                checks[f"db:{label}"] = "ok"
+            except Exception as exc:
+                checks[f"db:{label}"] = f"unreachable: {type(exc).__name__}"
+                healthy = False
+        return json_response({"service": self.name, "status": "ok" if healthy else "unavailable",
+                              "checks": checks}, status=200 if healthy else 503)
+
+    @api("GET", "/metrics")
+    def metrics(self, request):
+        settings = self.storage.settings
+        try:
+            with Connection(settings.amqp_uri, connect_timeout=2) as conn:
+                queue = dead_letter_queue(self.name)(conn.default_channel)
+                _, depth, _ = queue.queue_declare(passive=True)
+                metrics.DEAD_LETTERS.labels(self.name).set(depth)
+        except Exception:  # the gauge keeps its last value; /health reports the broker
+            pass
+        body, content_type = metrics.exposition()
+        return Response(body, status=200, content_type=content_type)
