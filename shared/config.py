@@ -185,7 +185,7 @@ def _delays(value: str) -> tuple[float, ...]:
 
 _SETTINGS_FIELDS = {
     "MELDPUNT_AMQP_URI": fields.String(load_default="amqp://guest:guest@127.0.0.1:5672/",
-                                       validate=validate.Regexp(r"^amqps?://", error="must start with amqp://")),
+                                       validate=validate.Regexp(r"^(py)?amqps?://", error="must start with amqp://")),
     "MELDPUNT_RABBIT_API_URI": fields.String(load_default="http://guest:guest@127.0.0.1:15672/api/"),
     "MELDPUNT_HTTP_HOST": fields.String(load_default="127.0.0.1"),
     "MELDPUNT_DB_MAX_CONNECTIONS": fields.Integer(load_default=6, validate=validate.Range(min=1, max=200)),

@@ -116,6 +116,8 @@ class Storage(DependencyProvider):
                 backoff.succeeded()
                 delay = max(0.0, next_sweep - time.monotonic())
             except Exception:
+                if not self._running:
+                    return
                 delay = backoff.failed()
                 next_sweep = 0.0  # after a failure, look everywhere again
             self._wake = GreenEvent()

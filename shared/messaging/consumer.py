@@ -146,9 +146,13 @@ class ReliableEventHandler(EventHandler):
 
 
 def _describe(error) -> str:
-    """The error, short enough for a header and an operator's screen."""
+    """The error's first line, short enough for a header and an operator's screen.
+
+    Only the first line: database errors go on to quote the statement, which could hold
+    values from a case.
+    """
     text = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return text.splitlines()[-1][:500] if text else type(error).__name__
+    return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 event_handler = ReliableEventHandler.decorator

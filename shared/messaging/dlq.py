@@ -37,8 +37,11 @@ class DeadLetter:
 
 def _dead_letter(service: str, message) -> DeadLetter:
     headers = message.headers or {}
+    raw = message.body
+    if isinstance(raw, str):
+        raw = raw.encode(message.content_encoding if message.content_encoding not in (None, "binary") else "utf-8")
     try:
-        body = json.loads(message.body)
+        body = json.loads(raw)
         body = body if isinstance(body, dict) else {}
     except (ValueError, UnicodeDecodeError):
         body = {}
@@ -49,7 +52,7 @@ def _dead_letter(service: str, message) -> DeadLetter:
         municipality=str(body.get("municipality", "?")), case_id=str(body.get("case_id", "?")),
         attempts=int(headers.get(h.ATTEMPT, 0)), error=str(headers.get(h.ERROR, "")),
         failed_at=str(headers.get(h.FAILED_AT, "")), replayed=int(headers.get(h.REPLAYED, 0)),
-        body=message.body, message=message)
+        body=raw, message=message)
 
 
 class DeadLetters:

@@ -1,0 +1,129 @@
+"""Nothing lost, nothing doubled: idempotent consumers, the outbox across a broker outage,
+retries with backoff into the dead-letter queue, and replay — all on the real broker and stores."""
+import json
+import subprocess
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from prometheus_client import REGISTRY
+
+from shared.events import dump_event, new_event
+from shared.messaging.dlq import DeadLetters
+from tests.support import incident_body, meldpunt, publish_raw, query, wait_for
+
+
+def handled(service, event_type):
+    return REGISTRY.get_sample_value("meldpunt_events_handled_total",
+                                     {"service": service, "event_type": event_type}) or 0.0
+
+
+def reported_event(code, **payload):
+    return new_event("incident_reported", code, uuid.uuid4(), {
+        "channel": "api", "occurred_at": datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc), "location_type": "balie",
+        "target_role": "ambtenaar", "reported_categories": ["bedreiging"], "anonymous": False,
+        "perpetrator_count": 1,
+        "consent": {"contact": True, "police_referral": True, "inform_manager": False, "employer_reports": False},
+        **payload})
+
+
+def test_the_same_event_delivered_twice_has_one_effect(settings, start_services):
+    start_services("triage", "statistics")
+    code = settings.region.codes[0]
+    dsn = settings.region.municipality(code).case_store_dsn
+    event = reported_event(code)
+    before_triage, before_stats = handled("triage", "incident_reported"), handled("statistics", "incident_reported")
+
+    for _ in range(2):
+        publish_raw(settings.amqp_uri, "intake.events", "incident_reported", dump_event(event))
+    wait_for(lambda: handled("triage", "incident_reported") - before_triage == 2
+             and handled("statistics", "incident_reported") - before_stats == 2, what="both deliveries handled")
+
+    assert len(query(dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (event.case_id,))) == 1
+    assert len(query(dsn, "SELECT 1 FROM hub.outbox WHERE event_type = 'incident_triaged' "
+                          "AND envelope->>'case_id' = %s", (str(event.case_id),))) == 1
+    assert len(query(dsn, "SELECT 1 FROM hub.inbox WHERE event_id = %s", (event.event_id,))) == 1
+    stats = query(settings.region.statistics_dsn, "SELECT consumer FROM hub.inbox WHERE event_id = %s",
+                  (event.event_id,))
+    assert [r["consumer"] for r in stats] == ["statistics.on_incident_reported"]
+
+
+@pytest.mark.broker_outage
+def test_a_change_committed_while_the_broker_is_down_reaches_consumers_afterwards(hub):
+    code = hub.region.codes[1]
+    key = hub.key(code)
+    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=60)
+    try:
+        response = hub.report(key)  # intake writes the case and its event in one transaction
+        assert response.status_code == 201, response.text
+        case_id = response.json()["case_id"]
+        pending = query(hub.case_store(code), "SELECT published_at FROM hub.outbox WHERE envelope->>'case_id' = %s",
+                        (case_id,))
+        assert pending == [{"published_at": None}]
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120)
+        subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=120)
+    facts = wait_for(lambda: (f := hub.facts(code, uuid.UUID(case_id))) and f["aftercare_planned"] and f["referred"]
+                     and f, timeout=60, what="the incident to travel after the broker came back")
+    assert facts["urgency"] == "hoog"
+    published = query(hub.case_store(code), "SELECT event_type FROM hub.outbox WHERE envelope->>'case_id' = %s "
+                                            "AND published_at IS NOT NULL ORDER BY id", (case_id,))
+    assert [r["event_type"] for r in published] == ["incident_reported", "incident_triaged",
+                                                    "referral_created", "aftercare_planned"]
+
+
+def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_back(hub, hub_env):
+    broken, healthy = hub.region.codes[2], hub.region.codes[3]
+    broken_dsn = hub.case_store(broken)
+    dead = DeadLetters(hub.settings.amqp_uri)
+    query(broken_dsn, "ALTER TABLE triage.results RENAME TO results_out_of_order")
+    try:
+        poisoned = hub.report(hub.key(broken)).json()["case_id"]
+        fine = hub.report(hub.key(healthy)).json()["case_id"]
+        wait_for(lambda: (f := hub.facts(healthy, uuid.UUID(fine))) and f["aftercare_planned"], what="healthy path")
+        letters = wait_for(lambda: dead.list("triage"), what="the poison message in triage.dlq")
+        assert len(letters) == 1
+        letter = letters[0]
+        assert letter.attempts == 1 + len(hub.settings.retry_delays)
+        assert letter.case_id == poisoned and letter.event_type == "incident_reported"
+        assert "results" in letter.error and letter.queue == "evt-intake-incident_reported--triage.on_incident_reported"
+        assert dead.list("statistics") == []  # other consumers of the same event were not affected
+
+        listed = meldpunt(hub_env, "dlq", "list", "triage")
+        assert listed.returncode == 0 and letter.message_id in listed.stdout
+        shown = meldpunt(hub_env, "dlq", "show", "triage", letter.message_id)
+        assert shown.returncode == 0 and json.loads(shown.stdout)["attempts"] == letter.attempts
+    finally:
+        query(broken_dsn, "ALTER TABLE triage.results_out_of_order RENAME TO results")
+
+    replayed = meldpunt(hub_env, "dlq", "replay", "triage", letter.message_id)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "replayed 1 message" in replayed.stdout
+    facts = wait_for(lambda: (f := hub.facts(broken, uuid.UUID(poisoned))) and f["aftercare_planned"] and f,
+                     what="the replayed incident to complete")
+    assert facts["referred"] is True
+    assert len(query(broken_dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (poisoned,))) == 1
+    assert dead.list("triage") == []
+
+
+def test_malformed_messages_are_parked_at_once_and_the_hub_keeps_working(hub, hub_env):
+    code = hub.region.codes[0]
+    dead = DeadLetters(hub.settings.amqp_uri)
+    publish_raw(hub.settings.amqp_uri, "intake.events", "incident_reported", b"{not json",
+                message_id="not-json")
+    invalid = dump_event(reported_event(code))
+    invalid["payload"]["description"] = "free text must never travel in an event"
+    publish_raw(hub.settings.amqp_uri, "intake.events", "incident_reported", json.dumps(invalid),
+                message_id="smuggled-free-text")
+
+    case_id = hub.report(hub.key(code)).json()["case_id"]
+    wait_for(lambda: (f := hub.facts(code, uuid.UUID(case_id))) and f["aftercare_planned"], what="normal path")
+    for service in ("triage", "statistics"):
+        letters = wait_for(lambda: len(d := dead.list(service)) == 2 and d, what=f"{service}.dlq")
+        assert sorted(d.message_id for d in letters) == ["not-json", "smuggled-free-text"]
+        assert all(d.attempts == 1 for d in letters)  # contract breaches are not retried
+
+    purged = meldpunt(hub_env, "dlq", "purge", "statistics", "--all")
+    assert purged.returncode == 0 and "purged 2" in purged.stdout
+    assert dead.list("statistics") == []
+    assert len(dead.list("triage")) == 2
