@@ -128,7 +128,7 @@ def _run(settings, args) -> int:
 def _stop(settings, args) -> int:
     from shared import supervisor
 
-    return supervisor.stop_detached(args.services)
+    return supervisor.stop_detached(settings, args.services)
 
 
 def _case_store(settings, code):

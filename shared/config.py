@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -196,6 +196,7 @@ _SETTINGS_FIELDS = {
     "MELDPUNT_LOG_LEVEL": fields.String(load_default="INFO", validate=validate.OneOf(
         ["DEBUG", "INFO", "WARNING", "ERROR"])),
     "MELDPUNT_MAX_BODY_BYTES": fields.Integer(load_default=256 * 1024, validate=validate.Range(min=1024)),
+    "MELDPUNT_VAR_DIR": fields.String(load_default=str(REPO_ROOT / "var")),
     **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
         load_default=DEFAULT_PORTS[service], validate=validate.Range(min=1, max=65535))
        for service in SERVICES},
@@ -218,7 +219,7 @@ class Settings:
     max_workers: int
     log_level: str
     max_body_bytes: int
-    extra: dict = field(default_factory=dict)
+    var_dir: Path
 
     def http_address(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
@@ -258,6 +259,7 @@ def load_settings(environ=None, region_path=None) -> Settings:
         max_workers=data["MELDPUNT_MAX_WORKERS"],
         log_level=data["MELDPUNT_LOG_LEVEL"],
         max_body_bytes=data["MELDPUNT_MAX_BODY_BYTES"],
+        var_dir=Path(data["MELDPUNT_VAR_DIR"]),
     )
 
 

@@ -66,13 +66,19 @@ class Storage(DependencyProvider):
 
     def start(self):
         self._running = True
+        self._stopped = GreenEvent()
+        self._threads = [self.container.spawn_managed_thread(self._reap_loop, identifier="db-idle-reaper")]
         if self.relay_outbox:
-            self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
-        self.container.spawn_managed_thread(self._reap_loop, identifier="db-idle-reaper")
+            self._threads.append(self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay"))
 
     def stop(self):
+        """Let the relay finish its batch and the reaper its sleep, then close the pool."""
         self._running = False
+        self._stopped.send(True)
         self._poke()
+        with eventlet.Timeout(10, False):
+            for thread in self._threads:
+                thread.wait()
         self.pool.close()
 
     def kill(self):
@@ -128,5 +134,7 @@ class Storage(DependencyProvider):
 
     def _reap_loop(self):
         while self._running:
-            eventlet.sleep(max(1.0, self.settings.db_idle_seconds / 2))
-            self.pool.close_idle()
+            with eventlet.Timeout(max(1.0, self.settings.db_idle_seconds / 2), False):
+                self._stopped.wait()
+            if self._running:
+                self.pool.close_idle()

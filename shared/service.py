@@ -21,7 +21,8 @@ from shared.messaging.topology import dead_letter_queue
 class Correlation(DependencyProvider):
     """Sets the correlation id of each worker: from its event, the X-Correlation-ID header, or new."""
 
-    def worker_setup(self, worker_ctx):
+    def get_dependency(self, worker_ctx):
+        # nameko injects dependencies before worker_setup, so the id is decided here
         value = None
         first = worker_ctx.args[0] if worker_ctx.args else None
         if isinstance(first, Event):
@@ -29,10 +30,10 @@ class Correlation(DependencyProvider):
         elif isinstance(first, Request):
             value = _uuid_or_none(first.headers.get("X-Correlation-ID"))
         worker_ctx.data["correlation_id"] = value or str(uuid.uuid4())
-        logs.correlation_id.set(worker_ctx.data["correlation_id"])
+        return worker_ctx.data["correlation_id"]
 
-    def get_dependency(self, worker_ctx):
-        return worker_ctx.data.get("correlation_id")
+    def worker_setup(self, worker_ctx):
+        logs.correlation_id.set(worker_ctx.data["correlation_id"])
 
 
 def _uuid_or_none(value):

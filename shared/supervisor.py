@@ -23,7 +23,6 @@ from psycopg2.extensions import parse_dsn
 from shared.config import REPO_ROOT, Settings
 from shared.names import SERVICES
 
-VAR = REPO_ROOT / "var"
 
 
 def preflight(settings: Settings) -> list[str]:
@@ -119,25 +118,26 @@ def run_foreground(settings: Settings, services=SERVICES, report=print) -> int:
 
 
 def run_detached(settings: Settings, services=SERVICES, report=print) -> int:
-    (VAR / "log").mkdir(parents=True, exist_ok=True)
-    (VAR / "run").mkdir(parents=True, exist_ok=True)
+    var = settings.var_dir
+    (var / "log").mkdir(parents=True, exist_ok=True)
+    (var / "run").mkdir(parents=True, exist_ok=True)
     procs = {}
     for service in services:
-        pid_file = VAR / "run" / f"{service}.pid"
+        pid_file = var / "run" / f"{service}.pid"
         if _alive(pid_file):
             report(f"{service} already runs (pid {pid_file.read_text().strip()})")
             continue
-        procs[service] = _spawn(service, VAR / "log" / f"{service}.log")
+        procs[service] = _spawn(service, var / "log" / f"{service}.log")
         pid_file.write_text(str(procs[service].pid))
     ok = wait_healthy(settings, services, procs or None, report=report)
     if not ok:
-        report(f"see the logs in {VAR / 'log'}")
+        report(f"see the logs in {var / 'log'}")
     return 0 if ok else 1
 
 
-def stop_detached(services=SERVICES, report=print) -> int:
+def stop_detached(settings: Settings, services=SERVICES, report=print) -> int:
     for service in services:
-        pid_file = VAR / "run" / f"{service}.pid"
+        pid_file = settings.var_dir / "run" / f"{service}.pid"
         if not _alive(pid_file):
             pid_file.unlink(missing_ok=True)
             continue

@@ -1,0 +1,98 @@
+"""Health, metrics and the operators' CLI against the real broker and databases."""
+import uuid
+
+import requests
+import yaml
+
+from shared.config import load_settings
+from tests.support import Hub, meldpunt, wait_for
+
+
+def test_health_is_200_when_broker_and_databases_answer(hub):
+    for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
+        response = requests.get(hub.url(service, "/health"), timeout=10)
+        assert response.status_code == 200, response.text
+        checks = response.json()["checks"]
+        assert checks["broker"] == "ok"
+        assert all(v == "ok" for v in checks.values())
+    assert set(requests.get(hub.url("intake", "/health"), timeout=10).json()["checks"]) == \
+        {"broker"} | {f"db:{code}" for code in hub.region.codes}
+
+
+def test_health_is_503_naming_the_unreachable_case_store(hub_env, region_file, tmp_path, start_services):
+    region = yaml.safe_load(region_file.read_text())
+    region["municipalities"].append({"code": "GM0677", "name": "Hulst", "police_unit": "zwb-zeeuws-vlaanderen",
+                                     "case_store_dsn": "postgresql://postgres@127.0.0.1:5432/mh_does_not_exist"})
+    broken = tmp_path / "broken-region.yaml"
+    broken.write_text(yaml.safe_dump(region))
+    settings = load_settings({**hub_env, "MELDPUNT_REGION": str(broken)})
+    start_services("triage", settings=settings)
+    response = requests.get(Hub(settings).url("triage", "/health"), timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["db:GM0677"].startswith("unreachable")
+    assert body["checks"]["db:GM0687"] == "ok"
+
+
+def test_metrics_count_handled_events_and_expose_dead_letters(hub):
+    code = hub.region.codes[0]
+    case_id = hub.report(hub.key(code)).json()["case_id"]
+    wait_for(lambda: (f := hub.facts(code, uuid.UUID(case_id))) and f["aftercare_planned"], what="path")
+    text = requests.get(hub.url("triage", "/metrics"), timeout=5).text
+    assert 'meldpunt_events_handled_total{event_type="incident_reported",service="triage"}' in text
+    assert 'meldpunt_handler_seconds_bucket' in text
+    assert 'meldpunt_dead_letters{service="triage"} 0.0' in text
+    assert "meldpunt_outbox_backlog" in text
+
+
+def test_broken_region_file_is_one_clear_line_and_exit_2(hub_env, tmp_path):
+    broken = tmp_path / "region.yaml"
+    broken.write_text(yaml.safe_dump({
+        "region": {"code": "VR19", "name": "Zeeland"},
+        "statistics_dsn": "postgresql://postgres@127.0.0.1/stats",
+        "municipalities": [{"code": "GM0687", "name": "Middelburg", "police_unit": "zwb-walcheren"}]}))
+    result = meldpunt({**hub_env, "MELDPUNT_REGION": str(broken)}, "migrate")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(broken) in lines[0] and "municipality GM0687" in lines[0] and "case_store_dsn" in lines[0]
+
+
+def test_bad_usage_and_unknown_municipality_are_exit_2(hub_env):
+    for args in (["frobnicate"], ["apikey", "create", "GM0687"], ["dlq", "replay", "triage"],
+                 ["apikey", "create", "GM9999", "--label", "x"],
+                 ["apikey", "create", "GM0687", "--label", "x", "--role", "emperor"]):
+        result = meldpunt(hub_env, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_unreachable_broker_is_named_with_where_and_how(hub_env):
+    result = meldpunt({**hub_env, "MELDPUNT_AMQP_URI": "amqp://guest:guest@127.0.0.1:1/"}, "check")
+    assert result.returncode == 2
+    assert "RabbitMQ is not reachable at 127.0.0.1:1" in result.stderr and "rabbitmq-server" in result.stderr
+
+
+def test_migrate_is_idempotent_and_apikey_commands_work(hub_env, settings):
+    migrated = meldpunt(hub_env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.count("up to date") == len(settings.region.codes) + 1
+
+    created = meldpunt(hub_env, "apikey", "create", "GM0718", "--label", "Balie Vlissingen", "--role", "staff")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("GM0718.")
+    key_id = key.split(".")[1]
+    listed = meldpunt(hub_env, "apikey", "list", "GM0718")
+    assert key_id in listed.stdout and "staff" in listed.stdout and key not in listed.stdout
+    assert meldpunt(hub_env, "apikey", "revoke", "GM0718", key_id).returncode == 0
+    again = meldpunt(hub_env, "apikey", "revoke", "GM0718", key_id)
+    assert again.returncode == 2 and "no active key" in again.stderr
+
+
+def test_declare_and_outbox_status(hub_env):
+    declared = meldpunt(hub_env, "declare")
+    assert declared.returncode == 0 and "consumer queues" in declared.stdout
+    outbox = meldpunt(hub_env, "outbox")
+    assert outbox.returncode == 0 and "GM0687:" in outbox.stdout and "statistics:" in outbox.stdout
