@@ -5,9 +5,10 @@ setting fails at start-up with one line naming the file, the municipality and th
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -52,12 +53,15 @@ class RegionHeaderSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
-class RegionFileSchema(Schema):
-    region = fields.Nested(RegionHeaderSchema, required=True)
-    statistics_dsn = fields.String(required=True, validate=validate.Regexp(
-        r"^postgres(ql)?://", error="must be a postgresql:// connection string"))
-    municipalities = fields.List(fields.Dict(), required=True,
-                                 validate=validate.Length(min=1, error="lists no municipality"))
+RegionFileSchema = Schema.from_dict({
+    "region": fields.Nested(RegionHeaderSchema, required=True),
+    "statistics_dsn": fields.String(required=True, validate=validate.Regexp(
+        r"^postgres(ql)?://", error="must be a postgresql:// connection string")),
+    "municipalities": fields.List(fields.Dict(), required=True,
+                                  validate=validate.Length(min=1, error="lists no municipality")),
+    # One optional section per service (e.g. `triage:`), validated by services/<name>/options.py.
+    **{service: fields.Dict(load_default=dict) for service in SERVICES},
+}, name="RegionFileSchema")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Region:
     statistics_dsn: str
     municipalities: tuple[Municipality, ...]
     source: str = ""
+    options: dict = field(default_factory=dict)  # service name -> its validated region options
 
     def municipality(self, code: str) -> Municipality:
         for m in self.municipalities:
@@ -166,9 +171,33 @@ def load_region(path: str | os.PathLike | None = None, environ=None) -> Region:
         seen_dsns[m["case_store_dsn"]] = m["code"]
         municipalities.append(Municipality(**m))
 
+    options = {}
+    for service in SERVICES:
+        schema = _options_schema(service)
+        if schema is None:
+            if top[service]:
+                raise ConfigError(f"{where}: {service}: this service takes no region options")
+            continue
+        try:
+            options[service] = schema.load(top[service])
+        except ValidationError as exc:
+            field_path, message = _first_error(exc.messages)
+            raise ConfigError(f"{where}: {service}.{field_path}: {message}") from None
+
     return Region(code=top["region"]["code"], name=top["region"]["name"],
                   statistics_dsn=top["statistics_dsn"],
-                  municipalities=tuple(municipalities), source=where)
+                  municipalities=tuple(municipalities), source=where, options=options)
+
+
+def _options_schema(service: str) -> Schema | None:
+    """The marshmallow schema of a service's region options (services/<name>/options.py), if any."""
+    try:
+        module = importlib.import_module(f"services.{service}.options")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"services.{service}.options":
+            raise
+        return None
+    return module.OptionsSchema()
 
 
 # ------------------------------------------------------------ hub settings

@@ -12,6 +12,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
 from shared import logs, metrics
+from shared.clock import ClockProvider
 from shared.dependencies import Storage
 from shared.events import Event
 from shared.http import api, json_response
@@ -47,6 +48,7 @@ class HubService:
     name = "hub"
     storage = Storage()
     correlation_id = Correlation()
+    clock = ClockProvider()
 
     @api("GET", "/health")
     def health(self, request):

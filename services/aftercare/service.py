@@ -1,8 +1,6 @@
 """The aftercare service's nameko shell: plan care when triage decided on it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, TRIAGE
 from shared.service import HubService
@@ -17,7 +15,7 @@ class AftercareService(HubService):
     @event_handler(TRIAGE, "incident_triaged")
     def on_incident_triaged(self, event):
         plan = domain.plan_care(event.case_id, event.payload["urgency"], event.payload["decisions"],
-                                now=datetime.now(timezone.utc))
+                                now=self.clock.now())
         if plan is None:
             return
         with self.storage.case_store(event.municipality) as uow:
