@@ -53,11 +53,15 @@ def start_services(container_factory, declared):
     """Start hub services in this process, each in its own nameko container on its own port."""
     from shared.messaging.topology import service_class
 
-    def start(*names, settings=None):
+    def start(*names, settings=None, clock=None):
+        """`clock`: a shared.clock.FixedClock the services then use as their `self.clock`."""
         settings = settings or declared
         started = {}
         for name in names:
-            container = container_factory(service_class(name), settings.nameko_config(name))
+            config = settings.nameko_config(name)
+            if clock is not None:
+                config["MELDPUNT_CLOCK"] = clock
+            container = container_factory(service_class(name), config)
             container.start()
             started[name] = container
         return started
