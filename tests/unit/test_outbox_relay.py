@@ -1,0 +1,195 @@
+"""shared/outbox.py: the relay's bookkeeping and backoff, with a fake database and publisher."""
+from __future__ import annotations
+
+import contextlib
+from types import SimpleNamespace
+
+import pytest
+from kombu.exceptions import OperationalError as KombuOperationalError
+from nameko.amqp.publish import UndeliverableMessage
+from prometheus_client import REGISTRY
+
+from shared import outbox
+from shared.outbox import Backoff, OutboxRelay
+
+
+def test_backoff_doubles_up_to_the_maximum_and_resets():
+    backoff = Backoff(start=0.5, maximum=15.0)
+
+    assert [backoff.failed() for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0]
+    backoff.succeeded()
+    assert backoff.current == 0.0
+    assert backoff.failed() == 0.5
+
+
+# ---------------------------------------------------------------- a fake outbox table
+
+class FakeCursor:
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, statement, params=None):
+        self.db.statements.append((" ".join(statement.split()), params))
+
+    def fetchall(self):
+        return self.db.batches.pop(0) if self.db.batches else []
+
+
+class FakeDatabase:
+    """Answers each SELECT with the next prepared batch of outbox rows."""
+
+    def __init__(self, *batches):
+        self.batches = [list(b) for b in batches]
+        self.statements = []
+        self.commits = self.rollbacks = 0
+
+    def cursor(self):
+        return FakeCursor(self)
+
+    def commit(self):
+        self.commits += 1
+
+    def rollback(self):
+        self.rollbacks += 1
+
+    def updates(self):
+        return [(s, p) for s, p in self.statements if s.startswith("UPDATE")]
+
+
+class FakePool:
+    def __init__(self, db):
+        self.db = db
+        self.lent = []
+
+    @contextlib.contextmanager
+    def connection(self, dsn):
+        self.lent.append(dsn)
+        yield self.db
+
+
+def row(row_id, priority=0, event_type="incident_reported"):
+    return (row_id, event_type, priority, {"event_id": f"e{row_id}", "event_type": event_type})
+
+
+class FakePublisher:
+    def __init__(self, fail_on=None, error=None):
+        self.fail_on, self.error = fail_on, error
+        self.sent = []
+
+    def __call__(self, body, priority=0):
+        if body["event_id"] == self.fail_on:
+            raise self.error
+        self.sent.append((body["event_id"], priority))
+
+
+def relay_with(db, publisher, service="intake"):
+    return OutboxRelay(service, SimpleNamespace(pool=FakePool(db)), publisher)
+
+
+def test_relay_publishes_in_order_and_marks_what_went_out():
+    db = FakeDatabase([row(7, priority=9), row(3), row(4)])
+    publisher = FakePublisher()
+
+    sent = relay_with(db, publisher).relay("GM0687", "postgresql://db/gm0687")
+
+    assert sent == 3
+    assert publisher.sent == [("e7", 9), ("e3", 0), ("e4", 0)]
+    assert db.updates() == [("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)", ([7, 3, 4],))]
+    assert db.commits == 1 and db.rollbacks == 0
+
+
+def test_relay_claims_only_its_own_service_rows_with_skip_locked():
+    db = FakeDatabase([])
+
+    assert relay_with(db, FakePublisher(), service="triage").relay("GM0718", "dsn") == 0
+
+    select, params = db.statements[0]
+    assert "FOR UPDATE SKIP LOCKED" in select and "published_at IS NULL" in select
+    assert params == ("triage", outbox.BATCH)
+    assert db.updates() == []
+
+
+@pytest.mark.parametrize("error", [UndeliverableMessage(), KombuOperationalError("connection refused"),
+                                   ConnectionResetError("reset by peer")])
+def test_broker_refusal_keeps_the_rest_and_records_the_attempt(error):
+    db = FakeDatabase([row(1), row(2), row(3)])
+    publisher = FakePublisher(fail_on="e2", error=error)
+
+    with pytest.raises(type(error)):
+        relay_with(db, publisher).relay("GM0687", "dsn")
+
+    assert publisher.sent == [("e1", 0)]
+    published, attempt = db.updates()
+    assert published[1] == ([1],)
+    assert attempt[0].startswith("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s")
+    assert attempt[1][0].startswith(type(error).__name__) and attempt[1][1] == 2
+    assert db.commits == 1, "what was confirmed must be marked, even when a later row fails"
+
+
+def test_unexpected_error_rolls_back():
+    db = FakeDatabase([row(1)])
+
+    with pytest.raises(KeyError):
+        relay_with(db, FakePublisher(fail_on="e1", error=KeyError("envelope"))).relay("GM0687", "dsn")
+
+    assert db.rollbacks == 1 and db.commits == 0
+
+
+def test_relay_keeps_going_while_batches_are_full(monkeypatch):
+    monkeypatch.setattr(outbox, "BATCH", 2)
+    db = FakeDatabase([row(1), row(2)], [row(3), row(4)], [row(5)])
+
+    assert relay_with(db, FakePublisher()).relay("GM0664", "dsn") == 5
+    assert db.commits == 3
+
+
+# ---------------------------------------------------------------- sweep over many databases
+
+def error_count(service):
+    return REGISTRY.get_sample_value("meldpunt_outbox_publish_errors_total", {"service": service}) or 0.0
+
+
+def sweeping(service, outcomes):
+    """A relay whose relay() answers per label from `outcomes` (a count or an exception)."""
+    relay = OutboxRelay(service, stores=None, publish=None)
+    visited = []
+
+    def fake_relay(label, dsn):
+        visited.append(label)
+        outcome = outcomes[label]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    relay.relay = fake_relay
+    return relay, visited
+
+
+TARGETS = [("GM0687", "dsn-1"), ("GM0718", "dsn-2"), ("GM0664", "dsn-3"), ("GM0715", "dsn-4")]
+
+
+def test_sweep_adds_up_every_database():
+    relay, visited = sweeping("unit-sweep-ok", {"GM0687": 2, "GM0718": 0, "GM0664": 5, "GM0715": 1})
+
+    assert relay.sweep(TARGETS) == 8
+    assert visited == ["GM0687", "GM0718", "GM0664", "GM0715"]
+    assert error_count("unit-sweep-ok") == 0
+
+
+def test_sweep_relays_the_other_databases_and_raises_the_first_error():
+    first, second = OSError("broker away"), KombuOperationalError("still away")
+    relay, visited = sweeping("unit-sweep-errors", {"GM0687": 2, "GM0718": first, "GM0664": second, "GM0715": 1})
+    before = error_count("unit-sweep-errors")
+
+    with pytest.raises(OSError) as caught:
+        relay.sweep(TARGETS)
+
+    assert caught.value is first
+    assert visited == ["GM0687", "GM0718", "GM0664", "GM0715"], "one broken store must not hold up the others"
+    assert error_count("unit-sweep-errors") - before == 2
