@@ -1,15 +1,15 @@
 """shared/events.py: the event contract, its round trip, what it refuses, and what it may never carry."""
 from __future__ import annotations
 
-import copy
 import json
+import re
 import uuid
 from pathlib import Path
 
 import pytest
 from marshmallow import RAISE, fields, validate
 
-from shared.events import CATALOGUE, InvalidEvent, dump_event, load_event, new_event
+from shared.events import CATALOGUE, EnvelopeSchema, InvalidEvent, dump_event, load_event, new_event
 from shared.names import SERVICES
 from tests.unit.samples import OCCURRED_AT, PAYLOADS
 
@@ -250,11 +250,46 @@ def test_every_payload_refuses_unknown_fields():
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
 
-def test_docs_describe_every_event_and_field():
+def doc_sections() -> dict[str, str]:
+    """docs/events.md cut at its `## ` headings: {heading: text under it}."""
     if not DOCS.exists():
         pytest.skip("docs/events.md is not written yet")
-    text = DOCS.read_text(encoding="utf-8")
-    missing = [event_type for event_type in CATALOGUE if event_type not in text]
-    missing += [path for path, _ in all_payload_fields() if path.rsplit(".", 1)[-1].rstrip("[]") not in text]
+    parts = re.split(r"^## +(.+?)\s*$", DOCS.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
 
-    assert missing == []
+
+def table_fields(section: str) -> list[str]:
+    """The backticked names in the first column of a section's table rows."""
+    return re.findall(r"^\| *`([a-z_]+)` *\|", section, flags=re.MULTILINE)
+
+
+def test_docs_have_one_section_per_event():
+    assert set(doc_sections()) - {"Envelope"} == set(CATALOGUE)
+
+
+@pytest.mark.parametrize("event_type", sorted(CATALOGUE))
+def test_docs_list_exactly_the_payload_fields(event_type):
+    section = doc_sections()[event_type]
+
+    assert table_fields(section) == list(CATALOGUE[event_type].payload().fields)
+
+
+@pytest.mark.parametrize("event_type", sorted(CATALOGUE))
+def test_docs_name_producer_consumers_and_version(event_type):
+    spec, section = CATALOGUE[event_type], doc_sections()[event_type]
+
+    assert re.search(rf"^- Producer: `{spec.producer}`$", section, flags=re.MULTILINE)
+    consumers = re.search(r"^- Consumers: (.+)$", section, flags=re.MULTILINE).group(1)
+    assert re.findall(r"`([a-z_]+)`", consumers) == list(spec.consumers)
+    assert re.search(rf"^- schema_version: {spec.version}$", section, flags=re.MULTILINE)
+
+
+def test_docs_list_exactly_the_envelope_fields():
+    assert table_fields(doc_sections()["Envelope"]) == list(EnvelopeSchema().fields)
+
+
+def test_docs_name_every_nested_field():
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else pytest.skip("docs/events.md is not written yet")
+    leaves = {path.rsplit(".", 1)[-1].rstrip("[]") for path, _ in all_payload_fields()}
+
+    assert [leaf for leaf in sorted(leaves) if f"`{leaf}`" not in text] == []
