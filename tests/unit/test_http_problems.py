@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 
-from shared.http import PROBLEM_JSON, Problem, invalid_params, json_response
+import pytest
+
+from shared.http import PROBLEM_JSON, Problem, invalid_params, json_response, read_json
 
 
 def test_flat_field_messages():
@@ -74,3 +76,45 @@ def test_json_response():
     assert json.loads(response.get_data()) == {"case_id": "abc"}
     assert response.headers["Location"] == "/api/v1/incidents/abc"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_schema_message_inside_a_list_item():
+    assert invalid_params({"perpetrators": {1: {"_schema": ["Invalid input type."]}}}) == [
+        {"name": "perpetrators.1", "reason": "Invalid input type."}]
+
+
+# ---------------------------------------------------------------- reading the request body
+
+def request(body: bytes, content_type="application/json"):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    return Request(EnvironBuilder(method="POST", path="/api/v1/incidents", data=body,
+                                  content_type=content_type).get_environ())
+
+
+def problem_of(req, max_bytes=1024) -> Problem:
+    with pytest.raises(Problem) as caught:
+        read_json(req, max_bytes)
+    return caught.value
+
+
+def test_read_json():
+    assert read_json(request(b'{"description": "Bedreigd aan de balie"}'), 1024) == {
+        "description": "Bedreigd aan de balie"}
+    assert read_json(request(b'{"a": 1}', "application/json; charset=utf-8"), 1024) == {"a": 1}
+
+
+def test_read_json_refuses_other_media_types():
+    assert problem_of(request(b"description=x", "application/x-www-form-urlencoded")).status == 415
+
+
+def test_read_json_refuses_large_bodies():
+    assert problem_of(request(b'{"description": "' + b"x" * 2000 + b'"}')).status == 413
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe{}", b""])
+def test_read_json_refuses_what_is_not_json(body):
+    problem = problem_of(request(body))
+
+    assert (problem.status, problem.detail) == (400, "the body is not valid JSON")
