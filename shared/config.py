@@ -6,6 +6,7 @@ setting fails at start-up with one line naming the file, the municipality and th
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ class Region:
         return [m.code for m in self.municipalities]
 
 
-def _expand_env(value, environ):
+def _expand_env(value, environ, path=""):
     """Replace ${VAR} and ${VAR:default} in strings, like nameko's config files."""
     if isinstance(value, str):
         def sub(match):
@@ -104,13 +105,29 @@ def _expand_env(value, environ):
                 return environ[name]
             if default is not None:
                 return default
-            raise ConfigError(f"environment variable {name} is not set")
+            raise ConfigError(f"{path}: environment variable {name} is not set")
         return _ENV_REF.sub(sub, value)
     if isinstance(value, list):
-        return [_expand_env(v, environ) for v in value]
+        return [_expand_env(v, environ, _item_path(path, i, v)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _expand_env(v, environ) for k, v in value.items()}
+        return {k: _expand_env(v, environ, f"{path}: {k}" if path.startswith("municipality ") else
+                               (f"{path}.{k}" if path else str(k))) for k, v in value.items()}
     return value
+
+
+def _item_path(path, index, item):
+    if path == "municipalities":
+        code = item.get("code") if isinstance(item, dict) else None
+        return f"municipality {code or '#' + str(index + 1)}"
+    return f"{path}.{index}"
+
+
+def _same_database(dsn: str) -> tuple:
+    """What identifies a database, however its connection string is written."""
+    from psycopg2.extensions import parse_dsn
+
+    params = parse_dsn(dsn)
+    return (params.get("host") or "localhost", str(params.get("port") or 5432), params.get("dbname"))
 
 
 def _first_error(messages, prefix=""):
@@ -161,14 +178,15 @@ def load_region(path: str | os.PathLike | None = None, environ=None) -> Region:
             raise ConfigError(f"{where}: {label}: {field_path}: {message}") from None
         if m["code"] in seen_codes:
             raise ConfigError(f"{where}: {label}: code: listed twice")
-        if m["case_store_dsn"] in seen_dsns:
+        database = _same_database(m["case_store_dsn"])
+        if database in seen_dsns:
             raise ConfigError(
-                f"{where}: {label}: case_store_dsn: same database as {seen_dsns[m['case_store_dsn']]}; "
+                f"{where}: {label}: case_store_dsn: same database as {seen_dsns[database]}; "
                 "every municipality needs its own case store")
-        if m["case_store_dsn"] == top["statistics_dsn"]:
+        if database == _same_database(top["statistics_dsn"]):
             raise ConfigError(f"{where}: {label}: case_store_dsn: same database as statistics_dsn")
         seen_codes.add(m["code"])
-        seen_dsns[m["case_store_dsn"]] = m["code"]
+        seen_dsns[database] = m["code"]
         municipalities.append(Municipality(**m))
 
     options = {}
@@ -207,8 +225,8 @@ def _delays(value: str) -> tuple[float, ...]:
         delays = tuple(float(part) for part in value.split(",") if part.strip())
     except ValueError:
         raise ValidationError("must be a comma-separated list of seconds such as 1,5,30") from None
-    if not delays or any(d <= 0 for d in delays):
-        raise ValidationError("must list at least one positive number of seconds")
+    if not delays or any(not math.isfinite(d) or d <= 0 for d in delays):
+        raise ValidationError("must list at least one positive, finite number of seconds")
     return delays
 
 

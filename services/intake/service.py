@@ -47,7 +47,7 @@ class IntakeService(HubService):
             uow.audit(principal.actor, "read", "incident", case_id=case_uuid,
                       reason="GET /api/v1/incidents/{case_id}")
         row["municipality"] = principal.municipality
-        row["anonymous"] = row["reporter"] is None
+        row["anonymous"] = domain.is_anonymous(row)
         return json_response(IncidentViewSchema().dump(row))
 
 
