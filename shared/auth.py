@@ -121,4 +121,4 @@ def authenticate(header: str | None, region, open_case_store) -> Principal:
 
 def authorize(principal: Principal, permission: str) -> None:
     if principal.role not in PERMISSIONS[permission]:
-        raise Forbidden(f"role {principal.role} may not {permission.replace(':', ' ')}")
+        raise Forbidden(f"a key with role {principal.role} lacks the permission {permission}")

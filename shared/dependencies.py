@@ -18,7 +18,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.config import settings_from_nameko
 from shared.db.pool import ConnectionPool
-from shared.db.unit_of_work import Stores
+from shared.db.unit_of_work import Stores, UnknownMunicipality
 from shared.outbox import Backoff, EventPublisher, OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,13 @@ class WorkerStorage:
         self.settings = stores.settings
         self.region = stores.region
         self.targets = targets  # (label, dsn) of every database this service uses
+
+    def municipality(self, code: str):
+        """The region's municipality with this code; UnknownMunicipality (not retried) otherwise."""
+        try:
+            return self.region.municipality(code)
+        except KeyError:
+            raise UnknownMunicipality(code) from None
 
     def case_store(self, municipality: str):
         return self._stores.case_store(municipality, consumer=self.consumer)
@@ -133,8 +140,18 @@ class Storage(DependencyProvider):
                 self._wake.wait()
 
     def _reap_loop(self):
+        """Close idle connections; once an hour, prune published events from the outbox."""
+        next_prune = time.monotonic() + 60
         while self._running:
             with eventlet.Timeout(max(1.0, self.settings.db_idle_seconds / 2), False):
                 self._stopped.wait()
-            if self._running:
-                self.pool.close_idle()
+            if not self._running:
+                return
+            self.pool.close_idle()
+            if self.relay_outbox and time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + 3600
+                for label, dsn in self.targets():
+                    try:
+                        self.relay.prune(dsn)
+                    except Exception as exc:
+                        log.warning("could not prune the outbox of %s: %s", label, type(exc).__name__)

@@ -13,7 +13,9 @@ import uuid
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import RequestEntityTooLarge
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from shared import metrics
@@ -101,8 +103,31 @@ def load_or_422(schema, data):
                       invalid_params=invalid_params(exc.messages)) from None
 
 
+class _ProblemWsgiApp(WsgiApp):
+    """nameko's WSGI app, answering unknown paths (404) and wrong methods (405) as problem+json."""
+
+    def __call__(self, environ, start_response):
+        adapter = self.url_map.bind_to_environ(environ)
+        request = Request(environ, shallow=True)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
+            response = Problem(exc.code, exc.name, headers=headers).response()
+        return response(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return _ProblemWsgiApp(self)
+
+
 class ApiRequestHandler(HttpRequestHandler):
     """nameko's @http, answering the hub's exceptions as problem+json and hiding the rest."""
+
+    server = ProblemWebServer()
 
     def __init__(self, method, url, **kwargs):
         kwargs.setdefault("expected_exceptions", (Problem, Unauthorized, Forbidden))
@@ -110,6 +135,9 @@ class ApiRequestHandler(HttpRequestHandler):
 
     def handle_request(self, request):
         response = super().handle_request(request)
+        correlation_id = getattr(request, "correlation_id", None)
+        if correlation_id:
+            response.headers["X-Correlation-ID"] = correlation_id
         metrics.HTTP_REQUESTS.labels(self.container.service_name, self.url, str(response.status_code)).inc()
         return response
 

@@ -35,5 +35,7 @@ def configure(service: str, level: str = "INFO", stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("amqp", "kombu", "nameko.containers", "urllib3"):
+    for noisy in ("amqp", "kombu", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # nameko logs expected (4xx) errors at WARNING with a traceback; real errors come at ERROR
+    logging.getLogger("nameko.containers").setLevel(logging.ERROR)

@@ -85,10 +85,30 @@ class OutboxRelay:
             except Exception:
                 conn.rollback()
                 raise
-        metrics.OUTBOX_BACKLOG.labels(self.service, label).set(len(rows) - len(published))
         if error is not None:
+            self._measure_backlog(label, dsn)
             raise error
+        if len(rows) < BATCH:
+            metrics.OUTBOX_BACKLOG.labels(self.service, label).set(0)
         return len(published), len(rows) == BATCH
+
+    def _measure_backlog(self, label, dsn):
+        try:
+            with self.stores.pool.connection(dsn) as conn, conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM hub.outbox WHERE service = %s AND published_at IS NULL",
+                            (self.service,))
+                metrics.OUTBOX_BACKLOG.labels(self.service, label).set(cur.fetchone()[0])
+                conn.rollback()
+        except Exception:  # the database may be what failed; the gauge keeps its last value
+            log.debug("could not measure the outbox backlog", exc_info=True)
+
+    def prune(self, dsn: str, keep_days: int = 7) -> int:
+        """Delete published events older than `keep_days`; they were kept only for inspection."""
+        with self.stores.pool.connection(dsn) as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM hub.outbox WHERE service = %s AND published_at < now() - %s * interval '1 day'",
+                        (self.service, keep_days))
+            conn.commit()
+            return cur.rowcount
 
     def sweep(self, targets) -> int:
         """Relay every database in `targets`; errors are counted and logged, then re-raised."""

@@ -31,6 +31,8 @@ class Correlation(DependencyProvider):
         elif isinstance(first, Request):
             value = _uuid_or_none(first.headers.get("X-Correlation-ID"))
         worker_ctx.data["correlation_id"] = value or str(uuid.uuid4())
+        if isinstance(first, Request):
+            first.correlation_id = worker_ctx.data["correlation_id"]  # echoed in the response
         return worker_ctx.data["correlation_id"]
 
     def worker_setup(self, worker_ctx):

@@ -35,8 +35,8 @@ def preflight(settings: Settings) -> list[str]:
     except Exception as exc:
         problems.append(
             f"RabbitMQ is not reachable at {broker.hostname}:{broker.port or 5672} (MELDPUNT_AMQP_URI): "
-            f"{type(exc).__name__}. Start it with `rabbitmq-server -detached` "
-            f"or `docker compose up -d rabbitmq`.")
+            f"{type(exc).__name__}. Start it (Debian: `rabbitmq-server -detached`) "
+            f"or point MELDPUNT_AMQP_URI at a running broker.")
     servers = {}
     for dsn in [m.case_store_dsn for m in settings.region.municipalities] + [settings.region.statistics_dsn]:
         p = parse_dsn(dsn)
@@ -48,8 +48,8 @@ def preflight(settings: Settings) -> list[str]:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             problems.append(
                 f"PostgreSQL is not reachable at {host}:{port} (case_store_dsn in {settings.region.source}): "
-                f"{reason}. Start it with `pg_ctlcluster <version> main start` "
-                f"or `docker compose up -d postgres`.")
+                f"{reason}. Start it (Debian: `pg_ctlcluster $(ls /etc/postgresql) main start`) "
+                f"or point the DSNs in the region file at a running server.")
     return problems
 
 

@@ -14,7 +14,7 @@ class PoliceLiaisonService(HubService):
 
     @event_handler(TRIAGE, "incident_triaged")
     def on_incident_triaged(self, event):
-        unit = self.storage.region.municipality(event.municipality).police_unit
+        unit = self.storage.municipality(event.municipality).police_unit
         referral = domain.referral_for(event.case_id, event.payload, unit)
         if referral is None:
             return

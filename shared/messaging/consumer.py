@@ -23,6 +23,7 @@ from nameko.messaging import Consumer, QueueConsumer
 
 from shared import metrics
 from shared.config import settings_from_nameko
+from shared.db.unit_of_work import UnknownMunicipality
 from shared.events import InvalidEvent, load_event
 from shared.messaging import headers as h
 from shared.messaging.topology import (consumer_queue, dead_letter_queue_name,
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 class PermanentFailure(Exception):
     """Raised by a handler when retrying the same message can never succeed."""
+
+
+# Failures no retry can mend: the message breaks the contract, or names no municipality of this region.
+PERMANENT = (InvalidEvent, PermanentFailure, UnknownMunicipality)
 
 
 class ContractCheckingQueueConsumer(QueueConsumer):
@@ -92,11 +97,14 @@ class ReliableEventHandler(EventHandler):
         metrics.HANDLER_SECONDS.labels(self.service, self.event_type).observe(time.monotonic() - started)
         if exc_info is None:
             metrics.EVENTS_HANDLED.labels(self.service, self.event_type).inc()
+            log.info("handled %s", self.event_type, extra={
+                "handler": f"{self.service}.{self.method_name}", "event_id": message.properties.get("message_id"),
+                "seconds": round(time.monotonic() - started, 4)})
             self.queue_consumer.ack_message(message)
         else:
             metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
             self._settle_failure(message, attempt_error=exc_info[1],
-                                 permanent=isinstance(exc_info[1], (InvalidEvent, PermanentFailure)))
+                                 permanent=isinstance(exc_info[1], PERMANENT))
         return result, exc_info
 
     def park_undecodable(self, message, exc):

@@ -123,3 +123,15 @@ def test_created_answer_points_to_the_case(intake):
     outbox = query(intake.case_store(intake.region.codes[0]),
                    "SELECT envelope FROM hub.outbox WHERE envelope->>'case_id' = %s", (case_id,))
     assert outbox[0]["envelope"]["correlation_id"] == "6d2f6a3e-1b7c-4b7a-9c1e-0c8f3e0a9b11"
+
+
+def test_unknown_paths_and_methods_answer_problem_json(intake):
+    assert_problem(requests.get(intake.url("intake", "/api/v1/nothing-here"), timeout=5), 404)
+    response = requests.delete(intake.url("intake", "/api/v1/incidents"), timeout=5)
+    assert_problem(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_correlation_id_is_echoed(intake):
+    response = post(intake, intake.key(intake.region.codes[0]), json=incident_body())
+    uuid.UUID(response.headers["X-Correlation-ID"])

@@ -74,7 +74,7 @@ def test_authorize_follows_the_permission_table(role, permission):
     if role in PERMISSIONS[permission]:
         authorize(principal, permission)
     else:
-        with pytest.raises(Forbidden, match=f"role {role} may not"):
+        with pytest.raises(Forbidden, match=f"role {role} lacks the permission {permission}"):
             authorize(principal, permission)
 
 
