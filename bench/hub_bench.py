@@ -1,0 +1,227 @@
+"""The hub end to end: incidents posted to the partner API until their referral reaches an
+outside pika subscriber and statistics has counted them.
+
+Runs a throwaway hub (`meldpunt run --detach`) on a copy of the demo region with fresh
+databases and its own RabbitMQ vhost, so nothing of a running demo is touched, and
+removes all of it afterwards. Prints one line per figure.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pika
+import psycopg2
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from shared.config import DEFAULT_REGION_FILE, load_settings  # noqa: E402
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+API = "http://guest:guest@127.0.0.1:15672/api"
+
+
+def percentile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+class BenchHub:
+    """A hub in subprocesses on fresh databases and a fresh vhost."""
+
+    def __init__(self, workdir: Path, extra_env=None):
+        self.run_id = uuid.uuid4().hex[:8]
+        self.vhost = f"meldpunt-bench-{self.run_id}"
+        self.workdir = workdir
+        region = yaml.safe_load(DEFAULT_REGION_FILE.read_text())
+        self.databases = []
+        for m in region["municipalities"]:
+            m["case_store_dsn"] = f"{PG}/mh_bench_{self.run_id}_{m['code'].lower()}"
+            self.databases.append(m["case_store_dsn"].rsplit("/", 1)[1])
+        region["statistics_dsn"] = f"{PG}/mh_bench_{self.run_id}_statistics"
+        self.databases.append(f"mh_bench_{self.run_id}_statistics")
+        self.region_file = workdir / "region.yaml"
+        self.region_file.write_text(yaml.safe_dump(region))
+        self.amqp_url = f"amqp://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
+        self.env = {**os.environ, "MELDPUNT_REGION": str(self.region_file), "MELDPUNT_AMQP_URI": self.amqp_url,
+                    "MELDPUNT_VAR_DIR": str(workdir / "var"), "MELDPUNT_LOG_LEVEL": "WARNING",
+                    **{f"MELDPUNT_{s.upper()}_PORT": str(p) for s, p in
+                       zip(("intake", "triage", "police_liaison", "aftercare", "statistics"), range(18101, 18106))},
+                    **(extra_env or {})}
+        self.settings = load_settings(self.env)
+
+    def cli(self, *args):
+        return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=self.env,
+                              check=True, capture_output=True, text=True)
+
+    def start(self):
+        requests.put(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10).raise_for_status()
+        requests.put(f"{API}/permissions/{quote(self.vhost, safe='')}/guest",
+                     json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
+        self.cli("migrate")
+        self.cli("declare")
+        self.cli("run", "--detach")
+
+    def stop(self):
+        subprocess.run([sys.executable, "-m", "shared.cli", "stop"], cwd=REPO, env=self.env, capture_output=True)
+        requests.delete(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10)
+        conn = psycopg2.connect(f"{PG}/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for name in self.databases:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+    def key(self, code):
+        return self.cli("apikey", "create", code, "--label", "bench").stdout.strip().splitlines()[-1]
+
+    def url(self, service, path):
+        return f"http://127.0.0.1:{self.settings.ports[service]}{path}"
+
+    def counted(self) -> int:
+        with psycopg2.connect(self.settings.region.statistics_dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM statistics.incident_facts WHERE aftercare_planned AND referred")
+            return cur.fetchone()[0]
+
+    def handled_events(self) -> float:
+        total = 0.0
+        for service in ("triage", "police_liaison", "aftercare", "statistics"):
+            for line in requests.get(self.url(service, "/metrics"), timeout=5).text.splitlines():
+                if line.startswith("meldpunt_events_handled_total{"):
+                    total += float(line.rsplit(" ", 1)[1])
+        return total
+
+
+class ReferralSubscriber(threading.Thread):
+    """An outside police subscriber in plain pika, noting when each case's referral arrives."""
+
+    def __init__(self, amqp_url):
+        super().__init__(daemon=True)
+        self.amqp_url = amqp_url
+        self.seen: dict[str, float] = {}
+        self.ready = threading.Event()
+        self.stopping = False
+
+    def run(self):
+        conn = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
+        ch = conn.channel()
+        queue = ch.queue_declare("", exclusive=True).method.queue
+        ch.queue_bind(queue, "police_liaison.events", routing_key="referral_created")
+        ch.basic_qos(prefetch_count=500)
+        self.ready.set()
+        import json
+        for method, _, body in ch.consume(queue, inactivity_timeout=0.2):
+            if self.stopping:
+                break
+            if method is None:
+                continue
+            self.seen[json.loads(body)["case_id"]] = time.perf_counter()
+            ch.basic_ack(method.delivery_tag)
+        conn.close()
+
+
+def drive(hub: BenchHub, keys: dict, rate: float | None, duration: float, workers: int, body: dict):
+    """Post incidents for `duration` seconds, at `rate` per second (None: as fast as the hub takes them)."""
+    accepted: dict[str, float] = {}
+    errors = []
+    lock = threading.Lock()
+    codes = list(keys)
+    start = time.perf_counter()
+    counter = iter(range(10**9))
+
+    def worker():
+        session = requests.Session()
+        while True:
+            n = next(counter)
+            due = start + (n / rate if rate else 0)
+            if due > start + duration or time.perf_counter() > start + duration:
+                return
+            if rate:
+                time.sleep(max(0.0, due - time.perf_counter()))
+            code = codes[n % len(codes)]
+            response = session.post(hub.url("intake", "/api/v1/incidents"), json=body,
+                                    headers={"Authorization": f"Bearer {keys[code]}"}, timeout=30)
+            if response.status_code == 201:
+                with lock:
+                    accepted[response.json()["case_id"]] = time.perf_counter()
+            else:
+                errors.append(response.status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return accepted, errors, time.perf_counter() - start
+
+
+INCIDENT = {
+    "occurred_at": "2026-11-20T14:05:00+01:00",
+    "description": "Bezoeker dreigde aan de balie de medewerker thuis op te zoeken.",
+    "location_type": "balie", "target_role": "ambtenaar", "categories": ["bedreiging"],
+    "reporter": {"name": "Bench Melder", "email": "melder@example.nl"},
+    "consent": {"contact": True, "police_referral": True},
+}
+
+
+def run(rate: float | None, duration: float, workers: int, report=print) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        hub = BenchHub(Path(tmp))
+        try:
+            hub.start()
+            keys = {code: hub.key(code) for code in hub.settings.region.codes}
+            subscriber = ReferralSubscriber(hub.amqp_url)
+            subscriber.start()
+            subscriber.ready.wait(10)
+            events_before = hub.handled_events()
+            accepted, errors, elapsed = drive(hub, keys, rate, duration, workers, INCIDENT)
+            drain_start = time.perf_counter()
+            deadline = drain_start + max(120.0, duration * 3)
+            while time.perf_counter() < deadline and (len(subscriber.seen) < len(accepted)
+                                                     or hub.counted() < len(accepted)):
+                time.sleep(0.2)
+            finished = time.perf_counter()
+            subscriber.stopping = True
+            events = hub.handled_events() - events_before
+            latencies = [subscriber.seen[c] - t for c, t in accepted.items() if c in subscriber.seen]
+            total_time = elapsed + (finished - drain_start)
+            return {
+                "accepted": len(accepted), "rejected": len(errors), "post_seconds": elapsed,
+                "accepted_per_s": len(accepted) / elapsed,
+                "completed_per_s": len(accepted) / total_time,
+                "referrals_seen": len(subscriber.seen), "statistics_counted": hub.counted(),
+                "latency_p50_ms": percentile(latencies, 50) * 1000,
+                "latency_p95_ms": percentile(latencies, 95) * 1000,
+                "latency_p99_ms": percentile(latencies, 99) * 1000,
+                "handled_events_per_s": events / total_time,
+            }
+        finally:
+            hub.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=None, help="incidents per second (default: as fast as taken)")
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=16)
+    args = parser.parse_args()
+    for name, value in run(args.rate, args.duration, args.workers).items():
+        print(f"{name:<28} {value:>10.1f}" if isinstance(value, float) else f"{name:<28} {value:>10}")
+
+
+if __name__ == "__main__":
+    main()
