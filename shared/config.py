@@ -235,7 +235,7 @@ _SETTINGS_FIELDS = {
                                        validate=validate.Regexp(r"^(py)?amqps?://", error="must start with amqp://")),
     "MELDPUNT_RABBIT_API_URI": fields.String(load_default="http://guest:guest@127.0.0.1:15672/api/"),
     "MELDPUNT_HTTP_HOST": fields.String(load_default="127.0.0.1"),
-    "MELDPUNT_DB_MAX_CONNECTIONS": fields.Integer(load_default=6, validate=validate.Range(min=1, max=200)),
+    "MELDPUNT_DB_MAX_CONNECTIONS": fields.Integer(load_default=12, validate=validate.Range(min=1, max=200)),
     "MELDPUNT_DB_IDLE_SECONDS": fields.Float(load_default=30.0, validate=validate.Range(min=0.1)),
     "MELDPUNT_RETRY_DELAYS": fields.String(load_default="1,5,30,120,600", validate=_delays),
     "MELDPUNT_OUTBOX_SWEEP_SECONDS": fields.Float(load_default=1.0, validate=validate.Range(min=0.05, max=60)),

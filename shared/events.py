@@ -6,6 +6,7 @@ that docs/events.md describes exactly these events.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -91,6 +92,11 @@ class EventType:
     payload: type[Schema]
     summary: str
 
+    @property
+    def schema(self) -> Schema:
+        """One reusable instance: building a marshmallow schema costs more than using it."""
+        return _schema_instance(self.payload)
+
 
 CATALOGUE: dict[str, EventType] = {e.name: e for e in (
     EventType("incident_reported", 1, INTAKE, (TRIAGE, STATISTICS), IncidentReportedPayload,
@@ -136,6 +142,11 @@ class Event:
         return CATALOGUE[self.event_type].producer
 
 
+@functools.lru_cache(maxsize=None)
+def _schema_instance(schema_class: type[Schema]) -> Schema:
+    return schema_class()
+
+
 class InvalidEvent(ValueError):
     """A message that does not follow the contract; retrying it cannot help."""
 
@@ -156,7 +167,7 @@ def new_event(event_type: str, municipality: str, case_id, payload: dict,
         "municipality": municipality,
         "case_id": str(case_id),
         "correlation_id": str(correlation_id or uuid.uuid4()),
-        "payload": spec.payload().dump(payload),
+        "payload": spec.schema.dump(payload),
     }
     return load_event(body)
 
@@ -166,11 +177,11 @@ def load_event(body) -> Event:
     if not isinstance(body, dict):
         raise InvalidEvent({"_schema": ["event body must be a JSON object"]})
     try:
-        envelope = EnvelopeSchema().load(body)
+        envelope = _schema_instance(EnvelopeSchema).load(body)
         spec = CATALOGUE[envelope["event_type"]]
         if envelope["schema_version"] != spec.version:
             raise ValidationError({"schema_version": [f"unsupported version for {spec.name}"]})
-        payload = spec.payload().load(envelope["payload"])
+        payload = spec.schema.load(envelope["payload"])
     except ValidationError as exc:
         raise InvalidEvent(exc.messages) from None
     return Event(**{**envelope, "payload": payload})
@@ -179,6 +190,6 @@ def load_event(body) -> Event:
 def dump_event(event: Event) -> dict:
     """The JSON-ready body of an event, as it travels on the broker and sits in the outbox."""
     spec = CATALOGUE[event.event_type]
-    body = EnvelopeSchema().dump({**event.__dict__, "payload": {}})
-    body["payload"] = spec.payload().dump(event.payload)
+    body = _schema_instance(EnvelopeSchema).dump({**event.__dict__, "payload": {}})
+    body["payload"] = spec.schema.dump(event.payload)
     return body
