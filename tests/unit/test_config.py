@@ -236,7 +236,7 @@ def test_settings_defaults():
     assert settings.amqp_uri == "amqp://guest:guest@127.0.0.1:5672/"
     assert settings.retry_delays == (1.0, 5.0, 30.0, 120.0, 600.0)
     assert settings.ports == DEFAULT_PORTS
-    assert settings.db_max_connections == 6
+    assert settings.db_max_connections == 12
     assert settings.db_idle_seconds == 30.0
     assert settings.max_workers == 10
     assert settings.log_level == "INFO"
