@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
         which.add_argument("--all", action="store_true")
 
     sub.add_parser("outbox", help="events waiting in each outbox")
+
+    audit = sub.add_parser("audit", help="who read or changed personal data of a municipality's cases")
+    audit.add_argument("code")
+    audit.add_argument("--case", dest="case_id", help="only this case")
+    audit.add_argument("--limit", type=int, default=200)
     return p
 
 
@@ -80,7 +85,7 @@ def main(argv=None) -> int:
 def _dispatch(args) -> int:
     settings = load_settings()
     handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
-               "apikey": _apikey, "dlq": _dlq, "outbox": _outbox}[args.command]
+               "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit}[args.command]
     return handler(settings, args)
 
 
@@ -225,6 +230,38 @@ def _outbox(settings, args) -> int:
             continue
         waiting = ", ".join(f"{s}: {n} since {t:%H:%M:%S}" for s, n, t in rows) or "empty"
         print(f"{label}: {waiting}")
+    return 0
+
+
+def _audit(settings, args) -> int:
+    import uuid
+
+    import psycopg2
+
+    if args.case_id:
+        try:
+            uuid.UUID(args.case_id)
+        except ValueError:
+            raise CommandError(f"--case must be a case id (UUID), not {args.case_id!r}") from None
+    query = "SELECT at, actor, action, subject, case_id, reason FROM hub.audit_log"
+    params = []
+    if args.case_id:
+        query += " WHERE case_id = %s"
+        params.append(args.case_id)
+    query += " ORDER BY id DESC LIMIT %s"
+    params.append(args.limit)
+    try:
+        with _case_store(settings, args.code) as uow:
+            rows = uow.fetchall(query, params)
+    except psycopg2.OperationalError as exc:
+        raise CommandError(f"cannot reach the case store of {args.code}: {str(exc).strip().splitlines()[0]}") \
+            from None
+    for row in reversed(rows):
+        case = f" case {row['case_id']}" if row["case_id"] and not args.case_id else ""
+        reason = f" ({row['reason']})" if row["reason"] else ""
+        print(f"{row['at']:%Y-%m-%d %H:%M:%S%z}  {row['actor']}  {row['action']} {row['subject']}{case}{reason}")
+    if not rows:
+        print("no audit entries" + (f" for case {args.case_id}" if args.case_id else ""))
     return 0
 
 

@@ -96,3 +96,17 @@ def test_declare_and_outbox_status(hub_env):
     assert declared.returncode == 0 and "consumer queues" in declared.stdout
     outbox = meldpunt(hub_env, "outbox")
     assert outbox.returncode == 0 and "GM0687:" in outbox.stdout and "statistics:" in outbox.stdout
+
+
+def test_audit_command_shows_who_read_a_case(hub, hub_env):
+    code = hub.region.codes[2]
+    key = hub.key(code)
+    case_id = hub.report(key).json()["case_id"]
+    requests.get(hub.url("intake", f"/api/v1/incidents/{case_id}"),
+                 headers={"Authorization": f"Bearer {key}"}, timeout=5).raise_for_status()
+    shown = meldpunt(hub_env, "audit", code, "--case", case_id)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.strip().splitlines()
+    assert len(lines) == 1 and "read incident" in lines[0] and f"apikey:{key.split('.')[1]}" in lines[0]
+    bad = meldpunt(hub_env, "audit", code, "--case", "not-a-case")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
