@@ -65,8 +65,9 @@ def wait_healthy(settings: Settings, services, procs=None, timeout: float = 60.0
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for service in list(pending):
-            if procs and procs[service].poll() is not None:
-                report(f"{service} exited with code {procs[service].returncode} before it was ready")
+            proc = (procs or {}).get(service)
+            if proc is not None and proc.poll() is not None:
+                report(f"{service} exited with code {proc.returncode} before it was ready")
                 return False
             url = f"http://{_reachable(settings.http_host)}:{settings.ports[service]}"
             try:
@@ -166,8 +167,8 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    try:  # a zombie of ours counts as gone
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:
+    try:  # a killed service whose parent is gone may linger as a zombie: that is not running
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (FileNotFoundError, IndexError):
         return True
