@@ -64,6 +64,7 @@ class Storage(DependencyProvider):
         self.pool = ConnectionPool(self.settings.db_max_connections, self.settings.db_idle_seconds,
                                    application_name=f"meldpunt-{service}")
         self.stores = Stores(self.settings, self.pool, service)
+        self._targets = None
         self._wake = GreenEvent()
         self._dirty: set[str] = set()
         self._running = False
@@ -94,14 +95,17 @@ class Storage(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return WorkerStorage(self.stores, f"{self.container.service_name}.{worker_ctx.entrypoint.method_name}",
-                             self.targets())
+                             self._targets or self.targets())
 
     # ------------------------------------------------------------ databases
     def targets(self) -> list[tuple[str, str]]:
-        targets = self.stores.case_store_targets() if self.uses_case_stores else []
-        if self.uses_statistics:
-            targets.append(("statistics", self.settings.region.statistics_dsn))
-        return targets
+        """(label, dsn) of every database this service uses; the region is fixed for the container's life."""
+        if self._targets is None:
+            targets = self.stores.case_store_targets() if self.uses_case_stores else []
+            if self.uses_statistics:
+                targets.append(("statistics", self.settings.region.statistics_dsn))
+            self._targets = tuple(targets)
+        return list(self._targets)
 
     # --------------------------------------------------------------- relay
     def _committed(self, dsn, events):
