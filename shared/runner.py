@@ -8,6 +8,7 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402 — before anything opens a socket
 
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -19,6 +20,8 @@ from shared.messaging.topology import service_class  # noqa: E402
 from shared.names import SERVICES  # noqa: E402
 
 log = logging.getLogger("meldpunt.runner")
+
+STOP_DEADLINE_SECONDS = 20
 
 
 def main(argv=None) -> int:
@@ -41,6 +44,11 @@ def main(argv=None) -> int:
     def stop(signum, frame):
         if not stopping.ready():
             stopping.send(signum)
+            # nameko's stop can wait forever for a broker that is gone; never outlive this
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.alarm(STOP_DEADLINE_SECONDS + 10)
+        elif signum is not None:
+            os._exit(1)  # a second Ctrl-C or SIGTERM: stop now
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -63,7 +71,7 @@ def main(argv=None) -> int:
         runner.kill()
         return 1
     log.info("service stopping")
-    with eventlet.Timeout(20, False):
+    with eventlet.Timeout(STOP_DEADLINE_SECONDS, False):
         runner.stop()
         return 0
     runner.kill()

@@ -15,7 +15,14 @@ def test_kill_9_of_each_service_loses_and_doubles_nothing(hub_env, settings, tmp
     env = {**hub_env, "MELDPUNT_VAR_DIR": str(tmp_path)}
     assert meldpunt(env, "declare").returncode == 0
     up = meldpunt(env, "run", "--detach", timeout=90)
-    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        check_faults(env, settings, tmp_path)
+    finally:
+        meldpunt(env, "stop", timeout=90)
+
+
+def check_faults(env, settings, tmp_path):
     hub = Hub(settings)
     keys = {code: hub.key(code) for code in settings.region.codes}
     accepted, stop = [], threading.Event()
@@ -49,27 +56,24 @@ def test_kill_9_of_each_service_loses_and_doubles_nothing(hub_env, settings, tmp
     finally:
         stop.set()
         driver.join()
-    try:
-        assert len(accepted) > 50
-        for code, case_id in accepted:
-            wait_for(lambda: (f := hub.facts(code, case_id)) and f["referred"] and f["aftercare_planned"],
-                     timeout=60, what=f"case {case_id} of {code} to complete after the kills")
-        for code in settings.region.codes:
-            cases = [str(c) for m, c in accepted if m == code]
-            dsn = hub.case_store(code)
-            for table in ("intake.incidents", "triage.results", "police_liaison.referrals", "aftercare.care_plans"):
-                rows = query(dsn, f"SELECT case_id::text, count(*) AS n FROM {table} "
-                                  "WHERE case_id::text = ANY(%s) GROUP BY case_id", (cases,))
-                assert len(rows) == len(cases) and all(r["n"] == 1 for r in rows), table
-            events = query(dsn, "SELECT event_type, count(*) AS n FROM hub.outbox WHERE envelope->>'case_id' = ANY(%s) "
-                                "GROUP BY event_type", (cases,))
-            assert {r["event_type"]: r["n"] for r in events} == {
-                "incident_reported": len(cases), "incident_triaged": len(cases),
-                "referral_created": len(cases), "aftercare_planned": len(cases)}
-        counted = query(settings.region.statistics_dsn, "SELECT count(*) AS n FROM statistics.incident_facts "
-                                                        "WHERE referred AND aftercare_planned")[0]["n"]
-        assert counted >= len(accepted)
-        print(f"verified: {len(accepted)} accepted incidents, each with one case, one triage result, one referral, "
-              "one care plan and one statistics row")
-    finally:
-        meldpunt(env, "stop", timeout=90)
+    assert len(accepted) > 50
+    for code, case_id in accepted:
+        wait_for(lambda: (f := hub.facts(code, case_id)) and f["referred"] and f["aftercare_planned"],
+                 timeout=60, what=f"case {case_id} of {code} to complete after the kills")
+    for code in settings.region.codes:
+        cases = [str(c) for m, c in accepted if m == code]
+        dsn = hub.case_store(code)
+        for table in ("intake.incidents", "triage.results", "police_liaison.referrals", "aftercare.care_plans"):
+            rows = query(dsn, f"SELECT case_id::text, count(*) AS n FROM {table} "
+                              "WHERE case_id::text = ANY(%s) GROUP BY case_id", (cases,))
+            assert len(rows) == len(cases) and all(r["n"] == 1 for r in rows), table
+        events = query(dsn, "SELECT event_type, count(*) AS n FROM hub.outbox WHERE envelope->>'case_id' = ANY(%s) "
+                            "GROUP BY event_type", (cases,))
+        assert {r["event_type"]: r["n"] for r in events} == {
+            "incident_reported": len(cases), "incident_triaged": len(cases),
+            "referral_created": len(cases), "aftercare_planned": len(cases)}
+    counted = query(settings.region.statistics_dsn, "SELECT count(*) AS n FROM statistics.incident_facts "
+                                                    "WHERE referred AND aftercare_planned")[0]["n"]
+    assert counted >= len(accepted)
+    print(f"verified: {len(accepted)} accepted incidents, each with one case, one triage result, one referral, "
+          "one care plan and one statistics row")
