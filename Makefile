@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run up down test test-unit test-integration test-e2e install migrate declare check clean
+# Encryption at rest needs a master key: the demo makes a local one under var/ (never committed).
+KEY_FILE := $(or $(MELDPUNT_MASTER_KEY_FILE),$(CURDIR)/var/master.key)
+
+.PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,17 +26,20 @@ migrate: $(STAMP)
 declare: $(STAMP)
 	$(BIN)/meldpunt declare
 
-run: $(STAMP)
-	@$(BIN)/meldpunt check
-	@$(BIN)/meldpunt migrate
-	@$(BIN)/meldpunt declare
-	@$(BIN)/meldpunt run
+keys: $(STAMP)
+	@$(BIN)/meldpunt keys init --file $(KEY_FILE)
 
-up: $(STAMP)
+run: $(STAMP) keys
 	@$(BIN)/meldpunt check
 	@$(BIN)/meldpunt migrate
 	@$(BIN)/meldpunt declare
-	@$(BIN)/meldpunt run --detach
+	@MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE) $(BIN)/meldpunt run
+
+up: $(STAMP) keys
+	@$(BIN)/meldpunt check
+	@$(BIN)/meldpunt migrate
+	@$(BIN)/meldpunt declare
+	@MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE) $(BIN)/meldpunt run --detach
 
 down: $(STAMP)
 	@$(BIN)/meldpunt stop
