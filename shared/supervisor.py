@@ -50,6 +50,10 @@ def preflight(settings: Settings) -> list[str]:
                 f"PostgreSQL is not reachable at {host}:{port} (case_store_dsn in {settings.region.source}): "
                 f"{reason}. Start it with `pg_ctlcluster <version> main start` "
                 f"or `docker compose up -d postgres`.")
+    if settings.master_key is None:
+        from shared.dependencies import missing_key_message
+
+        problems.append(missing_key_message("the aftercare service"))
     return problems
 
 

