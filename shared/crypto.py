@@ -147,7 +147,7 @@ class Keyring:
         nonce = os.urandom(NONCE_BYTES)
         return nonce + self._master.encrypt(nonce, data_key, _wrap_ad(municipality, version))
 
-    def data_key(self, uow, version: int) -> bytes:
+    def data_key(self, uow, version: int, cache: bool = True) -> bytes:
         cached = self._keys.get((uow.municipality, version))
         if cached is not None:
             return cached
@@ -155,8 +155,9 @@ class Keyring:
         if row is None:
             raise CryptoError(f"{uow.municipality} has no data key v{version}")
         key = self._unwrap(uow.municipality, version, row["wrapped_key"])
-        with self._lock:
-            self._keys[(uow.municipality, version)] = key
+        if cache:
+            with self._lock:
+                self._keys[(uow.municipality, version)] = key
         return key
 
     def current(self, uow) -> tuple[int, bytes]:
@@ -166,10 +167,14 @@ class Keyring:
         if row is None:
             # Two processes may race to make the first key: the primary key lets one win,
             # and both then use the stored one.
-            uow.execute("INSERT INTO hub.data_keys (version, wrapped_key) VALUES (1, %s) "
-                        "ON CONFLICT (version) DO NOTHING",
-                        (self._wrap(uow.municipality, 1, os.urandom(KEY_BYTES)),)).close()
-            return 1, self.data_key(uow, 1)
+            cur = uow.execute("INSERT INTO hub.data_keys (version, wrapped_key) VALUES (1, %s) "
+                              "ON CONFLICT (version) DO NOTHING",
+                              (self._wrap(uow.municipality, 1, os.urandom(KEY_BYTES)),))
+            made_here = cur.rowcount == 1
+            cur.close()
+            # A key made in this transaction is not cached: if the transaction rolls back,
+            # the key is gone and a cached copy would encrypt what nothing can decrypt.
+            return 1, self.data_key(uow, 1, cache=not made_here)
         return row["version"], self.data_key(uow, row["version"])
 
     def add_version(self, uow) -> int:

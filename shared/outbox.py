@@ -26,7 +26,8 @@ class EventPublisher:
     """Publishes event bodies to their producer's exchange: persistent, confirmed, mandatory.
 
     Mandatory means a message no queue is bound for is returned as an error instead of
-    being dropped; the row then stays in the outbox until `meldpunt declare` has run.
+    being dropped; the row then stays in the outbox until `meldpunt declare` has run (or a
+    consumer subscribes), while the service's other events keep flowing.
     """
 
     def __init__(self, amqp_uri: str, service: str):
@@ -61,26 +62,34 @@ class OutboxRelay:
                     cur.execute(
                         "SELECT id, event_type, priority, envelope FROM hub.outbox "
                         "WHERE service = %s AND published_at IS NULL "
-                        "ORDER BY priority DESC, id LIMIT %s FOR UPDATE SKIP LOCKED",
+                        # rows that already failed go last, so one unroutable event type
+                        # cannot hold back the rest of the outbox
+                        "ORDER BY attempts > 0, priority DESC, id LIMIT %s FOR UPDATE SKIP LOCKED",
                         (self.service, BATCH))
                     rows = cur.fetchall()
-                    published = []
+                    published, failed = [], []
                     error = None
                     for row_id, event_type, priority, envelope in rows:
                         try:
                             self.publish(envelope, priority=priority)
-                        except (UndeliverableMessage, KombuOperationalError, OSError) as exc:
-                            error = exc
+                        except UndeliverableMessage as exc:
+                            # no queue bound for this event type (yet): this row waits for
+                            # `meldpunt declare`, the others go on
+                            error = error or exc
+                            failed.append((row_id, exc))
+                            continue
+                        except (KombuOperationalError, OSError) as exc:
+                            error = exc  # the broker is away: stop this batch
+                            failed.append((row_id, exc))
                             break
                         published.append(row_id)
                         metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc()
                     if published:
                         cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)",
                                     (published,))
-                    if error is not None:
-                        failed_id = rows[len(published)][0]
+                    for failed_id, exc in failed:
                         cur.execute("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s "
-                                    "WHERE id = %s", (_describe(error), failed_id))
+                                    "WHERE id = %s", (_describe(exc), failed_id))
                 conn.commit()
             except Exception:
                 conn.rollback()
@@ -88,7 +97,7 @@ class OutboxRelay:
         metrics.OUTBOX_BACKLOG.labels(self.service, label).set(len(rows) - len(published))
         if error is not None:
             raise error
-        return len(published), len(rows) == BATCH
+        return len(published), len(rows) == BATCH and bool(published)
 
     def sweep(self, targets) -> int:
         """Relay every database in `targets`; errors are counted and logged, then re-raised."""

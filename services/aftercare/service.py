@@ -122,7 +122,14 @@ class AftercareService(HubService):
         return principal
 
     def _body(self, request, schema):
-        return load_or_422(schema, read_json(request, self.storage.settings.max_body_bytes))
+        body = load_or_422(schema, read_json(request, self.storage.settings.max_body_bytes))
+        # what happened cannot be recorded ahead of time (a little slack for clock skew)
+        latest = self.clock.now() + timedelta(minutes=5)
+        future = [{"name": name, "reason": "lies in the future"} for name, value in body.items()
+                  if isinstance(value, datetime) and value > latest]
+        if future:
+            raise Problem(422, "Unprocessable Content", "one or more fields are invalid", invalid_params=future)
+        return body
 
     @staticmethod
     def _open_plan(uow, plan_id, lock=True, must_be_open=True):
@@ -148,6 +155,9 @@ class AftercareService(HubService):
         with self.storage.case_store(principal.municipality) as uow:
             items = store.worklist(uow, due_before=tomorrow, overdue_before=overdue_before,
                                    view=query["view"], worker=query.get("worker"))
+            # which cases are in aftercare is itself sensitive: the read is audited too
+            uow.audit(principal.actor, "read", f"aftercare worklist {query['view']} ({len(items)} moments)",
+                      reason="GET /api/v1/aftercare/worklist")
         return json_response({"view": query["view"], "worker": query.get("worker"), "now": now.isoformat(),
                               "items": items})
 

@@ -30,8 +30,8 @@ class FakeUow:
 
     def execute(self, query, params=None):
         version = 1 if "VALUES (1," in query else params[0]
-        wrapped = params[-1]
-        self.keys.setdefault(version, wrapped)
+        self.rowcount = int(version not in self.keys)
+        self.keys.setdefault(version, params[-1])
         return self
 
     def close(self):
@@ -140,3 +140,14 @@ def test_settings_read_the_master_key(tmp_path):
     assert load_settings({}).master_key is None
     with pytest.raises(ConfigError, match="MELDPUNT_MASTER_KEY_FILE"):
         load_settings({"MELDPUNT_MASTER_KEY_FILE": str(tmp_path / "missing")})
+
+
+def test_a_key_made_in_a_rolled_back_transaction_is_not_used_later():
+    ring, uow = Keyring(master()), FakeUow()
+    ring.encrypt(uow, "t", "c", ROW, b"teruggedraaid")
+    uow.keys.clear()  # the transaction that made the first data key rolled back
+
+    sealed = ring.encrypt(uow, "t", "c", ROW, b"bewaard")
+    fresh = Keyring.__new__(Keyring)
+    fresh.__dict__.update(ring.__dict__, _keys={})  # a restarted process: same master key, empty cache
+    assert fresh.decrypt(uow, "t", "c", ROW, sealed) == b"bewaard"
