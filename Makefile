@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 
 # Encryption at rest needs a master key: the demo makes a local one under var/ (never committed).
 KEY_FILE := $(or $(MELDPUNT_MASTER_KEY_FILE),$(CURDIR)/var/master.key)
+WITH_KEY := MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE)
 
 .PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check clean
 
@@ -17,8 +18,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-check: $(STAMP)
-	$(BIN)/meldpunt check
+check: $(STAMP) keys
+	$(WITH_KEY) $(BIN)/meldpunt check
 
 migrate: $(STAMP)
 	$(BIN)/meldpunt migrate
@@ -30,16 +31,16 @@ keys: $(STAMP)
 	@$(BIN)/meldpunt keys init --file $(KEY_FILE)
 
 run: $(STAMP) keys
-	@$(BIN)/meldpunt check
+	@$(WITH_KEY) $(BIN)/meldpunt check
 	@$(BIN)/meldpunt migrate
 	@$(BIN)/meldpunt declare
-	@MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE) $(BIN)/meldpunt run
+	@$(WITH_KEY) $(BIN)/meldpunt run
 
 up: $(STAMP) keys
-	@$(BIN)/meldpunt check
+	@$(WITH_KEY) $(BIN)/meldpunt check
 	@$(BIN)/meldpunt migrate
 	@$(BIN)/meldpunt declare
-	@MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE) $(BIN)/meldpunt run --detach
+	@$(WITH_KEY) $(BIN)/meldpunt run --detach
 
 down: $(STAMP)
 	@$(BIN)/meldpunt stop
