@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run up down test test-unit test-integration test-e2e install migrate declare check bench clean
+# Encryption at rest needs a master key: the demo makes a local one under var/ (never committed).
+KEY_FILE := $(or $(MELDPUNT_MASTER_KEY_FILE),$(CURDIR)/var/master.key)
+WITH_KEY := MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE)
+
+.PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +18,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-check: $(STAMP)
-	$(BIN)/meldpunt check
+check: $(STAMP) keys
+	$(WITH_KEY) $(BIN)/meldpunt check
 
 migrate: $(STAMP)
 	$(BIN)/meldpunt migrate
@@ -23,17 +27,20 @@ migrate: $(STAMP)
 declare: $(STAMP)
 	$(BIN)/meldpunt declare
 
-run: $(STAMP)
-	@$(BIN)/meldpunt check
-	@$(BIN)/meldpunt migrate
-	@$(BIN)/meldpunt declare
-	@$(BIN)/meldpunt run
+keys: $(STAMP)
+	@$(BIN)/meldpunt keys init --file $(KEY_FILE)
 
-up: $(STAMP)
-	@$(BIN)/meldpunt check
+run: $(STAMP) keys
+	@$(WITH_KEY) $(BIN)/meldpunt check
 	@$(BIN)/meldpunt migrate
 	@$(BIN)/meldpunt declare
-	@$(BIN)/meldpunt run --detach
+	@$(WITH_KEY) $(BIN)/meldpunt run
+
+up: $(STAMP) keys
+	@$(WITH_KEY) $(BIN)/meldpunt check
+	@$(BIN)/meldpunt migrate
+	@$(BIN)/meldpunt declare
+	@$(WITH_KEY) $(BIN)/meldpunt run --detach
 
 down: $(STAMP)
 	@$(BIN)/meldpunt stop

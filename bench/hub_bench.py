@@ -8,6 +8,7 @@ removes all of it afterwards. Prints one line per figure.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import statistics
 import subprocess
@@ -59,6 +60,7 @@ class BenchHub:
         self.amqp_url = f"amqp://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
         self.env = {**os.environ, "MELDPUNT_REGION": str(self.region_file), "MELDPUNT_AMQP_URI": self.amqp_url,
                     "MELDPUNT_VAR_DIR": str(workdir / "var"), "MELDPUNT_LOG_LEVEL": "WARNING",
+                    "MELDPUNT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
                     **{f"MELDPUNT_{s.upper()}_PORT": str(p) for s, p in
                        zip(("intake", "triage", "police_liaison", "aftercare", "statistics"), range(18101, 18106))},
                     **(extra_env or {})}

@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("code")
     audit.add_argument("--case", dest="case_id", help="only this case")
     audit.add_argument("--limit", type=int, default=200)
+
+    keys = sub.add_parser("keys", help="the master key for encryption at rest").add_subparsers(
+        dest="keys_command", required=True, parser_class=_Parser)
+    init = keys.add_parser("init", help="create a local master key file (0600) if there is none")
+    init.add_argument("--file", help="where (default: $MELDPUNT_MASTER_KEY_FILE or var/master.key)")
     return p
 
 
@@ -83,6 +88,8 @@ def main(argv=None) -> int:
 
 
 def _dispatch(args) -> int:
+    if args.command == "keys":
+        return _keys_init(args)  # before the settings: they refuse a key file that is not there yet
     settings = load_settings()
     handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
                "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit}[args.command]
@@ -134,6 +141,22 @@ def _stop(settings, args) -> int:
     from shared import supervisor
 
     return supervisor.stop_detached(settings, args.services)
+
+
+def _keys_init(args) -> int:
+    import os
+    from pathlib import Path
+
+    from shared.config import REPO_ROOT
+    from shared.crypto import write_master_key_file
+
+    path = Path(args.file or os.environ.get("MELDPUNT_MASTER_KEY_FILE")
+                or Path(os.environ.get("MELDPUNT_VAR_DIR") or REPO_ROOT / "var") / "master.key")
+    if write_master_key_file(path):
+        print(f"created master key file {path} (mode 0600); keep it out of the repository")
+    else:
+        print(f"master key file {path} exists; left unchanged")
+    return 0
 
 
 def _case_store(settings, code):

@@ -244,6 +244,10 @@ _SETTINGS_FIELDS = {
         ["DEBUG", "INFO", "WARNING", "ERROR"])),
     "MELDPUNT_MAX_BODY_BYTES": fields.Integer(load_default=256 * 1024, validate=validate.Range(min=1024)),
     "MELDPUNT_VAR_DIR": fields.String(load_default=str(REPO_ROOT / "var")),
+    # The master key that wraps each municipality's data keys (shared/crypto.py): base64 of
+    # 32 random bytes, directly or in a file. Never in the repository or the region file.
+    "MELDPUNT_MASTER_KEY": fields.String(load_default=None),
+    "MELDPUNT_MASTER_KEY_FILE": fields.String(load_default=None),
     **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
         load_default=DEFAULT_PORTS[service], validate=validate.Range(min=1, max=65535))
        for service in SERVICES},
@@ -267,6 +271,7 @@ class Settings:
     log_level: str
     max_body_bytes: int
     var_dir: Path
+    master_key: bytes | None = field(default=None, repr=False)  # None: encryption unavailable
 
     def http_address(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
@@ -307,7 +312,17 @@ def load_settings(environ=None, region_path=None) -> Settings:
         log_level=data["MELDPUNT_LOG_LEVEL"],
         max_body_bytes=data["MELDPUNT_MAX_BODY_BYTES"],
         var_dir=Path(data["MELDPUNT_VAR_DIR"]),
+        master_key=_master_key(data),
     )
+
+
+def _master_key(data) -> bytes | None:
+    from shared.crypto import CryptoError, load_master_key
+
+    try:
+        return load_master_key(data["MELDPUNT_MASTER_KEY"], data["MELDPUNT_MASTER_KEY_FILE"])
+    except CryptoError as exc:
+        raise ConfigError(f"environment: {exc}") from None
 
 
 def settings_from_nameko(config: dict) -> Settings:

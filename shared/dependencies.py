@@ -159,3 +159,36 @@ class Storage(DependencyProvider):
                         self.relay.prune(dsn)
                     except Exception as exc:
                         log.warning("could not prune the outbox of %s: %s", label, type(exc).__name__)
+
+
+class MasterKeyRequired(Exception):
+    """A service that encrypts was started without a master key."""
+
+
+class Encryption(DependencyProvider):
+    """The process's keyring (shared/crypto.py) for services that keep encrypted personal data.
+
+    Without MELDPUNT_MASTER_KEY / MELDPUNT_MASTER_KEY_FILE the container refuses to start:
+    storing health data unencrypted is never the fallback.
+    """
+
+    def setup(self):
+        from shared.crypto import Keyring
+
+        settings = settings_from_nameko(self.container.config)
+        if settings.master_key is None:
+            raise MasterKeyRequired(missing_key_message(self.container.service_name))
+        self.keyring = Keyring(settings.master_key)
+
+    def get_dependency(self, worker_ctx):
+        return self.keyring
+
+
+def missing_key_message(service: str) -> str:
+    return (f"{service} encrypts personal data and needs a master key: set MELDPUNT_MASTER_KEY (base64) "
+            "or MELDPUNT_MASTER_KEY_FILE (`meldpunt keys init` makes one)")
+
+
+def needs_master_key(service_cls) -> bool:
+    return any(isinstance(value, Encryption) for value in vars(service_cls).values()) or any(
+        needs_master_key(base) for base in service_cls.__bases__ if base is not object)

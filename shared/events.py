@@ -81,6 +81,58 @@ class AftercarePlannedPayload(Schema):
     contact_moments = fields.Integer(required=True, validate=validate.Range(min=0, max=20))
 
 
+PLAN_ID = fields.UUID(required=True)
+
+
+class AftercareContactDuePayload(Schema):
+    class Meta:
+        unknown = RAISE
+    plan_id = PLAN_ID
+    moment = fields.String(required=True, validate=_codes(v.CONTACT_MOMENTS))
+    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    due_at = fields.AwareDateTime(required=True)
+
+
+class AftercareOverduePayload(Schema):
+    class Meta:
+        unknown = RAISE
+    plan_id = PLAN_ID
+    moment = fields.String(required=True, validate=_codes(v.CONTACT_MOMENTS))
+    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    due_at = fields.AwareDateTime(required=True)
+    hours_overdue = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class AftercareContactRecordedPayload(Schema):
+    class Meta:
+        unknown = RAISE
+    plan_id = PLAN_ID
+    moment = fields.String(required=True, validate=_codes(v.CONTACT_MOMENTS))
+    method = fields.String(required=True, validate=_codes(v.CONTACT_METHODS))
+    outcome = fields.String(required=True, validate=_codes(v.CONTACT_OUTCOMES))
+    hours_after_due = fields.Integer(allow_none=True, load_default=None)
+    days_since_incident = fields.Integer(required=True)
+    wellbeing_checked = fields.Boolean(required=True)
+
+
+class AftercareReferredPayload(Schema):
+    class Meta:
+        unknown = RAISE
+    plan_id = PLAN_ID
+    referral_id = fields.UUID(required=True)
+    days_since_incident = fields.Integer(required=True)
+
+
+class AftercareClosedPayload(Schema):
+    class Meta:
+        unknown = RAISE
+    plan_id = PLAN_ID
+    reason = fields.String(required=True, validate=_codes(v.CLOSE_REASONS))
+    contacts = fields.Integer(required=True, validate=validate.Range(min=0))
+    referrals = fields.Integer(required=True, validate=validate.Range(min=0))
+    days_open = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 # ---------------------------------------------------------------- catalogue
 
 @dataclass(frozen=True)
@@ -108,6 +160,16 @@ CATALOGUE: dict[str, EventType] = {e.name: e for e in (
               "A police referral was created for the case's police unit (basisteam)."),
     EventType("aftercare_planned", 1, AFTERCARE, (STATISTICS,), AftercarePlannedPayload,
               "A care plan (opvang en nazorg) was made, with its first contact moment."),
+    EventType("aftercare_contact_due", 1, AFTERCARE, (STATISTICS,), AftercareContactDuePayload,
+              "A planned contact moment is due (sent once per moment)."),
+    EventType("aftercare_overdue", 1, AFTERCARE, (STATISTICS,), AftercareOverduePayload,
+              "A planned contact moment passed its deadline without contact (sent once per moment)."),
+    EventType("aftercare_contact_recorded", 1, AFTERCARE, (STATISTICS,), AftercareContactRecordedPayload,
+              "An aftercare worker recorded a contact moment (timings and codes, never its content)."),
+    EventType("aftercare_referred", 1, AFTERCARE, (STATISTICS,), AftercareReferredPayload,
+              "The reporter was referred to help (which help is health data and stays in the case store)."),
+    EventType("aftercare_closed", 1, AFTERCARE, (STATISTICS,), AftercareClosedPayload,
+              "A care plan was closed, or declined by the reporter."),
 )}
 
 

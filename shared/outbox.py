@@ -26,7 +26,8 @@ class EventPublisher:
     """Publishes event bodies to their producer's exchange: persistent, confirmed, mandatory.
 
     Mandatory means a message no queue is bound for is returned as an error instead of
-    being dropped; the row then stays in the outbox until `meldpunt declare` has run.
+    being dropped; the row then stays in the outbox until `meldpunt declare` has run (or a
+    consumer subscribes), while the service's other events keep flowing.
     """
 
     def __init__(self, amqp_uri: str, service: str):
@@ -61,36 +62,53 @@ class OutboxRelay:
                     cur.execute(
                         "SELECT id, event_type, priority, envelope FROM hub.outbox "
                         "WHERE service = %s AND published_at IS NULL "
-                        "ORDER BY priority DESC, id LIMIT %s FOR UPDATE SKIP LOCKED",
+                        "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+                        # rows that already failed go last, so one unroutable event type
+                        # cannot hold back the rest of the outbox
+                        "ORDER BY attempts > 0, priority DESC, id LIMIT %s FOR UPDATE SKIP LOCKED",
                         (self.service, BATCH))
                     rows = cur.fetchall()
-                    published = []
+                    published, failed = [], []
                     error = None
                     for row_id, event_type, priority, envelope in rows:
                         try:
                             self.publish(envelope, priority=priority)
-                        except (UndeliverableMessage, KombuOperationalError, OSError) as exc:
-                            error = exc
+                        except UndeliverableMessage as exc:
+                            # no queue bound for this event type (yet): this row waits for
+                            # `meldpunt declare`, the others go on without backing off
+                            failed.append((row_id, exc))
+                            metrics.OUTBOX_PUBLISH_ERRORS.labels(self.service).inc()
+                            log.warning("%s event %s has no queue bound to it; it waits in the outbox of %s "
+                                        "until `meldpunt declare` binds one", self.service, event_type, label)
+                            continue
+                        except (KombuOperationalError, OSError) as exc:
+                            error = exc  # the broker is away: stop this batch
+                            failed.append((row_id, exc))
                             break
                         published.append(row_id)
                         metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc()
                     if published:
                         cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)",
                                     (published,))
-                    if error is not None:
-                        failed_id = rows[len(published)][0]
-                        cur.execute("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s "
-                                    "WHERE id = %s", (_describe(error), failed_id))
+                    for failed_id, exc in failed:
+                        # an unroutable row waits 2, 4, 8 … seconds (at most 5 minutes) before its next try;
+                        # after a broker outage rows go out as soon as the broker is back
+                        unroutable = isinstance(exc, UndeliverableMessage)
+                        cur.execute("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s, "
+                                    "next_attempt_at = CASE WHEN %s THEN now() + least(power(2, attempts + 1), 300) "
+                                    "* interval '1 second' END WHERE id = %s",
+                                    (_describe(exc), unroutable, failed_id))
                 conn.commit()
             except Exception:
                 conn.rollback()
                 raise
-        if error is not None:
+        if error is not None or failed:
             self._measure_backlog(label, dsn)
-            raise error
-        if len(rows) < BATCH:
+        elif len(rows) < BATCH:
             metrics.OUTBOX_BACKLOG.labels(self.service, label).set(0)
-        return len(published), len(rows) == BATCH
+        if error is not None:
+            raise error
+        return len(published), len(rows) == BATCH and bool(published)
 
     def _measure_backlog(self, label, dsn):
         try:

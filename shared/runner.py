@@ -35,6 +35,11 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         print(f"meldpunt: {exc}", file=sys.stderr)
         return 2
+    from shared.dependencies import missing_key_message, needs_master_key
+
+    if settings.master_key is None and needs_master_key(service_class(service)):
+        print(f"meldpunt: {missing_key_message(service)}", file=sys.stderr)
+        return 2
     logs.configure(service, settings.log_level)
 
     runner = ServiceRunner(settings.nameko_config(service))

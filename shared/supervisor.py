@@ -50,6 +50,10 @@ def preflight(settings: Settings) -> list[str]:
                 f"PostgreSQL is not reachable at {host}:{port} (case_store_dsn in {settings.region.source}): "
                 f"{reason}. Start it (Debian: `pg_ctlcluster $(ls /etc/postgresql) main start`) "
                 f"or point the DSNs in the region file at a running server.")
+    if settings.master_key is None:
+        from shared.dependencies import missing_key_message
+
+        problems.append(missing_key_message("the aftercare service"))
     return problems
 
 

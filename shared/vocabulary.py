@@ -29,3 +29,13 @@ REFERRAL_STATUSES = ("created", "accepted", "aangifte_gepland", "aangifte_gedaan
 
 # AMQP message priority per urgency: acute incidents overtake any backlog.
 URGENCY_PRIORITY = {"acuut": 9, "hoog": 5, "normaal": 0, "laag": 0}
+
+# Aftercare (opvang en nazorg): contact moments of a care plan, how contact was made and
+# how it went, the help a reporter can be referred to, and why a plan is closed.
+CONTACT_MOMENTS = ("first_contact", "follow_up_week", "follow_up_weeks_4_6", "extra")
+CONTACT_METHODS = ("phone", "visit", "video", "mail")
+CONTACT_OUTCOMES = ("reached", "not_reached", "rescheduled", "contact_refused")
+REFERRAL_KINDS = ("collegiale_opvang", "bedrijfsmaatschappelijk_werk", "bedrijfsarts",
+                  "slachtofferhulp", "huisarts")
+REFERRAL_RESULTS = ("accepted", "declined", "completed", "not_reached")
+CLOSE_REASONS = ("completed", "declined", "no_contact_possible", "referred_elsewhere", "other")

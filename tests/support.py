@@ -15,6 +15,7 @@ import yaml
 from kombu import Connection, Exchange, Producer
 
 from shared.config import DEFAULT_REGION_FILE, REPO_ROOT, load_region
+from shared.crypto import new_master_key
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -61,6 +62,8 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
         "MELDPUNT_LOG_LEVEL": "WARNING",
+        # a fresh random master key per test environment; never a fixed one
+        "MELDPUNT_MASTER_KEY": new_master_key(),
     }
     for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
         env[f"MELDPUNT_{service.upper()}_PORT"] = str(free_port())

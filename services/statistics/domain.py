@@ -29,4 +29,27 @@ def facts_from(event) -> dict:
         return {"referred": True, "referred_on": day(event.occurred_at)}
     if event.event_type == "aftercare_planned":
         return {"aftercare_planned": True, "first_contact_due_on": day(p["first_contact_due"])}
+    if event.event_type == "aftercare_contact_recorded":
+        if p["moment"] == "first_contact" and p["outcome"] == "reached":
+            return {"first_contact_on": day(event.occurred_at), "first_contact_hours_after_due": p["hours_after_due"]}
+        return {}
+    if event.event_type == "aftercare_closed":
+        return {"aftercare_closed_reason": p["reason"], "aftercare_closed_on": day(event.occurred_at)}
+    if event.event_type in COUNTS:
+        return {}
     raise ValueError(f"statistics has no rule for {event.event_type}")
+
+
+# Events that add to a counter of the incident's row (each counted once: the inbox sees to that).
+COUNTS = {
+    "aftercare_contact_due": "aftercare_reminders",
+    "aftercare_overdue": "aftercare_overdue",
+    "aftercare_contact_recorded": "aftercare_contacts",
+    "aftercare_referred": "aftercare_help_referrals",
+}
+
+
+def counts_from(event) -> dict:
+    """The counters of incident_facts that this event adds one to."""
+    column = COUNTS.get(event.event_type)
+    return {column: 1} if column else {}

@@ -18,7 +18,8 @@ class StatisticsService(HubService):
     def _fold(self, event):
         with self.storage.statistics() as uow:
             if uow.first_delivery(event):
-                store.upsert_facts(uow, event.municipality, event.case_id, domain.facts_from(event))
+                store.upsert_facts(uow, event.municipality, event.case_id, domain.facts_from(event),
+                                   domain.counts_from(event))
 
     @event_handler(INTAKE, "incident_reported")
     def on_incident_reported(self, event):
@@ -34,6 +35,26 @@ class StatisticsService(HubService):
 
     @event_handler(AFTERCARE, "aftercare_planned")
     def on_aftercare_planned(self, event):
+        self._fold(event)
+
+    @event_handler(AFTERCARE, "aftercare_contact_due")
+    def on_aftercare_contact_due(self, event):
+        self._fold(event)
+
+    @event_handler(AFTERCARE, "aftercare_overdue")
+    def on_aftercare_overdue(self, event):
+        self._fold(event)
+
+    @event_handler(AFTERCARE, "aftercare_contact_recorded")
+    def on_aftercare_contact_recorded(self, event):
+        self._fold(event)
+
+    @event_handler(AFTERCARE, "aftercare_referred")
+    def on_aftercare_referred(self, event):
+        self._fold(event)
+
+    @event_handler(AFTERCARE, "aftercare_closed")
+    def on_aftercare_closed(self, event):
         self._fold(event)
 
     @api("GET", "/api/v1/statistics/summary")

@@ -6,21 +6,32 @@ from psycopg2 import sql
 from services.statistics.domain import case_ref
 
 COLUMNS = {"reported_on", "channel", "location_type", "target_role", "reported_categories", "triaged_on",
-           "categories", "urgency", "referred", "referred_on", "aftercare_planned", "first_contact_due_on"}
+           "categories", "urgency", "referred", "referred_on", "aftercare_planned", "first_contact_due_on",
+           "first_contact_on", "first_contact_hours_after_due", "aftercare_closed_reason", "aftercare_closed_on"}
+COUNTERS = {"aftercare_reminders", "aftercare_overdue", "aftercare_contacts", "aftercare_help_referrals"}
 
 
-def upsert_facts(uow, municipality: str, case_id, facts: dict) -> None:
-    unknown = set(facts) - COLUMNS
+def upsert_facts(uow, municipality: str, case_id, facts: dict, counts: dict | None = None) -> None:
+    """Set `facts` and add `counts` on the incident's row, creating it when this event comes first."""
+    counts = counts or {}
+    unknown = (set(facts) - COLUMNS) | (set(counts) - COUNTERS)
     if unknown:
         raise ValueError(f"not statistics columns: {sorted(unknown)}")
-    names = sorted(facts)
+    names = sorted(facts) + sorted(counts)
+    if not names:  # nothing to set: the row only has to exist
+        uow.execute("INSERT INTO statistics.incident_facts (municipality, case_ref) VALUES (%s, %s) "
+                    "ON CONFLICT (municipality, case_ref) DO NOTHING", [municipality, case_ref(case_id)]).close()
+        return
+    sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in sorted(facts)]
+    sets += [sql.SQL("{0} = incident_facts.{0} + EXCLUDED.{0}").format(sql.Identifier(n)) for n in sorted(counts)]
     query = sql.SQL(
         "INSERT INTO statistics.incident_facts (municipality, case_ref, {cols}) VALUES (%s, %s, {vals}) "
         "ON CONFLICT (municipality, case_ref) DO UPDATE SET {sets}").format(
         cols=sql.SQL(", ").join(map(sql.Identifier, names)),
         vals=sql.SQL(", ").join(sql.Placeholder() * len(names)),
-        sets=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names))
-    uow.execute(query, [municipality, case_ref(case_id), *[facts[n] for n in names]]).close()
+        sets=sql.SQL(", ").join(sets))
+    values = [facts[n] for n in sorted(facts)] + [counts[n] for n in sorted(counts)]
+    uow.execute(query, [municipality, case_ref(case_id), *values]).close()
 
 
 def summary(uow, municipality: str) -> dict:

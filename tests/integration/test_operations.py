@@ -110,3 +110,26 @@ def test_audit_command_shows_who_read_a_case(hub, hub_env):
     assert len(lines) == 1 and "read incident" in lines[0] and f"apikey:{key.split('.')[1]}" in lines[0]
     bad = meldpunt(hub_env, "audit", code, "--case", "not-a-case")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_keys_init_makes_a_private_master_key_file_once(tmp_path):
+    import stat
+
+    from shared.crypto import load_master_key
+
+    path = tmp_path / "var" / "master.key"
+    first = meldpunt({}, "keys", "init", "--file", str(path))
+    assert first.returncode == 0 and "created" in first.stdout
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = path.read_text()
+    assert len(load_master_key(None, str(path))) == 32
+
+    again = meldpunt({"MELDPUNT_MASTER_KEY_FILE": str(path)}, "keys", "init")
+    assert again.returncode == 0 and "left unchanged" in again.stdout and path.read_text() == key
+
+
+def test_a_missing_master_key_file_is_one_clear_line(hub_env, tmp_path):
+    env = {**hub_env, "MELDPUNT_MASTER_KEY": "", "MELDPUNT_MASTER_KEY_FILE": str(tmp_path / "nope.key")}
+    result = meldpunt(env, "outbox")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "keys init" in result.stderr

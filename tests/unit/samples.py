@@ -69,6 +69,33 @@ def aftercare_planned(**overrides) -> dict:
     return {**base, **overrides}
 
 
+PLAN_ID = uuid.UUID("0b7e2d9a-1c44-4c61-8f3e-6a2b9d0e7f55")
+DUE_AT = datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc)
+
+
+def aftercare_contact_due(**overrides) -> dict:
+    return {"plan_id": PLAN_ID, "moment": "first_contact", "urgency": "acuut", "due_at": DUE_AT, **overrides}
+
+
+def aftercare_overdue(**overrides) -> dict:
+    return {**aftercare_contact_due(), "hours_overdue": 3, **overrides}
+
+
+def aftercare_contact_recorded(**overrides) -> dict:
+    return {"plan_id": PLAN_ID, "moment": "follow_up_weeks_4_6", "method": "phone", "outcome": "reached",
+            "hours_after_due": -2, "days_since_incident": 34, "wellbeing_checked": True, **overrides}
+
+
+def aftercare_referred(**overrides) -> dict:
+    return {"plan_id": PLAN_ID, "referral_id": uuid.UUID("7c1d9e2f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"),
+            "days_since_incident": 35, **overrides}
+
+
+def aftercare_closed(**overrides) -> dict:
+    return {"plan_id": PLAN_ID, "reason": "completed", "contacts": 3, "referrals": 1, "days_open": 43,
+            **overrides}
+
+
 PAYLOADS = {
     "incident_reported": lambda: incident(location_type="woning", target_role="wethouder",
                                           reported_categories=["bedreiging"],
@@ -76,4 +103,9 @@ PAYLOADS = {
     "incident_triaged": triaged,
     "referral_created": referral_created,
     "aftercare_planned": aftercare_planned,
+    "aftercare_contact_due": aftercare_contact_due,
+    "aftercare_overdue": aftercare_overdue,
+    "aftercare_contact_recorded": aftercare_contact_recorded,
+    "aftercare_referred": aftercare_referred,
+    "aftercare_closed": aftercare_closed,
 }

@@ -115,7 +115,20 @@ def test_relay_claims_only_its_own_service_rows_with_skip_locked():
     assert db.updates() == []
 
 
-@pytest.mark.parametrize("error", [UndeliverableMessage(), KombuOperationalError("connection refused"),
+def test_unroutable_event_waits_while_the_others_go_on():
+    db = FakeDatabase([row(1), row(2), row(3)])
+    publisher = FakePublisher(fail_on="e2", error=UndeliverableMessage())
+
+    assert relay_with(db, publisher).relay("GM0687", "dsn") == 2  # no backing off for the whole outbox
+
+    assert publisher.sent == [("e1", 0), ("e3", 0)]
+    updates = db.updates()
+    assert updates[0][1] == ([1, 3],)
+    assert updates[1][0].startswith("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s")
+    assert updates[1][1][1:] == (True, 2)  # unroutable: it waits before its next try
+
+
+@pytest.mark.parametrize("error", [KombuOperationalError("connection refused"),
                                    ConnectionResetError("reset by peer")])
 def test_broker_refusal_keeps_the_rest_and_records_the_attempt(error):
     db = FakeDatabase([row(1), row(2), row(3)])
@@ -128,7 +141,7 @@ def test_broker_refusal_keeps_the_rest_and_records_the_attempt(error):
     published, attempt = db.updates()
     assert published[1] == ([1],)
     assert attempt[0].startswith("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s")
-    assert attempt[1][0].startswith(type(error).__name__) and attempt[1][1] == 2
+    assert attempt[1][0].startswith(type(error).__name__) and attempt[1][1:] == (False, 2)
     assert db.commits == 1, "what was confirmed must be marked, even when a later row fails"
 
 

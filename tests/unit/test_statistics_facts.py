@@ -57,8 +57,11 @@ def test_aftercare_planned_facts_use_the_due_moment():
     assert facts == {"aftercare_planned": True, "first_contact_due_on": date(2026, 3, 3)}
 
 
+NOT_YET_WIRED = set()
+
+
 def test_facts_never_hold_ids_or_times():
-    for event_type in PAYLOADS:
+    for event_type in set(PAYLOADS) - NOT_YET_WIRED:
         for value in facts_from(event(event_type)).values():
             assert not isinstance(value, (uuid.UUID, datetime)), event_type
 

@@ -1,0 +1,15 @@
+"""The catalogue's consumers are exactly the services that have a handler for each event:
+an event a consumer is listed for but does not handle would wait unrouted in the outbox."""
+from shared.events import CATALOGUE
+from shared.messaging.topology import all_subscriptions
+
+
+def test_every_listed_consumer_handles_the_event_and_no_other_does():
+    handled = {(s.source, s.event_type, s.service) for s in all_subscriptions()}
+    listed = {(spec.producer, name, consumer) for name, spec in CATALOGUE.items() for consumer in spec.consumers}
+    assert handled == listed
+
+
+def test_statistics_folds_every_event():
+    folded = {s.event_type for s in all_subscriptions() if s.service == "statistics"}
+    assert folded == set(CATALOGUE)
