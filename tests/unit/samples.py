@@ -73,7 +73,13 @@ PAYLOADS = {
     "incident_reported": lambda: incident(location_type="woning", target_role="wethouder",
                                           reported_categories=["bedreiging"],
                                           consent=consent(contact=True, police_referral=True)),
+    "incident_updated": lambda: incident(reported_categories=["bedreiging", "intimidatie"]),
     "incident_triaged": triaged,
+    "triage_overridden": lambda: {"categories": ["bedreiging"], "urgency": "acuut",
+                                  "decisions": ["aftercare", "safety_advice"], "previous_urgency": "hoog",
+                                  "previous_decisions": ["aftercare"], "rules_version": "vr19-2026.1"},
+    "triage_overdue": lambda: {"urgency": "normaal", "due_at": OCCURRED_AT + timedelta(days=1)},
+    "repeat_detected": lambda: {"kind": "perpetrator", "cases_in_municipality": 2, "other_municipalities": 1},
     "referral_created": referral_created,
     "aftercare_planned": aftercare_planned,
 }
