@@ -28,6 +28,8 @@ PERMISSIONS = {
     "incident:create": {INTAKE_CHANNEL, STAFF, COORDINATOR},
     "incident:read": {INTAKE_CHANNEL, STAFF, COORDINATOR},
     "statistics:read": {STAFF, COORDINATOR, ANALYST},
+    "triage:read": {STAFF, COORDINATOR},
+    "triage:decide": {STAFF, COORDINATOR},
 }
 
 _KEY = re.compile(r"^(?P<code>GM\d{4})\.(?P<key_id>[0-9a-f]{12})\.(?P<secret>[A-Za-z0-9_-]{32,64})$")

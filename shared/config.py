@@ -226,6 +226,10 @@ _SETTINGS_FIELDS = {
         ["DEBUG", "INFO", "WARNING", "ERROR"])),
     "MELDPUNT_MAX_BODY_BYTES": fields.Integer(load_default=256 * 1024, validate=validate.Range(min=1024)),
     "MELDPUNT_VAR_DIR": fields.String(load_default=str(REPO_ROOT / "var")),
+    # The region secret for keyed hashes of perpetrator identifiers (triage). No default on
+    # purpose: triage refuses to start without it (or the region file's triage.region_secret_file).
+    "MELDPUNT_REGION_SECRET": fields.String(load_default=None, allow_none=True, validate=validate.Length(
+        min=32, error="must be at least 32 characters (e.g. `openssl rand -hex 32`)")),
     **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
         load_default=DEFAULT_PORTS[service], validate=validate.Range(min=1, max=65535))
        for service in SERVICES},
@@ -249,6 +253,7 @@ class Settings:
     log_level: str
     max_body_bytes: int
     var_dir: Path
+    region_secret: str | None = field(default=None, repr=False)
 
     def http_address(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
@@ -289,6 +294,7 @@ def load_settings(environ=None, region_path=None) -> Settings:
         log_level=data["MELDPUNT_LOG_LEVEL"],
         max_body_bytes=data["MELDPUNT_MAX_BODY_BYTES"],
         var_dir=Path(data["MELDPUNT_VAR_DIR"]),
+        region_secret=data["MELDPUNT_REGION_SECRET"],
     )
 
 

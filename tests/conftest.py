@@ -45,6 +45,7 @@ def declared(settings):
     from shared.messaging.topology import declare
 
     declare(settings.amqp_uri, len(settings.retry_delays))
+    support.bind_unwired_events(settings.amqp_uri)
     return settings
 
 

@@ -61,6 +61,7 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
         "MELDPUNT_LOG_LEVEL": "WARNING",
+        "MELDPUNT_REGION_SECRET": "test-region-secret-" + "0123456789abcdef" * 2,
     }
     for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
         env[f"MELDPUNT_{service.upper()}_PORT"] = str(free_port())
@@ -174,3 +175,40 @@ def _full_env(env: dict) -> dict:
 
 def dumps(obj) -> str:
     return json.dumps(obj, default=str)
+
+
+UNWIRED_QUEUE = "test.unwired-events"
+
+
+def bind_unwired_events(amqp_uri: str) -> list[str]:
+    """Bind a test queue for catalogue events no service consumes yet (new events before the
+    consumer is wired), so mandatory publishing from the outbox can deliver them. Returns the
+    event types bound; once every event has a consumer this binds nothing."""
+    from kombu import Queue
+
+    from shared.events import CATALOGUE
+    from shared.messaging.topology import all_subscriptions, event_exchange
+
+    consumed = {(s.source, s.event_type) for s in all_subscriptions()}
+    unwired = [(spec.producer, name) for name, spec in CATALOGUE.items() if (spec.producer, name) not in consumed]
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        for producer, name in unwired:
+            Queue(UNWIRED_QUEUE, exchange=event_exchange(producer), routing_key=name, durable=True,
+                  queue_arguments={"x-max-priority": 10})(channel).declare()
+        channel.close()
+    return [name for _, name in unwired]
+
+
+def drain(amqp_uri: str, queue: str) -> list[dict]:
+    """Every message body waiting in a queue (acknowledged: they are gone afterwards)."""
+    bodies = []
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        while True:
+            message = channel.basic_get(queue, no_ack=True)
+            if message is None:
+                break
+            bodies.append(json.loads(message.body))
+        channel.close()
+    return bodies

@@ -81,7 +81,8 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
             categories.add("overig")
             reasons.append(f"Categorie '{c}' wordt in deze regio niet gebruikt: als 'overig' behandeld.")
 
-    if text and len(reported) <= rules.keywords_apply_when_reported_at_most:
+    telling = [c for c in reported if c != "overig"]  # 'overig' says nothing about what happened
+    if text and len(telling) <= rules.keywords_apply_when_reported_at_most:
         for kw in rules.keywords:
             if kw["category"] in categories:
                 continue
@@ -124,6 +125,12 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
         reasons.append(f"Nazorg met intensiteit '{intensity}' (bij urgentie '{urgency}').")
     ordered = [c for c in v.CATEGORIES if c in categories]
     return TriageResult(ordered, urgency, decisions, reasons, rules.version, intensity)
+
+
+def refused_by_consent(decisions, consent: dict) -> list[str]:
+    """Why a set of decisions (e.g. from a staff override) needs consent the reporter did not give."""
+    return [f"{d} needs the reporter's consent '{CONSENT_GATES[d][0]}'" for d in decisions
+            if d in CONSENT_GATES and not consent.get(CONSENT_GATES[d][0])]
 
 
 def due_at(received_at: datetime, urgency: str, rules: Rules | None = None) -> datetime:

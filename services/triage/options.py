@@ -1,7 +1,11 @@
 """Triage's region options (`triage:` in the region file), validated when the region is loaded."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+
+from shared.config import ConfigError
 
 from services.triage.rules import DEFAULT_RULES_FILE, RulesError, load_rules
 
@@ -30,3 +34,21 @@ class OptionsSchema(Schema):
             raise ValidationError(str(exc), "rules_file") from None
         data["contacts"] = {c["code"]: c["contact"] for c in data["contacts"]}
         return data
+
+
+def region_secret(settings) -> bytes:
+    """The region secret for keyed hashes: MELDPUNT_REGION_SECRET, else the file the region's
+    `triage.region_secret_file` names. Missing is a configuration error, never a default."""
+    if settings.region_secret:
+        return settings.region_secret.encode("utf-8")
+    path = settings.region.options.get("triage", {}).get("region_secret_file")
+    if not path:
+        raise ConfigError("MELDPUNT_REGION_SECRET is not set and the region file has no "
+                          "triage.region_secret_file: triage needs the region secret to hash perpetrators")
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"triage.region_secret_file {path}: cannot read ({exc.strerror})") from None
+    if len(secret) < 32:
+        raise ConfigError(f"triage.region_secret_file {path}: the secret must be at least 32 characters")
+    return secret.encode("utf-8")

@@ -96,9 +96,12 @@ def test_events_carry_no_personal_data(hub):
     code = hub.region.codes[0]
     case_id = hub.report(hub.key(code)).json()["case_id"]
     wait_for(lambda: (f := hub.facts(code, uuid.UUID(case_id))) and f["aftercare_planned"], what="path")
-    envelopes = query(hub.case_store(code), "SELECT envelope::text AS e FROM hub.outbox WHERE envelope->>'case_id' = %s",
-                      (case_id,))
-    assert len(envelopes) == 4  # reported, triaged, referral, aftercare
+    envelopes = query(hub.case_store(code), "SELECT event_type, envelope::text AS e FROM hub.outbox "
+                      "WHERE envelope->>'case_id' = %s", (case_id,))
+    types = sorted(r["event_type"] for r in envelopes)
+    # every test reports the same perpetrator, so triage may also see a repeat
+    assert [t for t in types if t != "repeat_detected"] == sorted(
+        ["incident_reported", "incident_triaged", "referral_created", "aftercare_planned"])
     text = " ".join(r["e"] for r in envelopes)
     for canary in ("Sanne", "Jansen", "example.nl", "0612345678", "Kees", "Bakker", "1975-04-12", "balie dat hij"):
         assert canary not in text
