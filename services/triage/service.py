@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 
+from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from prometheus_client import Counter
 
 from shared import auth
 from shared import vocabulary as v
+from shared.config import settings_from_nameko
 from shared.http import Problem, api, json_response, load_or_422, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import INTAKE, TRIAGE
@@ -27,8 +29,19 @@ TRIAGE_OVERDUE = Counter("meldpunt_triage_overdue_total", "Cases not confirmed b
 OVERDUE_SCAN_SECONDS = 30
 
 
+class RegionSecret(DependencyProvider):
+    """The region secret for keyed hashes, read at start-up: triage refuses to start without it."""
+
+    def setup(self):
+        self.secret = region_secret(settings_from_nameko(self.container.config))
+
+    def get_dependency(self, worker_ctx):
+        return self.secret
+
+
 class TriageService(HubService):
     name = TRIAGE
+    region_secret = RegionSecret()
 
     # ------------------------------------------------------------ events
     @event_handler(INTAKE, "incident_reported")
@@ -44,7 +57,7 @@ class TriageService(HubService):
 
     def _triage(self, event):
         rules = self._options().get("rules") or default_rules()
-        secret = region_secret(self.storage.settings)
+        secret = self.region_secret
         with self.storage.case_store(event.municipality) as uow:
             incident = store.get_incident(uow, event.case_id) or {}
         keys = identity.keys_of(secret, incident.get("perpetrators") or [], incident.get("reporter"))
