@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run up down test test-unit test-integration test-e2e install migrate declare check clean
+.PHONY: bench run up down test test-unit test-integration test-e2e install migrate declare check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,7 @@ test-e2e: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/log var/run
+
+# Benchmarks against the real broker and databases (not part of `make test`).
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -s -p no:logging --timeout 600 bench
