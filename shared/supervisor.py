@@ -50,6 +50,24 @@ def preflight(settings: Settings) -> list[str]:
                 f"PostgreSQL is not reachable at {host}:{port} (case_store_dsn in {settings.region.source}): "
                 f"{reason}. Start it with `pg_ctlcluster <version> main start` "
                 f"or `docker compose up -d postgres`.")
+    problems += _service_settings_problems(settings)
+    return problems
+
+
+def _service_settings_problems(settings: Settings) -> list[str]:
+    """Settings a service needs only for itself (its `check_settings`), e.g. triage's region secret."""
+    from shared.config import ConfigError
+    from shared.messaging.topology import service_class
+    from shared.names import SERVICES
+
+    problems = []
+    for service in SERVICES:
+        check = getattr(service_class(service), "check_settings", None)
+        try:
+            if check:
+                check(settings)
+        except ConfigError as exc:
+            problems.append(f"{service}: {exc}")
     return problems
 
 

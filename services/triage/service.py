@@ -43,6 +43,11 @@ class TriageService(HubService):
     name = TRIAGE
     region_secret = RegionSecret()
 
+    @staticmethod
+    def check_settings(settings):
+        """Called by the runner before start: one clear line when the region secret is missing."""
+        region_secret(settings)
+
     # ------------------------------------------------------------ events
     @event_handler(INTAKE, "incident_reported")
     def on_incident_reported(self, event):
