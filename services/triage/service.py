@@ -75,6 +75,7 @@ class TriageService(HubService):
                 return
             store.save_result(uow, event.case_id, result, received_at,
                               domain.due_at(received_at, result.urgency, rules))
+            known_before = {kind: set(store.keys_of_case(uow, event.case_id, kind)) for kind in v.REPEAT_KINDS}
             store.replace_keys(uow, event.case_id, keys)
             uow.record("incident_triaged", event.case_id, {
                 "categories": result.categories,
@@ -86,6 +87,8 @@ class TriageService(HubService):
                 "target_role": event.payload["target_role"],
             }, correlation_id=event.correlation_id, priority=result.priority)
             for kind in v.REPEAT_KINDS:
+                if keys[kind] <= known_before[kind]:
+                    continue  # a re-triage with no new identifiers: this repeat was reported already
                 linked = store.linked_cases(uow, event.case_id, kind, keys[kind])
                 others = len(elsewhere) if kind == "perpetrator" else 0
                 if linked or others:

@@ -23,7 +23,8 @@ def save_result(uow, case_id, result, received_at, due_at) -> None:
         "aftercare_intensity, received_at, due_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (case_id) DO UPDATE SET categories = EXCLUDED.categories, urgency = EXCLUDED.urgency, "
         "decisions = EXCLUDED.decisions, reasons = EXCLUDED.reasons, rules_version = EXCLUDED.rules_version, "
-        "aftercare_intensity = EXCLUDED.aftercare_intensity, status = 'voorstel', decided_by = NULL, "
+        "aftercare_intensity = EXCLUDED.aftercare_intensity, due_at = EXCLUDED.due_at, status = 'voorstel', "
+        "decided_by = NULL, "
         "decided_at = NULL, updated_at = now()",
         (case_id, result.categories, result.urgency, result.decisions, result.reasons, result.rules_version,
          result.aftercare_intensity, received_at, due_at)).close()

@@ -94,6 +94,7 @@ def test_incident_updated_retriages(hub):
     row = wait_for(lambda: (r := triage_row(hub, code, case_id)) and r["urgency"] == "acuut" and r, what="re-triage")
     assert row["categories"] == ["bedreiging"] and "safety_advice" in row["decisions"]
     assert row["status"] == "voorstel"
+    assert row["due_at"] - row["received_at"] == timedelta(hours=1)  # the acute deadline now applies
     triaged = wait_for(lambda: len(e := outbox(hub, code, "incident_triaged", case_id)) == 2 and e, what="2nd event")
     assert [e["payload"]["urgency"] for e in triaged] == ["normaal", "acuut"]
 
