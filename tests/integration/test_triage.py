@@ -173,3 +173,23 @@ def test_repeat_perpetrator_across_municipalities_without_sharing_personal_data(
                  f"Kloosterman{run}", f"femke{run}"):
         assert name.lower() not in envelopes.lower()
     assert "Verhoeven" not in _all_text(hub.region.statistics_dsn)
+
+
+def test_coordinator_confirms_and_the_result_leaves_the_queue(hub):
+    code = hub.region.codes[3]
+    case_id = report_and_triage(hub, code)
+    coordinator = hub.key(code, "coordinator")
+    url = hub.url("triage", f"/api/v1/triage/{case_id}/confirm")
+
+    assert requests.post(url, headers=auth(hub.key(code, "police_liaison")), json={}, timeout=5).status_code == 403
+    other = hub.region.codes[0]
+    assert requests.post(url, headers=auth(hub.key(other, "staff")), json={}, timeout=5).status_code == 404
+    response = requests.post(url, headers=auth(coordinator), json={"reason": "Klopt zo."}, timeout=5)
+    assert response.status_code == 200 and response.json()["status"] == "bevestigd"
+
+    row = triage_row(hub, code, case_id)
+    assert row["status"] == "bevestigd" and row["decided_by"].startswith("apikey:")
+    assert query(hub.case_store(code), "SELECT reason FROM hub.audit_log WHERE case_id = %s AND action = 'confirm'",
+                 (case_id,)) == [{"reason": "Klopt zo."}]
+    queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(coordinator), timeout=5).json()
+    assert str(case_id) not in [i["case_id"] for i in queue["items"]]
