@@ -12,7 +12,7 @@ from nameko.testing.services import entrypoint_hook
 
 from shared.clock import FixedClock
 from shared.events import dump_event, new_event
-from tests.support import incident_body, publish_raw, query, wait_for
+from tests.support import free_port, incident_body, publish_raw, query, wait_for
 
 
 def triage_row(hub, code, case_id):
@@ -102,7 +102,7 @@ def test_incident_updated_retriages(hub):
 def test_overdue_is_reported_exactly_once_by_two_triage_instances(settings, start_services):
     clock = FixedClock(datetime.now(timezone.utc))
     first = start_services("triage", "intake", clock=clock)
-    other_ports = {**settings.ports, "triage": settings.ports["triage"] + 1}
+    other_ports = {**settings.ports, "triage": free_port()}
     second = start_services("triage", settings=dataclasses.replace(settings, ports=other_ports), clock=clock)
     from tests.support import Hub
     hub = Hub(settings)
