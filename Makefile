@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # Encryption at rest needs a master key: the demo makes a local one under var/ (never committed).
-KEY_FILE := $(or $(MELDPUNT_MASTER_KEY_FILE),$(CURDIR)/var/master.key)
-WITH_KEY := MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE)
+# So does triage's keyed hashing of perpetrators: a region secret, also made locally for the demo.
+KEY_FILE    := $(or $(MELDPUNT_MASTER_KEY_FILE),$(CURDIR)/var/master.key)
+SECRET_FILE := $(or $(MELDPUNT_REGION_SECRET_FILE),$(CURDIR)/var/region.secret)
+WITH_KEY    := MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE) MELDPUNT_REGION_SECRET_FILE=$(SECRET_FILE)
 
 .PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check bench clean
 
@@ -21,29 +23,31 @@ install: $(STAMP)
 check: $(STAMP) keys
 	$(WITH_KEY) $(BIN)/meldpunt check
 
-migrate: $(STAMP)
-	$(BIN)/meldpunt migrate
+migrate: $(STAMP) keys
+	$(WITH_KEY) $(BIN)/meldpunt migrate
 
-declare: $(STAMP)
-	$(BIN)/meldpunt declare
+declare: $(STAMP) keys
+	$(WITH_KEY) $(BIN)/meldpunt declare
 
 keys: $(STAMP)
 	@$(BIN)/meldpunt keys init --file $(KEY_FILE)
+	@test -s $(SECRET_FILE) || (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' \
+		> $(SECRET_FILE) && echo "created region secret file $(SECRET_FILE) (mode 0600)")
 
 run: $(STAMP) keys
 	@$(WITH_KEY) $(BIN)/meldpunt check
-	@$(BIN)/meldpunt migrate
-	@$(BIN)/meldpunt declare
+	@$(WITH_KEY) $(BIN)/meldpunt migrate
+	@$(WITH_KEY) $(BIN)/meldpunt declare
 	@$(WITH_KEY) $(BIN)/meldpunt run
 
 up: $(STAMP) keys
 	@$(WITH_KEY) $(BIN)/meldpunt check
-	@$(BIN)/meldpunt migrate
-	@$(BIN)/meldpunt declare
+	@$(WITH_KEY) $(BIN)/meldpunt migrate
+	@$(WITH_KEY) $(BIN)/meldpunt declare
 	@$(WITH_KEY) $(BIN)/meldpunt run --detach
 
 down: $(STAMP)
-	@$(BIN)/meldpunt stop
+	@$(WITH_KEY) $(BIN)/meldpunt stop
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
@@ -59,6 +63,9 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python -m pytest -q -s -p no:logging --timeout 600 bench
 
 clean:
 	rm -rf $(VENV) var/log var/run
+
+# Benchmarks against the real broker and databases (not part of `make test`).

@@ -31,6 +31,8 @@ PERMISSIONS = {
     # Aftercare holds health data (AVG art. 9): only aftercare roles read or change it.
     "aftercare:read": {AFTERCARE_WORKER, COORDINATOR},
     "aftercare:write": {AFTERCARE_WORKER, COORDINATOR},
+    "triage:read": {STAFF, COORDINATOR},
+    "triage:decide": {STAFF, COORDINATOR},
 }
 
 _KEY = re.compile(r"^(?P<code>GM\d{4})\.(?P<key_id>[0-9a-f]{12})\.(?P<secret>[A-Za-z0-9_-]{32,64})$")

@@ -248,6 +248,10 @@ _SETTINGS_FIELDS = {
     # 32 random bytes, directly or in a file. Never in the repository or the region file.
     "MELDPUNT_MASTER_KEY": fields.String(load_default=None),
     "MELDPUNT_MASTER_KEY_FILE": fields.String(load_default=None),
+    # The region secret for keyed hashes of perpetrator identifiers (triage). No default on
+    # purpose: triage refuses to start without it (or the region file's triage.region_secret_file).
+    "MELDPUNT_REGION_SECRET": fields.String(load_default=None, allow_none=True, validate=validate.Length(
+        min=32, error="must be at least 32 characters (e.g. `openssl rand -hex 32`)")),
     **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
         load_default=DEFAULT_PORTS[service], validate=validate.Range(min=1, max=65535))
        for service in SERVICES},
@@ -272,6 +276,7 @@ class Settings:
     max_body_bytes: int
     var_dir: Path
     master_key: bytes | None = field(default=None, repr=False)  # None: encryption unavailable
+    region_secret: str | None = field(default=None, repr=False)
 
     def http_address(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
@@ -292,7 +297,7 @@ class Settings:
 def load_settings(environ=None, region_path=None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
     region = load_region(region_path, environ)
-    known = {k: v for k, v in environ.items() if k in _SETTINGS_FIELDS}
+    known = {k: v for k, v in environ.items() if k in _SETTINGS_FIELDS and v != ""}  # empty = unset
     try:
         data = SettingsSchema().load(known)
     except ValidationError as exc:
@@ -313,6 +318,7 @@ def load_settings(environ=None, region_path=None) -> Settings:
         max_body_bytes=data["MELDPUNT_MAX_BODY_BYTES"],
         var_dir=Path(data["MELDPUNT_VAR_DIR"]),
         master_key=_master_key(data),
+        region_secret=data["MELDPUNT_REGION_SECRET"],
     )
 
 

@@ -60,6 +60,39 @@ class IncidentTriagedPayload(Schema):
     target_role = fields.String(required=True, validate=_codes(v.TARGET_ROLES))
 
 
+class IncidentUpdatedPayload(IncidentReportedPayload):
+    """The incident as it stands after a change in intake: the same fields as incident_reported."""
+
+
+class TriageOverriddenPayload(Schema):
+    """Staff confirmed a triage result with changes; the reason stays in the audit log."""
+    class Meta:
+        unknown = RAISE
+    categories = fields.List(fields.String(validate=_codes(v.CATEGORIES)), required=True,
+                             validate=validate.Length(min=1))
+    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    decisions = fields.List(fields.String(validate=_codes(v.DECISIONS)), required=True)
+    previous_urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    previous_decisions = fields.List(fields.String(validate=_codes(v.DECISIONS)), required=True)
+    rules_version = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$"))
+
+
+class TriageOverduePayload(Schema):
+    class Meta:
+        unknown = RAISE
+    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    due_at = fields.AwareDateTime(required=True)
+
+
+class RepeatDetectedPayload(Schema):
+    """Counts only: never which perpetrator, nor any keyed hash of one."""
+    class Meta:
+        unknown = RAISE
+    kind = fields.String(required=True, validate=_codes(v.REPEAT_KINDS))
+    cases_in_municipality = fields.Integer(required=True, validate=validate.Range(min=0, max=100000))
+    other_municipalities = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
+
+
 class ReferralCreatedPayload(Schema):
     class Meta:
         unknown = RAISE
@@ -156,6 +189,15 @@ CATALOGUE: dict[str, EventType] = {e.name: e for e in (
     EventType("incident_triaged", 1, TRIAGE, (POLICE_LIAISON, AFTERCARE, STATISTICS),
               IncidentTriagedPayload,
               "Triage classified the incident and decided what happens next."),
+    EventType("incident_updated", 1, INTAKE, (TRIAGE, STATISTICS), IncidentUpdatedPayload,
+              "An incident's details changed in intake; triage decides again."),
+    EventType("triage_overridden", 1, TRIAGE, (AFTERCARE, STATISTICS),
+              TriageOverriddenPayload,
+              "Staff overrode a triage result (categories, urgency or decisions) with a reason."),
+    EventType("triage_overdue", 1, TRIAGE, (STATISTICS,), TriageOverduePayload,
+              "A case was not confirmed by staff before its triage deadline."),
+    EventType("repeat_detected", 1, TRIAGE, (STATISTICS,), RepeatDetectedPayload,
+              "A case's perpetrator or victim is known from earlier cases (counts only)."),
     EventType("referral_created", 1, POLICE_LIAISON, (STATISTICS,), ReferralCreatedPayload,
               "A police referral was created for the case's police unit (basisteam)."),
     EventType("aftercare_planned", 1, AFTERCARE, (STATISTICS,), AftercarePlannedPayload,

@@ -32,6 +32,10 @@ def main(argv=None) -> int:
     service = argv[0]
     try:
         settings = load_settings()
+        # a service may check settings only it needs (e.g. triage's region secret) before starting
+        check = getattr(service_class(service), "check_settings", None)
+        if check:
+            check(settings)
     except ConfigError as exc:
         print(f"meldpunt: {exc}", file=sys.stderr)
         return 2

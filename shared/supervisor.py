@@ -54,6 +54,24 @@ def preflight(settings: Settings) -> list[str]:
         from shared.dependencies import missing_key_message
 
         problems.append(missing_key_message("the aftercare service"))
+    problems += _service_settings_problems(settings)
+    return problems
+
+
+def _service_settings_problems(settings: Settings) -> list[str]:
+    """Settings a service needs only for itself (its `check_settings`), e.g. triage's region secret."""
+    from shared.config import ConfigError
+    from shared.messaging.topology import service_class
+    from shared.names import SERVICES
+
+    problems = []
+    for service in SERVICES:
+        check = getattr(service_class(service), "check_settings", None)
+        try:
+            if check:
+                check(settings)
+        except ConfigError as exc:
+            problems.append(f"{service}: {exc}")
     return problems
 
 

@@ -20,6 +20,9 @@ URGENCIES = ("acuut", "hoog", "normaal", "laag")
 DECISIONS = ("police_referral", "aftercare", "inform_mayor", "riec_signal",
              "inform_manager", "safety_advice")
 
+# What a repeat links: the same perpetrator, or the same victim (within one municipality).
+REPEAT_KINDS = ("perpetrator", "victim")
+
 CHANNELS = ("api", "formulier", "telefoon", "balie", "brief", "email", "import")
 
 CONSENTS = ("contact", "police_referral", "inform_manager", "employer_reports")

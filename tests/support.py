@@ -64,6 +64,7 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_LOG_LEVEL": "WARNING",
         # a fresh random master key per test environment; never a fixed one
         "MELDPUNT_MASTER_KEY": new_master_key(),
+        "MELDPUNT_REGION_SECRET": "test-region-secret-" + "0123456789abcdef" * 2,
     }
     for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
         env[f"MELDPUNT_{service.upper()}_PORT"] = str(free_port())
@@ -177,3 +178,17 @@ def _full_env(env: dict) -> dict:
 
 def dumps(obj) -> str:
     return json.dumps(obj, default=str)
+
+
+def drain(amqp_uri: str, queue: str) -> list[dict]:
+    """Every message body waiting in a queue (acknowledged: they are gone afterwards)."""
+    bodies = []
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        while True:
+            message = channel.basic_get(queue, no_ack=True)
+            if message is None:
+                break
+            bodies.append(json.loads(message.body))
+        channel.close()
+    return bodies

@@ -54,11 +54,8 @@ class AftercareService(HubService):
     # ------------------------------------------------------------ planning
     @event_handler(TRIAGE, "incident_triaged")
     def on_incident_triaged(self, event):
-        """Plan care; on a later triage of the same case with another urgency, re-plan it.
-
-        (The triage branch adds `triage_overridden`; until it is merged a second
-        incident_triaged for the case is how a changed urgency arrives.)
-        """
+        """Plan care; on a later triage of the same case (a re-triage after incident_updated)
+        with another urgency, re-plan it."""
         urgency, now = event.payload["urgency"], self.clock.now()
         with self.storage.case_store(event.municipality) as uow:
             if not uow.first_delivery(event):
@@ -72,6 +69,17 @@ class AftercareService(HubService):
             if plan is None or not store.insert_plan(uow, plan, event.payload["occurred_at"]):
                 return
             self._record_planned(uow, event, plan.plan_id, urgency, plan.first_contact_due, len(plan.moments))
+
+    @event_handler(TRIAGE, "triage_overridden")
+    def on_triage_overridden(self, event):
+        """Staff changed the urgency: re-plan the open plan. (A case without a plan gets one
+        from the incident_triaged of its next triage.)"""
+        with self.storage.case_store(event.municipality) as uow:
+            if not uow.first_delivery(event):
+                return
+            existing = store.plan_of_case(uow, event.case_id, lock=True)
+            if existing is not None:
+                self._replan(uow, event, existing, event.payload["urgency"], self.clock.now())
 
     def _replan(self, uow, event, plan, urgency, now):
         if plan["status"] != "open" or plan["urgency"] == urgency:

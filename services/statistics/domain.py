@@ -23,8 +23,19 @@ def facts_from(event) -> dict:
         return {"reported_on": day(event.occurred_at), "channel": p["channel"],
                 "location_type": p["location_type"], "target_role": p["target_role"],
                 "reported_categories": p["reported_categories"]}
+    if event.event_type == "incident_updated":
+        return {"updated_on": day(event.occurred_at), "channel": p["channel"], "location_type": p["location_type"],
+                "target_role": p["target_role"], "reported_categories": p["reported_categories"]}
     if event.event_type == "incident_triaged":
         return {"triaged_on": day(event.occurred_at), "categories": p["categories"], "urgency": p["urgency"]}
+    if event.event_type == "triage_overridden":
+        return {"categories": p["categories"], "urgency": p["urgency"], "overridden": True}
+    if event.event_type == "triage_overdue":
+        return {"triage_overdue": True, "triage_overdue_on": day(event.occurred_at)}
+    if event.event_type == "repeat_detected":
+        if p["kind"] == "victim":
+            return {"repeat_victim": True}
+        return {"repeat_perpetrator": True, **({"repeat_elsewhere": True} if p["other_municipalities"] else {})}
     if event.event_type == "referral_created":
         return {"referred": True, "referred_on": day(event.occurred_at)}
     if event.event_type == "aftercare_planned":

@@ -29,6 +29,22 @@ class StatisticsService(HubService):
     def on_incident_triaged(self, event):
         self._fold(event)
 
+    @event_handler(INTAKE, "incident_updated")
+    def on_incident_updated(self, event):
+        self._fold(event)
+
+    @event_handler(TRIAGE, "triage_overridden")
+    def on_triage_overridden(self, event):
+        self._fold(event)
+
+    @event_handler(TRIAGE, "triage_overdue")
+    def on_triage_overdue(self, event):
+        self._fold(event)
+
+    @event_handler(TRIAGE, "repeat_detected")
+    def on_repeat_detected(self, event):
+        self._fold(event)
+
     @event_handler(POLICE_LIAISON, "referral_created")
     def on_referral_created(self, event):
         self._fold(event)

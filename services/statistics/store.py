@@ -7,7 +7,9 @@ from services.statistics.domain import case_ref
 
 COLUMNS = {"reported_on", "channel", "location_type", "target_role", "reported_categories", "triaged_on",
            "categories", "urgency", "referred", "referred_on", "aftercare_planned", "first_contact_due_on",
-           "first_contact_on", "first_contact_hours_after_due", "aftercare_closed_reason", "aftercare_closed_on"}
+           "first_contact_on", "first_contact_hours_after_due", "aftercare_closed_reason", "aftercare_closed_on",
+           "updated_on", "overridden", "triage_overdue", "triage_overdue_on", "repeat_perpetrator",
+           "repeat_elsewhere", "repeat_victim"}
 COUNTERS = {"aftercare_reminders", "aftercare_overdue", "aftercare_contacts", "aftercare_help_referrals"}
 
 

@@ -1,22 +1,82 @@
-"""The triage service's nameko shell: receive incident_reported, decide, store and emit."""
+"""The triage service's nameko shell: triage incidents, re-triage updates, watch deadlines,
+and let staff confirm or override (docs/triage.md)."""
 from __future__ import annotations
 
+import logging
+import uuid
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
+from prometheus_client import Counter
+
+from shared import auth
+from shared import vocabulary as v
+from shared.config import settings_from_nameko
+from shared.http import Problem, api, json_response, load_or_422, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import INTAKE, TRIAGE
 from shared.service import HubService
 
-from services.triage import domain, store
+from services.triage import domain, identity, store
+from services.triage.options import region_secret
+from services.triage.rules import default_rules
+from services.triage.schemas import ConfirmSchema, OverrideSchema, ResultViewSchema
+
+log = logging.getLogger(__name__)
+
+TRIAGE_OVERDUE = Counter("meldpunt_triage_overdue_total", "Cases not confirmed before their triage deadline",
+                         ["municipality", "urgency"])
+OVERDUE_SCAN_SECONDS = 30
+
+
+class RegionSecret(DependencyProvider):
+    """The region secret for keyed hashes, read at start-up: triage refuses to start without it."""
+
+    def setup(self):
+        self.secret = region_secret(settings_from_nameko(self.container.config))
+
+    def get_dependency(self, worker_ctx):
+        return self.secret
 
 
 class TriageService(HubService):
     name = TRIAGE
+    region_secret = RegionSecret()
 
+    @staticmethod
+    def check_settings(settings):
+        """Called by the runner before start: one clear line when the region secret is missing."""
+        region_secret(settings)
+
+    # ------------------------------------------------------------ events
     @event_handler(INTAKE, "incident_reported")
     def on_incident_reported(self, event):
-        result = domain.triage(event.payload)
+        self._triage(event)
+
+    @event_handler(INTAKE, "incident_updated")
+    def on_incident_updated(self, event):
+        self._triage(event)
+
+    def _options(self) -> dict:
+        return self.storage.region.options.get(TRIAGE) or {}
+
+    def _triage(self, event):
+        rules = self._options().get("rules") or default_rules()
+        secret = self.region_secret
         with self.storage.case_store(event.municipality) as uow:
-            if not uow.first_delivery(event) or not store.save_result(uow, event.case_id, result):
+            incident = store.get_incident(uow, event.case_id) or {}
+        keys = identity.keys_of(secret, incident.get("perpetrators") or [], incident.get("reporter"))
+        # asked before our own transaction, so no connection is held while other stores answer
+        elsewhere = self._known_elsewhere(event.municipality, keys["perpetrator"])
+        result = domain.triage(event.payload, rules, incident.get("description"))
+        received_at = incident.get("received_at") or event.occurred_at
+        with self.storage.case_store(event.municipality) as uow:
+            if not uow.first_delivery(event):
                 return
+            store.save_result(uow, event.case_id, result, received_at,
+                              domain.due_at(received_at, result.urgency, rules))
+            known_before = {kind: set(store.keys_of_case(uow, event.case_id, kind)) for kind in v.REPEAT_KINDS}
+            store.replace_keys(uow, event.case_id, keys)
             uow.record("incident_triaged", event.case_id, {
                 "categories": result.categories,
                 "urgency": result.urgency,
@@ -26,6 +86,138 @@ class TriageService(HubService):
                 "location_type": event.payload["location_type"],
                 "target_role": event.payload["target_role"],
             }, correlation_id=event.correlation_id, priority=result.priority)
+            for kind in v.REPEAT_KINDS:
+                if keys[kind] <= known_before[kind]:
+                    continue  # a re-triage with no new identifiers: this repeat was reported already
+                linked = store.linked_cases(uow, event.case_id, kind, keys[kind])
+                others = len(elsewhere) if kind == "perpetrator" else 0
+                if linked or others:
+                    uow.record("repeat_detected", event.case_id, {
+                        "kind": kind, "cases_in_municipality": len(linked), "other_municipalities": others,
+                    }, correlation_id=event.correlation_id, priority=result.priority)
+
+    def _known_elsewhere(self, municipality: str, hashes) -> list[str]:
+        """Codes of the other municipalities whose store knows any of these keyed hashes; they
+        answer yes or no, nothing about their cases."""
+        if not hashes:
+            return []
+        known = []
+        for code in self.storage.region.codes:
+            if code != municipality:
+                with self.storage.case_store(code) as uow:
+                    if store.knows_perpetrator(uow, hashes):
+                        known.append(code)
+        return known
+
+    # --------------------------------------------------------- deadlines
+    @timer(interval=OVERDUE_SCAN_SECONDS)
+    def scan_overdue(self):
+        """Report each case past its triage deadline once, however many triage instances run."""
+        now = self.clock.now()
+        for code in self.storage.region.codes:
+            with self.storage.case_store(code) as uow:
+                for row in store.claim_overdue(uow, now):
+                    uow.record("triage_overdue", row["case_id"],
+                               {"urgency": row["urgency"], "due_at": row["due_at"]},
+                               priority=v.URGENCY_PRIORITY[row["urgency"]])
+                    TRIAGE_OVERDUE.labels(code, row["urgency"]).inc()
+
+    # -------------------------------------------------------------- HTTP
+    def _principal(self, request, permission: str) -> auth.Principal:
+        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
+                                      self.storage.case_store)
+        auth.authorize(principal, permission)
+        return principal
+
+    @api("GET", "/api/v1/triage/queue")
+    def get_queue(self, request):
+        """Results waiting for staff, most urgent and earliest deadline first."""
+        principal = self._principal(request, "triage:read")
+        with self.storage.case_store(principal.municipality) as uow:
+            rows = store.queue(uow)
+            uow.audit(principal.actor, "read", "triage queue", reason="GET /api/v1/triage/queue")
+        return json_response({"items": ResultViewSchema(many=True).dump(rows)})
+
+    @api("GET", "/api/v1/triage/<case_id>")
+    def get_result(self, request, case_id):
+        principal = self._principal(request, "triage:read")
+        case_uuid = _case_uuid(case_id)
+        with self.storage.case_store(principal.municipality) as uow:
+            row = store.get_result(uow, case_uuid)
+            if row is None:
+                raise Problem(404, "Not Found", "no triage result for this case")
+            row["overdue"] = row["overdue_reported_at"] is not None
+            perpetrator_keys = store.keys_of_case(uow, case_uuid, "perpetrator")
+            row["repeats"] = {
+                "perpetrator_cases": [str(c) for c in store.linked_cases(uow, case_uuid, "perpetrator",
+                                                                         perpetrator_keys)],
+                "victim_cases": [str(c) for c in store.linked_cases(
+                    uow, case_uuid, "victim", store.keys_of_case(uow, case_uuid, "victim"))],
+            }
+            uow.audit(principal.actor, "read", "triage result", case_id=case_uuid,
+                      reason="GET /api/v1/triage/{case_id}")
+        row["repeats"]["other_municipalities"] = self._contacts(
+            self._known_elsewhere(principal.municipality, perpetrator_keys))
+        return json_response(ResultViewSchema().dump(row))
+
+    def _contacts(self, codes) -> list[dict]:
+        contacts = self._options().get("contacts") or {}
+        region = self.storage.region
+        return [{"municipality": c, "name": region.municipality(c).name,
+                 "contact": contacts.get(c, "meldpunt van de gemeente (geen contact in de regio-instellingen)")}
+                for c in codes]
+
+    @api("POST", "/api/v1/triage/<case_id>/confirm")
+    def confirm(self, request, case_id):
+        principal = self._principal(request, "triage:decide")
+        body = load_or_422(ConfirmSchema(), read_json(request, self.storage.settings.max_body_bytes))
+        case_uuid = _case_uuid(case_id)
+        with self.storage.case_store(principal.municipality) as uow:
+            row = store.get_result(uow, case_uuid, lock=True)
+            if row is None:
+                raise Problem(404, "Not Found", "no triage result for this case")
+            store.decide(uow, case_uuid, "bevestigd", principal.actor, self.clock.now(), row["categories"],
+                         row["urgency"], row["decisions"], row["reasons"])
+            uow.audit(principal.actor, "confirm", "triage result", case_id=case_uuid, reason=body["reason"])
+        return json_response({"case_id": str(case_uuid), "status": "bevestigd"})
+
+    @api("POST", "/api/v1/triage/<case_id>/override")
+    def override(self, request, case_id):
+        principal = self._principal(request, "triage:decide")
+        body = load_or_422(OverrideSchema(), read_json(request, self.storage.settings.max_body_bytes))
+        case_uuid = _case_uuid(case_id)
+        with self.storage.case_store(principal.municipality) as uow:
+            row = store.get_result(uow, case_uuid, lock=True)
+            if row is None:
+                raise Problem(404, "Not Found", "no triage result for this case")
+            consent = (uow.fetchone("SELECT consent FROM intake.incidents WHERE case_id = %s", (case_uuid,))
+                       or {}).get("consent") or {}
+            refused = domain.refused_by_consent(body["decisions"], consent)
+            if refused:
+                raise Problem(422, "Unprocessable Content", "the reporter did not consent to this",
+                              invalid_params=[{"name": "decisions", "reason": r} for r in refused])
+            categories = [c for c in v.CATEGORIES if c in body["categories"]]
+            decisions = [d for d in v.DECISIONS if d in body["decisions"]]
+            reasons = list(row["reasons"]) + [f"Aangepast door medewerker: {body['reason']}"]
+            store.decide(uow, case_uuid, "overschreven", principal.actor, self.clock.now(), categories,
+                         body["urgency"], decisions, reasons)
+            uow.audit(principal.actor, "override", "triage result", case_id=case_uuid, reason=(
+                f"{body['reason']} (was {row['urgency']} {','.join(row['categories'])} "
+                f"[{','.join(row['decisions'])}], nu {body['urgency']} {','.join(categories)} "
+                f"[{','.join(decisions)}])"))
+            uow.record("triage_overridden", case_uuid, {
+                "categories": categories, "urgency": body["urgency"], "decisions": decisions,
+                "previous_urgency": row["urgency"], "previous_decisions": list(row["decisions"]),
+                "rules_version": row["rules_version"],
+            }, correlation_id=self.correlation_id, priority=v.URGENCY_PRIORITY[body["urgency"]])
+        return json_response({"case_id": str(case_uuid), "status": "overschreven"})
+
+
+def _case_uuid(case_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(case_id)
+    except ValueError:
+        raise Problem(404, "Not Found", "no such case") from None
 
 
 SERVICE = TriageService

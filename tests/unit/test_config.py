@@ -272,7 +272,7 @@ def test_retry_delays_parsing(value, expected):
     ("1,five", "must be a comma-separated list of seconds such as 1,5,30"),
     ("0,5", "must list at least one positive, finite number of seconds"),
     ("-1", "must list at least one positive, finite number of seconds"),
-    ("", "must list at least one positive, finite number of seconds"),
+    (",", "must list at least one positive, finite number of seconds"),
 ])
 def test_retry_delays_rejected(value, reason):
     with pytest.raises(ConfigError) as caught:
@@ -311,7 +311,7 @@ def test_amqp_uri_accepted(uri):
     assert settings.nameko_config()["AMQP_URI"] == uri
 
 
-@pytest.mark.parametrize("uri", ["http://rabbit:15672/", "rabbit:5672", ""])
+@pytest.mark.parametrize("uri", ["http://rabbit:15672/", "rabbit:5672", " "])
 def test_bad_amqp_uri(uri):
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={"MELDPUNT_AMQP_URI": uri})
@@ -338,3 +338,9 @@ def test_nameko_config_carries_the_settings():
 def test_other_bad_settings_name_the_variable(name, value):
     with pytest.raises(ConfigError, match=rf"^environment: {name}: "):
         load_settings(environ={name: value})
+
+
+def test_an_empty_variable_counts_as_unset():
+    settings = load_settings(environ={"MELDPUNT_RETRY_DELAYS": "", "MELDPUNT_AMQP_URI": ""})
+    assert settings.retry_delays == (1.0, 5.0, 30.0, 120.0, 600.0)
+    assert settings.amqp_uri == "amqp://guest:guest@127.0.0.1:5672/"

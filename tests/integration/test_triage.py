@@ -1,0 +1,195 @@
+"""Triage through the real broker and case stores: staff override, re-triage, overdue once,
+repeat perpetrators across municipalities without personal data crossing."""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import eventlet
+import requests
+from nameko.testing.services import entrypoint_hook
+
+from shared.clock import FixedClock
+from shared.events import dump_event, new_event
+from tests.support import free_port, incident_body, publish_raw, query, wait_for
+
+
+def triage_row(hub, code, case_id):
+    rows = query(hub.case_store(code), "SELECT * FROM triage.results WHERE case_id = %s", (case_id,))
+    return rows[0] if rows else None
+
+
+def outbox(hub, code, event_type, case_id=None):
+    sql = "SELECT envelope FROM hub.outbox WHERE event_type = %s"
+    params = [event_type]
+    if case_id:
+        sql += " AND envelope->>'case_id' = %s"
+        params.append(str(case_id))
+    return [r["envelope"] for r in query(hub.case_store(code), sql + " ORDER BY id", params)]
+
+
+def auth(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+def report_and_triage(hub, code, body=None):
+    case_id = uuid.UUID(hub.report(hub.key(code), body or incident_body()).json()["case_id"])
+    wait_for(lambda: triage_row(hub, code, case_id), what="triage")
+    return case_id
+
+
+def test_staff_see_the_queue_and_override_with_a_reason(hub):
+    code = hub.region.codes[1]
+    body = incident_body(consent={"contact": True, "police_referral": False, "inform_manager": False,
+                                  "employer_reports": False})
+    case_id = report_and_triage(hub, code, body)
+    staff = hub.key(code, "staff")
+
+    assert requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(hub.key(code)),
+                        timeout=5).status_code == 403
+    queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(staff), timeout=5).json()
+    item = next(i for i in queue["items"] if i["case_id"] == str(case_id))
+    assert item["urgency"] == "hoog" and item["rules_version"] == "vr19-2026.1" and item["reasons"]
+
+    url = hub.url("triage", f"/api/v1/triage/{case_id}/override")
+    refused = requests.post(url, headers=auth(staff), timeout=5, json={
+        "categories": ["bedreiging"], "urgency": "acuut", "decisions": ["police_referral"], "reason": "ernstig"})
+    assert refused.status_code == 422 and refused.json()["invalid-params"][0]["name"] == "decisions"
+    missing_reason = requests.post(url, headers=auth(staff), timeout=5, json={
+        "categories": ["bedreiging"], "urgency": "acuut", "decisions": []})
+    assert missing_reason.status_code == 422
+
+    done = requests.post(url, headers=auth(staff), timeout=5, json={
+        "categories": ["bedreiging", "intimidatie"], "urgency": "acuut", "decisions": ["aftercare", "safety_advice"],
+        "reason": "Dader kent het huisadres; melder belde opnieuw."})
+    assert done.status_code == 200, done.text
+
+    row = triage_row(hub, code, case_id)
+    assert (row["status"], row["urgency"], row["decisions"]) == ("overschreven", "acuut", ["aftercare", "safety_advice"])
+    audit = query(hub.case_store(code), "SELECT * FROM hub.audit_log WHERE case_id = %s AND action = 'override'",
+                  (case_id,))
+    assert len(audit) == 1 and "huisadres" in audit[0]["reason"] and "was hoog" in audit[0]["reason"]
+    [event] = outbox(hub, code, "triage_overridden", case_id)
+    assert event["payload"]["previous_urgency"] == "hoog" and event["payload"]["urgency"] == "acuut"
+    assert "huisadres" not in str(event)
+    queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(staff), timeout=5).json()
+    assert str(case_id) not in [i["case_id"] for i in queue["items"]]
+
+
+def test_incident_updated_retriages(hub):
+    code = hub.region.codes[2]
+    case_id = report_and_triage(hub, code, incident_body(categories=[], description="Vervelend gesprek."))
+    assert triage_row(hub, code, case_id)["urgency"] == "normaal"
+    # intake changes the case (its own issue), then tells triage with incident_updated
+    query(hub.case_store(code), "UPDATE intake.incidents SET description = %s, location_type = 'woning' "
+          "WHERE case_id = %s", ("Hij zei: ik weet waar je woont.", case_id))
+    event = new_event("incident_updated", code, case_id, {
+        "channel": "api", "occurred_at": datetime(2026, 11, 20, 13, 5, tzinfo=timezone.utc),
+        "location_type": "woning", "target_role": "ambtenaar", "reported_categories": [], "anonymous": False,
+        "perpetrator_count": 1, "consent": {"contact": True, "police_referral": True, "inform_manager": False,
+                                            "employer_reports": False}})
+    publish_raw(hub.settings.amqp_uri, "intake.events", "incident_updated", dump_event(event))
+
+    row = wait_for(lambda: (r := triage_row(hub, code, case_id)) and r["urgency"] == "acuut" and r, what="re-triage")
+    assert row["categories"] == ["bedreiging"] and "safety_advice" in row["decisions"]
+    assert row["status"] == "voorstel"
+    assert row["due_at"] - row["received_at"] == timedelta(hours=1)  # the acute deadline now applies
+    triaged = wait_for(lambda: len(e := outbox(hub, code, "incident_triaged", case_id)) == 2 and e, what="2nd event")
+    assert [e["payload"]["urgency"] for e in triaged] == ["normaal", "acuut"]
+
+
+def test_overdue_is_reported_exactly_once_by_two_triage_instances(settings, start_services):
+    clock = FixedClock(datetime.now(timezone.utc))
+    first = start_services("triage", "intake", clock=clock)
+    other_ports = {**settings.ports, "triage": free_port()}
+    second = start_services("triage", settings=dataclasses.replace(settings, ports=other_ports), clock=clock)
+    from tests.support import Hub
+    hub = Hub(settings)
+    code = hub.region.codes[0]
+    cases = [report_and_triage(hub, code) for _ in range(3)]
+
+    clock.advance(days=5)  # past one working day, whatever day this runs on
+    scans = [eventlet.spawn(_scan, c) for c in (first["triage"], second["triage"], first["triage"])]
+    [s.wait() for s in scans]
+
+    for case_id in cases:
+        assert len(outbox(hub, code, "triage_overdue", case_id)) == 1
+        assert triage_row(hub, code, case_id)["overdue_reported_at"] is not None
+    _scan(second["triage"])
+    assert all(len(outbox(hub, code, "triage_overdue", c)) == 1 for c in cases)
+    metrics = requests.get(hub.url("triage", "/metrics"), timeout=5).text
+    assert f'meldpunt_triage_overdue_total{{municipality="{code}",urgency="hoog"}}' in metrics
+
+
+def _scan(container):
+    with entrypoint_hook(container, "scan_overdue") as scan:
+        scan()
+
+
+def _all_text(dsn) -> str:
+    tables = query(dsn, "SELECT table_schema, table_name FROM information_schema.tables "
+                        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'")
+    return " ".join(r["t"] for t in tables
+                    for r in query(dsn, f'SELECT t::text AS t FROM "{t["table_schema"]}"."{t["table_name"]}" t'))
+
+
+def test_repeat_perpetrator_across_municipalities_without_sharing_personal_data(hub):
+    a, b = hub.region.codes[0], hub.region.codes[1]
+    run = uuid.uuid4().hex[:6]
+    perpetrator = {"name": f"Dirk Verhoeven{run}", "birth_date": "1968-09-30", "online_handle": f"@zeeuw{run}"}
+    in_a = report_and_triage(hub, a, incident_body(perpetrators=[perpetrator]))
+    # B knows him by other spelling and by his handle only; B's reporter and story never leave B
+    b_reporter = {"name": f"Femke Kloosterman{run}", "email": f"femke{run}@vlissingen.example"}
+    b_body = incident_body(perpetrators=[{"name": f"VERHOEVEN{run.upper()}, dirk", "birth_date": "1968-09-30"}],
+                           reporter=b_reporter, description=f"Stond bij het stadskantoor te wachten {run}.")
+    first_b = report_and_triage(hub, b, b_body)
+    second_b = report_and_triage(hub, b, incident_body(
+        perpetrators=[{"online_handle": f"ZEEUW{run}"}, {"name": f"Dirk Verhoeven{run}", "birth_date": "1968-09-30"}],
+        reporter=b_reporter, description=f"Tweede keer {run}."))
+
+    staff = hub.key(b, "staff")
+    view = requests.get(hub.url("triage", f"/api/v1/triage/{second_b}"), headers=auth(staff), timeout=5).json()
+    assert view["repeats"]["perpetrator_cases"] == [str(first_b)]
+    assert view["repeats"]["victim_cases"] == [str(first_b)]
+    [elsewhere] = view["repeats"]["other_municipalities"]
+    assert elsewhere["municipality"] == a and elsewhere["name"] == hub.region.municipality(a).name
+    assert "Meldpunt" in elsewhere["contact"]
+    assert str(in_a) not in str(view)
+
+    repeats = wait_for(lambda: outbox(hub, b, "repeat_detected", second_b), what="repeat_detected")
+    assert {(e["payload"]["kind"], e["payload"]["other_municipalities"]) for e in repeats} == {
+        ("perpetrator", 1), ("victim", 0)}
+
+    # nothing of B's cases reached A's store, and no event anywhere names anyone
+    text_a = _all_text(hub.case_store(a))
+    for secret in (b_reporter["name"], b_reporter["email"], f"stadskantoor te wachten {run}", str(first_b),
+                   str(second_b), f"VERHOEVEN{run.upper()}"):
+        assert secret not in text_a
+    envelopes = " ".join(str(e) for code in hub.region.codes
+                         for e in [r["envelope"] for r in query(hub.case_store(code),
+                                                                "SELECT envelope FROM hub.outbox")])
+    for name in (f"Verhoeven{run}", f"VERHOEVEN{run.upper()}", f"zeeuw{run}", f"ZEEUW{run}", "1968-09-30",
+                 f"Kloosterman{run}", f"femke{run}"):
+        assert name.lower() not in envelopes.lower()
+    assert "Verhoeven" not in _all_text(hub.region.statistics_dsn)
+
+
+def test_coordinator_confirms_and_the_result_leaves_the_queue(hub):
+    code = hub.region.codes[3]
+    case_id = report_and_triage(hub, code)
+    coordinator = hub.key(code, "coordinator")
+    url = hub.url("triage", f"/api/v1/triage/{case_id}/confirm")
+
+    assert requests.post(url, headers=auth(hub.key(code, "police_liaison")), json={}, timeout=5).status_code == 403
+    other = hub.region.codes[0]
+    assert requests.post(url, headers=auth(hub.key(other, "staff")), json={}, timeout=5).status_code == 404
+    response = requests.post(url, headers=auth(coordinator), json={"reason": "Klopt zo."}, timeout=5)
+    assert response.status_code == 200 and response.json()["status"] == "bevestigd"
+
+    row = triage_row(hub, code, case_id)
+    assert row["status"] == "bevestigd" and row["decided_by"].startswith("apikey:")
+    assert query(hub.case_store(code), "SELECT reason FROM hub.audit_log WHERE case_id = %s AND action = 'confirm'",
+                 (case_id,)) == [{"reason": "Klopt zo."}]
+    queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(coordinator), timeout=5).json()
+    assert str(case_id) not in [i["case_id"] for i in queue["items"]]
