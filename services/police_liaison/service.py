@@ -172,7 +172,7 @@ class PoliceLiaisonService(HubService):
     def escalate_overdue(self):
         """Referrals not accepted in time: one referral_escalated each (SKIP LOCKED + escalated_at)."""
         now = self.clock.now()
-        for code in self.storage.region.codes():
+        for code in self.storage.region.codes:
             with self.storage.case_store(code) as uow:
                 for row in store.overdue_referrals(uow, now):
                     store.mark_escalated(uow, row["referral_id"], now)
@@ -188,7 +188,7 @@ class PoliceLiaisonService(HubService):
         hooks = options_of(self.storage.settings)["webhooks"]
         if not hooks:
             return
-        for code in self.storage.region.codes():
+        for code in self.storage.region.codes:
             deliver_due(self.storage, code, hooks, self.clock.now())
 
 
