@@ -27,12 +27,26 @@ class EventPublisher:
     """Publishes event bodies to their producer's exchange: persistent, confirmed, mandatory.
 
     Mandatory means a message no queue is bound for is returned as an error instead of
-    being dropped; the row then stays in the outbox until `meldpunt declare` has run.
+    being dropped; the row then stays in the outbox until `meldpunt declare` has run. That
+    holds for event types some hub service consumes; extra routes are never mandatory.
     """
 
     def __init__(self, amqp_uri: str, service: str):
+        self.service = service
         self.exchange = event_exchange(service)
         self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, retry=False)
+
+    _consumed: frozenset | None = None
+
+    def consumed(self, event_type: str) -> bool:
+        """Whether some hub service subscribes to this event type of this producer. Only then
+        is the producer route mandatory: an event type nobody in the hub consumes yet (but
+        outside subscribers may, via an extra route) must not block the outbox behind it."""
+        if EventPublisher._consumed is None:
+            from shared.messaging.topology import all_subscriptions
+
+            EventPublisher._consumed = frozenset((s.source, s.event_type) for s in all_subscriptions())
+        return (self.service, event_type) in EventPublisher._consumed
 
     def __call__(self, body: dict, priority: int = 0):
         # Every route is confirmed before the relay marks the row published; a failure on a
@@ -41,7 +55,8 @@ class EventPublisher:
             # Extra routes are not mandatory: a police unit without a subscriber yet must not
             # hold the event back from the hub's own consumers.
             self.publisher.publish(
-                body, exchange=exchange, routing_key=routing_key, priority=priority, mandatory=index == 0,
+                body, exchange=exchange, routing_key=routing_key, priority=priority,
+                mandatory=index == 0 and self.consumed(body["event_type"]),
                 message_id=body["event_id"], headers={h.CORRELATION_ID: body["correlation_id"]})
 
 
