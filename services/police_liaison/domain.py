@@ -81,10 +81,12 @@ def referral_for(case_id, triaged: dict, police_unit: str) -> Referral | None:
     return Referral(uuid.uuid4(), case_id, police_unit, list(triaged["categories"]), triaged["urgency"])
 
 
-def initial_ela(triaged: dict) -> dict:
-    """The ELA checklist as far as it is known at referral: priority handling always applies to
-    incidents against people with a public task; the rest is filled in as the case proceeds."""
-    return {"vpt_registered": False, "domiciliekeuze": True, "employer_aangifte": False,
+def initial_ela(consent: dict | None) -> dict:
+    """The ELA checklist as far as it is known at referral: priority handling and domiciliekeuze
+    apply to every incident against someone with a public task; the employer makes the aangifte
+    when the reporter consented to that; VPT and damages are filled in as the case proceeds."""
+    return {"vpt_registered": False, "domiciliekeuze": True,
+            "employer_aangifte": bool((consent or {}).get("employer_reports")),
             "priority_handling": True, "claim_damages": False}
 
 

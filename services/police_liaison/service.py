@@ -36,11 +36,13 @@ class PoliceLiaisonService(HubService):
         if referral is None:
             return
         options = options_of(self.storage.settings)
-        ela = domain.initial_ela(event.payload)
         deadline = domain.acceptance_deadline(self.clock.now(), referral.urgency, options["acute_accept_minutes"],
                                               options["accept_working_days"])
         with self.storage.case_store(event.municipality) as uow:
-            if not uow.first_delivery(event) or not store.insert_referral(uow, referral, "triage", ela, deadline):
+            if not uow.first_delivery(event):
+                return
+            ela = domain.initial_ela(store.incident_consent(uow, event.case_id))
+            if not store.insert_referral(uow, referral, "triage", ela, deadline):
                 return
             payload = domain.referral_created_payload(referral, event.payload, ela,
                                                       contact_route=f"gemeente:{event.municipality}")

@@ -72,6 +72,12 @@ def mark_escalated(uow, referral_id, now) -> None:
                 (now, referral_id)).close()
 
 
+def incident_consent(uow, case_id) -> dict | None:
+    """The reporter's consent as intake stored it (for the ELA checklist's employer aangifte)."""
+    row = uow.fetchone("SELECT consent FROM intake.incidents WHERE case_id = %s", (case_id,))
+    return row["consent"] if row else None
+
+
 def incident_details(uow, case_id) -> dict | None:
     """What the police may read of the incident: description, perpetrators, when and where.
     Not the reporter's contact data (that goes through the municipality), not aftercare."""

@@ -80,7 +80,8 @@ def liaison_users(hub_env, declared):
 
 
 def test_plain_pika_subscriber_gets_its_own_units_referrals_and_no_others(hub, hub_env, liaison_users):
-    walcheren_case = hub.report(hub.key(MIDDELBURG)).json()["case_id"]
+    employer_consent = {"contact": True, "police_referral": True, "inform_manager": False, "employer_reports": True}
+    walcheren_case = hub.report(hub.key(MIDDELBURG), incident_body(consent=employer_consent)).json()["case_id"]
     goes_case = hub.report(hub.key(GOES)).json()["case_id"]
 
     def got(unit, case):
@@ -102,6 +103,7 @@ def test_plain_pika_subscriber_gets_its_own_units_referrals_and_no_others(hub, h
     assert walcheren[0]["body"]["payload"]["contact_route"] == f"gemeente:{MIDDELBURG}"
     assert set(walcheren[0]["body"]["payload"]["ela"]) == {
         "vpt_registered", "domiciliekeuze", "employer_aangifte", "priority_handling", "claim_damages"}
+    assert walcheren[0]["body"]["payload"]["ela"]["employer_aangifte"] is True
     assert {m["body"]["municipality"] for m in bevelanden} == {GOES}
 
 

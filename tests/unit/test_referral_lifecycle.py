@@ -104,3 +104,11 @@ def test_webhook_backoff_doubles_up_to_the_maximum():
     now = datetime(2026, 3, 1, tzinfo=UTC)
     delays = [(webhooks.next_attempt(now, n, 2.0, 20.0) - now).total_seconds() for n in range(1, 6)]
     assert delays == [2.0, 4.0, 8.0, 16.0, 20.0]
+
+
+def test_initial_ela_takes_the_employer_aangifte_from_the_consent():
+    assert domain.initial_ela({"employer_reports": True})["employer_aangifte"] is True
+    assert domain.initial_ela({"employer_reports": False})["employer_aangifte"] is False
+    assert domain.initial_ela(None) == {"vpt_registered": False, "domiciliekeuze": True,
+                                        "employer_aangifte": False, "priority_handling": True,
+                                        "claim_damages": False}
