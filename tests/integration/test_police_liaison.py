@@ -128,6 +128,13 @@ def test_liaison_add_refuses_an_unknown_unit(hub_env, declared):
     result = meldpunt(hub_env, "liaison", "add", "nowhere")
     assert result.returncode == 2 and "is not a police unit" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    for args, message in ((("replay", "not-a-uuid"), "is not a delivery id"),
+                          (("replay", str(uuid.uuid4())), "no webhook delivery"),
+                          (("deliveries", "nowhere"), "is not a police unit"),
+                          (("remove", "zwb-zeeuws-vlaanderen"), "has no subscription")):
+        result = meldpunt(hub_env, "liaison", *args)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 # ------------------------------------------------------------------ lifecycle over HTTP
