@@ -33,6 +33,13 @@ PERMISSIONS = {
     "aftercare:write": {AFTERCARE_WORKER, COORDINATOR},
     "triage:read": {STAFF, COORDINATOR},
     "triage:decide": {STAFF, COORDINATOR},
+    # Police referrals: both sides see the referral and its ELA checklist; only the unit's
+    # liaison reads the incident's details (audited) and moves the referral along.
+    "referral:read": {STAFF, COORDINATOR, POLICE_LIAISON},
+    "referral:ela": {STAFF, COORDINATOR, POLICE_LIAISON},
+    "referral:details": {POLICE_LIAISON},
+    "referral:update": {POLICE_LIAISON},
+    "police_status:read": {INTAKE_CHANNEL, STAFF, COORDINATOR, AFTERCARE_WORKER},
 }
 
 _KEY = re.compile(r"^(?P<code>GM\d{4})\.(?P<key_id>[0-9a-f]{12})\.(?P<secret>[A-Za-z0-9_-]{32,64})$")

@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
         dest="keys_command", required=True, parser_class=_Parser)
     init = keys.add_parser("init", help="create a local master key file (0600) if there is none")
     init.add_argument("--file", help="where (default: $MELDPUNT_MASTER_KEY_FILE or var/master.key)")
+
+    liaison = sub.add_parser("liaison", help="police units' subscriptions to referrals").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    la = liaison.add_parser("add", help="RabbitMQ user + queue for a unit; the password is printed once")
+    la.add_argument("unit")
+    lr = liaison.add_parser("remove", help="delete a unit's RabbitMQ user and queue")
+    lr.add_argument("unit")
+    ld = liaison.add_parser("deliveries", help="a unit's webhook delivery log")
+    ld.add_argument("unit")
+    lp = liaison.add_parser("replay", help="deliver a webhook delivery again (same delivery id)")
+    lp.add_argument("delivery_id")
     return p
 
 
@@ -92,7 +103,8 @@ def _dispatch(args) -> int:
         return _keys_init(args)  # before the settings: they refuse a key file that is not there yet
     settings = load_settings()
     handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
-               "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit}[args.command]
+               "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit,
+               "liaison": _liaison}[args.command]
     return handler(settings, args)
 
 
@@ -285,6 +297,56 @@ def _audit(settings, args) -> int:
         print(f"{row['at']:%Y-%m-%d %H:%M:%S%z}  {row['actor']}  {row['action']} {row['subject']}{case}{reason}")
     if not rows:
         print("no audit entries" + (f" for case {args.case_id}" if args.case_id else ""))
+    return 0
+
+
+def _liaison(settings, args) -> int:
+    import uuid
+
+    import psycopg2
+
+    from services.police_liaison import liaisons, store
+
+    units = sorted({m.police_unit for m in settings.region.municipalities})
+    if args.action in ("add", "remove", "deliveries") and args.unit not in units:
+        raise CommandError(f"{args.unit} is not a police unit of region {settings.region.code} ({', '.join(units)})")
+    try:
+        if args.action in ("add", "remove"):
+            api, vhost = liaisons.ManagementApi(settings.rabbit_api_uri), liaisons.vhost_of(settings.amqp_uri)
+            if args.action == "add":
+                sub = liaisons.add(api, vhost, args.unit)
+                print(f"unit {args.unit}: queue {sub.queue} in vhost {sub.vhost}, user {sub.user} "
+                      "(read-only); the password is shown once, keep it safe:")
+                print(sub.password)
+            else:
+                user, queue = liaisons.remove(api, vhost, args.unit)
+                if not user and not queue:
+                    raise CommandError(f"unit {args.unit} has no subscription in vhost {vhost}")
+                print(f"removed the RabbitMQ user and queue of unit {args.unit}")
+        elif args.action == "deliveries":
+            for m in settings.region.municipalities:
+                if m.police_unit != args.unit:
+                    continue
+                with _case_store(settings, m.code) as uow:
+                    for row in store.deliveries(uow, args.unit):
+                        print(f"{row['delivery_id']}  {m.code}  {row['event_type']:<18} {row['status']:<9} "
+                              f"attempts={row['attempts']}  {row['last_error'] or ''}")
+        else:
+            try:
+                delivery_id = uuid.UUID(args.delivery_id)
+            except ValueError:
+                raise CommandError(f"{args.delivery_id} is not a delivery id") from None
+            for m in settings.region.municipalities:
+                with _case_store(settings, m.code) as uow:
+                    if store.replay_delivery(uow, delivery_id):
+                        uow.audit("cli", "replay", f"webhook delivery {delivery_id}")
+                        print(f"delivery {delivery_id} ({m.code}) is queued to be delivered again")
+                        return 0
+            raise CommandError(f"no webhook delivery {args.delivery_id} in region {settings.region.code}")
+    except liaisons.LiaisonError as exc:
+        raise CommandError(str(exc)) from None
+    except psycopg2.OperationalError as exc:
+        raise CommandError(f"cannot reach a case store: {str(exc).strip().splitlines()[0]}") from None
     return 0
 
 

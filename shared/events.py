@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
@@ -91,18 +92,54 @@ class RepeatDetectedPayload(Schema):
     kind = fields.String(required=True, validate=_codes(v.REPEAT_KINDS))
     cases_in_municipality = fields.Integer(required=True, validate=validate.Range(min=0, max=100000))
     other_municipalities = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
+POLICE_UNIT = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="must be a police unit code")
+# A reference to the municipality's contact point for the police (details via the API), not a person.
+CONTACT_ROUTE = validate.Regexp(r"^gemeente:GM\d{4}$", error="must read gemeente:<gemeentecode>")
+
+
+class ElaSchema(Schema):
+    """The ELA checklist (national agreements for incidents against people with a public task)."""
+    class Meta:
+        unknown = RAISE
+    vpt_registered = fields.Boolean(required=True)
+    domiciliekeuze = fields.Boolean(required=True)
+    employer_aangifte = fields.Boolean(required=True)
+    priority_handling = fields.Boolean(required=True)
+    claim_damages = fields.Boolean(required=True)
 
 
 class ReferralCreatedPayload(Schema):
     class Meta:
         unknown = RAISE
     referral_id = fields.UUID(required=True)
-    police_unit = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$"))
+    police_unit = fields.String(required=True, validate=POLICE_UNIT)
     categories = fields.List(fields.String(validate=_codes(v.CATEGORIES)), required=True)
     urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
     occurred_at = fields.AwareDateTime(required=True)
     location_type = fields.String(required=True, validate=_codes(v.LOCATION_TYPES))
     status = fields.String(required=True, validate=_codes(v.REFERRAL_STATUSES))
+    ela = fields.Nested(ElaSchema)
+    contact_route = fields.String(validate=CONTACT_ROUTE)
+
+
+class ReferralUpdatedPayload(Schema):
+    class Meta:
+        unknown = RAISE
+    referral_id = fields.UUID(required=True)
+    police_unit = fields.String(required=True, validate=POLICE_UNIT)
+    status = fields.String(required=True, validate=_codes(v.REFERRAL_STATUSES))
+    previous_status = fields.String(required=True, validate=_codes(v.REFERRAL_STATUSES))
+    outcome = fields.String(allow_none=True, validate=_codes(v.REFERRAL_OUTCOMES))
+    ela = fields.Nested(ElaSchema, required=True)
+
+
+class ReferralEscalatedPayload(Schema):
+    class Meta:
+        unknown = RAISE
+    referral_id = fields.UUID(required=True)
+    police_unit = fields.String(required=True, validate=POLICE_UNIT)
+    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    deadline = fields.AwareDateTime(required=True)
 
 
 class AftercarePlannedPayload(Schema):
@@ -176,11 +213,23 @@ class EventType:
     consumers: tuple[str, ...]
     payload: type[Schema]
     summary: str
+    # Extra (exchange, routing key) pairs the outbox relay also publishes to, from the body;
+    # the producer's exchange with routing key = event type is always the first route.
+    extra_routes: Callable[[dict], list[tuple[str, str]]] | None = None
 
     @property
     def schema(self) -> Schema:
         """One reusable instance: building a marshmallow schema costs more than using it."""
         return _schema_instance(self.payload)
+
+
+POLICE_REFERRALS_EXCHANGE = "police.referrals"
+
+
+def police_unit_route(body: dict) -> list[tuple[str, str]]:
+    """Referral events also go to `police.referrals` as `<police_unit>.<event_type>`, so a
+    liaison binds to exactly their unit (`zwb-walcheren.#`)."""
+    return [(POLICE_REFERRALS_EXCHANGE, f"{body['payload']['police_unit']}.{body['event_type']}")]
 
 
 CATALOGUE: dict[str, EventType] = {e.name: e for e in (
@@ -199,7 +248,14 @@ CATALOGUE: dict[str, EventType] = {e.name: e for e in (
     EventType("repeat_detected", 1, TRIAGE, (STATISTICS,), RepeatDetectedPayload,
               "A case's perpetrator or victim is known from earlier cases (counts only)."),
     EventType("referral_created", 1, POLICE_LIAISON, (STATISTICS,), ReferralCreatedPayload,
-              "A police referral was created for the case's police unit (basisteam)."),
+              "A police referral was created for the case's police unit (basisteam).",
+              extra_routes=police_unit_route),
+    EventType("referral_updated", 1, POLICE_LIAISON, (STATISTICS,), ReferralUpdatedPayload,
+              "A police liaison moved the referral a step in its lifecycle.",
+              extra_routes=police_unit_route),
+    EventType("referral_escalated", 1, POLICE_LIAISON, (STATISTICS,), ReferralEscalatedPayload,
+              "A referral was not accepted by its police unit before its deadline.",
+              extra_routes=police_unit_route),
     EventType("aftercare_planned", 1, AFTERCARE, (STATISTICS,), AftercarePlannedPayload,
               "A care plan (opvang en nazorg) was made, with its first contact moment."),
     EventType("aftercare_contact_due", 1, AFTERCARE, (STATISTICS,), AftercareContactDuePayload,

@@ -26,6 +26,10 @@ DEAD_LETTERS = Gauge("meldpunt_dead_letters", "Messages waiting in the service's
                      ["service"])
 HTTP_REQUESTS = Counter("meldpunt_http_requests_total", "HTTP requests answered",
                         ["service", "route", "status"])
+REFERRALS_ESCALATED = Counter("meldpunt_referrals_escalated_total",
+                              "Police referrals not accepted before their deadline", ["municipality", "urgency"])
+WEBHOOK_ATTEMPTS = Counter("meldpunt_webhook_attempts_total", "Webhook delivery attempts to police units",
+                           ["police_unit", "result"])
 
 
 def exposition() -> tuple[bytes, str]:

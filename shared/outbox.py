@@ -14,8 +14,9 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 
 from shared import metrics
+from shared.events import CATALOGUE
 from shared.messaging import headers as h
-from shared.messaging.topology import event_exchange
+from shared.messaging.topology import event_exchange, police_referrals_exchange
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +27,36 @@ class EventPublisher:
     """Publishes event bodies to their producer's exchange: persistent, confirmed, mandatory.
 
     Mandatory means a message no queue is bound for is returned as an error instead of
-    being dropped; the row then stays in the outbox until `meldpunt declare` has run (or a
-    consumer subscribes), while the service's other events keep flowing.
+    being dropped; the row then waits in the outbox (with growing delays) until `meldpunt
+    declare` has bound a queue, while the service's other events keep flowing. Extra
+    routes (e.g. to police units) are never mandatory.
     """
 
     def __init__(self, amqp_uri: str, service: str):
+        self.service = service
         self.exchange = event_exchange(service)
         self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, retry=False)
 
     def __call__(self, body: dict, priority: int = 0):
-        self.publisher.publish(
-            body, exchange=self.exchange, routing_key=body["event_type"], priority=priority,
-            message_id=body["event_id"], headers={h.CORRELATION_ID: body["correlation_id"]})
+        # Every route is confirmed before the relay marks the row published; a failure on a
+        # later route republishes the whole row, which idempotent consumers absorb.
+        for index, (exchange, routing_key) in enumerate(routes(body, self.exchange)):
+            # Extra routes are not mandatory: a police unit without a subscriber yet must not
+            # hold the event back from the hub's own consumers.
+            self.publisher.publish(
+                body, exchange=exchange, routing_key=routing_key, priority=priority,
+                mandatory=index == 0,
+                message_id=body["event_id"], headers={h.CORRELATION_ID: body["correlation_id"]})
+
+
+def routes(body: dict, own_exchange) -> list:
+    """The producer's exchange with routing key = event type, then the event type's extra routes."""
+    out = [(own_exchange, body["event_type"])]
+    spec = CATALOGUE.get(body["event_type"])
+    if spec is not None and spec.extra_routes is not None:
+        exchanges = {"police.referrals": police_referrals_exchange()}
+        out += [(exchanges[name], key) for name, key in spec.extra_routes(body)]
+    return out
 
 
 class OutboxRelay:

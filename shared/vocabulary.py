@@ -30,6 +30,8 @@ CONSENTS = ("contact", "police_referral", "inform_manager", "employer_reports")
 REFERRAL_STATUSES = ("created", "accepted", "aangifte_gepland", "aangifte_gedaan",
                      "bij_om", "afgesloten", "afgewezen")
 
+REFERRAL_OUTCOMES = ("veroordeling", "sepot", "schikking", "other")
+
 # AMQP message priority per urgency: acute incidents overtake any backlog.
 URGENCY_PRIORITY = {"acuut": 9, "hoog": 5, "normaal": 0, "laag": 0}
 

@@ -1,16 +1,129 @@
-"""Police liaison's tables in the municipality's case store (schema `police_liaison`)."""
+"""Police liaison's tables in the municipality's case store (schema `police_liaison`), and its
+one read of intake's incidents (the details a liaison may fetch)."""
+from __future__ import annotations
+
+import json
+
+from services.police_liaison.domain import ELA_FLAGS
+
+_UPDATABLE = {"status", "registration_number", "outcome", "reason", *ELA_FLAGS}
 
 
-def insert_referral(uow, referral, actor: str) -> bool:
+def insert_referral(uow, referral, actor: str, ela: dict, accept_deadline) -> bool:
     """Store a new referral; False if the case already has one."""
     cur = uow.execute(
-        "INSERT INTO police_liaison.referrals (referral_id, case_id, police_unit, status, categories, urgency) "
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (case_id) DO NOTHING",
+        "INSERT INTO police_liaison.referrals (referral_id, case_id, police_unit, status, categories, urgency, "
+        "vpt_registered, domiciliekeuze, employer_aangifte, priority_handling, claim_damages, accept_deadline) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (case_id) DO NOTHING",
         (referral.referral_id, referral.case_id, referral.police_unit, referral.status,
-         referral.categories, referral.urgency))
+         referral.categories, referral.urgency, *(ela[f] for f in ELA_FLAGS), accept_deadline))
     inserted = cur.rowcount == 1
     cur.close()
     if inserted:
-        uow.execute("INSERT INTO police_liaison.referral_steps (referral_id, status, actor) VALUES (%s, %s, %s)",
-                    (referral.referral_id, referral.status, actor)).close()
+        add_step(uow, referral.referral_id, referral.status, actor)
     return inserted
+
+
+def add_step(uow, referral_id, status: str, actor: str, detail: str | None = None, at=None) -> None:
+    uow.execute("INSERT INTO police_liaison.referral_steps (referral_id, status, actor, detail, at) "
+                "VALUES (%s, %s, %s, %s, COALESCE(%s, now()))",
+                (referral_id, status, actor, detail, at)).close()
+
+
+def get_referral(uow, referral_id, for_update: bool = False) -> dict | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return uow.fetchone(f"SELECT * FROM police_liaison.referrals WHERE referral_id = %s{lock}", (referral_id,))
+
+
+def referral_of_case(uow, case_id) -> dict | None:
+    return uow.fetchone("SELECT * FROM police_liaison.referrals WHERE case_id = %s", (case_id,))
+
+
+def list_referrals(uow, police_unit: str) -> list[dict]:
+    return uow.fetchall("SELECT * FROM police_liaison.referrals WHERE police_unit = %s ORDER BY created_at",
+                        (police_unit,))
+
+
+def steps(uow, referral_id) -> list[dict]:
+    return uow.fetchall("SELECT status, at, actor, detail FROM police_liaison.referral_steps "
+                        "WHERE referral_id = %s ORDER BY id", (referral_id,))
+
+
+def update_referral(uow, referral_id, changes: dict) -> None:
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    columns = sorted(changes)
+    assignments = ", ".join(f"{c} = %s" for c in columns)
+    uow.execute(f"UPDATE police_liaison.referrals SET {assignments}, updated_at = now() WHERE referral_id = %s",
+                [changes[c] for c in columns] + [referral_id]).close()
+
+
+def overdue_referrals(uow, now, limit: int = 100) -> list[dict]:
+    """Referrals still waiting for acceptance past their deadline, claimed so that only one
+    instance escalates each (SKIP LOCKED); the caller marks them escalated in the same transaction."""
+    return uow.fetchall(
+        "SELECT * FROM police_liaison.referrals WHERE status = 'created' AND escalated_at IS NULL "
+        "AND accept_deadline <= %s ORDER BY accept_deadline LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
+
+
+def mark_escalated(uow, referral_id, now) -> None:
+    uow.execute("UPDATE police_liaison.referrals SET escalated_at = %s WHERE referral_id = %s",
+                (now, referral_id)).close()
+
+
+def incident_consent(uow, case_id) -> dict | None:
+    """The reporter's consent as intake stored it (for the ELA checklist's employer aangifte)."""
+    row = uow.fetchone("SELECT consent FROM intake.incidents WHERE case_id = %s", (case_id,))
+    return row["consent"] if row else None
+
+
+def incident_details(uow, case_id) -> dict | None:
+    """What the police may read of the incident: description, perpetrators, when and where.
+    Not the reporter's contact data (that goes through the municipality), not aftercare."""
+    return uow.fetchone(
+        "SELECT case_id, occurred_at, location_type, target_role, reported_categories, description, perpetrators "
+        "FROM intake.incidents WHERE case_id = %s", (case_id,))
+
+
+# ------------------------------------------------------------------ webhook deliveries
+
+def add_delivery(uow, delivery_id, event_id, police_unit: str, event_type: str, body: dict) -> bool:
+    cur = uow.execute(
+        "INSERT INTO police_liaison.webhook_deliveries (delivery_id, event_id, police_unit, event_type, body) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id, police_unit) DO NOTHING",
+        (delivery_id, event_id, police_unit, event_type, json.dumps(body, default=str)))
+    inserted = cur.rowcount == 1
+    cur.close()
+    return inserted
+
+
+def due_deliveries(uow, now, limit: int = 20) -> list[dict]:
+    return uow.fetchall(
+        "SELECT * FROM police_liaison.webhook_deliveries WHERE status = 'pending' AND next_attempt <= %s "
+        "ORDER BY next_attempt LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
+
+
+def delivery_result(uow, delivery_id, ok: bool, error: str | None, next_attempt, give_up: bool) -> None:
+    if ok:
+        uow.execute("UPDATE police_liaison.webhook_deliveries SET status = 'delivered', attempts = attempts + 1, "
+                    "delivered_at = now(), last_error = NULL WHERE delivery_id = %s", (delivery_id,)).close()
+    else:
+        uow.execute("UPDATE police_liaison.webhook_deliveries SET status = %s, attempts = attempts + 1, "
+                    "last_error = %s, next_attempt = %s WHERE delivery_id = %s",
+                    ("failed" if give_up else "pending", error, next_attempt, delivery_id)).close()
+
+
+def deliveries(uow, police_unit: str, limit: int = 100) -> list[dict]:
+    return uow.fetchall(
+        "SELECT delivery_id, event_id, event_type, status, attempts, next_attempt, last_error, created_at, "
+        "delivered_at FROM police_liaison.webhook_deliveries WHERE police_unit = %s "
+        "ORDER BY created_at DESC LIMIT %s", (police_unit, limit))
+
+
+def replay_delivery(uow, delivery_id) -> bool:
+    cur = uow.execute("UPDATE police_liaison.webhook_deliveries SET status = 'pending', next_attempt = now() "
+                      "WHERE delivery_id = %s", (delivery_id,))
+    found = cur.rowcount == 1
+    cur.close()
+    return found

@@ -38,6 +38,17 @@ def facts_from(event) -> dict:
         return {"repeat_perpetrator": True, **({"repeat_elsewhere": True} if p["other_municipalities"] else {})}
     if event.event_type == "referral_created":
         return {"referred": True, "referred_on": day(event.occurred_at)}
+    if event.event_type == "referral_updated":
+        # flags only ever become true, so updates folded out of order cannot undo a later step
+        if p["status"] == "aangifte_gedaan":
+            return {"aangifte": True, "aangifte_on": day(event.occurred_at)}
+        if p["status"] == "afgewezen":
+            return {"referral_rejected": True}
+        if p["status"] == "afgesloten":
+            return {"referral_outcome": p.get("outcome"), "referral_closed_on": day(event.occurred_at)}
+        return {}
+    if event.event_type == "referral_escalated":
+        return {"referral_escalated": True}
     if event.event_type == "aftercare_planned":
         return {"aftercare_planned": True, "first_contact_due_on": day(p["first_contact_due"])}
     if event.event_type == "aftercare_contact_recorded":

@@ -49,6 +49,14 @@ class StatisticsService(HubService):
     def on_referral_created(self, event):
         self._fold(event)
 
+    @event_handler(POLICE_LIAISON, "referral_updated")
+    def on_referral_updated(self, event):
+        self._fold(event)
+
+    @event_handler(POLICE_LIAISON, "referral_escalated")
+    def on_referral_escalated(self, event):
+        self._fold(event)
+
     @event_handler(AFTERCARE, "aftercare_planned")
     def on_aftercare_planned(self, event):
         self._fold(event)

@@ -24,6 +24,21 @@ def event_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=PERSISTENT)
 
 
+def police_referrals_exchange() -> Exchange:
+    """Referral events per police unit: topic `police.referrals`, routing key
+    `<police_unit>.<event_type>` (docs/police-liaison.md)."""
+    return Exchange("police.referrals", type="topic", durable=True, delivery_mode=PERSISTENT)
+
+
+def liaison_queue_name(unit: str) -> str:
+    return f"police.referrals.{unit}"
+
+
+def liaison_queue(unit: str) -> Queue:
+    return Queue(liaison_queue_name(unit), exchange=police_referrals_exchange(), routing_key=f"{unit}.#",
+                 durable=True)
+
+
 def consumer_queue_name(source: str, event_type: str, service: str, method: str) -> str:
     # nameko's SERVICE_POOL naming, so that standard nameko tooling recognises the queues
     return f"evt-{source}-{event_type}--{service}.{method}"
@@ -100,6 +115,7 @@ def declare(amqp_uri: str, retry_steps: int, report=lambda line: None) -> None:
         for service in SERVICES:
             event_exchange(service)(channel).declare()
             dead_letter_queue(service)(channel).declare()
+        police_referrals_exchange()(channel).declare()
         subs = all_subscriptions()
         for sub in subs:
             sub.queue()(channel).declare()

@@ -55,6 +55,34 @@ def referral_created(**overrides) -> dict:
         "occurred_at": OCCURRED_AT,
         "location_type": "woning",
         "status": "created",
+        "ela": dict(ELA),
+        "contact_route": "gemeente:GM0687",
+    }
+    return {**base, **overrides}
+
+
+ELA = {"vpt_registered": False, "domiciliekeuze": True, "employer_aangifte": False,
+       "priority_handling": True, "claim_damages": False}
+
+
+def referral_updated(**overrides) -> dict:
+    base = {
+        "referral_id": uuid.UUID("5f0c3c1e-8a39-4f0e-9a57-0c6f1f8b2d11"),
+        "police_unit": "zwb-walcheren",
+        "status": "aangifte_gedaan",
+        "previous_status": "aangifte_gepland",
+        "outcome": None,
+        "ela": {**ELA, "vpt_registered": True},
+    }
+    return {**base, **overrides}
+
+
+def referral_escalated(**overrides) -> dict:
+    base = {
+        "referral_id": uuid.UUID("5f0c3c1e-8a39-4f0e-9a57-0c6f1f8b2d11"),
+        "police_unit": "zwb-walcheren",
+        "urgency": "acuut",
+        "deadline": datetime(2026, 3, 1, 21, 15, tzinfo=timezone.utc),
     }
     return {**base, **overrides}
 
@@ -108,6 +136,8 @@ PAYLOADS = {
     "triage_overdue": lambda: {"urgency": "normaal", "due_at": OCCURRED_AT + timedelta(days=1)},
     "repeat_detected": lambda: {"kind": "perpetrator", "cases_in_municipality": 2, "other_municipalities": 1},
     "referral_created": referral_created,
+    "referral_updated": referral_updated,
+    "referral_escalated": referral_escalated,
     "aftercare_planned": aftercare_planned,
     "aftercare_contact_due": aftercare_contact_due,
     "aftercare_overdue": aftercare_overdue,
