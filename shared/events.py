@@ -80,6 +80,23 @@ class AftercarePlannedPayload(Schema):
     contact_moments = fields.Integer(required=True, validate=validate.Range(min=0, max=20))
 
 
+class IncidentUpdatedPayload(Schema):
+    """What kind of information was added to a case; the information itself stays in the case store."""
+    class Meta:
+        unknown = RAISE
+    channel = fields.String(required=True, validate=_codes(v.CHANNELS))
+    changes = fields.List(fields.String(validate=_codes(v.INCIDENT_CHANGES)), required=True,
+                          validate=validate.Length(min=1))
+    evidence_count = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
+
+
+class IncidentWithdrawnPayload(Schema):
+    class Meta:
+        unknown = RAISE
+    channel = fields.String(required=True, validate=_codes(v.CHANNELS))
+    withdrawn_by = fields.String(required=True, validate=_codes(v.WITHDRAWERS))
+
+
 # ---------------------------------------------------------------- catalogue
 
 @dataclass(frozen=True)
@@ -102,6 +119,11 @@ CATALOGUE: dict[str, EventType] = {e.name: e for e in (
               "A police referral was created for the case's police unit (basisteam)."),
     EventType("aftercare_planned", 1, AFTERCARE, (STATISTICS,), AftercarePlannedPayload,
               "A care plan (opvang en nazorg) was made, with its first contact moment."),
+    EventType("incident_updated", 1, INTAKE, (STATISTICS,), IncidentUpdatedPayload,
+              "Information or evidence was added to a case (by the reporter or by staff)."),
+    EventType("incident_withdrawn", 1, INTAKE, (TRIAGE, POLICE_LIAISON, AFTERCARE, STATISTICS),
+              IncidentWithdrawnPayload,
+              "The reporter withdrew the report; downstream work on the case should stop."),
 )}
 
 

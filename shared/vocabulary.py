@@ -29,3 +29,21 @@ REFERRAL_STATUSES = ("created", "accepted", "aangifte_gepland", "aangifte_gedaan
 
 # AMQP message priority per urgency: acute incidents overtake any backlog.
 URGENCY_PRIORITY = {"acuut": 9, "hoog": 5, "normaal": 0, "laag": 0}
+
+# How exact the reporter's "when" is; a window uses occurred_until.
+OCCURRED_AT_PRECISIONS = ("exact", "hour", "day")
+
+# Who is reporting, relative to the person the incident was aimed at.
+REPORTER_RELATIONS = ("target", "witness", "manager")
+
+# Who the perpetrator is to the target.
+PERPETRATOR_RELATIONS = ("resident", "client", "colleague", "unknown")
+
+# How the reporter wants to be contacted, when contact is allowed.
+CONTACT_METHODS = ("email", "phone")
+
+# What an incident_updated event says was added (never the content itself).
+INCIDENT_CHANGES = ("description", "evidence", "perpetrators", "witnesses", "consent", "details")
+
+# Who withdrew a report.
+WITHDRAWERS = ("reporter", "staff")

@@ -76,4 +76,8 @@ PAYLOADS = {
     "incident_triaged": triaged,
     "referral_created": referral_created,
     "aftercare_planned": aftercare_planned,
+    # A reporter added a photo and a witness through the follow-up page.
+    "incident_updated": lambda: {"channel": "formulier", "changes": ["evidence", "witnesses"],
+                                 "evidence_count": 2},
+    "incident_withdrawn": lambda: {"channel": "formulier", "withdrawn_by": "reporter"},
 }
