@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run up down test test-unit test-integration test-e2e install migrate declare check clean
+.PHONY: browser run up down test test-unit test-integration test-e2e install migrate declare check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ test-e2e: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/log var/run
+
+# Debian's chromium for the public-form browser tests (Playwright drives it by executable_path;
+# never `playwright install`). Idempotent: does nothing when /usr/bin/chromium is there.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
