@@ -62,7 +62,10 @@ class IncidentTriagedPayload(Schema):
 
 
 class IncidentUpdatedPayload(IncidentReportedPayload):
-    """The incident as it stands after a change in intake: the same fields as incident_reported."""
+    """The incident as it stands after a change in intake: the fields of incident_reported, and
+    what kind of information was added (never the information itself)."""
+    changes = fields.List(fields.String(validate=_codes(v.INCIDENT_CHANGES)), load_default=list)
+    evidence_count = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1000))
 
 
 class TriageOverriddenPayload(Schema):
@@ -203,6 +206,13 @@ class AftercareClosedPayload(Schema):
     days_open = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
+class IncidentWithdrawnPayload(Schema):
+    class Meta:
+        unknown = RAISE
+    channel = fields.String(required=True, validate=_codes(v.CHANNELS))
+    withdrawn_by = fields.String(required=True, validate=_codes(v.WITHDRAWERS))
+
+
 # ---------------------------------------------------------------- catalogue
 
 @dataclass(frozen=True)
@@ -235,11 +245,13 @@ def police_unit_route(body: dict) -> list[tuple[str, str]]:
 CATALOGUE: dict[str, EventType] = {e.name: e for e in (
     EventType("incident_reported", 1, INTAKE, (TRIAGE, STATISTICS), IncidentReportedPayload,
               "An incident was received and stored in the municipality's case store."),
-    EventType("incident_triaged", 1, TRIAGE, (POLICE_LIAISON, AFTERCARE, STATISTICS),
+    EventType("incident_triaged", 1, TRIAGE, (INTAKE, POLICE_LIAISON, AFTERCARE, STATISTICS),
               IncidentTriagedPayload,
               "Triage classified the incident and decided what happens next."),
     EventType("incident_updated", 1, INTAKE, (TRIAGE, STATISTICS), IncidentUpdatedPayload,
               "An incident's details changed in intake; triage decides again."),
+    EventType("incident_withdrawn", 1, INTAKE, (STATISTICS,), IncidentWithdrawnPayload,
+              "The reporter withdrew the report; downstream work on the case should stop."),
     EventType("triage_overridden", 1, TRIAGE, (AFTERCARE, STATISTICS),
               TriageOverriddenPayload,
               "Staff overrode a triage result (categories, urgency or decisions) with a reason."),
@@ -247,7 +259,7 @@ CATALOGUE: dict[str, EventType] = {e.name: e for e in (
               "A case was not confirmed by staff before its triage deadline."),
     EventType("repeat_detected", 1, TRIAGE, (STATISTICS,), RepeatDetectedPayload,
               "A case's perpetrator or victim is known from earlier cases (counts only)."),
-    EventType("referral_created", 1, POLICE_LIAISON, (STATISTICS,), ReferralCreatedPayload,
+    EventType("referral_created", 1, POLICE_LIAISON, (INTAKE, STATISTICS), ReferralCreatedPayload,
               "A police referral was created for the case's police unit (basisteam).",
               extra_routes=police_unit_route),
     EventType("referral_updated", 1, POLICE_LIAISON, (STATISTICS,), ReferralUpdatedPayload,
@@ -256,7 +268,7 @@ CATALOGUE: dict[str, EventType] = {e.name: e for e in (
     EventType("referral_escalated", 1, POLICE_LIAISON, (STATISTICS,), ReferralEscalatedPayload,
               "A referral was not accepted by its police unit before its deadline.",
               extra_routes=police_unit_route),
-    EventType("aftercare_planned", 1, AFTERCARE, (STATISTICS,), AftercarePlannedPayload,
+    EventType("aftercare_planned", 1, AFTERCARE, (INTAKE, STATISTICS), AftercarePlannedPayload,
               "A care plan (opvang en nazorg) was made, with its first contact moment."),
     EventType("aftercare_contact_due", 1, AFTERCARE, (STATISTICS,), AftercareContactDuePayload,
               "A planned contact moment is due (sent once per moment)."),

@@ -44,3 +44,21 @@ REFERRAL_KINDS = ("collegiale_opvang", "bedrijfsmaatschappelijk_werk", "bedrijfs
                   "slachtofferhulp", "huisarts")
 REFERRAL_RESULTS = ("accepted", "declined", "completed", "not_reached")
 CLOSE_REASONS = ("completed", "declined", "no_contact_possible", "referred_elsewhere", "other")
+
+# How exact the reporter's "when" is; a window uses occurred_until.
+OCCURRED_AT_PRECISIONS = ("exact", "hour", "day")
+
+# Who is reporting, relative to the person the incident was aimed at.
+REPORTER_RELATIONS = ("target", "witness", "manager")
+
+# Who the perpetrator is to the target.
+PERPETRATOR_RELATIONS = ("resident", "client", "colleague", "unknown")
+
+# How the reporter wants to be contacted, when contact is allowed.
+REPORTER_CONTACT_METHODS = ("email", "phone")
+
+# What an incident_updated event says was added (never the content itself).
+INCIDENT_CHANGES = ("description", "evidence", "perpetrators", "witnesses", "consent", "details")
+
+# Who withdrew a report.
+WITHDRAWERS = ("reporter", "staff")

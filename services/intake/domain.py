@@ -1,6 +1,8 @@
 """Intake's decisions, free of nameko and SQL: what an incident becomes and what its event says."""
 from __future__ import annotations
 
+from shared.vocabulary import CONSENTS
+
 
 def reported_payload(report: dict, channel: str) -> dict:
     """The incident_reported payload: classifications and consent only, never what or who."""
@@ -16,6 +18,138 @@ def reported_payload(report: dict, channel: str) -> dict:
     }
 
 
+def updated_payload(row: dict, channel: str, changes: list[str], evidence_count: int) -> dict:
+    """The incident_updated payload: the case's classifications as they stand now (triage
+    decides again on them) and what kind of information was added."""
+    consent = row["consent"] or {}
+    current = {
+        "occurred_at": row["occurred_at"], "location_type": row["location_type"],
+        "target_role": row["target_role"], "categories": row["reported_categories"] or [],
+        "reporter": row["reporter"], "perpetrators": row["perpetrators"] or [],
+        "consent": {name: bool(consent.get(name)) for name in CONSENTS},
+    }
+    return {**reported_payload(current, channel), "changes": changes, "evidence_count": evidence_count}
+
+
 def is_anonymous(report: dict) -> bool:
     reporter = report.get("reporter") or {}
     return not any(reporter.get(k) for k in ("name", "email", "phone"))
+
+
+# ---------------------------------------------------------------- status the reporter sees
+
+# Intake's own status column; other services' progress moves it forward, never back, so the order in which
+# their events arrive does not matter (max rank wins). Withdrawn and closed are final.
+STATUSES = ("ontvangen", "in_behandeling", "doorverwezen", "nazorg", "afgesloten", "ingetrokken")
+_RANK = {status: rank for rank, status in enumerate(STATUSES)}
+FINAL = ("afgesloten", "ingetrokken")
+
+STATUS_AFTER_EVENT = {
+    "incident_triaged": "in_behandeling",
+    "referral_created": "doorverwezen",
+    "aftercare_planned": "nazorg",
+}
+
+STATUS_WORDS = {
+    "nl": {"ontvangen": "ontvangen", "in_behandeling": "in behandeling",
+           "doorverwezen": "doorverwezen naar politie", "nazorg": "nazorg", "afgesloten": "afgesloten",
+           "ingetrokken": "ingetrokken"},
+    "en": {"ontvangen": "received", "in_behandeling": "being handled", "doorverwezen": "referred to the police",
+           "nazorg": "aftercare", "afgesloten": "closed", "ingetrokken": "withdrawn"},
+}
+
+
+def next_status(current: str, event_type: str) -> str:
+    """The status after another service's event: forward only, final statuses stay."""
+    proposed = STATUS_AFTER_EVENT.get(event_type)
+    if proposed is None or current in FINAL:
+        return current
+    return proposed if _RANK[proposed] > _RANK[current] else current
+
+
+def may_change(status: str) -> bool:
+    """A reporter may add information or withdraw until the case is closed or withdrawn."""
+    return status not in FINAL
+
+
+# ---------------------------------------------------------------- receipt and secret
+
+# No 0/O, 1/I/L: the reporter copies this code by hand.
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_receipt_code(randbelow) -> str:
+    chars = "".join(RECEIPT_ALPHABET[randbelow(len(RECEIPT_ALPHABET))] for _ in range(10))
+    return f"MP-{chars[:5]}-{chars[5:]}"
+
+
+def normalise_receipt_code(text: str) -> str:
+    compact = "".join(ch for ch in (text or "").upper() if ch.isalnum())
+    if compact.startswith("MP"):
+        compact = compact[2:]
+    return f"MP-{compact[:5]}-{compact[5:]}" if len(compact) == 10 else ""
+
+
+def hash_secret(secret: str) -> str:
+    """The secret is 128 random bits, so one SHA-256 is enough; a slow hash guards low-entropy passwords."""
+    import hashlib
+
+    return hashlib.sha256(secret.strip().encode("utf-8")).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str | None) -> bool:
+    import hmac
+
+    return bool(stored_hash) and hmac.compare_digest(hash_secret(secret or ""), stored_hash)
+
+
+# ---------------------------------------------------------------- evidence
+
+MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+               "message/rfc822")
+
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+          (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"))
+_MAIL_HEADERS = ("from:", "received:", "return-path:", "date:", "subject:", "to:", "message-id:",
+                 "mime-version:", "delivered-to:")
+
+
+def sniff_media_type(content: bytes) -> str | None:
+    """The media type by content (magic bytes), never by file name; None = not an accepted kind."""
+    for magic, media_type in _MAGIC:
+        if content.startswith(magic):
+            return media_type
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    if not content or b"\x00" in content:
+        return None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(ord(ch) < 32 and ch not in "\t\r\n\f" for ch in text[:4096]):
+        return None
+    first = text.lstrip("\r\n").split("\n", 1)[0].lower()
+    if any(first.startswith(h) for h in _MAIL_HEADERS) and ("\n\n" in text or "\r\n\r\n" in text):
+        return "message/rfc822"
+    return "text/plain"
+
+
+class EvidenceRefused(ValueError):
+    def __init__(self, code: str, **params):
+        self.code, self.params = code, params
+        super().__init__(code)
+
+
+def check_evidence(content: bytes, case_total: int, max_file: int, max_case: int) -> str:
+    """The media type of an acceptable file, or EvidenceRefused(too_large | case_full | wrong_type | empty)."""
+    if not content:
+        raise EvidenceRefused("empty")
+    if len(content) > max_file:
+        raise EvidenceRefused("too_large", limit=max_file)
+    if case_total + len(content) > max_case:
+        raise EvidenceRefused("case_full", limit=max_case)
+    media_type = sniff_media_type(content)
+    if media_type is None:
+        raise EvidenceRefused("wrong_type")
+    return media_type

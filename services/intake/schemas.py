@@ -26,6 +26,27 @@ class PerpetratorSchema(Schema):
     online_handle = fields.String(validate=TEXT)
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="is not a phone number"))
     birth_date = fields.Date()
+    relation = fields.String(load_default="unknown", validate=validate.OneOf(v.PERPETRATOR_RELATIONS),
+                             metadata={"description": "resident, client, colleague or unknown"})
+    vehicle = fields.String(validate=TEXT, metadata={"description": "vehicle description"})
+    licence_plate = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9 -]{1,12}$",
+                                                           error="is not a licence plate"))
+
+
+class TargetSchema(Schema):
+    """The person the incident was aimed at; department and function only matter for an ambtenaar."""
+    class Meta:
+        unknown = RAISE
+    department = fields.String(validate=TEXT)
+    function = fields.String(validate=TEXT)
+
+
+class WitnessSchema(Schema):
+    class Meta:
+        unknown = RAISE
+    name = fields.String(validate=TEXT)
+    contact = fields.String(validate=TEXT, metadata={"description": "e-mail address or phone number"})
+    statement = fields.String(validate=validate.Length(min=1, max=2000))
 
 
 class ConsentSchema(Schema):
@@ -35,6 +56,8 @@ class ConsentSchema(Schema):
     police_referral = fields.Boolean(load_default=False)
     inform_manager = fields.Boolean(load_default=False)
     employer_reports = fields.Boolean(load_default=False)
+    contact_method = fields.String(validate=validate.OneOf(v.REPORTER_CONTACT_METHODS),
+                                   metadata={"description": "how the meldpunt may contact: email or phone"})
 
 
 class IncidentReportSchema(Schema):
@@ -53,13 +76,33 @@ class IncidentReportSchema(Schema):
     consent = fields.Nested(ConsentSchema, load_default=lambda: ConsentSchema().load({}))
     categories = fields.List(fields.String(validate=validate.OneOf(v.CATEGORIES)), load_default=list,
                              validate=validate.Length(max=len(v.CATEGORIES)))
+    # Optional extensions (migration 0002); a client that never sends them is answered as before.
+    own_kind = fields.String(load_default=None, validate=TEXT,
+                             metadata={"description": "the reporter's own words for the kind of incident"})
+    occurred_at_precision = fields.String(load_default="exact", validate=validate.OneOf(v.OCCURRED_AT_PRECISIONS),
+                                          metadata={"description": "exact, hour or day"})
+    occurred_until = fields.DateTime(load_default=None,
+                                     metadata={"description": "end of an approximate window starting at occurred_at"})
+    location_detail = fields.String(load_default=None, validate=TEXT,
+                                    metadata={"description": "address, platform or meeting; stays in the case store"})
+    target = fields.Nested(TargetSchema, load_default=None, allow_none=True)
+    reporter_relation = fields.String(load_default="target", validate=validate.OneOf(v.REPORTER_RELATIONS),
+                                      metadata={"description": "target, witness or manager (reporting for an employee)"})
+    injuries = fields.String(load_default=None, validate=validate.Length(min=1, max=2000))
+    damage = fields.String(load_default=None, validate=validate.Length(min=1, max=2000))
+    witnesses = fields.List(fields.Nested(WitnessSchema), load_default=list, validate=validate.Length(max=20))
+    aangifte_help = fields.Boolean(load_default=False,
+                                   metadata={"description": "the reporter wants help with a police report"})
 
     @post_load
     def _dutch_time(self, data, **kwargs):
-        if data["occurred_at"].tzinfo is None:
-            data["occurred_at"] = data["occurred_at"].replace(tzinfo=AMSTERDAM)
+        for name in ("occurred_at", "occurred_until"):
+            if data.get(name) is not None and data[name].tzinfo is None:
+                data[name] = data[name].replace(tzinfo=AMSTERDAM)
         if data["occurred_at"] > datetime.now(timezone.utc) + timedelta(minutes=10):
             raise ValidationError("lies in the future", field_name="occurred_at")
+        if data.get("occurred_until") is not None and data["occurred_until"] < data["occurred_at"]:
+            raise ValidationError("lies before occurred_at", field_name="occurred_until")
         data["categories"] = sorted(set(data["categories"]))
         return data
 
@@ -69,6 +112,10 @@ class IncidentReportSchema(Schema):
         reporter = data.get("reporter") or {}
         if consent.get("contact") and not (reporter.get("email") or reporter.get("phone")):
             raise ValidationError("contact needs reporter.email or reporter.phone", field_name="consent.contact")
+        method = consent.get("contact_method")
+        if method and not reporter.get(method):
+            raise ValidationError(f"contact_method {method} needs reporter.{method}",
+                                  field_name="consent.contact_method")
 
 
 class IncidentCreatedSchema(Schema):
@@ -92,3 +139,13 @@ class IncidentViewSchema(Schema):
     perpetrators = fields.List(fields.Dict())
     consent = fields.Dict()
     status = fields.String()
+    own_kind = fields.String(allow_none=True)
+    occurred_at_precision = fields.String()
+    occurred_until = fields.AwareDateTime(allow_none=True)
+    location_detail = fields.String(allow_none=True)
+    target = fields.Dict(allow_none=True)
+    reporter_relation = fields.String()
+    injuries = fields.String(allow_none=True)
+    damage = fields.String(allow_none=True)
+    witnesses = fields.List(fields.Dict())
+    aangifte_help = fields.Boolean()

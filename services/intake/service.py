@@ -1,19 +1,58 @@
-"""The intake service's nameko shell: authenticate, validate, store with its event, answer."""
+"""The intake service's nameko shell: every channel in — partner API, staff, public form, follow-up —
+validated, stored with its event through the outbox, and answered."""
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 import uuid
+from pathlib import Path
+
+from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from shared import auth
-from shared.http import Problem, api, json_response, load_or_422, read_json
-from shared.names import INTAKE
+from shared.http import Problem, api, invalid_params, json_response, load_or_422, read_json
+from shared.messaging.consumer import event_handler
+from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
 from shared.service import HubService
 
-from services.intake import domain, store
+from services.intake import domain, store, web
+from services.intake.options import intake_options
 from services.intake.schemas import IncidentCreatedSchema, IncidentReportSchema, IncidentViewSchema
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+STATIC = Path(__file__).with_name("static")
+STAFF_CHANNELS = ("telefoon", "balie", "brief")
+
+
+class PublicFormGuard(DependencyProvider):
+    """One CSRF signer and one rate limiter per intake process, shared by all its workers."""
+
+    def setup(self):
+        self._made = None
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def for_options(self, options: dict):
+        if self._made is None:
+            self._made = (web.FormGuard(options["form_secret"]),
+                          web.TokenBucket(options["form_rate_per_minute"], options["form_burst"]))
+        return self._made
+
+
+def _page(html: str, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(html, status=status, mimetype="text/html", headers={**web.PAGE_HEADERS, **(headers or {})})
 
 
 class IntakeService(HubService):
     name = INTAKE
+    form_guard = PublicFormGuard()
+
+    # ============================================================ partner API and staff
 
     def _principal(self, request, permission: str) -> auth.Principal:
         principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
@@ -21,16 +60,67 @@ class IntakeService(HubService):
         auth.authorize(principal, permission)
         return principal
 
+    def _load_report(self, request, data):
+        try:
+            return load_or_422(IncidentReportSchema(), data)
+        except Problem as problem:
+            lang = web.api_language(request)
+            if lang != "en" and problem.invalid_params:
+                for param in problem.invalid_params:
+                    param["reason"] = web.message(param["reason"], lang)
+                problem.detail = "een of meer velden kloppen niet"
+            raise
+
+    @staticmethod
+    def _channel_of(principal: auth.Principal, data) -> str:
+        """Staff say how the report came in (telefoon, balie, brief); a municipality's channel is `api`."""
+        asked = data.pop("channel", None) if isinstance(data, dict) else None
+        if principal.role in (auth.STAFF, auth.COORDINATOR):
+            if asked not in STAFF_CHANNELS:
+                raise Problem(422, "Unprocessable Content", "one or more fields are invalid",
+                              invalid_params=[{"name": "channel",
+                                               "reason": f"staff registration needs one of {', '.join(STAFF_CHANNELS)}"}])
+            return asked
+        if asked not in (None, "api"):
+            raise Problem(422, "Unprocessable Content", "one or more fields are invalid",
+                          invalid_params=[{"name": "channel", "reason": "a municipality channel reports as api"}])
+        return "api"
+
     @api("POST", "/api/v1/incidents")
     def create_incident(self, request):
         principal = self._principal(request, "incident:create")
-        report = load_or_422(IncidentReportSchema(), read_json(request, self.storage.settings.max_body_bytes))
-        case_id = uuid.uuid4()
+        idempotency_key = request.headers.get("Idempotency-Key")
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+            raise Problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 visible ASCII characters",
+                          invalid_params=[{"name": "Idempotency-Key", "reason": "1 to 200 visible ASCII characters"}])
+        data = read_json(request, self.storage.settings.max_body_bytes)
+        request_hash = hashlib.sha256(request.get_data(cache=True)).hexdigest()
         with self.storage.case_store(principal.municipality) as uow:
-            store.insert_incident(uow, case_id, report, channel="api", received_by=principal.actor)
-            uow.record("incident_reported", case_id, domain.reported_payload(report, "api"),
+            if idempotency_key is not None:
+                # Serialise retries of one key: the second waits here, then finds the first answer.
+                uow.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                            (f"{principal.key_id}:{idempotency_key}",)).close()
+                first = store.idempotent_answer(uow, principal.key_id, idempotency_key)
+                if first is not None:
+                    if first["request_hash"] != request_hash:
+                        raise Problem(409, "Conflict", "this Idempotency-Key was used for a different body",
+                                      invalid_params=[{"name": "Idempotency-Key",
+                                                       "reason": "already used for a different body"}])
+                    case_id = first["response"]["case_id"]
+                    return json_response(first["response"], first["status_code"],
+                                         headers={"Location": f"/api/v1/incidents/{case_id}",
+                                                  "Idempotent-Replayed": "true"})
+            channel = self._channel_of(principal, data)
+            report = self._load_report(request, data)
+            case_id = uuid.uuid4()
+            store.insert_incident(uow, case_id, report, channel=channel, received_by=principal.actor)
+            uow.record("incident_reported", case_id, domain.reported_payload(report, channel),
                        correlation_id=self.correlation_id)
-        body = IncidentCreatedSchema().dump({"case_id": case_id, "status": "ontvangen"})
+            if channel != "api":
+                uow.audit(principal.actor, "register", "incident", case_id=case_id, reason=f"staff: {channel}")
+            body = IncidentCreatedSchema().dump({"case_id": case_id, "status": "ontvangen"})
+            if idempotency_key is not None:
+                store.remember_answer(uow, principal.key_id, idempotency_key, request_hash, 201, body, case_id)
         return json_response(body, 201, headers={"Location": f"/api/v1/incidents/{case_id}"})
 
     @api("GET", "/api/v1/incidents/<case_id>")
@@ -49,6 +139,245 @@ class IntakeService(HubService):
         row["municipality"] = principal.municipality
         row["anonymous"] = domain.is_anonymous(row)
         return json_response(IncidentViewSchema().dump(row))
+
+    # ============================================================ status from other services
+
+    def _advance(self, event):
+        with self.storage.case_store(event.municipality) as uow:
+            if not uow.first_delivery(event):
+                return
+            row = store.lock_incident(uow, event.case_id)
+            if row is None:
+                return
+            status = domain.next_status(row["status"], event.event_type)
+            if status != row["status"]:
+                store.set_status(uow, event.case_id, status)
+
+    @event_handler(TRIAGE, "incident_triaged")
+    def on_incident_triaged(self, event):
+        self._advance(event)
+
+    @event_handler(POLICE_LIAISON, "referral_created")
+    def on_referral_created(self, event):
+        self._advance(event)
+
+    @event_handler(AFTERCARE, "aftercare_planned")
+    def on_aftercare_planned(self, event):
+        self._advance(event)
+
+    # ============================================================ public form
+
+    @property
+    def _options(self):
+        return intake_options(self.storage.region)
+
+    def _context(self, request, code=None, **extra):
+        lang = web.language(request)
+        municipality = self._municipality(code) if code else None
+        options = self._options
+        return {"lang": lang, "t": web.TEXTS[lang], "labels": web.CODE_LABELS[lang], "code": code,
+                "municipality_name": municipality.name if municipality else None,
+                "errors": {}, "values": {}, "notice": None,
+                "evidence_hint": web.TEXTS[lang]["evidence_hint"].format(
+                    size=web.human_size(options["max_file_bytes"])), **extra}
+
+    def _municipality(self, code):
+        try:
+            return self.storage.region.municipality(code)
+        except Exception:
+            return None
+
+    def _nonce(self, request):
+        nonce = request.cookies.get(web.FORM_COOKIE)
+        return (nonce, False) if nonce and len(nonce) <= 64 else (web.new_nonce(), True)
+
+    def _form_page(self, request, code, template, status=200, **extra):
+        nonce, fresh = self._nonce(request)
+        guard, _ = self.form_guard.for_options(self._options)
+        html = web.render(template, **self._context(request, code, csrf_token=guard.token(nonce, code), **extra))
+        response = _page(html, status)
+        if fresh:
+            response.set_cookie(web.FORM_COOKIE, nonce, httponly=True, samesite="Strict", path="/meld",
+                                secure=request.scheme == "https")
+        return response
+
+    def _not_found(self, request):
+        return _page(web.render("picker.html", **self._context(
+            request, municipalities=self.storage.region.municipalities)), 404)
+
+    @api("GET", "/meld")
+    def picker(self, request):
+        return _page(web.render("picker.html", **self._context(request,
+                                                               municipalities=self.storage.region.municipalities)))
+
+    @api("GET", "/meld/static/meld.css")
+    def stylesheet(self, request):
+        return Response((STATIC / "meld.css").read_bytes(), mimetype="text/css",
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "max-age=3600"})
+
+    @api("GET", "/meld/<code>")
+    def form(self, request, code):
+        if self._municipality(code) is None:
+            return self._not_found(request)
+        return self._form_page(request, code, "form.html", values={"reporter_relation": "target"})
+
+    def _guard_post(self, request, code, template, max_bytes):
+        """Rate limit, size limit and CSRF for a public POST: a Response to send back, or None to go on."""
+        guard, bucket = self.form_guard.for_options(self._options)
+        lang = web.language(request) if request.content_length is None or request.content_length <= max_bytes \
+            else "nl"
+        if not bucket.allow(request.remote_addr or "unknown"):
+            return _page(web.render("follow.html" if template == "follow.html" else "form.html",
+                                    **self._context(request, code, csrf_token="", notice=web.TEXTS[lang]["too_many"],
+                                                    case=None)), 429, {"Retry-After": "60"})
+        request.max_content_length = max_bytes
+        if request.content_length is not None and request.content_length > max_bytes:
+            return _page(web.render(template, **self._context(
+                request, code, csrf_token="", case=None,
+                notice=web.MESSAGES["too_large"][lang].format(limit=web.human_size(max_bytes)))), 413)
+        try:
+            request.form  # parse now, inside the size limit
+        except RequestEntityTooLarge:
+            return _page("Too large", 413)
+        if not guard.valid(request.cookies.get(web.FORM_COOKIE), code, request.form.get("csrf_token")):
+            return self._form_page(request, code, template, 400, values=web.form_values(request.form),
+                                   notice=web.TEXTS[web.language(request)]["expired"], case=None)
+        return None
+
+    def _read_evidence(self, request, case_total: int, lang: str):
+        """[(filename, media_type, content)] of the uploaded files, or an error message for the evidence field."""
+        options = self._options
+        files, total = [], case_total
+        for upload in request.files.getlist("evidence"):
+            if not upload or not upload.filename:
+                continue
+            content = upload.read(options["max_file_bytes"] + 1)
+            try:
+                media_type = domain.check_evidence(content, total, options["max_file_bytes"],
+                                                   options["max_case_bytes"])
+            except domain.EvidenceRefused as refused:
+                limit = refused.params.get("limit")
+                return None, web.MESSAGES[refused.code][lang].format(limit=web.human_size(limit) if limit else "")
+            total += len(content)
+            files.append((upload.filename, media_type, content))
+        return files, None
+
+    def _max_post_bytes(self):
+        options = self._options
+        return min(options["max_case_bytes"], options["max_file_bytes"] * 3) + 256 * 1024
+
+    @api("POST", "/meld/<code>")
+    def submit(self, request, code):
+        if self._municipality(code) is None:
+            return self._not_found(request)
+        refused = self._guard_post(request, code, "form.html", self._max_post_bytes())
+        if refused is not None:
+            return refused
+        lang = web.language(request)
+        values = web.form_values(request.form)
+        if request.form.get("website"):
+            # The honeypot: people never see it, scripts fill it in. Store nothing, say little.
+            return self._form_page(request, code, "form.html", 400, values=values, notice=web.TEXTS[lang]["expired"])
+        body, form_errors = web.report_from_form(values)
+        errors = {field: web.MESSAGES[key][lang] for field, key in form_errors.items()}
+        report = None
+        try:
+            report = IncidentReportSchema().load(body)
+        except ValidationError as exc:
+            schema_errors = web.form_errors(invalid_params(exc.messages), lang)
+            if "occurred_time" in form_errors:
+                schema_errors.pop("occurred_date", None)  # the date is fine; the time kept occurred_at out
+            errors = {**schema_errors, **errors}
+        files, evidence_error = self._read_evidence(request, 0, lang)
+        if evidence_error:
+            errors["evidence"] = evidence_error
+        if errors:
+            return self._form_page(request, code, "form.html", 422, values=values, errors=errors)
+        case_id = uuid.uuid4()
+        receipt_code = domain.new_receipt_code(secrets.randbelow)
+        secret = secrets.token_urlsafe(16)
+        with self.storage.case_store(code) as uow:
+            store.insert_incident(uow, case_id, report, channel="formulier", received_by="formulier")
+            store.set_receipt(uow, case_id, receipt_code, domain.hash_secret(secret))
+            for filename, media_type, content in files:
+                store.add_evidence(uow, uuid.uuid4(), case_id, filename, media_type, content, "melder")
+            uow.record("incident_reported", case_id, domain.reported_payload(report, "formulier"),
+                       correlation_id=self.correlation_id)
+        return self._form_page(request, code, "receipt.html", 201, receipt_code=receipt_code, secret=secret)
+
+    # ============================================================ follow-up by the reporter
+
+    @api("GET", "/meld/<code>/volg")
+    def follow_form(self, request, code):
+        if self._municipality(code) is None:
+            return self._not_found(request)
+        return self._form_page(request, code, "follow.html", case=None)
+
+    @api("POST", "/meld/<code>/volg")
+    def follow(self, request, code):
+        if self._municipality(code) is None:
+            return self._not_found(request)
+        refused = self._guard_post(request, code, "follow.html", self._max_post_bytes())
+        if refused is not None:
+            return refused
+        lang = web.language(request)
+        t = web.TEXTS[lang]
+        receipt_code = domain.normalise_receipt_code(request.form.get("receipt_code", ""))
+        secret = (request.form.get("secret") or "").strip()
+        values = {"receipt_code": receipt_code or request.form.get("receipt_code", ""), "secret": secret,
+                  "addition": request.form.get("addition", "")}
+        action = request.form.get("action", "show")
+        with self.storage.case_store(code) as uow:
+            row = store.find_by_receipt(uow, receipt_code) if receipt_code else None
+            if row is None or not domain.secret_matches(secret, row["secret_hash"]):
+                return self._form_page(request, code, "follow.html", 404, case=None,
+                                       values={"receipt_code": values["receipt_code"]},
+                                       errors={"receipt_code": t["not_found"]})
+            case_id, status = row["case_id"], row["status"]
+            errors, notice, result_status = {}, None, 200
+            if action in ("add", "withdraw") and not domain.may_change(status):
+                errors["addition"] = t["closed"]
+                result_status = 409
+            elif action == "add":
+                count, total = store.evidence_total(uow, case_id)
+                files, evidence_error = self._read_evidence(request, total, lang)
+                text = values["addition"].strip()
+                if evidence_error:
+                    errors["evidence"] = evidence_error
+                elif not text and not files:
+                    errors["addition"] = web.MESSAGES["required"][lang]
+                elif len(text) > 10000:
+                    errors["addition"] = web.MESSAGES["length"][lang]
+                if errors:
+                    result_status = 422
+                else:
+                    changes = []
+                    if text:
+                        store.add_text(uow, case_id, "formulier", "melder", text)
+                        changes.append("description")
+                    for filename, media_type, content in files:
+                        store.add_evidence(uow, uuid.uuid4(), case_id, filename, media_type, content, "melder")
+                    if files:
+                        changes.append("evidence")
+                    current = store.get_incident(uow, case_id)
+                    uow.record("incident_updated", case_id,
+                               domain.updated_payload(current, "formulier", changes, count + len(files)),
+                               correlation_id=self.correlation_id)
+                    values["addition"] = ""
+                    notice = t["added"]
+            elif action == "withdraw":
+                if request.form.get("confirm") != "on":
+                    errors["confirm"] = web.MESSAGES["confirm"][lang]
+                    result_status = 422
+                else:
+                    store.set_status(uow, case_id, "ingetrokken")
+                    uow.record("incident_withdrawn", case_id, {"channel": "formulier", "withdrawn_by": "reporter"},
+                               correlation_id=self.correlation_id)
+                    status, notice = "ingetrokken", t["withdrawn"]
+        case = {"status": status, "status_words": domain.STATUS_WORDS[lang][status],
+                "open": domain.may_change(status)}
+        return self._form_page(request, code, "follow.html", result_status, case=case, values=values,
+                               errors=errors, notice=notice)
 
 
 SERVICE = IntakeService

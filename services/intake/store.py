@@ -3,18 +3,93 @@ from __future__ import annotations
 
 import json
 
+_OPTIONAL = ("own_kind", "occurred_at_precision", "occurred_until", "location_detail", "reporter_relation",
+             "injuries", "damage", "aangifte_help")
 
-def insert_incident(uow, case_id, report: dict, channel: str, received_by: str) -> None:
+
+def insert_incident(uow, case_id, report: dict, channel: str, received_by: str, draft: bool = False) -> None:
     reporter = report.get("reporter")
-    uow.execute(
-        "INSERT INTO intake.incidents (case_id, channel, received_by, occurred_at, description, "
-        "location_type, target_role, reported_categories, reporter, perpetrators, consent) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (case_id, channel, received_by, report["occurred_at"], report["description"],
-         report["location_type"], report["target_role"], list(report["categories"]),
-         json.dumps(reporter) if reporter else None,
-         json.dumps(report["perpetrators"], default=str), json.dumps(report["consent"]))).close()
+    target = report.get("target")
+    optional = {name: report.get(name) for name in _OPTIONAL if report.get(name) is not None}
+    columns = ["case_id", "channel", "received_by", "occurred_at", "description", "location_type",
+               "target_role", "reported_categories", "reporter", "perpetrators", "consent", "target",
+               "witnesses", "draft", *optional]
+    values = [case_id, channel, received_by, report["occurred_at"], report["description"],
+              report["location_type"], report["target_role"], list(report["categories"]),
+              json.dumps(reporter) if reporter else None,
+              json.dumps(report["perpetrators"], default=str), json.dumps(report["consent"]),
+              json.dumps(target) if target else None,
+              json.dumps(report.get("witnesses") or []), draft, *optional.values()]
+    uow.execute(f"INSERT INTO intake.incidents ({', '.join(columns)}) "
+                f"VALUES ({', '.join(['%s'] * len(values))})", tuple(values)).close()
 
 
 def get_incident(uow, case_id) -> dict | None:
     return uow.fetchone("SELECT * FROM intake.incidents WHERE case_id = %s", (case_id,))
+
+
+def idempotent_answer(uow, key_id: str, idempotency_key: str) -> dict | None:
+    """The first answer to this key, locked so a concurrent retry waits for it."""
+    return uow.fetchone("SELECT request_hash, status_code, response FROM intake.idempotency_keys "
+                        "WHERE key_id = %s AND idempotency_key = %s FOR UPDATE", (key_id, idempotency_key))
+
+
+def remember_answer(uow, key_id: str, idempotency_key: str, request_hash: str, status_code: int,
+                    response: dict, case_id) -> None:
+    uow.execute("INSERT INTO intake.idempotency_keys "
+                "(key_id, idempotency_key, request_hash, status_code, response, case_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (key_id, idempotency_key, request_hash, status_code, json.dumps(response), case_id)).close()
+
+
+def set_receipt(uow, case_id, receipt_code: str, secret_hash: str) -> None:
+    uow.execute("UPDATE intake.incidents SET receipt_code = %s, secret_hash = %s WHERE case_id = %s",
+                (receipt_code, secret_hash, case_id)).close()
+
+
+def find_by_receipt(uow, receipt_code: str) -> dict | None:
+    return uow.fetchone("SELECT case_id, status, secret_hash, received_at, withdrawn_at FROM intake.incidents "
+                        "WHERE receipt_code = %s FOR UPDATE", (receipt_code,))
+
+
+def lock_incident(uow, case_id) -> dict | None:
+    return uow.fetchone("SELECT case_id, status, channel FROM intake.incidents WHERE case_id = %s FOR UPDATE",
+                        (case_id,))
+
+
+def set_status(uow, case_id, status: str) -> None:
+    uow.execute("UPDATE intake.incidents SET status = %s, status_changed_at = now(), "
+                "withdrawn_at = CASE WHEN %s = 'ingetrokken' THEN now() ELSE withdrawn_at END "
+                "WHERE case_id = %s", (status, status, case_id)).close()
+
+
+def evidence_total(uow, case_id) -> tuple[int, int]:
+    row = uow.fetchone("SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS total FROM intake.evidence "
+                       "WHERE case_id = %s", (case_id,))
+    return row["n"], int(row["total"])
+
+
+def add_evidence(uow, evidence_id, case_id, filename: str, media_type: str, content: bytes, added_by: str) -> None:
+    import hashlib
+
+    import psycopg2
+
+    uow.execute("INSERT INTO intake.evidence (evidence_id, case_id, filename, media_type, size_bytes, sha256, "
+                "content, added_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (evidence_id, case_id, filename[:200] or "bestand", media_type, len(content),
+                 hashlib.sha256(content).hexdigest(), psycopg2.Binary(content), added_by)).close()
+
+
+def list_evidence(uow, case_id) -> list[dict]:
+    return uow.fetchall("SELECT evidence_id, filename, media_type, size_bytes, sha256, added_at, added_by "
+                        "FROM intake.evidence WHERE case_id = %s ORDER BY added_at, evidence_id", (case_id,))
+
+
+def add_text(uow, case_id, channel: str, added_by: str, text: str) -> None:
+    uow.execute("INSERT INTO intake.additions (case_id, channel, added_by, text) VALUES (%s, %s, %s, %s)",
+                (case_id, channel, added_by, text)).close()
+
+
+def list_additions(uow, case_id) -> list[dict]:
+    return uow.fetchall("SELECT channel, added_by, text, added_at FROM intake.additions WHERE case_id = %s "
+                        "ORDER BY id", (case_id,))

@@ -26,6 +26,8 @@ def facts_from(event) -> dict:
     if event.event_type == "incident_updated":
         return {"updated_on": day(event.occurred_at), "channel": p["channel"], "location_type": p["location_type"],
                 "target_role": p["target_role"], "reported_categories": p["reported_categories"]}
+    if event.event_type == "incident_withdrawn":
+        return {"withdrawn": True, "withdrawn_on": day(event.occurred_at)}
     if event.event_type == "incident_triaged":
         return {"triaged_on": day(event.occurred_at), "categories": p["categories"], "urgency": p["urgency"]}
     if event.event_type == "triage_overridden":

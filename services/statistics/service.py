@@ -33,6 +33,10 @@ class StatisticsService(HubService):
     def on_incident_updated(self, event):
         self._fold(event)
 
+    @event_handler(INTAKE, "incident_withdrawn")
+    def on_incident_withdrawn(self, event):
+        self._fold(event)
+
     @event_handler(TRIAGE, "triage_overridden")
     def on_triage_overridden(self, event):
         self._fold(event)

@@ -10,7 +10,7 @@ COLUMNS = {"reported_on", "channel", "location_type", "target_role", "reported_c
            "first_contact_on", "first_contact_hours_after_due", "aftercare_closed_reason", "aftercare_closed_on",
            "updated_on", "overridden", "triage_overdue", "triage_overdue_on", "repeat_perpetrator",
            "repeat_elsewhere", "repeat_victim", "aangifte", "aangifte_on", "referral_rejected",
-           "referral_outcome", "referral_closed_on", "referral_escalated"}
+           "referral_outcome", "referral_closed_on", "referral_escalated", "withdrawn", "withdrawn_on"}
 COUNTERS = {"aftercare_reminders", "aftercare_overdue", "aftercare_contacts", "aftercare_help_referrals"}
 
 

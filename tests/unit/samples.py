@@ -128,7 +128,8 @@ PAYLOADS = {
     "incident_reported": lambda: incident(location_type="woning", target_role="wethouder",
                                           reported_categories=["bedreiging"],
                                           consent=consent(contact=True, police_referral=True)),
-    "incident_updated": lambda: incident(reported_categories=["bedreiging", "intimidatie"]),
+    "incident_updated": lambda: {**incident(reported_categories=["bedreiging", "intimidatie"]),
+                                 "changes": ["description", "evidence"], "evidence_count": 1},
     "incident_triaged": triaged,
     "triage_overridden": lambda: {"categories": ["bedreiging"], "urgency": "acuut",
                                   "decisions": ["aftercare", "safety_advice"], "previous_urgency": "hoog",
@@ -144,4 +145,5 @@ PAYLOADS = {
     "aftercare_contact_recorded": aftercare_contact_recorded,
     "aftercare_referred": aftercare_referred,
     "aftercare_closed": aftercare_closed,
+    "incident_withdrawn": lambda: {"channel": "formulier", "withdrawn_by": "reporter"},
 }

@@ -1,0 +1,44 @@
+"""Intake's region options (`intake:` in the region file): form limits, the form's signing secret, mailboxes."""
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+MUNICIPALITY = validate.Regexp(r"^GM\d{4}$", error="must be a CBS gemeentecode such as GM0687")
+
+
+class MailboxSchema(Schema):
+    """Where `meldpunt intake-mail` reads one municipality's meldpunt mailbox: a maildir or an IMAP folder."""
+    class Meta:
+        unknown = RAISE
+    maildir = fields.String(validate=validate.Length(min=1))
+    imap_host = fields.String(validate=validate.Length(min=1))
+    imap_port = fields.Integer(load_default=993, validate=validate.Range(min=1, max=65535))
+    imap_user = fields.String(validate=validate.Length(min=1))
+    imap_password = fields.String(validate=validate.Length(min=1))
+    imap_folder = fields.String(load_default="INBOX")
+    imap_ssl = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def _one_kind(self, data, **kwargs):
+        if bool(data.get("maildir")) == bool(data.get("imap_host")):
+            raise ValidationError("give either maildir or imap_host")
+        if data.get("imap_host") and not (data.get("imap_user") and data.get("imap_password")):
+            raise ValidationError("imap_host needs imap_user and imap_password")
+
+
+class OptionsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+    # Signs the public form's CSRF tokens; without it each intake process makes its own at start-up
+    # (fine for one process; set it when several intake processes sit behind one address).
+    form_secret = fields.String(load_default=None, validate=validate.Length(min=32))
+    max_file_bytes = fields.Integer(load_default=5 * 1024 * 1024, validate=validate.Range(min=1024))
+    max_case_bytes = fields.Integer(load_default=20 * 1024 * 1024, validate=validate.Range(min=1024))
+    # Token bucket per client address for the public form's POSTs: `form_burst` at once, refilled at
+    # `form_rate_per_minute`.
+    form_rate_per_minute = fields.Float(load_default=6.0, validate=validate.Range(min=0.1))
+    form_burst = fields.Integer(load_default=10, validate=validate.Range(min=1))
+    mailboxes = fields.Dict(keys=fields.String(validate=MUNICIPALITY), values=fields.Nested(MailboxSchema),
+                            load_default=dict)
+
+
+def intake_options(region) -> dict:
+    return region.options.get("intake") or OptionsSchema().load({})
