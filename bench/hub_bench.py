@@ -61,6 +61,7 @@ class BenchHub:
         self.env = {**os.environ, "MELDPUNT_REGION": str(self.region_file), "MELDPUNT_AMQP_URI": self.amqp_url,
                     "MELDPUNT_VAR_DIR": str(workdir / "var"), "MELDPUNT_LOG_LEVEL": "WARNING",
                     "MELDPUNT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+                    "MELDPUNT_REGION_SECRET": os.urandom(32).hex(),
                     **{f"MELDPUNT_{s.upper()}_PORT": str(p) for s, p in
                        zip(("intake", "triage", "police_liaison", "aftercare", "statistics"), range(18101, 18106))},
                     **(extra_env or {})}

@@ -19,6 +19,8 @@ from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
 from shared.service import HubService
 
+from services.police_liaison.service import police_status_of
+
 from services.intake import domain, store, web
 from services.intake.options import intake_options
 from services.intake.schemas import IncidentCreatedSchema, IncidentReportSchema, IncidentViewSchema
@@ -334,6 +336,7 @@ class IntakeService(HubService):
                                        values={"receipt_code": values["receipt_code"]},
                                        errors={"receipt_code": t["not_found"]})
             case_id, status = row["case_id"], row["status"]
+            police = police_status_of(uow, case_id)  # police_liaison's referral in this same case store
             errors, notice, result_status = {}, None, 200
             if action in ("add", "withdraw") and not domain.may_change(status):
                 errors["addition"] = t["closed"]
@@ -375,7 +378,8 @@ class IntakeService(HubService):
                                correlation_id=self.correlation_id)
                     status, notice = "ingetrokken", t["withdrawn"]
         case = {"status": status, "status_words": domain.STATUS_WORDS[lang][status],
-                "open": domain.may_change(status)}
+                "open": domain.may_change(status),
+                "police_words": police["status_text"] if police["referred"] else None}
         return self._form_page(request, code, "follow.html", result_status, case=case, values=values,
                                errors=errors, notice=notice)
 

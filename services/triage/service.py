@@ -115,12 +115,16 @@ class TriageService(HubService):
         """Report each case past its triage deadline once, however many triage instances run."""
         now = self.clock.now()
         for code in self.storage.region.codes:
-            with self.storage.case_store(code) as uow:
-                for row in store.claim_overdue(uow, now):
-                    uow.record("triage_overdue", row["case_id"],
-                               {"urgency": row["urgency"], "due_at": row["due_at"]},
-                               priority=v.URGENCY_PRIORITY[row["urgency"]])
-                    TRIAGE_OVERDUE.labels(code, row["urgency"]).inc()
+            claimed = store.OVERDUE_BATCH
+            while claimed == store.OVERDUE_BATCH:  # catch up completely, one batch per transaction
+                with self.storage.case_store(code) as uow:
+                    rows = store.claim_overdue(uow, now)
+                    for row in rows:
+                        uow.record("triage_overdue", row["case_id"],
+                                   {"urgency": row["urgency"], "due_at": row["due_at"]},
+                                   priority=v.URGENCY_PRIORITY[row["urgency"]])
+                        TRIAGE_OVERDUE.labels(code, row["urgency"]).inc()
+                claimed = len(rows)
 
     # -------------------------------------------------------------- HTTP
     def _principal(self, request, permission: str) -> auth.Principal:

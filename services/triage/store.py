@@ -43,7 +43,10 @@ def queue(uow, limit: int = 200) -> list[dict]:
         f"FROM triage.results WHERE status = 'voorstel' ORDER BY {QUEUE_ORDER} LIMIT %s", (limit,))
 
 
-def claim_overdue(uow, now, limit: int = 100) -> list[dict]:
+OVERDUE_BATCH = 100
+
+
+def claim_overdue(uow, now, limit: int = OVERDUE_BATCH) -> list[dict]:
     """Mark unconfirmed results past their deadline, each once: rows another triage instance is
     marking are skipped (SKIP LOCKED), and a marked row never matches again."""
     rows = uow.fetchall(

@@ -218,6 +218,13 @@ def test_status_follows_triage_referral_and_aftercare(hub):
                      (receipt,))[0]["status"]
 
     wait_for(lambda: status() == "nazorg", what="status nazorg")
+    case_id = query(hub.case_store(code), "SELECT case_id FROM intake.incidents WHERE receipt_code = %s",
+                    (receipt,))[0]["case_id"]
+    wait_for(lambda: query(hub.case_store(code), "SELECT 1 FROM police_liaison.referrals WHERE case_id = %s",
+                           (case_id,)), what="the referral")
     shown = session.post(hub.url("intake", f"/meld/{code}/volg"),
                          data={"csrf_token": token, "receipt_code": receipt, "secret": secret}, timeout=10)
     assert 'id="status">nazorg<' in shown.text
+    # the police status, in plain words, from police_liaison's referral in the same case store
+    police = re.search(r'id="police-status">([^<]+)<', shown.text)
+    assert police and police.group(1).strip()

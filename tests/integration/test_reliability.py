@@ -68,8 +68,9 @@ def test_a_change_committed_while_the_broker_is_down_reaches_consumers_afterward
     assert facts["urgency"] == "hoog"
     published = query(hub.case_store(code), "SELECT event_type FROM hub.outbox WHERE envelope->>'case_id' = %s "
                                             "AND published_at IS NOT NULL ORDER BY id", (case_id,))
-    assert [r["event_type"] for r in published] == ["incident_reported", "incident_triaged",
-                                                    "referral_created", "aftercare_planned"]
+    # the incident's own path, each once (reminders and repeat signals may come beside it)
+    path = [r["event_type"] for r in published if r["event_type"] not in ("aftercare_contact_due", "repeat_detected")]
+    assert sorted(path) == sorted(["incident_reported", "incident_triaged", "referral_created", "aftercare_planned"])
 
 
 def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_back(hub, hub_env):
