@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from shared import auth
+from shared import vocabulary as v
 from shared.http import Problem, api, invalid_params, json_response, load_or_422, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
@@ -178,6 +179,9 @@ class IntakeService(HubService):
         municipality = self._municipality(code) if code else None
         options = self._options
         return {"lang": lang, "t": web.TEXTS[lang], "labels": web.CODE_LABELS[lang], "code": code,
+                # the code lists the form offers
+                "categories": v.CATEGORIES, "location_types": v.LOCATION_TYPES, "target_roles": v.TARGET_ROLES,
+                "relations": v.REPORTER_RELATIONS, "perp_relations": v.PERPETRATOR_RELATIONS,
                 "municipality_name": municipality.name if municipality else None,
                 "errors": {}, "values": {}, "notice": None,
                 "evidence_hint": web.TEXTS[lang]["evidence_hint"].format(
