@@ -6,27 +6,16 @@ then triage and police_liaison start, and we time the acute case from that start
 from __future__ import annotations
 
 import time
-import uuid
-from datetime import datetime, timezone
 
 from kombu import Connection, Exchange, Producer
 
 from shared import vocabulary as v
-from shared.events import dump_event, new_event
+from shared.events import dump_event
+from tests.integration.test_acute_lane import reported
 from tests.support import query, wait_for
 
 BACKLOG = 10_000
 TARGET_SECONDS = 1.0
-
-
-def reported(code, **overrides):
-    payload = {"channel": "api", "occurred_at": datetime(2026, 11, 20, 13, 5, tzinfo=timezone.utc),
-               "location_type": "balie", "target_role": "ambtenaar", "reported_categories": ["verbale_agressie"],
-               "anonymous": True, "perpetrator_count": 1,
-               "consent": {"contact": False, "police_referral": False, "inform_manager": False,
-                           "employer_reports": False}}
-    payload.update(overrides)
-    return new_event("incident_reported", code, uuid.uuid4(), payload)
 
 
 def test_acute_report_behind_ten_thousand(settings, start_services):

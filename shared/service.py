@@ -11,7 +11,7 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from shared import logs, metrics
+from shared import auth, logs, metrics
 from shared.clock import ClockProvider
 from shared.dependencies import Storage
 from shared.events import Event
@@ -51,6 +51,14 @@ class HubService:
     storage = Storage()
     correlation_id = Correlation()
     clock = ClockProvider()
+
+    def _principal(self, request, permission: str) -> auth.Principal:
+        """The caller's key, checked in its own municipality's case store, with `permission`:
+        401 for an unknown key, 403 for a known key without the right."""
+        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
+                                      self.storage.case_store)
+        auth.authorize(principal, permission)
+        return principal
 
     @api("GET", "/health")
     def health(self, request):

@@ -12,7 +12,6 @@ from datetime import datetime, time, timedelta
 
 from nameko.timer import Timer
 
-from shared import auth
 from shared.dependencies import Encryption
 from shared.http import Problem, api, json_response, load_or_422, read_json
 from shared.messaging.consumer import event_handler
@@ -123,12 +122,6 @@ class AftercareService(HubService):
                         store.mark_reminded(uow, marker, row["id"], now)
 
     # ------------------------------------------------------------ HTTP API
-    def _principal(self, request, permission: str) -> auth.Principal:
-        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
-                                      self.storage.case_store)
-        auth.authorize(principal, permission)
-        return principal
-
     def _body(self, request, schema):
         body = load_or_422(schema, read_json(request, self.storage.settings.max_body_bytes))
         # what happened cannot be recorded ahead of time (a little slack for clock skew)

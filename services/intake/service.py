@@ -57,12 +57,6 @@ class IntakeService(HubService):
 
     # ============================================================ partner API and staff
 
-    def _principal(self, request, permission: str) -> auth.Principal:
-        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
-                                      self.storage.case_store)
-        auth.authorize(principal, permission)
-        return principal
-
     def _load_report(self, request, data):
         try:
             return load_or_422(IncidentReportSchema(), data)

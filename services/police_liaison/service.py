@@ -57,12 +57,6 @@ class PoliceLiaisonService(HubService):
         return recorded
 
     # ------------------------------------------------------------------ HTTP
-    def _principal(self, request, permission: str) -> auth.Principal:
-        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
-                                      self.storage.case_store)
-        auth.authorize(principal, permission)
-        return principal
-
     def _load(self, uow, principal, referral_id, for_update=False) -> dict:
         """The referral, if it is in the key's municipality and (for a liaison) their unit."""
         try:

@@ -1,7 +1,6 @@
 """The statistics service's nameko shell: fold every event into the read model; answer figures."""
 from __future__ import annotations
 
-from shared import auth
 from shared.dependencies import Storage
 from shared.http import api, json_response
 from shared.messaging.consumer import event_handler
@@ -88,9 +87,7 @@ class StatisticsService(HubService):
     @api("GET", "/api/v1/statistics/summary")
     def summary(self, request):
         """The caller's own municipality's exact figures (regional, suppressed views come later)."""
-        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
-                                      self.storage.case_store)
-        auth.authorize(principal, "statistics:read")
+        principal = self._principal(request, "statistics:read")
         with self.storage.statistics() as uow:
             figures = store.summary(uow, principal.municipality)
         return json_response({"municipality": principal.municipality, **figures})

@@ -9,7 +9,6 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from prometheus_client import Counter
 
-from shared import auth
 from shared import vocabulary as v
 from shared.config import settings_from_nameko
 from shared.http import Problem, api, json_response, load_or_422, read_json
@@ -127,12 +126,6 @@ class TriageService(HubService):
                 claimed = len(rows)
 
     # -------------------------------------------------------------- HTTP
-    def _principal(self, request, permission: str) -> auth.Principal:
-        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
-                                      self.storage.case_store)
-        auth.authorize(principal, permission)
-        return principal
-
     @api("GET", "/api/v1/triage/queue")
     def get_queue(self, request):
         """Results waiting for staff, most urgent and earliest deadline first."""
