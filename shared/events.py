@@ -166,13 +166,8 @@ class AftercareContactDuePayload(Schema):
     due_at = fields.AwareDateTime(required=True)
 
 
-class AftercareOverduePayload(Schema):
-    class Meta:
-        unknown = RAISE
-    plan_id = PLAN_ID
-    moment = fields.String(required=True, validate=_codes(v.CONTACT_MOMENTS))
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
-    due_at = fields.AwareDateTime(required=True)
+class AftercareOverduePayload(AftercareContactDuePayload):
+    """The contact moment's fields, and how late it is."""
     hours_overdue = fields.Integer(required=True, validate=validate.Range(min=0))
 
 

@@ -72,6 +72,14 @@ def invalid_params(messages, prefix: str = "") -> list[dict]:
     return out
 
 
+def path_uuid(value: str, what: str) -> uuid.UUID:
+    """An id from the URL path; anything that is not one is simply not found (404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Problem(404, "Not Found", f"no such {what}") from None
+
+
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
     return Response(json.dumps(data, default=str), status=status, mimetype="application/json",
                     headers={**SECURITY_HEADERS, **(headers or {})})

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from nameko.timer import Timer
 
 from shared.dependencies import Encryption
-from shared.http import Problem, api, json_response, load_or_422, read_json
+from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, TRIAGE
 from shared.service import HubService
@@ -134,10 +134,7 @@ class AftercareService(HubService):
 
     @staticmethod
     def _open_plan(uow, plan_id, lock=True, must_be_open=True):
-        try:
-            plan_uuid = uuid.UUID(plan_id)
-        except ValueError:
-            raise Problem(404, "Not Found", "no such care plan") from None
+        plan_uuid = path_uuid(plan_id, "care plan")
         plan = store.get_plan(uow, plan_uuid, lock=lock)
         if plan is None:
             raise Problem(404, "Not Found", "no such care plan")
@@ -243,10 +240,7 @@ class AftercareService(HubService):
     def record_referral_result(self, request, referral_id):
         principal = self._principal(request, "aftercare:write")
         body = self._body(request, ReferralResultSchema())
-        try:
-            referral_uuid = uuid.UUID(referral_id)
-        except ValueError:
-            raise Problem(404, "Not Found", "no such referral") from None
+        referral_uuid = path_uuid(referral_id, "referral")
         with self.storage.case_store(principal.municipality) as uow:
             row = store.get_referral(uow, referral_uuid)
             if row is None:

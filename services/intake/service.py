@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from shared import auth
 from shared import vocabulary as v
-from shared.http import Problem, api, invalid_params, json_response, load_or_422, read_json
+from shared.http import Problem, api, invalid_params, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
 from shared.service import HubService
@@ -123,10 +123,7 @@ class IntakeService(HubService):
     @api("GET", "/api/v1/incidents/<case_id>")
     def get_incident(self, request, case_id):
         principal = self._principal(request, "incident:read")
-        try:
-            case_uuid = uuid.UUID(case_id)
-        except ValueError:
-            raise Problem(404, "Not Found", "no such case") from None
+        case_uuid = path_uuid(case_id, "case")
         with self.storage.case_store(principal.municipality) as uow:
             row = store.get_incident(uow, case_uuid)
             if row is None:

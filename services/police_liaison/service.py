@@ -9,7 +9,7 @@ from nameko.timer import timer
 
 from shared import auth, metrics
 from shared.events import dump_event
-from shared.http import Problem, api, json_response, load_or_422, read_json
+from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import POLICE_LIAISON, TRIAGE
 from shared.service import HubService
@@ -59,10 +59,7 @@ class PoliceLiaisonService(HubService):
     # ------------------------------------------------------------------ HTTP
     def _load(self, uow, principal, referral_id, for_update=False) -> dict:
         """The referral, if it is in the key's municipality and (for a liaison) their unit."""
-        try:
-            ref_uuid = uuid.UUID(referral_id)
-        except ValueError:
-            raise Problem(404, "Not Found", "no such referral") from None
+        ref_uuid = path_uuid(referral_id, "referral")
         row = store.get_referral(uow, ref_uuid, for_update=for_update)
         unit = self.storage.region.municipality(principal.municipality).police_unit
         if row is None or (principal.role == auth.POLICE_LIAISON and row["police_unit"] != unit):
@@ -154,10 +151,7 @@ class PoliceLiaisonService(HubService):
     def police_status(self, request, case_id):
         """The police status of a case in plain words (for the case view and the follow-up page)."""
         principal = self._principal(request, "police_status:read")
-        try:
-            case_uuid = uuid.UUID(case_id)
-        except ValueError:
-            raise Problem(404, "Not Found", "no such case") from None
+        case_uuid = path_uuid(case_id, "case")
         with self.storage.case_store(principal.municipality) as uow:
             body = police_status_of(uow, case_uuid)
         return json_response(body)

@@ -11,7 +11,7 @@ from prometheus_client import Counter
 
 from shared import vocabulary as v
 from shared.config import settings_from_nameko
-from shared.http import Problem, api, json_response, load_or_422, read_json
+from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import INTAKE, TRIAGE
 from shared.service import HubService
@@ -211,10 +211,7 @@ class TriageService(HubService):
 
 
 def _case_uuid(case_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(case_id)
-    except ValueError:
-        raise Problem(404, "Not Found", "no such case") from None
+    return path_uuid(case_id, "case")
 
 
 SERVICE = TriageService
