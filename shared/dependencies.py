@@ -87,6 +87,8 @@ class Storage(DependencyProvider):
         with eventlet.Timeout(10, False):
             for thread in self._threads:
                 thread.wait()
+        if self.relay_outbox:
+            self.relay.publish.close()
         self.pool.close()
 
     def kill(self):

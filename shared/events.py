@@ -6,7 +6,6 @@ that docs/events.md describes exactly these events.
 """
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -16,6 +15,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from shared import vocabulary as v
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, STATISTICS, TRIAGE
+from shared.schemas import instance
 
 MUNICIPALITY_CODE = validate.Regexp(r"^GM\d{4}$", error="must be a CBS gemeentecode such as GM0687")
 
@@ -225,7 +225,7 @@ class EventType:
     @property
     def schema(self) -> Schema:
         """One reusable instance: building a marshmallow schema costs more than using it."""
-        return _schema_instance(self.payload)
+        return instance(self.payload)
 
 
 POLICE_REFERRALS_EXCHANGE = "police.referrals"
@@ -309,11 +309,6 @@ class Event:
         return CATALOGUE[self.event_type].producer
 
 
-@functools.lru_cache(maxsize=None)
-def _schema_instance(schema_class: type[Schema]) -> Schema:
-    return schema_class()
-
-
 class InvalidEvent(ValueError):
     """A message that does not follow the contract; retrying it cannot help."""
 
@@ -344,7 +339,7 @@ def load_event(body) -> Event:
     if not isinstance(body, dict):
         raise InvalidEvent({"_schema": ["event body must be a JSON object"]})
     try:
-        envelope = _schema_instance(EnvelopeSchema).load(body)
+        envelope = instance(EnvelopeSchema).load(body)
         spec = CATALOGUE[envelope["event_type"]]
         if envelope["schema_version"] != spec.version:
             raise ValidationError({"schema_version": [f"unsupported version for {spec.name}"]})
@@ -357,6 +352,6 @@ def load_event(body) -> Event:
 def dump_event(event: Event) -> dict:
     """The JSON-ready body of an event, as it travels on the broker and sits in the outbox."""
     spec = CATALOGUE[event.event_type]
-    body = _schema_instance(EnvelopeSchema).dump({**event.__dict__, "payload": {}})
+    body = instance(EnvelopeSchema).dump({**event.__dict__, "payload": {}})
     body["payload"] = spec.schema.dump(event.payload)
     return body

@@ -1,4 +1,4 @@
-"""The outbox relay: publishes what units of work recorded, with publisher confirms.
+"""The outbox relay: publishes what units of work recorded, with batched publisher confirms.
 
 Rows are claimed with FOR UPDATE SKIP LOCKED, so several instances of a service relay
 side by side without publishing a row twice at the same time; a row is marked published
@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from kombu.exceptions import OperationalError as KombuOperationalError
-from nameko.amqp.publish import Publisher, UndeliverableMessage
-
 from shared import metrics
 from shared.events import CATALOGUE
 from shared.messaging import headers as h
+from shared.messaging.publisher import BatchPublisher, Outcome, Outgoing, Unroutable
 from shared.messaging.topology import event_exchange, police_referrals_exchange
 
 log = logging.getLogger(__name__)
@@ -24,29 +22,32 @@ BATCH = 200
 
 
 class EventPublisher:
-    """Publishes event bodies to their producer's exchange: persistent, confirmed, mandatory.
+    """Publishes outbox rows to their producer's exchange: persistent, confirmed, mandatory.
 
-    Mandatory means a message no queue is bound for is returned as an error instead of
-    being dropped; the row then waits in the outbox (with growing delays) until `meldpunt
-    declare` has bound a queue, while the service's other events keep flowing. Extra
-    routes (e.g. to police units) are never mandatory.
+    A whole batch of rows goes out before the relay waits for the broker's confirms
+    (shared/messaging/publisher.py). Mandatory means a message no queue is bound for is
+    returned instead of dropped; that row then waits in the outbox (with growing delays)
+    until `meldpunt declare` has bound a queue, while the service's other events keep
+    flowing. Extra routes (e.g. to police units) are never mandatory: a police unit without
+    a subscriber yet must not hold the event back from the hub's own consumers.
     """
 
     def __init__(self, amqp_uri: str, service: str):
         self.service = service
         self.exchange = event_exchange(service)
-        self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, retry=False)
+        self.publisher = BatchPublisher(amqp_uri)
 
-    def __call__(self, body: dict, priority: int = 0):
-        # Every route is confirmed before the relay marks the row published; a failure on a
-        # later route republishes the whole row, which idempotent consumers absorb.
-        for index, (exchange, routing_key) in enumerate(routes(body, self.exchange)):
-            # Extra routes are not mandatory: a police unit without a subscriber yet must not
-            # hold the event back from the hub's own consumers.
-            self.publisher.publish(
-                body, exchange=exchange, routing_key=routing_key, priority=priority,
-                mandatory=index == 0,
-                message_id=body["event_id"], headers={h.CORRELATION_ID: body["correlation_id"]})
+    def __call__(self, rows: list[tuple]) -> Outcome:
+        """`rows`: (row id, envelope, priority); a row is confirmed once all its routes are."""
+        return self.publisher.publish([
+            Outgoing(key=row_id, body=body, exchange=getattr(exchange, "name", exchange), routing_key=routing_key,
+                     mandatory=index == 0, priority=priority, message_id=body["event_id"],
+                     headers={h.CORRELATION_ID: body["correlation_id"]})
+            for row_id, body, priority in rows
+            for index, (exchange, routing_key) in enumerate(routes(body, self.exchange))])
+
+    def close(self):
+        self.publisher.close()
 
 
 def routes(body: dict, own_exchange) -> list:
@@ -87,32 +88,29 @@ class OutboxRelay:
                         "ORDER BY attempts > 0, priority DESC, id LIMIT %s FOR UPDATE SKIP LOCKED",
                         (self.service, BATCH))
                     rows = cur.fetchall()
-                    published, failed = [], []
-                    error = None
-                    for row_id, event_type, priority, envelope in rows:
-                        try:
-                            self.publish(envelope, priority=priority)
-                        except UndeliverableMessage as exc:
-                            # no queue bound for this event type (yet): this row waits for
-                            # `meldpunt declare`, the others go on without backing off
-                            failed.append((row_id, exc))
-                            metrics.OUTBOX_PUBLISH_ERRORS.labels(self.service).inc()
-                            log.warning("%s event %s has no queue bound to it; it waits in the outbox of %s "
-                                        "until `meldpunt declare` binds one", self.service, event_type, label)
-                            continue
-                        except (KombuOperationalError, OSError) as exc:
-                            error = exc  # the broker is away: stop this batch
-                            failed.append((row_id, exc))
-                            break
-                        published.append(row_id)
-                        metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc()
+                    outcome = self.publish([(row_id, envelope, priority) for row_id, _, priority, envelope in rows])
+                    confirmed = set(outcome.confirmed)
+                    published = [row_id for row_id, *_ in rows if row_id in confirmed]
+                    types = {row_id: event_type for row_id, event_type, *_ in rows}
+                    for row_id in published:
+                        metrics.EVENTS_PUBLISHED.labels(self.service, types[row_id]).inc()
                     if published:
                         cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)",
                                     (published,))
-                    for failed_id, exc in failed:
+                    failed = dict(outcome.failed)
+                    if outcome.error is not None:
+                        # the broker went away: every row not confirmed records the attempt
+                        for row_id, *_ in rows:
+                            if row_id not in failed and row_id not in confirmed:
+                                failed[row_id] = outcome.error
+                    for failed_id, exc in failed.items():
                         # an unroutable row waits 2, 4, 8 … seconds (at most 5 minutes) before its next try;
                         # after a broker outage rows go out as soon as the broker is back
-                        unroutable = isinstance(exc, UndeliverableMessage)
+                        unroutable = isinstance(exc, Unroutable)
+                        if unroutable:
+                            metrics.OUTBOX_PUBLISH_ERRORS.labels(self.service).inc()
+                            log.warning("%s event %s has no queue bound to it; it waits in the outbox of %s "
+                                        "until `meldpunt declare` binds one", self.service, types[failed_id], label)
                         cur.execute("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s, "
                                     "next_attempt_at = CASE WHEN %s THEN now() + least(power(2, attempts + 1), 300) "
                                     "* interval '1 second' END WHERE id = %s",
@@ -121,12 +119,12 @@ class OutboxRelay:
             except Exception:
                 conn.rollback()
                 raise
-        if error is not None or failed:
+        if outcome.error is not None or failed:
             self._measure_backlog(label, dsn)
         elif len(rows) < BATCH:
             metrics.OUTBOX_BACKLOG.labels(self.service, label).set(0)
-        if error is not None:
-            raise error
+        if outcome.error is not None:
+            raise outcome.error
         return len(published), len(rows) == BATCH and bool(published)
 
     def _measure_backlog(self, label, dsn):

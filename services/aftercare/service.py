@@ -19,6 +19,7 @@ from shared.names import AFTERCARE, TRIAGE
 from shared.service import HubService
 from shared.vocabulary import URGENCY_PRIORITY
 from shared.workdays import AMSTERDAM
+from shared.schemas import instance
 
 from services.aftercare import domain, store
 from services.aftercare.schemas import (AssignSchema, CloseSchema, ContactSchema, DeclineSchema,
@@ -146,7 +147,7 @@ class AftercareService(HubService):
     def get_worklist(self, request):
         """Contact moments due today, overdue, or open; optionally of one worker."""
         principal = self._principal(request, "aftercare:read")
-        query = load_or_422(WorklistQuerySchema(), request.args.to_dict())
+        query = load_or_422(instance(WorklistQuerySchema), request.args.to_dict())
         now = self.clock.now()
         tomorrow = datetime.combine(now.astimezone(AMSTERDAM).date() + timedelta(days=1), time(0), AMSTERDAM)
         overdue_before = now - timedelta(hours=self.options["overdue_after_hours"])
@@ -183,7 +184,7 @@ class AftercareService(HubService):
     @api("POST", "/api/v1/aftercare/plans/<plan_id>/contacts")
     def record_contact(self, request, plan_id):
         principal = self._principal(request, "aftercare:write")
-        contact = self._body(request, ContactSchema())
+        contact = self._body(request, instance(ContactSchema))
         now = self.clock.now()
         with self.storage.case_store(principal.municipality) as uow:
             plan = self._open_plan(uow, plan_id)
@@ -220,7 +221,7 @@ class AftercareService(HubService):
     @api("POST", "/api/v1/aftercare/plans/<plan_id>/referrals")
     def record_referral(self, request, plan_id):
         principal = self._principal(request, "aftercare:write")
-        referral = self._body(request, ReferralSchema())
+        referral = self._body(request, instance(ReferralSchema))
         with self.storage.case_store(principal.municipality) as uow:
             plan = self._open_plan(uow, plan_id)
             referral_id = uuid.uuid4()
@@ -239,7 +240,7 @@ class AftercareService(HubService):
     @api("POST", "/api/v1/aftercare/referrals/<referral_id>/result")
     def record_referral_result(self, request, referral_id):
         principal = self._principal(request, "aftercare:write")
-        body = self._body(request, ReferralResultSchema())
+        body = self._body(request, instance(ReferralResultSchema))
         referral_uuid = path_uuid(referral_id, "referral")
         with self.storage.case_store(principal.municipality) as uow:
             row = store.get_referral(uow, referral_uuid)
@@ -254,7 +255,7 @@ class AftercareService(HubService):
     @api("POST", "/api/v1/aftercare/plans/<plan_id>/assign")
     def assign(self, request, plan_id):
         principal = self._principal(request, "aftercare:write")
-        body = self._body(request, AssignSchema())
+        body = self._body(request, instance(AssignSchema))
         with self.storage.case_store(principal.municipality) as uow:
             plan = self._open_plan(uow, plan_id)
             store.assign(uow, plan["plan_id"], body["worker"])
@@ -265,14 +266,14 @@ class AftercareService(HubService):
     @api("POST", "/api/v1/aftercare/plans/<plan_id>/close")
     def close_plan(self, request, plan_id):
         principal = self._principal(request, "aftercare:write")
-        body = self._body(request, CloseSchema())
+        body = self._body(request, instance(CloseSchema))
         return self._close(principal, plan_id, "closed", body["reason"])
 
     @api("POST", "/api/v1/aftercare/plans/<plan_id>/decline")
     def decline(self, request, plan_id):
         """The reporter declines aftercare: recorded, and no reminder goes out any more."""
         principal = self._principal(request, "aftercare:write")
-        self._body(request, DeclineSchema())
+        self._body(request, instance(DeclineSchema))
         return self._close(principal, plan_id, "declined", "declined")
 
     def _close(self, principal, plan_id, status, reason):

@@ -19,6 +19,7 @@ from shared.http import Problem, api, invalid_params, json_response, load_or_422
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
 from shared.service import HubService
+from shared.schemas import instance
 
 from services.police_liaison.service import police_status_of
 
@@ -59,7 +60,7 @@ class IntakeService(HubService):
 
     def _load_report(self, request, data):
         try:
-            return load_or_422(IncidentReportSchema(), data)
+            return load_or_422(instance(IncidentReportSchema), data)
         except Problem as problem:
             lang = web.api_language(request)
             if lang != "en" and problem.invalid_params:
@@ -115,7 +116,7 @@ class IntakeService(HubService):
                        correlation_id=self.correlation_id)
             if channel != "api":
                 uow.audit(principal.actor, "register", "incident", case_id=case_id, reason=f"staff: {channel}")
-            body = IncidentCreatedSchema().dump({"case_id": case_id, "status": "ontvangen"})
+            body = instance(IncidentCreatedSchema).dump({"case_id": case_id, "status": "ontvangen"})
             if idempotency_key is not None:
                 store.remember_answer(uow, principal.key_id, idempotency_key, request_hash, 201, body, case_id)
         return json_response(body, 201, headers={"Location": f"/api/v1/incidents/{case_id}"})
@@ -132,7 +133,7 @@ class IntakeService(HubService):
                       reason="GET /api/v1/incidents/{case_id}")
         row["municipality"] = principal.municipality
         row["anonymous"] = domain.is_anonymous(row)
-        return json_response(IncidentViewSchema().dump(row))
+        return json_response(instance(IncidentViewSchema).dump(row))
 
     # ============================================================ status from other services
 
@@ -279,7 +280,7 @@ class IntakeService(HubService):
         errors = {field: web.MESSAGES[key][lang] for field, key in form_errors.items()}
         report = None
         try:
-            report = IncidentReportSchema().load(body)
+            report = instance(IncidentReportSchema).load(body)
         except ValidationError as exc:
             schema_errors = web.form_errors(invalid_params(exc.messages), lang)
             if "occurred_time" in form_errors:

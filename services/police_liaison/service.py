@@ -14,6 +14,7 @@ from shared.messaging.consumer import event_handler
 from shared.names import POLICE_LIAISON, TRIAGE
 from shared.service import HubService
 from shared.vocabulary import URGENCY_PRIORITY
+from shared.schemas import instance
 
 from services.police_liaison import domain, store, webhooks
 from services.police_liaison.options import options_of, webhook_secret
@@ -68,7 +69,7 @@ class PoliceLiaisonService(HubService):
 
     def _view(self, uow, principal, row) -> dict:
         contact = options_of(self.storage.settings)["contacts"].get(principal.municipality)
-        return ReferralViewSchema().dump({
+        return instance(ReferralViewSchema).dump({
             **row, "municipality": principal.municipality, "ela": ela_of(row), "contact": contact,
             "status_text": domain.plain_status(row["status"], row["outcome"]),
             "steps": [{**s, "at": s["at"].isoformat()} for s in store.steps(uow, row["referral_id"])]})
@@ -105,7 +106,7 @@ class PoliceLiaisonService(HubService):
     @api("POST", "/api/v1/referrals/<referral_id>/steps")
     def add_step(self, request, referral_id):
         principal = self._principal(request, "referral:update")
-        data = load_or_422(StepSchema(), read_json(request, self.storage.settings.max_body_bytes))
+        data = load_or_422(instance(StepSchema), read_json(request, self.storage.settings.max_body_bytes))
         step = domain.Step(data["status"], data.get("registration_number"), data.get("outcome"),
                            data.get("reason"), data.get("ela") or {})
         with self.storage.case_store(principal.municipality) as uow:
@@ -126,7 +127,7 @@ class PoliceLiaisonService(HubService):
     def set_ela(self, request, referral_id):
         """Either side records what of the ELA checklist applies."""
         principal = self._principal(request, "referral:ela")
-        flags = load_or_422(ElaFlagsSchema(), read_json(request, self.storage.settings.max_body_bytes))
+        flags = load_or_422(instance(ElaFlagsSchema), read_json(request, self.storage.settings.max_body_bytes))
         if not flags:
             raise Problem(422, "Unprocessable Content", "give at least one ELA flag",
                           invalid_params=[{"name": "body", "reason": "no ELA flag given"}])

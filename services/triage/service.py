@@ -15,6 +15,7 @@ from shared.http import Problem, api, json_response, load_or_422, path_uuid, rea
 from shared.messaging.consumer import event_handler
 from shared.names import INTAKE, TRIAGE
 from shared.service import HubService
+from shared.schemas import instance
 
 from services.triage import domain, identity, store
 from services.triage.options import region_secret
@@ -155,7 +156,7 @@ class TriageService(HubService):
                       reason="GET /api/v1/triage/{case_id}")
         row["repeats"]["other_municipalities"] = self._contacts(
             self._known_elsewhere(principal.municipality, perpetrator_keys))
-        return json_response(ResultViewSchema().dump(row))
+        return json_response(instance(ResultViewSchema).dump(row))
 
     def _contacts(self, codes) -> list[dict]:
         contacts = self._options().get("contacts") or {}
@@ -167,7 +168,7 @@ class TriageService(HubService):
     @api("POST", "/api/v1/triage/<case_id>/confirm")
     def confirm(self, request, case_id):
         principal = self._principal(request, "triage:decide")
-        body = load_or_422(ConfirmSchema(), read_json(request, self.storage.settings.max_body_bytes))
+        body = load_or_422(instance(ConfirmSchema), read_json(request, self.storage.settings.max_body_bytes))
         case_uuid = _case_uuid(case_id)
         with self.storage.case_store(principal.municipality) as uow:
             row = store.get_result(uow, case_uuid, lock=True)
@@ -181,7 +182,7 @@ class TriageService(HubService):
     @api("POST", "/api/v1/triage/<case_id>/override")
     def override(self, request, case_id):
         principal = self._principal(request, "triage:decide")
-        body = load_or_422(OverrideSchema(), read_json(request, self.storage.settings.max_body_bytes))
+        body = load_or_422(instance(OverrideSchema), read_json(request, self.storage.settings.max_body_bytes))
         case_uuid = _case_uuid(case_id)
         with self.storage.case_store(principal.municipality) as uow:
             row = store.get_result(uow, case_uuid, lock=True)

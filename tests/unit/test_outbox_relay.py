@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 from kombu.exceptions import OperationalError as KombuOperationalError
-from nameko.amqp.publish import UndeliverableMessage
 from prometheus_client import REGISTRY
 
 from shared import outbox
+from shared.messaging.publisher import Outcome, Unroutable
 from shared.outbox import Backoff, OutboxRelay
 
 
@@ -78,14 +78,27 @@ def row(row_id, priority=0, event_type="incident_reported"):
 
 
 class FakePublisher:
+    """Confirms every row, except `fail_on`: returned as `error` (Unroutable), or the broker
+    goes away there (any other error) and nothing after it is confirmed."""
+
     def __init__(self, fail_on=None, error=None):
         self.fail_on, self.error = fail_on, error
         self.sent = []
 
-    def __call__(self, body, priority=0):
-        if body["event_id"] == self.fail_on:
-            raise self.error
-        self.sent.append((body["event_id"], priority))
+    def __call__(self, rows):
+        outcome = Outcome()
+        for row_id, body, priority in rows:
+            if body["event_id"] == self.fail_on:
+                if isinstance(self.error, Unroutable):
+                    outcome.failed[row_id] = self.error
+                    continue
+                if isinstance(self.error, (KombuOperationalError, OSError)):
+                    outcome.error = self.error
+                    return outcome
+                raise self.error
+            self.sent.append((body["event_id"], priority))
+            outcome.confirmed.append(row_id)
+        return outcome
 
 
 def relay_with(db, publisher, service="intake"):
@@ -117,7 +130,7 @@ def test_relay_claims_only_its_own_service_rows_with_skip_locked():
 
 def test_unroutable_event_waits_while_the_others_go_on():
     db = FakeDatabase([row(1), row(2), row(3)])
-    publisher = FakePublisher(fail_on="e2", error=UndeliverableMessage())
+    publisher = FakePublisher(fail_on="e2", error=Unroutable("no queue"))
 
     assert relay_with(db, publisher).relay("GM0687", "dsn") == 2  # no backing off for the whole outbox
 
@@ -138,10 +151,12 @@ def test_broker_refusal_keeps_the_rest_and_records_the_attempt(error):
         relay_with(db, publisher).relay("GM0687", "dsn")
 
     assert publisher.sent == [("e1", 0)]
-    published, attempt = db.updates()
+    published, *attempts = db.updates()
     assert published[1] == ([1],)
-    assert attempt[0].startswith("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s")
-    assert attempt[1][0].startswith(type(error).__name__) and attempt[1][1:] == (False, 2)
+    assert [a[1][2] for a in attempts] == [2, 3], "every row not confirmed records the attempt"
+    for statement, params in attempts:
+        assert statement.startswith("UPDATE hub.outbox SET attempts = attempts + 1, last_error = %s")
+        assert params[0].startswith(type(error).__name__) and params[1] is False
     assert db.commits == 1, "what was confirmed must be marked, even when a later row fails"
 
 
