@@ -161,6 +161,39 @@ def test_waiting_acquire_gets_room_when_another_store_releases(server):
     assert_books_balance(pool, server)
 
 
+def test_at_the_cap_a_busy_connection_to_the_same_store_is_awaited_rather_than_a_new_one_opened(server):
+    pool = make_pool(server, cap=2, timeout=5.0, reuse_wait=2.0)
+    busy = pool.acquire(MIDDELBURG)
+    pool.release(VLISSINGEN, pool.acquire(VLISSINGEN))  # idle, could be evicted
+
+    def give_back():
+        time.sleep(0.05)
+        pool.release(MIDDELBURG, busy)
+
+    helper = threading.Thread(target=give_back)
+    helper.start()
+    again = pool.acquire(MIDDELBURG)
+    helper.join()
+
+    assert again is busy, "reusing the busy store's connection costs no new PostgreSQL process"
+    assert len(server.made) == 2 and pool.connections_opened == 2
+    assert_books_balance(pool, server)
+
+
+def test_the_wait_for_the_same_store_is_short_then_another_stores_idle_connection_makes_room(server):
+    pool = make_pool(server, cap=2, timeout=5.0, reuse_wait=0.05)
+    pool.acquire(MIDDELBURG)  # stays busy
+    vlissingen = pool.acquire(VLISSINGEN)
+    pool.release(VLISSINGEN, vlissingen)
+
+    started = time.monotonic()
+    second = pool.acquire(MIDDELBURG)
+
+    assert second.dsn == MIDDELBURG and vlissingen.closed
+    assert time.monotonic() - started < 2.0
+    assert_books_balance(pool, server)
+
+
 def test_release_with_discard_closes(server):
     pool = make_pool(server)
     conn = pool.acquire(MIDDELBURG)
