@@ -10,7 +10,7 @@ KEY_FILE    := $(or $(MELDPUNT_MASTER_KEY_FILE),$(CURDIR)/var/master.key)
 SECRET_FILE := $(or $(MELDPUNT_REGION_SECRET_FILE),$(CURDIR)/var/region.secret)
 WITH_KEY    := MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE) MELDPUNT_REGION_SECRET_FILE=$(SECRET_FILE)
 
-.PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check bench clean browser
+.PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check bench chaos clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ test-e2e: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python -m pytest -q -s -p no:logging --timeout 600 bench
+
+# Faults under steady load on a throwaway hub; restarts this machine's RabbitMQ and PostgreSQL.
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py
 
 # Debian's chromium for the headless browser tests (driven by Playwright; never `playwright install`).
 browser:

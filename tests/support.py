@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psycopg2
@@ -148,9 +149,26 @@ class Hub:
     def key(self, code: str, role: str = "intake_channel") -> str:
         return create_key(self.settings, code, role)
 
-    def report(self, key: str, body=None, **kwargs) -> requests.Response:
+    def report(self, key: str, body=None, idempotency_key: str | None = None, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {key}"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         return requests.post(self.url("intake", "/api/v1/incidents"), json=body or incident_body(),
-                             headers={"Authorization": f"Bearer {key}"}, timeout=10, **kwargs)
+                             headers=headers, timeout=10, **kwargs)
+
+    def report_until_answered(self, key: str, body=None, give_up_after: float = 120.0) -> requests.Response:
+        """Report as a careful partner does during an outage: the same Idempotency-Key again
+        after a lost connection or a 5xx, until the hub gives a definite answer."""
+        idempotency_key, deadline = str(uuid.uuid4()), time.monotonic() + give_up_after
+        while True:
+            try:
+                response = self.report(key, body, idempotency_key=idempotency_key)
+                if response.status_code < 500 or time.monotonic() > deadline:
+                    return response
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
 
     def case_store(self, code: str) -> str:
         return self.region.municipality(code).case_store_dsn
@@ -192,3 +210,38 @@ def drain(amqp_uri: str, queue: str) -> list[dict]:
             bodies.append(json.loads(message.body))
         channel.close()
     return bodies
+
+
+CASE_TABLES = ("intake.incidents", "triage.results", "police_liaison.referrals", "aftercare.care_plans")
+PATH_EVENTS = ("incident_reported", "incident_triaged", "referral_created", "aftercare_planned")
+
+
+def verify_exactly_once(settings, accepted, timeout: float = 120.0) -> str:
+    """Every accepted (municipality, case id) completes its path exactly once: one case, one
+    triage result, one referral, one care plan, each path event once in the outbox, and
+    statistics counting exactly the accepted incidents. Returns what it verified."""
+    hub = Hub(settings)
+    for code, case_id in accepted:
+        wait_for(lambda: (f := hub.facts(code, case_id)) and f["referred"] and f["aftercare_planned"],
+                 timeout=timeout, what=f"case {case_id} of {code} to complete")
+    for code in settings.region.codes:
+        cases = [str(c) for m, c in accepted if m == code]
+        dsn = hub.case_store(code)
+        for table in CASE_TABLES:
+            rows = query(dsn, f"SELECT case_id::text, count(*) AS n FROM {table} GROUP BY case_id")
+            counts = {r["case_id"]: r["n"] for r in rows}
+            assert sorted(counts) == sorted(cases), f"{table} of {code}: {len(counts)} cases for {len(cases)} accepted"
+            assert all(n == 1 for n in counts.values()), f"{table} of {code} holds a case twice"
+        events = query(dsn, "SELECT event_type, count(*) AS n, count(DISTINCT envelope->>'case_id') AS cases "
+                            "FROM hub.outbox GROUP BY event_type")
+        counts = {r["event_type"]: r for r in events}
+        for event_type in PATH_EVENTS:
+            assert counts[event_type]["n"] == counts[event_type]["cases"] == len(cases), f"{event_type} of {code}"
+        reminders = counts.get("aftercare_contact_due")
+        assert reminders is None or reminders["n"] == reminders["cases"], "a first-contact reminder twice"
+    facts = query(settings.region.statistics_dsn, "SELECT count(*) AS n, count(*) FILTER "
+                                                  "(WHERE referred AND aftercare_planned) AS done "
+                                                  "FROM statistics.incident_facts")[0]
+    assert facts["n"] == facts["done"] == len(accepted), f"statistics counts {facts} for {len(accepted)} accepted"
+    return (f"verified: {len(accepted)} accepted incidents, each with one case, one triage result, one referral, "
+            f"one care plan and each path event once; statistics counts exactly {facts['n']}")

@@ -15,6 +15,7 @@ class StatisticsService(HubService):
     storage = Storage(relay_outbox=False, uses_case_stores=False, uses_statistics=True)
 
     def _fold(self, event):
+        self.storage.municipality(event.municipality)  # a code outside the region is parked, never counted
         with self.storage.statistics() as uow:
             if uow.first_delivery(event):
                 store.upsert_facts(uow, event.municipality, event.case_id, domain.facts_from(event),

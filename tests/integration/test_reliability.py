@@ -128,3 +128,16 @@ def test_malformed_messages_are_parked_at_once_and_the_hub_keeps_working(hub, hu
     assert purged.returncode == 0 and "purged 2" in purged.stdout
     assert dead.list("statistics") == []
     assert len(dead.list("triage")) == 2
+
+
+def test_an_event_of_a_municipality_outside_the_region_is_parked_by_every_consumer_and_never_counted(hub):
+    dead = DeadLetters(hub.settings.amqp_uri)
+    stranger = reported_event("GM9999")
+    publish_raw(hub.settings.amqp_uri, "intake.events", "incident_reported", dump_event(stranger),
+                message_id=str(stranger.event_id))
+
+    for service in ("triage", "statistics"):
+        letters = wait_for(lambda: dead.list(service), what=f"{service}.dlq")
+        assert [d.message_id for d in letters] == [str(stranger.event_id)] and letters[0].attempts == 1
+    assert query(hub.settings.region.statistics_dsn, "SELECT count(*) AS n FROM statistics.incident_facts "
+                                                     "WHERE municipality = 'GM9999'") == [{"n": 0}]

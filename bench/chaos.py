@@ -1,0 +1,214 @@
+"""`make chaos`: faults under steady load, one at a time, on a throwaway hub.
+
+Restarts RabbitMQ, kills each service with SIGKILL, restarts PostgreSQL, injects poison
+messages and delivers events twice, while a partner keeps reporting incidents (retrying
+with the same Idempotency-Key when the hub does not answer, as a careful client does).
+Afterwards every accepted incident has exactly one case, one triage result, its referral
+and care plan, statistics counts exactly the accepted incidents, and the dead-letter
+queues hold exactly the poison messages. Each fault prints what it did and what it verified.
+
+It restarts the machine's real RabbitMQ and PostgreSQL: run it on a machine of your own, not
+beside other work. The faster checks run in `make test` (tests/e2e/test_faults.py,
+tests/integration/test_reliability.py).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from hub_bench import API, BenchHub  # noqa: E402
+
+from shared.events import dump_event, new_event  # noqa: E402
+from shared.messaging.dlq import DeadLetters  # noqa: E402
+from shared.names import SERVICES  # noqa: E402
+from tests.support import (Hub, incident_body, publish_raw, query, verify_exactly_once,  # noqa: E402
+                           wait_for)
+
+
+class SteadyLoad(threading.Thread):
+    """A municipality channel reporting `rate` incidents per second, round the region."""
+
+    def __init__(self, hub: Hub, keys: dict, rate: float):
+        super().__init__(daemon=True)
+        self.hub, self.keys, self.rate = hub, keys, rate
+        self.accepted: list[tuple[str, uuid.UUID]] = []
+        self.refused: list[int] = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        codes, n, started = list(self.keys), 0, time.monotonic()
+        while not self.stopping.is_set():
+            code = codes[n % len(codes)]
+            response = self.hub.report_until_answered(self.keys[code], incident_body(), give_up_after=180)
+            if response.status_code == 201:
+                self.accepted.append((code, uuid.UUID(response.json()["case_id"])))
+            else:
+                self.refused.append(response.status_code)
+            n += 1
+            self.stopping.wait(max(0.0, started + n / self.rate - time.monotonic()))
+
+    def snapshot(self):
+        return list(self.accepted)
+
+
+def say(text):
+    print(text, flush=True)
+
+
+def caught_up(hub: Hub, accepted, timeout=180.0):
+    """Wait until every incident accepted so far has its referral and care plan in statistics."""
+    pending = list(accepted)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        pending = [(c, i) for c, i in pending
+                   if not ((f := hub.facts(c, i)) and f["referred"] and f["aftercare_planned"])]
+        if pending:
+            time.sleep(0.5)
+    assert not pending, f"{len(pending)} accepted incidents did not complete within {timeout}s"
+    return len(accepted)
+
+
+# ------------------------------------------------------------------ the faults
+
+def restart_rabbitmq(ctx):
+    started = time.monotonic()
+    subprocess.run(["rabbitmqctl", "-q", "stop"], check=True, timeout=120)
+    subprocess.run(["rabbitmq-server", "-detached"], check=True, timeout=60)
+    subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=180)
+    wait_for(lambda: requests.get(f"{API}/overview", timeout=2).ok, timeout=60, interval=0.5,
+             what="the management API")
+    return f"stopped the RabbitMQ node and started it again ({time.monotonic() - started:.1f}s down)"
+
+
+def kill_each_service(ctx):
+    killed = []
+    for service in SERVICES:
+        pid = int((ctx.var / "run" / f"{service}.pid").read_text())
+        subprocess.run(["kill", "-9", str(pid)], check=True)
+        killed.append(f"{service} ({pid})")
+        time.sleep(1.0)
+        ctx.bench.cli("run", "--detach")  # starts what is not running
+        time.sleep(1.0)
+    return "kill -9 of " + ", ".join(killed) + ", each started again by `meldpunt run --detach`"
+
+
+def restart_postgres(ctx):
+    version = subprocess.run("ls /etc/postgresql", shell=True, capture_output=True, text=True).stdout.split()[0]
+    started = time.monotonic()
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+                   check=True, timeout=120)
+    return f"restarted PostgreSQL {version} (fast shutdown, {time.monotonic() - started:.1f}s)"
+
+
+def poison(ctx):
+    code = ctx.settings.region.codes[0]
+    good = dump_event(new_event("incident_reported", code, uuid.uuid4(), {
+        "channel": "api", "occurred_at": datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc), "location_type": "balie",
+        "target_role": "ambtenaar", "reported_categories": ["bedreiging"], "anonymous": False,
+        "perpetrator_count": 0, "consent": {"contact": False, "police_referral": False,
+                                            "inform_manager": False, "employer_reports": False}}))
+    broken = {**good, "event_id": str(uuid.uuid4()), "payload": {"channel": "api"}}
+    stranger = {**good, "event_id": str(uuid.uuid4()), "municipality": "GM9999"}
+    messages = [(b"this is not json {", str(uuid.uuid4())), (broken, broken["event_id"]),
+                (stranger, stranger["event_id"])]
+    for body, message_id in messages:
+        publish_raw(ctx.bench.amqp_url, "intake.events", "incident_reported", body, message_id=message_id)
+    ctx.poison_ids = {message_id for _, message_id in messages}
+    return (f"published {len(messages)} poison messages as incident_reported: not JSON, a payload that breaks "
+            "the contract, a municipality outside the region")
+
+
+def deliver_twice(ctx):
+    resent = 0
+    for code in ctx.settings.region.codes:
+        rows = query(ctx.settings.region.municipality(code).case_store_dsn,
+                     "SELECT service, envelope FROM hub.outbox WHERE published_at IS NOT NULL "
+                     "ORDER BY id DESC LIMIT 50")
+        for row in rows:
+            publish_raw(ctx.bench.amqp_url, f"{row['service']}.events", row["envelope"]["event_type"],
+                        row["envelope"], message_id=row["envelope"]["event_id"])
+            resent += 1
+    return f"published {resent} already delivered events a second time"
+
+
+FAULTS = [restart_rabbitmq, kill_each_service, restart_postgres, poison, deliver_twice]
+
+
+class Context:
+    def __init__(self, bench: BenchHub, workdir: Path):
+        self.bench, self.settings, self.var = bench, bench.settings, workdir / "var"
+        self.poison_ids: set[str] = set()
+
+
+def dead_letter_ids(amqp_uri) -> dict[str, set]:
+    letters = DeadLetters(amqp_uri)
+    return {service: {d.message_id for d in letters.list(service, limit=1000)} for service in SERVICES}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=10.0, help="incidents per second during the faults")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds of load before and after each fault")
+    parser.add_argument("--faults", default=",".join(f.__name__ for f in FAULTS),
+                        help="comma-separated faults to inject, in this order (default: all)")
+    args = parser.parse_args()
+    by_name = {f.__name__: f for f in FAULTS}
+    unknown = [name for name in args.faults.split(",") if name not in by_name]
+    if unknown:
+        print(f"chaos: unknown fault {', '.join(unknown)}; choose from {', '.join(by_name)}", file=sys.stderr)
+        return 2
+    faults = [by_name[name] for name in args.faults.split(",")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        bench = BenchHub(workdir, extra_env={"MELDPUNT_LOG_LEVEL": "WARNING"})
+        ctx = Context(bench, workdir)
+        hub = Hub(bench.settings)
+        try:
+            bench.start()
+            keys = {code: bench.key(code) for code in bench.settings.region.codes}
+            load = SteadyLoad(hub, keys, args.rate)
+            load.start()
+            say(f"chaos: steady load of {args.rate:g} incidents/s across {len(keys)} municipalities")
+            time.sleep(args.settle)
+            for fault in faults:
+                did = fault(ctx)
+                say(f"fault {fault.__name__}: {did}")
+                time.sleep(args.settle)
+                done = caught_up(hub, load.snapshot())
+                say(f"  verified: all {done} incidents accepted so far completed (referral, care plan, statistics)")
+            load.stopping.set()
+            load.join(timeout=200)
+            say(f"load stopped: {len(load.accepted)} accepted, {len(load.refused)} refused {load.refused[:5]}")
+            say(verify_exactly_once(bench.settings, load.accepted, timeout=180))
+            dead = dead_letter_ids(bench.amqp_url)
+            expected = {service: (ctx.poison_ids if service in ("triage", "statistics") else set())
+                        for service in SERVICES}
+            assert dead == expected, f"dead-letter queues hold {dead}, expected {expected}"
+            say("verified: the dead-letter queues of triage and statistics hold exactly the "
+                f"{len(ctx.poison_ids)} poison messages; the other services' are empty")
+            assert not load.refused, f"the hub refused {len(load.refused)} valid reports"
+            say("chaos: PASSED")
+            return 0
+        except AssertionError as exc:
+            say(f"chaos: FAILED — {exc}")
+            return 1
+        finally:
+            bench.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
