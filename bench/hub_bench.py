@@ -44,11 +44,14 @@ def percentile(values, q):
 class BenchHub:
     """A hub in subprocesses on fresh databases and a fresh vhost."""
 
-    def __init__(self, workdir: Path, extra_env=None):
+    def __init__(self, workdir: Path, extra_env=None, municipalities: list[dict] | None = None):
+        """`municipalities`: the region's list instead of the demo's four (DSNs are set here)."""
         self.run_id = uuid.uuid4().hex[:8]
         self.vhost = f"meldpunt-bench-{self.run_id}"
         self.workdir = workdir
         region = yaml.safe_load(DEFAULT_REGION_FILE.read_text())
+        if municipalities is not None:
+            region["municipalities"] = municipalities
         self.databases = []
         for m in region["municipalities"]:
             m["case_store_dsn"] = f"{PG}/mh_bench_{self.run_id}_{m['code'].lower()}"

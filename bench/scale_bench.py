@@ -1,0 +1,185 @@
+"""Every Dutch municipality on one hub: 342 case stores, five service processes.
+
+Starts a throwaway hub whose region has 342 municipalities, each with its own database
+(copied from one migrated template, then `meldpunt migrate` checks them all), and measures
+the PostgreSQL connections the services hold and the resident memory of all service
+processes together: idle, then while incidents come in round the whole region. Prints one
+line per figure.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from hub_bench import INCIDENT, PG, BenchHub  # noqa: E402
+
+from shared.config import DEFAULT_REGION_FILE  # noqa: E402
+from shared.names import SERVICES  # noqa: E402
+
+MUNICIPALITIES = 342
+
+
+def region_of(count: int) -> list[dict]:
+    units = [m["police_unit"] for m in yaml.safe_load(DEFAULT_REGION_FILE.read_text())["municipalities"]]
+    return [{"code": f"GM{1000 + n:04d}", "name": f"Gemeente {n + 1}", "police_unit": units[n % len(units)],
+             "case_store_dsn": "set-by-benchhub"} for n in range(count)]
+
+
+class ScaleHub(BenchHub):
+    def migrate_quickly(self):
+        """Create every store from a migrated template, then let `meldpunt migrate` confirm them."""
+        template = f"mh_bench_{self.run_id}_template"
+        self.databases.append(template)
+        conn = psycopg2.connect(f"{PG}/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{template}"')
+        conn.close()
+        from shared.db.migrate import CASE_STORE_COMPONENTS, apply
+        apply(f"{PG}/{template}", CASE_STORE_COMPONENTS)
+        conn = psycopg2.connect(f"{PG}/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for name in self.databases:
+                if name != template and not name.endswith("_statistics"):
+                    cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        conn.close()
+
+
+def service_pids(workdir: Path) -> list[int]:
+    return [int((workdir / "var" / "run" / f"{s}.pid").read_text()) for s in SERVICES]
+
+
+def resident_mib(pids) -> float:
+    total = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def cpu_seconds(pids) -> float:
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / 100
+
+
+def connections(run_id: str) -> int:
+    with psycopg2.connect(f"{PG}/postgres") as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'meldpunt-%%' "
+                    "AND datname LIKE %s", (f"mh_bench_{run_id}%",))
+        return cur.fetchone()[0]
+
+
+def opened_sessions(run_id: str) -> int:
+    with psycopg2.connect(f"{PG}/postgres") as conn, conn.cursor() as cur:
+        cur.execute("SELECT coalesce(sum(sessions), 0) FROM pg_stat_database WHERE datname LIKE %s",
+                    (f"mh_bench_{run_id}%",))
+        return int(cur.fetchone()[0])
+
+
+def keys_for(hub: ScaleHub) -> dict:
+    from shared import auth
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    pool = ConnectionPool(2)
+    try:
+        stores = Stores(hub.settings, pool, "bench")
+        keys = {}
+        for code in hub.settings.region.codes:
+            with stores.case_store(code) as uow:
+                keys[code] = auth.create_key(uow, "bench", auth.INTAKE_CHANNEL)[1]
+        return keys
+    finally:
+        pool.close()
+
+
+def run(count: int, idle_seconds: float, load_seconds: float, rate: float, report=print) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        hub = ScaleHub(workdir, municipalities=region_of(count))
+        try:
+            started = time.monotonic()
+            hub.migrate_quickly()
+            hub.start()
+            report(f"# {count} municipalities up in {time.monotonic() - started:.0f}s")
+            pids = service_pids(workdir)
+            keys = keys_for(hub)
+            time.sleep(idle_seconds / 2)
+            cpu_before, sessions_before = cpu_seconds(pids), opened_sessions(hub.run_id)
+            samples_idle = []
+            for _ in range(int(idle_seconds / 2)):
+                samples_idle.append((connections(hub.run_id), resident_mib(pids)))
+                time.sleep(1)
+            idle_cpu = (cpu_seconds(pids) - cpu_before) / (idle_seconds / 2)
+            idle_connects = (opened_sessions(hub.run_id) - sessions_before) / (idle_seconds / 2)
+
+            codes, accepted, stop = list(keys), [], threading.Event()
+
+            def drive():
+                session, n, t0 = requests.Session(), 0, time.monotonic()
+                while not stop.is_set():
+                    code = codes[n % len(codes)]
+                    r = session.post(hub.url("intake", "/api/v1/incidents"), json=INCIDENT,
+                                     headers={"Authorization": f"Bearer {keys[code]}"}, timeout=30)
+                    if r.status_code == 201:
+                        accepted.append(code)
+                    n += 1
+                    stop.wait(max(0.0, t0 + n / rate - time.monotonic()))
+
+            driver = threading.Thread(target=drive)
+            samples_load = []
+            driver.start()
+            t_end = time.monotonic() + load_seconds
+            while time.monotonic() < t_end:
+                samples_load.append((connections(hub.run_id), resident_mib(pids)))
+                time.sleep(1)
+            stop.set()
+            driver.join()
+            deadline = time.monotonic() + 120
+            while hub.counted() < len(accepted) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            return {
+                "municipalities": count,
+                "pg_connections_idle_max": max(c for c, _ in samples_idle),
+                "pg_connections_load_max": max(c for c, _ in samples_load),
+                "rss_mib_idle": max(m for _, m in samples_idle),
+                "rss_mib_load_max": max(m for _, m in samples_load),
+                "service_cpu_idle_percent": idle_cpu * 100,
+                "pg_connects_per_s_idle": idle_connects,
+                "incidents_accepted": len(accepted),
+                "incidents_completed": hub.counted(),
+            }
+        finally:
+            hub.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--municipalities", type=int, default=MUNICIPALITIES)
+    parser.add_argument("--idle", type=float, default=40, help="seconds idle before measuring (half) and measuring")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of load")
+    parser.add_argument("--rate", type=float, default=20, help="incidents per second during the load")
+    args = parser.parse_args()
+    for name, value in run(args.municipalities, args.idle, args.duration, args.rate).items():
+        print(f"{name:32s} {value:10.1f}")
+
+
+if __name__ == "__main__":
+    main()
