@@ -63,7 +63,6 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
-	$(BIN)/python -m pytest -q -s -p no:logging --timeout 600 bench
 
 # Faults under steady load on a throwaway hub; restarts this machine's RabbitMQ and PostgreSQL.
 chaos: $(STAMP)

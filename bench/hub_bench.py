@@ -71,8 +71,11 @@ class BenchHub:
         self.settings = load_settings(self.env)
 
     def cli(self, *args):
-        return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=self.env,
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=self.env,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"meldpunt {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        return done
 
     def start(self):
         requests.put(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10).raise_for_status()
@@ -84,7 +87,10 @@ class BenchHub:
 
     def stop(self):
         subprocess.run([sys.executable, "-m", "shared.cli", "stop"], cwd=REPO, env=self.env, capture_output=True)
-        requests.delete(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10)
+        try:
+            requests.delete(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10)
+        except requests.RequestException as exc:  # the databases below must go whatever happens here
+            print(f"# could not delete vhost {self.vhost}: {type(exc).__name__}", file=sys.stderr)
         conn = psycopg2.connect(f"{PG}/postgres")
         conn.autocommit = True
         with conn.cursor() as cur:

@@ -7,10 +7,12 @@ busy machine shows up in both. Nothing here asserts a time; it measures and repo
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,10 +22,16 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import hub_bench  # noqa: E402
 import raw_ceilings  # noqa: E402
+import scale_bench  # noqa: E402
 
 TARGETS = {
     "hub_sustained_incidents_per_s": ">= 200",
     "hub_latency_p99_ms_at_50_per_s": "<= 250",
+    "acute_referral_seconds_behind_10000": "<= 1",
+    "scale_342_pg_connections_idle_max": "<= 80",
+    "scale_342_pg_connections_load_max": "<= 80",
+    "scale_342_rss_mib_idle": "<= 1536",
+    "scale_342_rss_mib_load_max": "<= 1536",
 }
 
 
@@ -73,8 +81,27 @@ def main():
     for q in ("p50", "p95", "p99"):
         report(f"hub_latency_{q}_ms_at_50_per_s", paced[f"latency_{q}_ms"], "ms")
 
+    for name, value in acute_lane().items():
+        report(name, value, "s" if name.endswith("seconds_behind_10000") else "")
+
+    scale = scale_bench.run(scale_bench.MUNICIPALITIES, idle_seconds=40, load_seconds=args.duration / 2, rate=20,
+                            report=lambda line: print(line, flush=True))
+    for name, value in scale.items():
+        if name != "municipalities":
+            report(f"scale_342_{name}", value)
+
     if not args.no_write:
         write_table(figures)
+
+
+def acute_lane() -> dict:
+    """bench/test_acute_lane.py runs on the test fixtures (in-process services); it leaves its figures in a file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "acute.json"
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout", "600",
+                        str(REPO / "bench" / "test_acute_lane.py")], cwd=REPO, check=True,
+                       env={**os.environ, "MELDPUNT_BENCH_FIGURES": str(out)})
+        return json.loads(out.read_text())
 
 
 def _fmt(value: float) -> str:

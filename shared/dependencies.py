@@ -50,6 +50,13 @@ class WorkerStorage:
     def ping(self, dsn: str):
         self._stores.ping(dsn)
 
+    def reachable(self, dsn: str, fresh_seconds: float = 15.0):
+        """Raise if the database cannot be reached; a store this process used successfully in
+        the last `fresh_seconds` counts as reachable without a new round trip, so /health stays
+        cheap for a region of hundreds of municipalities."""
+        if not self._stores.pool.worked_within(dsn, fresh_seconds):
+            self._stores.ping(dsn)
+
 
 class Storage(DependencyProvider):
     def __init__(self, relay_outbox: bool = True, uses_case_stores: bool = True,

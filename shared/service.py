@@ -74,7 +74,7 @@ class HubService:
             healthy = False
         for label, dsn in self.storage.targets:
             try:
-                self.storage.ping(dsn)
+                self.storage.reachable(dsn)
                 checks[f"db:{label}"] = "ok"
             except Exception as exc:
                 checks[f"db:{label}"] = f"unreachable: {type(exc).__name__}"

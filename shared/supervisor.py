@@ -93,7 +93,8 @@ def wait_healthy(settings: Settings, services, procs=None, timeout: float = 60.0
                 return False
             url = f"http://{_reachable(settings.http_host)}:{settings.ports[service]}"
             try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                # the first /health of a large region looks at every database: give it time
+                if requests.get(f"{url}/health", timeout=20).status_code == 200:
                     report(f"{service:<15} ready  {url}  (health {url}/health, metrics {url}/metrics)")
                     pending.remove(service)
             except requests.RequestException:

@@ -40,6 +40,7 @@ class ConnectionPool:
         # fork and several milliseconds, a reused one nothing.
         self.reuse_wait = reuse_wait
         self.connections_opened = 0
+        self._worked: dict[str, float] = {}  # when a connection to each store last came back healthy
         self._connect = connect or self._default_connect
         self._idle: dict[str, list[tuple[float, object]]] = defaultdict(list)
         self._in_use = 0
@@ -134,6 +135,7 @@ class ConnectionPool:
                 close_it = True
             else:
                 self._idle[dsn].append((time.monotonic(), conn))
+                self._worked[dsn] = time.monotonic()
                 close_it = False
             # everyone waiting looks again: the one waiting for this store takes it
             self._cond.notify_all()
@@ -151,6 +153,11 @@ class ConnectionPool:
             raise
         finally:
             self.release(dsn, conn, discard=broken)
+
+    def worked_within(self, dsn: str, seconds: float) -> bool:
+        """Whether a connection to this store came back healthy in the last `seconds`."""
+        worked = self._worked.get(dsn)
+        return worked is not None and time.monotonic() - worked <= seconds
 
     def close_idle(self, older_than: float | None = None) -> int:
         """Close connections idle longer than `older_than` seconds (default: idle_seconds)."""

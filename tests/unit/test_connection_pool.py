@@ -194,6 +194,16 @@ def test_the_wait_for_the_same_store_is_short_then_another_stores_idle_connectio
     assert_books_balance(pool, server)
 
 
+def test_a_store_counts_as_working_after_a_healthy_release_only(server):
+    pool = make_pool(server)
+    assert not pool.worked_within(MIDDELBURG, 60)
+    pool.release(GOES, pool.acquire(GOES), discard=True)
+    pool.release(MIDDELBURG, pool.acquire(MIDDELBURG))
+
+    assert pool.worked_within(MIDDELBURG, 60) and not pool.worked_within(GOES, 60)
+    assert not pool.worked_within(MIDDELBURG, -1)
+
+
 def test_release_with_discard_closes(server):
     pool = make_pool(server)
     conn = pool.acquire(MIDDELBURG)
