@@ -233,7 +233,39 @@ MESSAGES = {
                    "en": "We cannot accept this kind of file: only photos, PDF, text or e-mail."},
     "empty": {"nl": "Dit bestand is leeg.", "en": "This file is empty."},
     "confirm": {"nl": "Vink aan dat u de melding wilt intrekken.", "en": "Tick the box to confirm the withdrawal."},
+    "staff_channel": {"nl": "Een registratie door een medewerker noemt het kanaal: telefoon, balie of brief.",
+                      "en": "Staff registration needs one of telefoon, balie, brief."},
+    "api_channel": {"nl": "Een gemeentekanaal meldt als api.", "en": "A municipality channel reports as api."},
+    "idempotency_key_format": {"nl": "1 tot 200 zichtbare ASCII-tekens", "en": "1 to 200 visible ASCII characters"},
+    "idempotency_key_used": {"nl": "al gebruikt voor een andere inhoud", "en": "already used for a different body"},
+    "case_closed": {"nl": "Deze melding is afgesloten of ingetrokken.", "en": "This case is closed or withdrawn."},
 }
+
+# The problem+json `detail` of an API refusal, in the caller's language.
+API_DETAILS = {
+    400: {"nl": "het verzoek klopt niet", "en": "the request is malformed"},
+    409: {"nl": "dit kan niet in de huidige toestand van de melding", "en": "not possible in the case's current state"},
+    413: {"nl": "te groot", "en": "too large"},
+    415: {"nl": "dit soort inhoud wordt niet aangenomen", "en": "this kind of content is not accepted"},
+    422: {"nl": "een of meer velden kloppen niet", "en": "one or more fields are invalid"},
+}
+_EVIDENCE_STATUS = {"too_large": (413, "Content Too Large"), "case_full": (413, "Content Too Large"),
+                    "wrong_type": (415, "Unsupported Media Type"), "empty": (422, "Unprocessable Content")}
+
+
+def api_problem(status: int, title: str, lang: str, key: str, field: str, **params):
+    """A problem+json refusal naming `field`, its reason (MESSAGES[key]) in the caller's language."""
+    from shared.http import Problem
+
+    return Problem(status, title, API_DETAILS[status][lang],
+                   invalid_params=[{"name": field, "reason": MESSAGES[key][lang].format(**params)}])
+
+
+def evidence_problem(refused, lang: str):
+    """An evidence file the API refuses (domain.EvidenceRefused): 413, 415 or 422 naming the field `file`."""
+    status, title = _EVIDENCE_STATUS[refused.code]
+    limit = refused.params.get("limit")
+    return api_problem(status, title, lang, refused.code, "file", limit=human_size(limit) if limit else "")
 
 
 def message(reason: str, lang: str) -> str:
