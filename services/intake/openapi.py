@@ -13,7 +13,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from services.intake.schemas import (EvidenceAddedSchema, IncidentCreatedSchema, IncidentReportSchema,
+from services.intake.schemas import (DraftSchema, EvidenceAddedSchema, IncidentCreatedSchema, IncidentReportSchema,
                                      IncidentViewSchema)
 from services.intake.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
@@ -103,6 +103,22 @@ def _paths(spec: APISpec) -> None:
                       "413": _problem("the file exceeds max_file_bytes, or the case max_case_bytes"),
                       "415": _problem("not an accepted kind of file (by content)"),
                       "422": _problem("empty file or no `file` field")}}})
+    spec.path(path="/api/v1/drafts", operations={"get": {
+        "summary": "Cases read from a meldpunt mailbox, waiting for staff to complete them (staff, coordinator)",
+        "security": [{"apiKey": []}], "parameters": [*SIGNED, ACCEPT_LANGUAGE],
+        "responses": {"200": {"description": "the drafts, oldest first", "content": {"application/json": {
+            "schema": {"type": "object", "properties": {"drafts": {"type": "array", "items": "Draft"}}}}}},
+            **KEYED}}})
+    spec.path(path="/api/v1/incidents/{case_id}/complete", operations={"post": {
+        "summary": "Complete a draft (staff, coordinator): it becomes a case and is reported",
+        "description": "The body is a full report, as for POST /api/v1/incidents (without `channel`); it "
+                       "replaces the draft's fields. The case keeps its channel (email) and evidence.",
+        "security": [{"apiKey": []}], "parameters": [CASE_ID, *SIGNED, ACCEPT_LANGUAGE],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "IncidentReport"}}},
+        "responses": {"200": _json("completed; incident_reported recorded", "IncidentCreated"), **KEYED,
+                      "404": _problem("no such case in the key's municipality"),
+                      "409": _problem("the case is not a draft (any more)"),
+                      "422": _problem("invalid fields, each named in invalid-params")}}})
     spec.path(path="/api/v1/openapi.json", operations={"get": {
         "summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document",
                                                           "content": {"application/json": {}}}}}})
@@ -149,6 +165,7 @@ def _built() -> str:
                                                "description": "GM<code>.<key id>.<secret>"})
     for name, schema in (("IncidentReport", IncidentReportSchema), ("IncidentCreated", IncidentCreatedSchema),
                          ("IncidentView", IncidentViewSchema), ("EvidenceAdded", EvidenceAddedSchema),
+                         ("Draft", DraftSchema),
                          ("Problem", ProblemSchema)):
         spec.components.schema(name, schema=schema)
     _paths(spec)

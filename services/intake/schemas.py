@@ -164,6 +164,14 @@ class EvidenceViewSchema(Schema):
     added_by = fields.String()
 
 
+class DraftSchema(Schema):
+    """GET /api/v1/drafts: one case read from a mailbox, waiting for staff."""
+    case_id = fields.UUID()
+    channel = fields.String()
+    received_at = fields.AwareDateTime()
+    received_by = fields.String(metadata={"description": "the mailbox it was read from"})
+
+
 class EvidenceAddedSchema(Schema):
     """POST /api/v1/incidents/{case_id}/evidence: what was stored."""
     evidence_id = fields.UUID(required=True)

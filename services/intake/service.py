@@ -25,7 +25,8 @@ from services.police_liaison.service import police_status_of
 
 from services.intake import domain, openapi, signatures, store, web
 from services.intake.options import intake_options
-from services.intake.schemas import IncidentCreatedSchema, IncidentReportSchema, IncidentViewSchema
+from services.intake.schemas import (DraftSchema, IncidentCreatedSchema, IncidentReportSchema,
+                                     IncidentViewSchema)
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 STATIC = Path(__file__).with_name("static")
@@ -227,6 +228,35 @@ class IntakeService(HubService):
 
             filename = parse_options_header(disposition)[1].get("filename", "")
         return (filename.strip().replace("/", "_")[:200] or "bestand"), body
+
+    @api("GET", "/api/v1/drafts")
+    def drafts(self, request):
+        """Cases read from the meldpunt mailbox that staff have yet to complete."""
+        principal = self._principal(request, "draft:complete")
+        with self.storage.case_store(principal.municipality) as uow:
+            rows = store.list_drafts(uow)
+        return json_response({"drafts": DraftSchema(many=True).dump(rows)})
+
+    @api("POST", "/api/v1/incidents/<case_id>/complete")
+    def complete(self, request, case_id):
+        """Staff complete a draft with the full report (same body as POST /api/v1/incidents): from now on it
+        is a case like any other, and its incident_reported event goes out."""
+        principal = self._principal(request, "draft:complete")
+        case_uuid = path_uuid(case_id, "case")
+        lang = web.api_language(request)
+        data = read_json(request, self.storage.settings.max_body_bytes)
+        report = self._load_report(request, data)
+        with self.storage.case_store(principal.municipality) as uow:
+            row = store.lock_incident(uow, case_uuid)
+            if row is None:
+                raise Problem(404, "Not Found", "no such case")
+            if not store.complete_draft(uow, case_uuid, report):
+                raise web.api_problem(409, "Conflict", lang, "not_a_draft", "case_id")
+            uow.record("incident_reported", case_uuid, domain.reported_payload(report, row["channel"]),
+                       correlation_id=self.correlation_id)
+            uow.audit(principal.actor, "complete", "incident", case_id=case_uuid, reason=f"draft: {row['channel']}")
+        return json_response(IncidentCreatedSchema().dump({"case_id": case_uuid, "status": "ontvangen"}), 200,
+                             headers={"Location": f"/api/v1/incidents/{case_uuid}"})
 
     @api("GET", "/api/v1/openapi.json")
     def openapi_document(self, request):

@@ -152,3 +152,32 @@ def mail_case(uow, message_id: str):
 def remember_mail(uow, message_id: str, case_id, mailbox: str) -> None:
     uow.execute("INSERT INTO intake.mail_messages (message_id, case_id, mailbox) VALUES (%s, %s, %s)",
                 (message_id, case_id, mailbox)).close()
+
+
+# ---------------------------------------------------------------- drafts (e-mail) completed by staff
+
+def list_drafts(uow, limit: int = 200) -> list[dict]:
+    return uow.fetchall("SELECT case_id, channel, received_at, received_by FROM intake.incidents "
+                        "WHERE draft ORDER BY received_at LIMIT %s", (limit,))
+
+
+def complete_draft(uow, case_id, report: dict) -> bool:
+    """Replace a draft's fields by the report staff completed, and make it a case; False if it is no draft.
+    The same columns as insert_incident (keep the two in step, also when columns become encrypted)."""
+    reporter, target = report.get("reporter"), report.get("target")
+    values = {"occurred_at": report["occurred_at"], "description": report["description"],
+              "location_type": report["location_type"], "target_role": report["target_role"],
+              "reported_categories": list(report["categories"]),
+              "reporter": json.dumps(reporter) if reporter else None,
+              "perpetrators": json.dumps(report["perpetrators"], default=str),
+              "consent": json.dumps(report["consent"]), "target": json.dumps(target) if target else None,
+              "witnesses": json.dumps(report.get("witnesses") or []),
+              **{name: report.get(name) for name in _OPTIONAL}}
+    values["occurred_at_precision"] = values["occurred_at_precision"] or "exact"
+    values["reporter_relation"] = values["reporter_relation"] or "target"
+    values["aangifte_help"] = bool(values["aangifte_help"])
+    cur = uow.execute(f"UPDATE intake.incidents SET {', '.join(f'{name} = %s' for name in values)}, draft = false "
+                      "WHERE case_id = %s AND draft", (*values.values(), case_id))
+    done = cur.rowcount == 1
+    cur.close()
+    return done

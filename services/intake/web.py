@@ -238,6 +238,7 @@ MESSAGES = {
     "api_channel": {"nl": "Een gemeentekanaal meldt als api.", "en": "A municipality channel reports as api."},
     "idempotency_key_format": {"nl": "1 tot 200 zichtbare ASCII-tekens", "en": "1 to 200 visible ASCII characters"},
     "idempotency_key_used": {"nl": "al gebruikt voor een andere inhoud", "en": "already used for a different body"},
+    "not_a_draft": {"nl": "Deze melding is geen concept (meer).", "en": "This case is not a draft (any more)."},
     "case_closed": {"nl": "Deze melding is afgesloten of ingetrokken.", "en": "This case is closed or withdrawn."},
 }
 

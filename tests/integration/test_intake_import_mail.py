@@ -199,3 +199,42 @@ def test_malformed_mail_is_moved_aside_with_its_reason_and_the_rest_is_read(sett
 def test_intake_mail_without_a_mailbox_is_exit_2(settings, hub_env):
     done = run(hub_env, "intake-mail", "--once")
     assert done.returncode == 2 and "no mailboxes configured" in done.stderr
+
+
+def test_staff_complete_a_mail_draft_and_it_is_reported(settings, mail_env, maildir, start_services):
+    import requests
+
+    from tests.support import Hub, incident_body
+
+    start_services("intake")
+    hub = Hub(settings)
+    code = settings.region.codes[0]
+    dsn = settings.region.municipality(code).case_store_dsn
+    tag = uuid.uuid4().hex
+    deliver(maildir, "1.good", GOOD_MAIL % tag.encode())
+    assert run(mail_env, "intake-mail", "--once").returncode == 0
+    case_id = str(mail_drafts(dsn, f"<{tag}@example.nl>")[0]["case_id"])
+
+    staff = {"Authorization": f"Bearer {hub.key(code, 'staff')}"}
+    listed = requests.get(hub.url("intake", "/api/v1/drafts"), headers=staff, timeout=10)
+    assert listed.status_code == 200 and case_id in [d["case_id"] for d in listed.json()["drafts"]]
+    channel_key = {"Authorization": f"Bearer {hub.key(code)}"}
+    assert requests.get(hub.url("intake", "/api/v1/drafts"), headers=channel_key, timeout=10).status_code == 403
+
+    url = hub.url("intake", f"/api/v1/incidents/{case_id}/complete")
+    bad = requests.post(url, json=incident_body(location_type="kelder"), timeout=10,
+                        headers={**staff, "Accept-Language": "nl"})
+    assert bad.status_code == 422 and bad.json()["invalid-params"][0] == {"name": "location_type",
+                                                                          "reason": "Kies een van de opties."}
+    done = requests.post(url, json=incident_body(location_type="email_brief"), headers=staff, timeout=10)
+    assert done.status_code == 200, done.text
+    row = query(dsn, "SELECT draft, channel, location_type FROM intake.incidents WHERE case_id = %s", (case_id,))[0]
+    assert row == {"draft": False, "channel": "email", "location_type": "email_brief"}
+    event = wait_for(lambda: query(dsn, "SELECT envelope FROM hub.outbox WHERE event_type = 'incident_reported' "
+                                        "AND envelope->>'case_id' = %s", (case_id,)), what="incident_reported")
+    assert event[0]["envelope"]["payload"]["channel"] == "email"
+    # the original message stays as evidence; completing twice is refused
+    assert query(dsn, "SELECT media_type FROM intake.evidence WHERE case_id = %s", (case_id,)) == [
+        {"media_type": "message/rfc822"}]
+    again = requests.post(url, json=incident_body(), headers=staff, timeout=10)
+    assert again.status_code == 409 and again.json()["invalid-params"][0]["name"] == "case_id"
