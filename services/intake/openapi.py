@@ -169,7 +169,14 @@ def _built() -> str:
                          ("Problem", ProblemSchema)):
         spec.components.schema(name, schema=schema)
     _paths(spec)
-    return json.dumps(spec.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+    document = spec.to_dict()
+    # `channel` is read by the service before the schema (it decides who may send what), so it is not a
+    # schema field; the document still shows it.
+    document["components"]["schemas"]["IncidentReport"]["properties"]["channel"] = {
+        "type": "string", "enum": ["api", "telefoon", "balie", "brief"],
+        "description": "staff and coordinator keys: required, telefoon, balie or brief; "
+                       "a municipality channel: absent or api"}
+    return json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def document() -> dict:

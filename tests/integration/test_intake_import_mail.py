@@ -45,8 +45,9 @@ def test_a_good_file_is_imported_once_and_triaged(settings, hub_env, start_servi
     assert f"imported 3 incident(s) from {path.name}" in done.stdout
     mine = [r for r in incidents(dsn, "import") if tag in r["description"]]
     assert len(mine) == 3 and {r["received_by"] for r in mine} == {f"import:{path.name}"}
+    balie = next(r for r in mine if "aan de balie" in r["description"])  # one transaction: one received_at
     first = query(dsn, "SELECT reporter, reported_categories, consent, perpetrators FROM intake.incidents "
-                       "WHERE case_id = %s", (mine[0]["case_id"],))[0]
+                       "WHERE case_id = %s", (balie["case_id"],))[0]
     assert first["reporter"] == {"name": "Sanne Jansen", "email": "s.jansen@example.nl"}
     assert first["reported_categories"] == ["bedreiging", "verbale_agressie"]
     assert first["consent"]["contact"] is True and first["perpetrators"][0]["relation"] == "client"
