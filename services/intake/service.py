@@ -62,7 +62,17 @@ class IntakeService(HubService):
 
     def _principal(self, request, permission: str) -> auth.Principal:
         """The caller's key (HubService), and — for a key with a signing secret — its request signature."""
-        principal = super()._principal(request, permission)
+        lang = web.api_language(request)
+        try:
+            principal = super()._principal(request, permission)
+        except auth.Unauthorized as refused:
+            raise Problem(401, "Unauthorized", web.auth_reason(str(refused), lang),
+                          invalid_params=[{"name": "Authorization", "reason": web.auth_reason(str(refused), lang)}],
+                          headers={"WWW-Authenticate": 'Bearer realm="meldpunt"'}) from None
+        except auth.Forbidden as refused:
+            raise Problem(403, "Forbidden", web.auth_reason(str(refused), lang),
+                          invalid_params=[{"name": "Authorization", "reason": web.auth_reason(str(refused), lang)}]) \
+                from None
         with self.storage.case_store(principal.municipality) as uow:
             encrypted = store.signing_secret(uow, principal.key_id)
             if encrypted is None:
@@ -70,7 +80,6 @@ class IntakeService(HubService):
             secret = self.keyring.decrypt(uow, store.SIGNING_TABLE, "secret", principal.key_id,
                                           encrypted).decode("utf-8")
         window = self._options["signature_window_seconds"]
-        lang = web.api_language(request)
         try:
             body = self._body(request, self._max_upload_bytes())
             signed = signatures.verify(secret, request.headers.get(signatures.TIMESTAMP_HEADER),
@@ -86,6 +95,17 @@ class IntakeService(HubService):
                                            "reason": signatures.REASONS[refused.code][lang].format(window=window)}],
                           headers={"WWW-Authenticate": 'Bearer realm="meldpunt"'}) from None
         return principal
+
+    @staticmethod
+    def _read_json(request, max_bytes: int):
+        """shared.http.read_json, its refusal naming the body (or its Content-Type) in the caller's language."""
+        try:
+            return read_json(request, max_bytes)
+        except Problem as problem:
+            lang = web.api_language(request)
+            field, key = {415: ("Content-Type", "json_type"), 413: ("body", "body_size"),
+                          400: ("body", "json_syntax")}[problem.status]
+            raise web.api_problem(problem.status, problem.title, lang, key, field, limit=max_bytes) from None
 
     @staticmethod
     def _body(request, max_bytes: int) -> bytes:
@@ -133,7 +153,7 @@ class IntakeService(HubService):
         if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
             raise web.api_problem(400, "Bad Request", web.api_language(request), "idempotency_key_format",
                                   "Idempotency-Key")
-        data = read_json(request, self.storage.settings.max_body_bytes)
+        data = self._read_json(request, self.storage.settings.max_body_bytes)
         request_hash = hashlib.sha256(request.get_data(cache=True)).hexdigest()
         with self.storage.case_store(principal.municipality) as uow:
             if idempotency_key is not None:
@@ -244,7 +264,7 @@ class IntakeService(HubService):
         principal = self._principal(request, "draft:complete")
         case_uuid = path_uuid(case_id, "case")
         lang = web.api_language(request)
-        data = read_json(request, self.storage.settings.max_body_bytes)
+        data = self._read_json(request, self.storage.settings.max_body_bytes)
         report = self._load_report(request, data)
         with self.storage.case_store(principal.municipality) as uow:
             row = store.lock_incident(uow, case_uuid)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -239,6 +240,9 @@ MESSAGES = {
     "idempotency_key_format": {"nl": "1 tot 200 zichtbare ASCII-tekens", "en": "1 to 200 visible ASCII characters"},
     "idempotency_key_used": {"nl": "al gebruikt voor een andere inhoud", "en": "already used for a different body"},
     "not_a_draft": {"nl": "Deze melding is geen concept (meer).", "en": "This case is not a draft (any more)."},
+    "json_type": {"nl": "stuur de inhoud als application/json", "en": "send the body as application/json"},
+    "body_size": {"nl": "de inhoud mag hoogstens {limit} bytes zijn", "en": "the body may be at most {limit} bytes"},
+    "json_syntax": {"nl": "de inhoud is geen geldige JSON", "en": "the body is not valid JSON"},
     "case_closed": {"nl": "Deze melding is afgesloten of ingetrokken.", "en": "This case is closed or withdrawn."},
 }
 
@@ -260,6 +264,21 @@ def api_problem(status: int, title: str, lang: str, key: str, field: str, **para
 
     return Problem(status, title, API_DETAILS[status][lang],
                    invalid_params=[{"name": field, "reason": MESSAGES[key][lang].format(**params)}])
+
+
+_AUTH_NL = {"missing Authorization header": "de kopregel Authorization ontbreekt",
+            "use Authorization: Bearer <key>": "gebruik Authorization: Bearer <sleutel>",
+            "unknown API key": "onbekende API-sleutel"}
+
+
+def auth_reason(reason: str, lang: str) -> str:
+    """shared.auth's refusal (401/403) in the caller's language."""
+    if lang != "nl":
+        return reason
+    if reason in _AUTH_NL:
+        return _AUTH_NL[reason]
+    match = re.match(r"a key with role (\w+) lacks the permission (\S+)$", reason)
+    return f"een sleutel met rol {match[1]} heeft het recht {match[2]} niet" if match else reason
 
 
 def evidence_problem(refused, lang: str):

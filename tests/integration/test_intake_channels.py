@@ -256,3 +256,32 @@ def test_the_openapi_document_is_served_and_equals_the_docs_copy(intake):
     assert served["openapi"].startswith("3.")
     assert served == json.loads((REPO_ROOT / openapi.DOCS_COPY).read_text()), \
         "docs/openapi/intake.json is stale: python -m services.intake.openapi > docs/openapi/intake.json"
+
+
+# ---------------------------------------------------------------- the caller's language
+
+def test_refusals_name_the_field_in_dutch_when_asked(intake):
+    code = intake.region.codes[0]
+    url = intake.url("intake", "/api/v1/incidents")
+    nl = {"Accept-Language": "nl"}
+    unknown = requests.post(url, json=incident_body(), headers={**nl, "Authorization": "Bearer nope"}, timeout=10)
+    assert unknown.status_code == 401
+    assert unknown.json()["invalid-params"] == [{"name": "Authorization", "reason": "onbekende API-sleutel"}]
+    forbidden = requests.post(url, json=incident_body(), headers={**nl, **bearer(intake.key(code, "analyst"))},
+                              timeout=10)
+    assert forbidden.status_code == 403 and "heeft het recht incident:create niet" in forbidden.json()["detail"]
+    key = intake.key(code)
+    as_text = requests.post(url, data="hallo", headers={**nl, **bearer(key), "Content-Type": "text/plain"},
+                            timeout=10)
+    assert as_text.status_code == 415
+    assert as_text.json()["invalid-params"] == [{"name": "Content-Type",
+                                                 "reason": "stuur de inhoud als application/json"}]
+    broken = requests.post(url, data="{kapot", headers={**bearer(key), "Content-Type": "application/json"},
+                           timeout=10)
+    assert broken.status_code == 400
+    assert broken.json()["invalid-params"] == [{"name": "body", "reason": "the body is not valid JSON"}]
+    fields = requests.post(url, json=incident_body(occurred_at="gisteren", location_type="kelder"),
+                           headers={**nl, **bearer(key)}, timeout=10)
+    assert fields.status_code == 422
+    assert {p["name"]: p["reason"] for p in fields.json()["invalid-params"]} == {
+        "occurred_at": "Vul een geldige datum in (jjjj-mm-dd).", "location_type": "Kies een van de opties."}
