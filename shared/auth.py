@@ -27,6 +27,10 @@ ROLES = (REPORTER, INTAKE_CHANNEL, STAFF, COORDINATOR, AFTERCARE_WORKER, POLICE_
 PERMISSIONS = {
     "incident:create": {INTAKE_CHANNEL, STAFF, COORDINATOR},
     "incident:read": {INTAKE_CHANNEL, STAFF, COORDINATOR},
+    # Evidence files go into the case store; the case's own key holder or staff add them.
+    "evidence:add": {INTAKE_CHANNEL, STAFF, COORDINATOR},
+    # Drafts read from the meldpunt mailbox are completed by the meldpunt's own staff.
+    "draft:complete": {STAFF, COORDINATOR},
     "statistics:read": {STAFF, COORDINATOR, ANALYST},
     # Aftercare holds health data (AVG art. 9): only aftercare roles read or change it.
     "aftercare:read": {AFTERCARE_WORKER, COORDINATOR},

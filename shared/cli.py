@@ -46,6 +46,23 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     listing = key.add_parser("list", help="list a municipality's keys (never the keys themselves)")
     listing.add_argument("code")
+    sign = key.add_parser("sign", help="give a key a (new) HMAC signing secret, printed once as the last line; "
+                                       "from then on its requests must be signed")
+    sign.add_argument("code")
+    sign.add_argument("key_id")
+    unsign = key.add_parser("unsign", help="drop a key's signing secret: its requests need no signature")
+    unsign.add_argument("code")
+    unsign.add_argument("key_id")
+
+    imp = sub.add_parser("import", help="import a municipality's historical incidents (CSV or JSON lines): "
+                                        "all rows or none")
+    imp.add_argument("code")
+    imp.add_argument("file")
+    imp.add_argument("--format", choices=("csv", "jsonl"), help="default: by the file's extension")
+
+    mail = sub.add_parser("intake-mail", help="read the meldpunt mailboxes (intake.mailboxes) into draft incidents")
+    mail.add_argument("--municipality", dest="code", help="only this municipality's mailbox")
+    mail.add_argument("--once", action="store_true", help="read once and stop (default: keep polling)")
 
     dlq = sub.add_parser("dlq", help="inspect and replay dead letters").add_subparsers(
         dest="action", required=True, parser_class=_Parser)
@@ -104,7 +121,7 @@ def _dispatch(args) -> int:
     settings = load_settings()
     handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
                "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit,
-               "liaison": _liaison}[args.command]
+               "liaison": _liaison, "import": _import, "intake-mail": _intake_mail}[args.command]
     return handler(settings, args)
 
 
@@ -197,6 +214,8 @@ def _apikey(settings, args) -> int:
             print(f"created key {key_id} for {args.code} ({args.role}, {args.label.strip()}); "
                   "it is shown once, keep it safe:")
             print(key)
+        elif args.action in ("sign", "unsign"):
+            _signing(settings, args)
         elif args.action == "revoke":
             with _case_store(settings, args.code) as uow:
                 if not auth.revoke_key(uow, args.key_id):
@@ -213,6 +232,127 @@ def _apikey(settings, args) -> int:
     except psycopg2.errors.UndefinedTable:
         raise CommandError(f"the case store of {args.code} is not migrated; run `meldpunt migrate`") from None
     return 0
+
+
+def _signing(settings, args) -> None:
+    from services.intake import signatures, store
+
+    with _case_store(settings, args.code) as uow:
+        known = uow.fetchone("SELECT revoked_at FROM hub.api_keys WHERE key_id = %s", (args.key_id,))
+        if known is None or known["revoked_at"] is not None:
+            raise CommandError(f"{args.code} has no active key {args.key_id}")
+        if args.action == "unsign":
+            if not store.drop_signing_secret(uow, args.key_id):
+                raise CommandError(f"key {args.key_id} of {args.code} has no signing secret")
+            uow.audit("cli", "revoke", f"signing secret of api key {args.key_id}")
+            print(f"key {args.key_id} of {args.code} no longer signs its requests")
+            return
+        secret = signatures.new_secret()
+        store.set_signing_secret(uow, args.key_id, _keyring(settings).encrypt(
+            uow, store.SIGNING_TABLE, "secret", args.key_id, secret.encode("utf-8")))
+        uow.audit("cli", "create", f"signing secret of api key {args.key_id}")
+    print(f"key {args.key_id} of {args.code} must now sign every request (X-Meldpunt-Timestamp, "
+          "X-Meldpunt-Signature); its signing secret is shown once, keep it safe:")
+    print(secret)
+
+
+def _intake_stores(settings, code):
+    """Units of work that write as intake: events they record are relayed by intake's outbox relay."""
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+    from shared.names import INTAKE
+
+    if code is not None and not settings.region.knows(code):
+        raise CommandError(f"{code} is not a municipality of region {settings.region.code} "
+                           f"({', '.join(settings.region.codes)})")
+    return Stores(settings, ConnectionPool(1, application_name="meldpunt-cli"), INTAKE)
+
+
+def _import(settings, args) -> int:
+    import uuid
+    from pathlib import Path
+
+    import psycopg2
+
+    from services.intake import bulk_import
+
+    stores = _intake_stores(settings, args.code)
+    path = Path(args.file)
+    try:
+        checked = bulk_import.check(bulk_import.read_rows(path, bulk_import.format_of(path, args.format)))
+    except bulk_import.ImportFileError as exc:
+        raise CommandError(str(exc)) from None
+    if checked.bad:
+        for bad in checked.bad:
+            print(f"{path.name}: {bad}", file=sys.stderr)
+        lines = len({bad.line for bad in checked.bad})
+        raise CommandError(f"{path.name}: {lines} of {checked.total} row(s) are bad; nothing imported")
+    if not checked.rows:
+        raise CommandError(f"{path.name} holds no rows")
+    try:
+        with stores.case_store(args.code) as uow:
+            imported, skipped = bulk_import.store_rows(uow, checked, path.name, uuid.uuid4())
+    except psycopg2.OperationalError as exc:
+        raise CommandError(f"cannot reach the case store of {args.code}: {str(exc).strip().splitlines()[0]}") \
+            from None
+    for line, first in checked.duplicates:
+        print(f"{path.name}: line {line} repeats line {first}; imported once")
+    print(f"{args.code}: imported {imported} incident(s) from {path.name}"
+          + (f"; {skipped} row(s) were imported before" if skipped else ""))
+    return 0
+
+
+def _intake_mail(settings, args) -> int:
+    import time
+
+    import psycopg2
+
+    from services.intake import mail
+    from services.intake.options import intake_options
+
+    options = intake_options(settings.region)
+    mailboxes = options["mailboxes"]
+    if args.code is not None:
+        _intake_stores(settings, args.code)  # refuses a code outside the region
+        if args.code not in mailboxes:
+            raise CommandError(f"{args.code} has no mailbox in intake.mailboxes of the region file")
+        mailboxes = {args.code: mailboxes[args.code]}
+    if not mailboxes:
+        raise CommandError("no mailboxes configured (intake.mailboxes in the region file)")
+    for code in mailboxes:
+        if not settings.region.knows(code):
+            raise CommandError(f"intake.mailboxes: {code} is not a municipality of region {settings.region.code}")
+    stores = _intake_stores(settings, None)
+    while True:
+        for code, config in mailboxes.items():
+            try:
+                counts = mail.read_mailbox(stores.case_store, code, mail.source_for(config),
+                                           options["max_file_bytes"])
+            except (OSError, mail.imaplib.IMAP4.error) as exc:
+                if args.once:
+                    raise CommandError(f"{code}: cannot read the mailbox: {exc}") from None
+                print(f"{code}: cannot read the mailbox: {exc}", file=sys.stderr)
+                continue
+            except psycopg2.OperationalError as exc:
+                message = f"cannot reach the case store of {code}: {str(exc).strip().splitlines()[0]}"
+                if args.once:
+                    raise CommandError(message) from None
+                print(message, file=sys.stderr)
+                continue
+            print(f"{code}: {counts.drafted} draft(s), {counts.duplicates} already read, "
+                  f"{counts.rejected} rejected")
+        if args.once:
+            return 0
+        time.sleep(options["mail_poll_seconds"])
+
+
+def _keyring(settings):
+    from shared.crypto import Keyring, MasterKeyMissing
+
+    try:
+        return Keyring(settings.master_key)
+    except MasterKeyMissing as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _dlq(settings, args) -> int:

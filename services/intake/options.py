@@ -36,6 +36,11 @@ class OptionsSchema(Schema):
     # `form_rate_per_minute`.
     form_rate_per_minute = fields.Float(load_default=6.0, validate=validate.Range(min=0.1))
     form_burst = fields.Integer(load_default=10, validate=validate.Range(min=1))
+    # Signed municipality channels: how far a request's X-Meldpunt-Timestamp may lie from the hub's clock,
+    # and how long a signature is remembered against replays.
+    signature_window_seconds = fields.Integer(load_default=300, validate=validate.Range(min=10, max=3600))
+    # `meldpunt intake-mail` without --once: seconds between two looks in each mailbox.
+    mail_poll_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=1))
     mailboxes = fields.Dict(keys=fields.String(validate=MUNICIPALITY), values=fields.Nested(MailboxSchema),
                             load_default=dict)
 

@@ -149,3 +149,36 @@ class IncidentViewSchema(Schema):
     damage = fields.String(allow_none=True)
     witnesses = fields.List(fields.Dict())
     aangifte_help = fields.Boolean()
+    draft = fields.Boolean(metadata={"description": "true: read from a mailbox, not yet completed by staff"})
+    evidence = fields.List(fields.Nested(lambda: EvidenceViewSchema()))
+
+
+class EvidenceViewSchema(Schema):
+    """One evidence file's description (never its content)."""
+    evidence_id = fields.UUID()
+    filename = fields.String()
+    media_type = fields.String()
+    size_bytes = fields.Integer()
+    sha256 = fields.String()
+    added_at = fields.AwareDateTime()
+    added_by = fields.String()
+
+
+class DraftSchema(Schema):
+    """GET /api/v1/drafts: one case read from a mailbox, waiting for staff."""
+    case_id = fields.UUID()
+    channel = fields.String()
+    received_at = fields.AwareDateTime()
+    received_by = fields.String(metadata={"description": "the mailbox it was read from"})
+
+
+class EvidenceAddedSchema(Schema):
+    """POST /api/v1/incidents/{case_id}/evidence: what was stored."""
+    evidence_id = fields.UUID(required=True)
+    case_id = fields.UUID(required=True)
+    media_type = fields.String(required=True, metadata={"description": "decided by content: " +
+                                                        "image/png, image/jpeg, image/gif, image/webp, "
+                                                        "application/pdf, text/plain or message/rfc822"})
+    size_bytes = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    evidence_count = fields.Integer(required=True, metadata={"description": "files in the case now"})

@@ -18,14 +18,16 @@ from shared import vocabulary as v
 from shared.http import Problem, api, invalid_params, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
+from shared.dependencies import Encryption
 from shared.service import HubService
 from shared.schemas import instance
 
 from services.police_liaison.service import police_status_of
 
-from services.intake import domain, store, web
+from services.intake import domain, openapi, signatures, store, web
 from services.intake.options import intake_options
-from services.intake.schemas import IncidentCreatedSchema, IncidentReportSchema, IncidentViewSchema
+from services.intake.schemas import (DraftSchema, IncidentCreatedSchema, IncidentReportSchema,
+                                     IncidentViewSchema)
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 STATIC = Path(__file__).with_name("static")
@@ -55,6 +57,70 @@ def _page(html: str, status: int = 200, headers: dict | None = None) -> Response
 class IntakeService(HubService):
     name = INTAKE
     form_guard = PublicFormGuard()
+    keyring = Encryption()  # decrypts keys' signing secrets
+
+    # ============================================================ keys and signatures
+
+    def _principal(self, request, permission: str) -> auth.Principal:
+        """The caller's key (HubService), and — for a key with a signing secret — its request signature."""
+        lang = web.api_language(request)
+        try:
+            principal = super()._principal(request, permission)
+        except auth.Unauthorized as refused:
+            raise Problem(401, "Unauthorized", web.auth_reason(str(refused), lang),
+                          invalid_params=[{"name": "Authorization", "reason": web.auth_reason(str(refused), lang)}],
+                          headers={"WWW-Authenticate": 'Bearer realm="meldpunt"'}) from None
+        except auth.Forbidden as refused:
+            raise Problem(403, "Forbidden", web.auth_reason(str(refused), lang),
+                          invalid_params=[{"name": "Authorization", "reason": web.auth_reason(str(refused), lang)}]) \
+                from None
+        with self.storage.case_store(principal.municipality) as uow:
+            encrypted = store.signing_secret(uow, principal.key_id)
+            if encrypted is None:
+                return principal
+            secret = self.keyring.decrypt(uow, store.SIGNING_TABLE, "secret", principal.key_id,
+                                          encrypted).decode("utf-8")
+        window = self._options["signature_window_seconds"]
+        try:
+            body = self._body(request, self._max_upload_bytes())
+            signed = signatures.verify(secret, request.headers.get(signatures.TIMESTAMP_HEADER),
+                                       request.headers.get(signatures.SIGNATURE_HEADER), body,
+                                       self.clock.now().timestamp(), window)
+            with self.storage.case_store(principal.municipality) as uow:
+                # committed at once, whatever the request then does: a signature is good for one request
+                if not store.first_sighting(uow, principal.key_id, signed, window):
+                    raise signatures.SignatureRefused("replayed", signatures.SIGNATURE_HEADER)
+        except signatures.SignatureRefused as refused:
+            raise Problem(401, "Unauthorized", signatures.DETAIL[lang],
+                          invalid_params=[{"name": refused.header,
+                                           "reason": signatures.REASONS[refused.code][lang].format(window=window)}],
+                          headers={"WWW-Authenticate": 'Bearer realm="meldpunt"'}) from None
+        return principal
+
+    @staticmethod
+    def _read_json(request, max_bytes: int):
+        """shared.http.read_json, its refusal naming the body (or its Content-Type) in the caller's language."""
+        try:
+            return read_json(request, max_bytes)
+        except Problem as problem:
+            lang = web.api_language(request)
+            field, key = {415: ("Content-Type", "json_type"), 413: ("body", "body_size"),
+                          400: ("body", "json_syntax")}[problem.status]
+            raise web.api_problem(problem.status, problem.title, lang, key, field, limit=max_bytes) from None
+
+    @staticmethod
+    def _body(request, max_bytes: int) -> bytes:
+        request.max_content_length = max_bytes
+        if request.content_length is not None and request.content_length > max_bytes:
+            raise Problem(413, "Content Too Large", f"the body may be at most {max_bytes} bytes")
+        try:
+            return request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            raise Problem(413, "Content Too Large", f"the body may be at most {max_bytes} bytes") from None
+
+    def _max_upload_bytes(self) -> int:
+        # an evidence upload (one file, maybe in a multipart envelope) or a JSON body
+        return max(self.storage.settings.max_body_bytes, self._options["max_file_bytes"] + 64 * 1024)
 
     # ============================================================ partner API and staff
 
@@ -70,18 +136,15 @@ class IntakeService(HubService):
             raise
 
     @staticmethod
-    def _channel_of(principal: auth.Principal, data) -> str:
+    def _channel_of(principal: auth.Principal, data, lang: str) -> str:
         """Staff say how the report came in (telefoon, balie, brief); a municipality's channel is `api`."""
         asked = data.pop("channel", None) if isinstance(data, dict) else None
         if principal.role in (auth.STAFF, auth.COORDINATOR):
             if asked not in STAFF_CHANNELS:
-                raise Problem(422, "Unprocessable Content", "one or more fields are invalid",
-                              invalid_params=[{"name": "channel",
-                                               "reason": f"staff registration needs one of {', '.join(STAFF_CHANNELS)}"}])
+                raise web.api_problem(422, "Unprocessable Content", lang, "staff_channel", "channel")
             return asked
         if asked not in (None, "api"):
-            raise Problem(422, "Unprocessable Content", "one or more fields are invalid",
-                          invalid_params=[{"name": "channel", "reason": "a municipality channel reports as api"}])
+            raise web.api_problem(422, "Unprocessable Content", lang, "api_channel", "channel")
         return "api"
 
     @api("POST", "/api/v1/incidents")
@@ -89,9 +152,9 @@ class IntakeService(HubService):
         principal = self._principal(request, "incident:create")
         idempotency_key = request.headers.get("Idempotency-Key")
         if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
-            raise Problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 visible ASCII characters",
-                          invalid_params=[{"name": "Idempotency-Key", "reason": "1 to 200 visible ASCII characters"}])
-        data = read_json(request, self.storage.settings.max_body_bytes)
+            raise web.api_problem(400, "Bad Request", web.api_language(request), "idempotency_key_format",
+                                  "Idempotency-Key")
+        data = self._read_json(request, self.storage.settings.max_body_bytes)
         request_hash = hashlib.sha256(request.get_data(cache=True)).hexdigest()
         with self.storage.case_store(principal.municipality) as uow:
             if idempotency_key is not None:
@@ -101,14 +164,13 @@ class IntakeService(HubService):
                 first = store.idempotent_answer(uow, principal.key_id, idempotency_key)
                 if first is not None:
                     if first["request_hash"] != request_hash:
-                        raise Problem(409, "Conflict", "this Idempotency-Key was used for a different body",
-                                      invalid_params=[{"name": "Idempotency-Key",
-                                                       "reason": "already used for a different body"}])
+                        raise web.api_problem(409, "Conflict", web.api_language(request), "idempotency_key_used",
+                                              "Idempotency-Key")
                     case_id = first["response"]["case_id"]
                     return json_response(first["response"], first["status_code"],
                                          headers={"Location": f"/api/v1/incidents/{case_id}",
                                                   "Idempotent-Replayed": "true"})
-            channel = self._channel_of(principal, data)
+            channel = self._channel_of(principal, data, web.api_language(request))
             report = self._load_report(request, data)
             case_id = uuid.uuid4()
             store.insert_incident(uow, case_id, report, channel=channel, received_by=principal.actor)
@@ -131,9 +193,96 @@ class IntakeService(HubService):
                 raise Problem(404, "Not Found", "no such case")
             uow.audit(principal.actor, "read", "incident", case_id=case_uuid,
                       reason="GET /api/v1/incidents/{case_id}")
+            row["evidence"] = store.list_evidence(uow, case_uuid)
         row["municipality"] = principal.municipality
         row["anonymous"] = domain.is_anonymous(row)
         return json_response(instance(IncidentViewSchema).dump(row))
+
+    @api("POST", "/api/v1/incidents/<case_id>/evidence")
+    def add_evidence(self, request, case_id):
+        """One evidence file, as the raw body (file name in Content-Disposition or X-Filename) or as the
+        `file` field of a multipart/form-data body; its kind is decided by its content, never its name."""
+        principal = self._principal(request, "evidence:add")
+        case_uuid = path_uuid(case_id, "case")
+        lang = web.api_language(request)
+        options = self._options
+        filename, content = self._upload(request, options, lang)
+        with self.storage.case_store(principal.municipality) as uow:
+            row = store.lock_incident(uow, case_uuid)
+            if row is None:
+                raise Problem(404, "Not Found", "no such case")
+            if not domain.may_change(row["status"]):
+                raise web.api_problem(409, "Conflict", lang, "case_closed", "case_id")
+            count, total = store.evidence_total(uow, case_uuid)
+            try:
+                media_type = domain.check_evidence(content, total, options["max_file_bytes"],
+                                                   options["max_case_bytes"])
+            except domain.EvidenceRefused as refused:
+                raise web.evidence_problem(refused, lang) from None
+            evidence_id = uuid.uuid4()
+            store.add_evidence(uow, evidence_id, case_uuid, filename, media_type, content, principal.actor)
+            uow.audit(principal.actor, "add", "evidence", case_id=case_uuid, reason=media_type)
+            current = store.get_incident(uow, case_uuid)
+            if not current["draft"]:  # a draft has not been reported yet; its completion reports it
+                uow.record("incident_updated", case_uuid,
+                           domain.updated_payload(current, "api", ["evidence"], count + 1),
+                           correlation_id=self.correlation_id)
+        body = {"evidence_id": str(evidence_id), "case_id": str(case_uuid), "media_type": media_type,
+                "size_bytes": len(content), "sha256": hashlib.sha256(content).hexdigest(),
+                "evidence_count": count + 1}
+        return json_response(body, 201, headers={"Location": f"/api/v1/incidents/{case_uuid}"})
+
+    def _upload(self, request, options, lang) -> tuple[str, bytes]:
+        limit = options["max_file_bytes"]
+        if request.content_length is not None and request.content_length > limit + 64 * 1024:
+            raise web.evidence_problem(domain.EvidenceRefused("too_large", limit=limit), lang)
+        body = self._body(request, self._max_upload_bytes())
+        if (request.mimetype or "").lower() == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None:
+                raise web.api_problem(422, "Unprocessable Content", lang, "required", "file")
+            return upload.filename or "bestand", upload.read()
+        filename = request.headers.get("X-Filename") or ""
+        disposition = request.headers.get("Content-Disposition")
+        if disposition and not filename:
+            from werkzeug.http import parse_options_header
+
+            filename = parse_options_header(disposition)[1].get("filename", "")
+        return (filename.strip().replace("/", "_")[:200] or "bestand"), body
+
+    @api("GET", "/api/v1/drafts")
+    def drafts(self, request):
+        """Cases read from the meldpunt mailbox that staff have yet to complete."""
+        principal = self._principal(request, "draft:complete")
+        with self.storage.case_store(principal.municipality) as uow:
+            rows = store.list_drafts(uow)
+        return json_response({"drafts": DraftSchema(many=True).dump(rows)})
+
+    @api("POST", "/api/v1/incidents/<case_id>/complete")
+    def complete(self, request, case_id):
+        """Staff complete a draft with the full report (same body as POST /api/v1/incidents): from now on it
+        is a case like any other, and its incident_reported event goes out."""
+        principal = self._principal(request, "draft:complete")
+        case_uuid = path_uuid(case_id, "case")
+        lang = web.api_language(request)
+        data = self._read_json(request, self.storage.settings.max_body_bytes)
+        report = self._load_report(request, data)
+        with self.storage.case_store(principal.municipality) as uow:
+            row = store.lock_incident(uow, case_uuid)
+            if row is None:
+                raise Problem(404, "Not Found", "no such case")
+            if not store.complete_draft(uow, case_uuid, report):
+                raise web.api_problem(409, "Conflict", lang, "not_a_draft", "case_id")
+            uow.record("incident_reported", case_uuid, domain.reported_payload(report, row["channel"]),
+                       correlation_id=self.correlation_id)
+            uow.audit(principal.actor, "complete", "incident", case_id=case_uuid, reason=f"draft: {row['channel']}")
+        return json_response(IncidentCreatedSchema().dump({"case_id": case_uuid, "status": "ontvangen"}), 200,
+                             headers={"Location": f"/api/v1/incidents/{case_uuid}"})
+
+    @api("GET", "/api/v1/openapi.json")
+    def openapi_document(self, request):
+        """The intake API's OpenAPI 3 document (also docs/openapi/intake.json)."""
+        return json_response(openapi.document(), headers={"Cache-Control": "max-age=300"})
 
     # ============================================================ status from other services
 

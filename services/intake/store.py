@@ -93,3 +93,91 @@ def add_text(uow, case_id, channel: str, added_by: str, text: str) -> None:
 def list_additions(uow, case_id) -> list[dict]:
     return uow.fetchall("SELECT channel, added_by, text, added_at FROM intake.additions WHERE case_id = %s "
                         "ORDER BY id", (case_id,))
+
+
+# ---------------------------------------------------------------- signing secrets (migration 0004)
+
+SIGNING_TABLE = "intake.signing_secrets"
+
+
+def signing_secret(uow, key_id: str) -> bytes | None:
+    """The key's encrypted signing secret, or None: a key without one does not sign."""
+    row = uow.fetchone("SELECT secret FROM intake.signing_secrets WHERE key_id = %s", (key_id,))
+    return bytes(row["secret"]) if row else None
+
+
+def set_signing_secret(uow, key_id: str, encrypted: bytes) -> None:
+    import psycopg2
+
+    uow.execute("INSERT INTO intake.signing_secrets (key_id, secret) VALUES (%s, %s) "
+                "ON CONFLICT (key_id) DO UPDATE SET secret = EXCLUDED.secret, created_at = now()",
+                (key_id, psycopg2.Binary(encrypted))).close()
+
+
+def drop_signing_secret(uow, key_id: str) -> bool:
+    cur = uow.execute("DELETE FROM intake.signing_secrets WHERE key_id = %s", (key_id,))
+    dropped = cur.rowcount == 1
+    cur.close()
+    return dropped
+
+
+def first_sighting(uow, key_id: str, signature: str, window_seconds: int) -> bool:
+    """Record a signature; False if it was seen within the window (a replay). Older sightings are pruned."""
+    uow.execute("DELETE FROM intake.seen_signatures WHERE key_id = %s AND seen_at < now() - %s * interval '1 second'",
+                (key_id, 2 * window_seconds)).close()
+    cur = uow.execute("INSERT INTO intake.seen_signatures (key_id, signature) VALUES (%s, %s) "
+                      "ON CONFLICT DO NOTHING", (key_id, signature))
+    first = cur.rowcount == 1
+    cur.close()
+    return first
+
+
+# ---------------------------------------------------------------- bulk import and e-mail (migration 0004)
+
+def imported_case(uow, row_hash: str):
+    row = uow.fetchone("SELECT case_id FROM intake.imported_rows WHERE row_hash = %s", (row_hash,))
+    return row["case_id"] if row else None
+
+
+def remember_import(uow, row_hash: str, case_id, source: str, line: int) -> None:
+    uow.execute("INSERT INTO intake.imported_rows (row_hash, case_id, source, line) VALUES (%s, %s, %s, %s)",
+                (row_hash, case_id, source, line)).close()
+
+
+def mail_case(uow, message_id: str):
+    row = uow.fetchone("SELECT case_id FROM intake.mail_messages WHERE message_id = %s", (message_id,))
+    return row["case_id"] if row else None
+
+
+def remember_mail(uow, message_id: str, case_id, mailbox: str) -> None:
+    uow.execute("INSERT INTO intake.mail_messages (message_id, case_id, mailbox) VALUES (%s, %s, %s)",
+                (message_id, case_id, mailbox)).close()
+
+
+# ---------------------------------------------------------------- drafts (e-mail) completed by staff
+
+def list_drafts(uow, limit: int = 200) -> list[dict]:
+    return uow.fetchall("SELECT case_id, channel, received_at, received_by FROM intake.incidents "
+                        "WHERE draft ORDER BY received_at LIMIT %s", (limit,))
+
+
+def complete_draft(uow, case_id, report: dict) -> bool:
+    """Replace a draft's fields by the report staff completed, and make it a case; False if it is no draft.
+    The same columns as insert_incident (keep the two in step, also when columns become encrypted)."""
+    reporter, target = report.get("reporter"), report.get("target")
+    values = {"occurred_at": report["occurred_at"], "description": report["description"],
+              "location_type": report["location_type"], "target_role": report["target_role"],
+              "reported_categories": list(report["categories"]),
+              "reporter": json.dumps(reporter) if reporter else None,
+              "perpetrators": json.dumps(report["perpetrators"], default=str),
+              "consent": json.dumps(report["consent"]), "target": json.dumps(target) if target else None,
+              "witnesses": json.dumps(report.get("witnesses") or []),
+              **{name: report.get(name) for name in _OPTIONAL}}
+    values["occurred_at_precision"] = values["occurred_at_precision"] or "exact"
+    values["reporter_relation"] = values["reporter_relation"] or "target"
+    values["aangifte_help"] = bool(values["aangifte_help"])
+    cur = uow.execute(f"UPDATE intake.incidents SET {', '.join(f'{name} = %s' for name in values)}, draft = false "
+                      "WHERE case_id = %s AND draft", (*values.values(), case_id))
+    done = cur.rowcount == 1
+    cur.close()
+    return done

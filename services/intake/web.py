@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -233,7 +234,58 @@ MESSAGES = {
                    "en": "We cannot accept this kind of file: only photos, PDF, text or e-mail."},
     "empty": {"nl": "Dit bestand is leeg.", "en": "This file is empty."},
     "confirm": {"nl": "Vink aan dat u de melding wilt intrekken.", "en": "Tick the box to confirm the withdrawal."},
+    "staff_channel": {"nl": "Een registratie door een medewerker noemt het kanaal: telefoon, balie of brief.",
+                      "en": "Staff registration needs one of telefoon, balie, brief."},
+    "api_channel": {"nl": "Een gemeentekanaal meldt als api.", "en": "A municipality channel reports as api."},
+    "idempotency_key_format": {"nl": "1 tot 200 zichtbare ASCII-tekens", "en": "1 to 200 visible ASCII characters"},
+    "idempotency_key_used": {"nl": "al gebruikt voor een andere inhoud", "en": "already used for a different body"},
+    "not_a_draft": {"nl": "Deze melding is geen concept (meer).", "en": "This case is not a draft (any more)."},
+    "json_type": {"nl": "stuur de inhoud als application/json", "en": "send the body as application/json"},
+    "body_size": {"nl": "de inhoud mag hoogstens {limit} bytes zijn", "en": "the body may be at most {limit} bytes"},
+    "json_syntax": {"nl": "de inhoud is geen geldige JSON", "en": "the body is not valid JSON"},
+    "case_closed": {"nl": "Deze melding is afgesloten of ingetrokken.", "en": "This case is closed or withdrawn."},
 }
+
+# The problem+json `detail` of an API refusal, in the caller's language.
+API_DETAILS = {
+    400: {"nl": "het verzoek klopt niet", "en": "the request is malformed"},
+    409: {"nl": "dit kan niet in de huidige toestand van de melding", "en": "not possible in the case's current state"},
+    413: {"nl": "te groot", "en": "too large"},
+    415: {"nl": "dit soort inhoud wordt niet aangenomen", "en": "this kind of content is not accepted"},
+    422: {"nl": "een of meer velden kloppen niet", "en": "one or more fields are invalid"},
+}
+_EVIDENCE_STATUS = {"too_large": (413, "Content Too Large"), "case_full": (413, "Content Too Large"),
+                    "wrong_type": (415, "Unsupported Media Type"), "empty": (422, "Unprocessable Content")}
+
+
+def api_problem(status: int, title: str, lang: str, key: str, field: str, **params):
+    """A problem+json refusal naming `field`, its reason (MESSAGES[key]) in the caller's language."""
+    from shared.http import Problem
+
+    return Problem(status, title, API_DETAILS[status][lang],
+                   invalid_params=[{"name": field, "reason": MESSAGES[key][lang].format(**params)}])
+
+
+_AUTH_NL = {"missing Authorization header": "de kopregel Authorization ontbreekt",
+            "use Authorization: Bearer <key>": "gebruik Authorization: Bearer <sleutel>",
+            "unknown API key": "onbekende API-sleutel"}
+
+
+def auth_reason(reason: str, lang: str) -> str:
+    """shared.auth's refusal (401/403) in the caller's language."""
+    if lang != "nl":
+        return reason
+    if reason in _AUTH_NL:
+        return _AUTH_NL[reason]
+    match = re.match(r"a key with role (\w+) lacks the permission (\S+)$", reason)
+    return f"een sleutel met rol {match[1]} heeft het recht {match[2]} niet" if match else reason
+
+
+def evidence_problem(refused, lang: str):
+    """An evidence file the API refuses (domain.EvidenceRefused): 413, 415 or 422 naming the field `file`."""
+    status, title = _EVIDENCE_STATUS[refused.code]
+    limit = refused.params.get("limit")
+    return api_problem(status, title, lang, refused.code, "file", limit=human_size(limit) if limit else "")
 
 
 def message(reason: str, lang: str) -> str:
