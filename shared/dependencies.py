@@ -205,7 +205,7 @@ class Encryption(DependencyProvider):
 
 
 def missing_key_message(service: str) -> str:
-    return (f"{service} encrypts personal data and needs a master key: set MELDPUNT_MASTER_KEY (base64) "
+    return (f"no master key for the encryption at rest of {service}: set MELDPUNT_MASTER_KEY (base64) "
             "or MELDPUNT_MASTER_KEY_FILE (`meldpunt keys init` makes one)")
 
 

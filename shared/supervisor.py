@@ -51,9 +51,11 @@ def preflight(settings: Settings) -> list[str]:
                 f"{reason}. Start it (Debian: `pg_ctlcluster $(ls /etc/postgresql) main start`) "
                 f"or point the DSNs in the region file at a running server.")
     if settings.master_key is None:
-        from shared.dependencies import missing_key_message
+        from shared.dependencies import missing_key_message, needs_master_key
+        from shared.messaging.topology import service_class
 
-        problems.append(missing_key_message("the aftercare service"))
+        encrypting = [name for name in SERVICES if needs_master_key(service_class(name))]
+        problems.append(missing_key_message(" and ".join(encrypting) or "the hub"))
     problems += _service_settings_problems(settings)
     return problems
 
