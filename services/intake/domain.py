@@ -67,6 +67,15 @@ def next_status(current: str, event_type: str) -> str:
     return proposed if _RANK[proposed] > _RANK[current] else current
 
 
+def statuses_advanced_by(event_type: str) -> tuple[str, list[str]]:
+    """(the status another service's event brings, the statuses it may replace): forward
+    only, final statuses stay. The same rule as next_status, for one conditional update."""
+    proposed = STATUS_AFTER_EVENT.get(event_type)
+    if proposed is None:
+        return None, []
+    return proposed, [s for s in STATUSES if s not in FINAL and _RANK[s] < _RANK[proposed]]
+
+
 def may_change(status: str) -> bool:
     """A reporter may add information or withdraw until the case is closed or withdrawn."""
     return status not in FINAL

@@ -290,12 +290,9 @@ class IntakeService(HubService):
         with self.storage.case_store(event.municipality) as uow:
             if not uow.first_delivery(event):
                 return
-            row = store.lock_incident(uow, event.case_id)
-            if row is None:
-                return
-            status = domain.next_status(row["status"], event.event_type)
-            if status != row["status"]:
-                store.set_status(uow, event.case_id, status)
+            status, replaces = domain.statuses_advanced_by(event.event_type)
+            if status is not None:
+                store.advance_status(uow, event.case_id, status, replaces)
 
     @event_handler(TRIAGE, "incident_triaged")
     def on_incident_triaged(self, event):

@@ -57,6 +57,15 @@ def lock_incident(uow, case_id) -> dict | None:
                         (case_id,))
 
 
+def advance_status(uow, case_id, status: str, from_statuses: list[str]) -> bool:
+    """Move the case to `status` if it is in one of `from_statuses`; one statement, no read first."""
+    cur = uow.execute("UPDATE intake.incidents SET status = %s, status_changed_at = now() "
+                      "WHERE case_id = %s AND status = ANY(%s)", (status, case_id, from_statuses))
+    changed = cur.rowcount == 1
+    cur.close()
+    return changed
+
+
 def set_status(uow, case_id, status: str) -> None:
     uow.execute("UPDATE intake.incidents SET status = %s, status_changed_at = now(), "
                 "withdrawn_at = CASE WHEN %s = 'ingetrokken' THEN now() ELSE withdrawn_at END "

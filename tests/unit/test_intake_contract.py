@@ -171,3 +171,13 @@ def test_minimal_report_is_anonymous_in_its_event():
 def test_is_anonymous(reporter, anonymous):
     assert is_anonymous({"reporter": reporter}) is anonymous
     assert is_anonymous({} if reporter is None else {"reporter": reporter}) is anonymous
+
+
+def test_the_conditional_status_update_follows_the_same_rule_as_next_status():
+    from services.intake import domain
+
+    for event_type in (*domain.STATUS_AFTER_EVENT, "incident_updated"):
+        status, replaces = domain.statuses_advanced_by(event_type)
+        for current in domain.STATUSES:
+            expected = domain.next_status(current, event_type)
+            assert (status if current in replaces else current) == expected, (current, event_type)
