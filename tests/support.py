@@ -18,6 +18,9 @@ from shared.config import DEFAULT_REGION_FILE, REPO_ROOT, load_region
 from shared.crypto import new_master_key
 
 PG = "postgresql://postgres@127.0.0.1:5432"
+# One fresh random master key per test run, like the run's databases: data keys wrapped in one test
+# (hub.data_keys of the run's case stores) must unwrap in the next.
+RUN_MASTER_KEY = new_master_key()
 
 
 def write_test_region(path: Path, run_id: str) -> list[str]:
@@ -62,8 +65,8 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
         "MELDPUNT_LOG_LEVEL": "WARNING",
-        # a fresh random master key per test environment; never a fixed one
-        "MELDPUNT_MASTER_KEY": new_master_key(),
+        # a fresh random master key per test run; never a fixed one
+        "MELDPUNT_MASTER_KEY": RUN_MASTER_KEY,
         "MELDPUNT_REGION_SECRET": "test-region-secret-" + "0123456789abcdef" * 2,
     }
     for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):

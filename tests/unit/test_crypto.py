@@ -29,6 +29,9 @@ class FakeUow:
         return {"wrapped_key": row} if row is not None else None
 
     def execute(self, query, params=None):
+        if "pg_advisory" in query:
+            self.locks = getattr(self, "locks", []) + [query.split("(")[0].split()[-1]]
+            return self
         version = 1 if "VALUES (1," in query else params[0]
         self.rowcount = int(version not in self.keys)
         self.keys.setdefault(version, params[-1])
