@@ -51,6 +51,18 @@ def get_incident(uow, case_id) -> dict | None:
     return _opened(uow, uow.fetchone("SELECT * FROM intake.incidents WHERE case_id = %s", (case_id,)))
 
 
+def update_personal(uow, case_id, changes: dict) -> None:
+    """Change some of the incident's personal fields (the rest stays as it is), encrypted again."""
+    unknown = set(changes) - set(INCIDENT_PERSONAL)
+    if unknown:
+        raise ValueError(f"not personal fields: {sorted(unknown)}")
+    row = get_incident(uow, case_id)
+    personal = {name: row.get(name) for name in INCIDENT_PERSONAL}
+    personal.update(changes)
+    uow.execute("UPDATE intake.incidents SET personal = %s WHERE case_id = %s",
+                (uow.seal(INCIDENTS, "personal", case_id, personal), case_id)).close()
+
+
 def idempotent_answer(uow, key_id: str, idempotency_key: str) -> dict | None:
     """The first answer to this key, locked so a concurrent retry waits for it."""
     return uow.fetchone("SELECT request_hash, status_code, response FROM intake.idempotency_keys "
