@@ -28,7 +28,7 @@ class Sealed:
     case_rows: str | None = None  # WHERE clause (one %s: the case id) selecting a case's rows
 
 
-INCIDENT_PERSONAL = ("description", "location_detail", "target", "reporter", "perpetrators", "witnesses",
+INCIDENT_PERSONAL = ("description", "own_kind", "location_detail", "target", "reporter", "perpetrators", "witnesses",
                      "injuries", "damage")
 
 SEALED = (

@@ -1,7 +1,7 @@
 """Intake's tables in the municipality's case store (schema `intake`).
 
-Personal data is encrypted here and nowhere else: the incident's description, places, people
-and injuries go into `personal`, an evidence file's name and content and an addition's text
+Personal data is encrypted here and nowhere else: the incident's description and own words,
+places, people and injuries go into `personal`, an evidence file's name and content and an addition's text
 likewise (shared/personal_data.py lists every such column); reads give them back decrypted.
 """
 from __future__ import annotations
@@ -12,12 +12,13 @@ from shared.personal_data import INCIDENT_PERSONAL
 
 INCIDENTS, EVIDENCE, ADDITIONS = "intake.incidents", "intake.evidence", "intake.additions"
 
-_OPTIONAL = ("own_kind", "occurred_at_precision", "occurred_until", "reporter_relation", "aangifte_help")
+_OPTIONAL = ("occurred_at_precision", "occurred_until", "reporter_relation", "aangifte_help")
 
 
 def personal_of(report: dict) -> dict:
     """The personal part of a report: what is stored encrypted."""
-    return {"description": report["description"], "location_detail": report.get("location_detail"),
+    return {"description": report["description"], "own_kind": report.get("own_kind"),
+            "location_detail": report.get("location_detail"),
             "target": report.get("target") or None, "reporter": report.get("reporter") or None,
             "perpetrators": report.get("perpetrators") or [], "witnesses": report.get("witnesses") or [],
             "injuries": report.get("injuries"), "damage": report.get("damage")}

@@ -163,7 +163,7 @@ def migrate_region(region: Region, report=lambda line: None, master_key: bytes |
         except psycopg2.Error as exc:
             raise MigrationError(f"{label}: {_first_line(exc)}") from None
         state = "created, " if created else ""
-        done = f"; encrypted the personal data of {encrypted} row(s) stored in plaintext" if encrypted else ""
+        done = f"; encrypted {encrypted} personal data value(s) stored in plaintext" if encrypted else ""
         report((f"{label}: {state}{len(applied)} migration(s) applied" if applied
                 else f"{label}: {state}up to date") + done)
 
