@@ -154,3 +154,15 @@ def test_a_key_made_in_a_rolled_back_transaction_is_not_used_later():
     fresh = Keyring.__new__(Keyring)
     fresh.__dict__.update(ring.__dict__, _keys={})  # a restarted process: same master key, empty cache
     assert fresh.decrypt(uow, "t", "c", ROW, sealed) == b"bewaard"
+
+
+def test_writers_share_a_lock_that_a_new_key_version_takes_alone():
+    """So that no value encrypted with the old version commits after a rotation started moving values."""
+    ring, uow = Keyring(master()), FakeUow()
+    ring.encrypt(uow, "t", "c", ROW, b"x")
+    assert uow.locks == ["pg_advisory_xact_lock_shared"]
+    uow.locks = []
+    assert ring.add_version(uow) == 2
+    assert uow.locks == ["pg_advisory_xact_lock"]
+    sealed = ring.encrypt(uow, "t", "c", ROW, b"y")
+    assert crypto.key_version(sealed) == 2
