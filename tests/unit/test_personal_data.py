@@ -40,3 +40,12 @@ def test_every_sealed_column_is_made_by_a_migration():
         assert re.search(rf"(CREATE|ALTER) TABLE {schema}\.{table}\b", sql), entry
         for column in entry.legacy:
             assert re.search(rf"\b{column}\b", sql), (entry, column)
+
+
+def test_every_service_that_holds_personal_data_needs_the_master_key():
+    from shared.dependencies import needs_master_key
+    from shared.messaging.topology import service_class
+
+    needs = {name: needs_master_key(service_class(name))
+             for name in ("intake", "triage", "police_liaison", "aftercare", "statistics")}
+    assert needs == {"intake": True, "triage": True, "police_liaison": True, "aftercare": True, "statistics": False}
