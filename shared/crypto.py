@@ -19,6 +19,7 @@ import json
 import os
 import struct
 import threading
+import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -183,12 +184,21 @@ class Keyring:
             return 1, self.data_key(uow, 1, cache=not made_here)
         return row["version"], self.data_key(uow, row["version"])
 
-    def add_version(self, uow) -> int:
+    def add_version(self, uow, wait_seconds: float = 60.0) -> int:
         """A new data key version for this municipality (the start of a rotation).
 
         Waits for every transaction that is encrypting with the current version to finish;
-        from this transaction's commit on, every new value uses the new version."""
-        uow.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_VERSION_LOCK,)).close()
+        from this transaction's commit on, every new value uses the new version. The lock is
+        tried, not queued for: a queued exclusive request would make every new writer wait
+        behind it, and a service process whose writer blocks in libpq stalls all its green
+        threads, including the one holding the shared lock.
+        """
+        deadline = time.monotonic() + wait_seconds
+        while not uow.fetchone("SELECT pg_try_advisory_xact_lock(%s) AS got", (KEY_VERSION_LOCK,))["got"]:
+            if time.monotonic() > deadline:
+                raise CryptoError(f"{uow.municipality}: writers kept encrypting for {wait_seconds:.0f}s; "
+                                  "no new key version made, try again")
+            time.sleep(0.02)
         row = uow.fetchone("SELECT coalesce(max(version), 0) + 1 AS version FROM hub.data_keys")
         version = row["version"]
         uow.execute("INSERT INTO hub.data_keys (version, wrapped_key) VALUES (%s, %s)",

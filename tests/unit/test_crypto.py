@@ -21,6 +21,9 @@ class FakeUow:
         self.keys = {} if keys is None else keys
 
     def fetchone(self, query, params=None):
+        if "pg_try_advisory" in query:
+            self.locks = getattr(self, "locks", []) + ["pg_try_advisory_xact_lock"]
+            return {"got": True}
         if "max(version)" in query:
             return {"version": max(self.keys, default=0) + 1}
         if "ORDER BY version DESC" in query:
@@ -163,6 +166,6 @@ def test_writers_share_a_lock_that_a_new_key_version_takes_alone():
     assert uow.locks == ["pg_advisory_xact_lock_shared"]
     uow.locks = []
     assert ring.add_version(uow) == 2
-    assert uow.locks == ["pg_advisory_xact_lock"]
+    assert uow.locks == ["pg_try_advisory_xact_lock"]
     sealed = ring.encrypt(uow, "t", "c", ROW, b"y")
     assert crypto.key_version(sealed) == 2
