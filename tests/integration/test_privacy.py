@@ -365,3 +365,17 @@ def test_retention_erases_closed_cases_past_their_period_only(hub, hub_env):
     assert "erase personal data of the case (retention: 5 years after closure)" in audit
     # a second run finds nothing more to do
     assert "erased the personal data of 0 case(s)" in meldpunt(hub_env, "retention", "run", code).stdout
+
+
+def test_the_commands_refuse_bad_input_with_one_line(hub_env):
+    without_key = {**hub_env, "MELDPUNT_MASTER_KEY": "", "MELDPUNT_MASTER_KEY_FILE": ""}
+    for env, args, expected in (
+            (without_key, ("keys", "rotate", MIDDELBURG), "needs the master key"),
+            (hub_env, ("keys", "rotate", "GM9999"), "is not a municipality"),
+            (hub_env, ("erase", MIDDELBURG, "--case", "not-a-case", "--reason", "x"), "--case must be a case id"),
+            (hub_env, ("erase", MIDDELBURG, "--case", str(uuid.uuid4()), "--reason", " "), "--reason must not be"),
+            (hub_env, ("erase", MIDDELBURG, "--case", str(uuid.uuid4())), "--reason"),
+            (hub_env, ("retention", "run", "GM9999"), "is not a municipality")):
+        result = meldpunt(env, *args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], (args, result.stderr)
