@@ -7,12 +7,9 @@ adds it here, so that rotation and erasure know it.
 """
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-log = logging.getLogger(__name__)
 
 _PLAN_ROWS = "plan_id IN (SELECT plan_id FROM aftercare.care_plans WHERE case_id = %s)"
 _REFERRAL_ROWS = "referral_id IN (SELECT referral_id FROM police_liaison.referrals WHERE case_id = %s)"
