@@ -89,6 +89,23 @@ def _parser() -> argparse.ArgumentParser:
         dest="keys_command", required=True, parser_class=_Parser)
     init = keys.add_parser("init", help="create a local master key file (0600) if there is none")
     init.add_argument("--file", help="where (default: $MELDPUNT_MASTER_KEY_FILE or var/master.key)")
+    rotate = keys.add_parser("rotate", help="a new data key version for a municipality; re-encrypts every "
+                                            "value with it in small batches while the hub runs, then retires the old")
+    rotate.add_argument("code")
+    rotate.add_argument("--batch", type=int, default=100, help="values per column per transaction (default 100)")
+    keys.add_parser("status", help="each municipality's data key versions and how many values use each")
+
+    erase = sub.add_parser("erase", help="right to erasure (AVG art. 17): erase one case's personal data, "
+                                         "keeping codes and dates for the statistics")
+    erase.add_argument("code")
+    erase.add_argument("--case", dest="case_id", required=True)
+    erase.add_argument("--reason", required=True, help="why (kept in the audit log; no personal data)")
+
+    retention = sub.add_parser("retention", help="erase personal data of closed cases past the retention "
+                                                 "period").add_subparsers(dest="action", required=True,
+                                                                          parser_class=_Parser)
+    rrun = retention.add_parser("run", help="erase what is due now (run daily, e.g. from cron)")
+    rrun.add_argument("code", nargs="?", help="only this municipality (default: all)")
 
     liaison = sub.add_parser("liaison", help="police units' subscriptions to referrals").add_subparsers(
         dest="action", required=True, parser_class=_Parser)
@@ -116,12 +133,13 @@ def main(argv=None) -> int:
 
 
 def _dispatch(args) -> int:
-    if args.command == "keys":
+    if args.command == "keys" and args.keys_command == "init":
         return _keys_init(args)  # before the settings: they refuse a key file that is not there yet
     settings = load_settings()
     handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
                "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit,
-               "liaison": _liaison, "import": _import, "intake-mail": _intake_mail}[args.command]
+               "liaison": _liaison, "import": _import, "intake-mail": _intake_mail, "keys": _keys, "erase": _erase,
+               "retention": _retention}[args.command]
     return handler(settings, args)
 
 
@@ -139,7 +157,7 @@ def _migrate(settings, args) -> int:
     from shared.db.migrate import MigrationError, migrate_region
 
     try:
-        migrate_region(settings.region, report=print)
+        migrate_region(settings.region, report=print, master_key=settings.master_key)
     except MigrationError as exc:
         raise CommandError(str(exc)) from None
     return 0
@@ -185,6 +203,113 @@ def _keys_init(args) -> int:
         print(f"created master key file {path} (mode 0600); keep it out of the repository")
     else:
         print(f"master key file {path} exists; left unchanged")
+    return 0
+
+
+def _actor() -> str:
+    """Who runs the command, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+def _need_master_key(settings):
+    if settings.master_key is None:
+        raise CommandError("this needs the master key: set MELDPUNT_MASTER_KEY or MELDPUNT_MASTER_KEY_FILE")
+
+
+def _store_opener(settings, code):
+    """A function giving a new unit of work on `code`'s case store each call (one short transaction each)."""
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    if not settings.region.knows(code):
+        raise CommandError(f"{code} is not a municipality of region {settings.region.code} "
+                           f"({', '.join(settings.region.codes)})")
+    stores = Stores(settings, ConnectionPool(1, application_name="meldpunt-cli"), "cli")
+    return lambda: stores.case_store(code)
+
+
+def _db_errors(code):
+    import contextlib
+
+    import psycopg2
+
+    @contextlib.contextmanager
+    def guard():
+        try:
+            yield
+        except psycopg2.OperationalError as exc:
+            raise CommandError(f"cannot reach the case store of {code}: "
+                               f"{str(exc).strip().splitlines()[0]}") from None
+        except psycopg2.errors.UndefinedTable:
+            raise CommandError(f"the case store of {code} is not migrated; run `meldpunt migrate`") from None
+    return guard()
+
+
+def _keys(settings, args) -> int:
+    from shared.crypto import CryptoError
+    from shared.personal_data import rotate, values_not_on
+
+    _need_master_key(settings)
+    if args.keys_command == "status":
+        for m in settings.region.municipalities:
+            with _db_errors(m.code), _store_opener(settings, m.code)() as uow:
+                versions = uow.fetchall("SELECT version, created_at, retired_at FROM hub.data_keys ORDER BY version")
+                for row in versions:
+                    state = f"retired {row['retired_at']:%Y-%m-%d %H:%M}" if row["retired_at"] else "active"
+                    print(f"{m.code}  v{row['version']}  made {row['created_at']:%Y-%m-%d %H:%M}  {state}")
+                if versions:
+                    newest = versions[-1]["version"]
+                    print(f"{m.code}  values not on v{newest}: {values_not_on(uow, newest)}")
+                else:
+                    print(f"{m.code}  no data key yet (made on the first encrypted write)")
+        return 0
+    if args.batch < 1:
+        raise CommandError("--batch must be at least 1")
+    opener = _store_opener(settings, args.code)
+    try:
+        with _db_errors(args.code):
+            rotate(opener, _actor(), batch_size=args.batch, report=lambda line: print(f"{args.code}: {line}"))
+    except CryptoError as exc:
+        raise CommandError(f"{args.code}: {exc}") from None
+    return 0
+
+
+def _erase(settings, args) -> int:
+    import uuid
+
+    from shared.personal_data import erase_case
+
+    try:
+        case_id = uuid.UUID(args.case_id)
+    except ValueError:
+        raise CommandError(f"--case must be a case id (UUID), not {args.case_id!r}") from None
+    if not args.reason.strip():
+        raise CommandError("--reason must not be empty")
+    with _db_errors(args.code), _store_opener(settings, args.code)() as uow:
+        outcome = erase_case(uow, case_id, _actor(), args.reason.strip())
+    if outcome == "unknown":
+        raise CommandError(f"{args.code} has no case {case_id}")
+    print(f"case {case_id} of {args.code}: {outcome}" + (
+        "; codes and dates stay for the statistics" if outcome == "erased" else ""))
+    return 0
+
+
+def _retention(settings, args) -> int:
+    from shared.clock import Clock
+    from shared.personal_data import run_retention
+
+    codes = [args.code] if args.code else settings.region.codes
+    for code in codes:
+        opener = _store_opener(settings, code)
+        years = settings.region.municipality(code).retention_years
+        with _db_errors(code):
+            erased = run_retention(opener, years, Clock().now(), _actor())
+        print(f"{code}: erased the personal data of {len(erased)} case(s) closed more than {years} year(s) ago")
     return 0
 
 

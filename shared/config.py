@@ -46,6 +46,10 @@ class MunicipalitySchema(Schema):
     police_unit = fields.String(required=True, validate=validate.Regexp(
         r"^[a-z0-9][a-z0-9-]{1,62}$",
         error="must be a basisteam code of lower-case letters, digits and dashes"))
+    # AVG: years after a case is closed (or withdrawn) that its personal data is kept;
+    # `meldpunt retention run` erases it after that (docs/security.md).
+    retention_years = fields.Integer(load_default=5, validate=validate.Range(
+        min=1, max=30, error="must be a whole number of years from 1 to 30"))
 
 
 class RegionHeaderSchema(Schema):
@@ -71,6 +75,7 @@ class Municipality:
     name: str
     case_store_dsn: str
     police_unit: str
+    retention_years: int = 5
 
 
 @dataclass(frozen=True)

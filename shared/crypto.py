@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import struct
 import threading
+import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -28,6 +30,10 @@ FORMAT = 1
 _HEADER = struct.Struct(">2sBI")  # magic, format, key version
 NONCE_BYTES = 12
 KEY_BYTES = 32
+# Writers hold this advisory lock shared while they encrypt; adding a key version takes it
+# exclusively, so no transaction that chose the old version can commit after the rotation
+# started re-encrypting (which would leave a row behind on a version about to be retired).
+KEY_VERSION_LOCK = 0x6D6B6579  # "mkey"
 
 
 class CryptoError(Exception):
@@ -162,6 +168,7 @@ class Keyring:
 
     def current(self, uow) -> tuple[int, bytes]:
         """The municipality's newest data key, made (version 1) on first use."""
+        uow.execute("SELECT pg_advisory_xact_lock_shared(%s)", (KEY_VERSION_LOCK,)).close()
         row = uow.fetchone("SELECT version FROM hub.data_keys WHERE retired_at IS NULL "
                            "ORDER BY version DESC LIMIT 1")
         if row is None:
@@ -177,8 +184,21 @@ class Keyring:
             return 1, self.data_key(uow, 1, cache=not made_here)
         return row["version"], self.data_key(uow, row["version"])
 
-    def add_version(self, uow) -> int:
-        """A new data key version for this municipality (the start of a rotation)."""
+    def add_version(self, uow, wait_seconds: float = 60.0) -> int:
+        """A new data key version for this municipality (the start of a rotation).
+
+        Waits for every transaction that is encrypting with the current version to finish;
+        from this transaction's commit on, every new value uses the new version. The lock is
+        tried, not queued for: a queued exclusive request would make every new writer wait
+        behind it, and a service process whose writer blocks in libpq stalls all its green
+        threads, including the one holding the shared lock.
+        """
+        deadline = time.monotonic() + wait_seconds
+        while not uow.fetchone("SELECT pg_try_advisory_xact_lock(%s) AS got", (KEY_VERSION_LOCK,))["got"]:
+            if time.monotonic() > deadline:
+                raise CryptoError(f"{uow.municipality}: writers kept encrypting for {wait_seconds:.0f}s; "
+                                  "no new key version made, try again")
+            time.sleep(0.02)
         row = uow.fetchone("SELECT coalesce(max(version), 0) + 1 AS version FROM hub.data_keys")
         version = row["version"]
         uow.execute("INSERT INTO hub.data_keys (version, wrapped_key) VALUES (%s, %s)",
@@ -193,3 +213,19 @@ class Keyring:
     def decrypt(self, uow, table: str, column: str, row_id, ciphertext: bytes) -> bytes:
         key = self.data_key(uow, key_version(ciphertext))
         return open_sealed(key, ciphertext, associated_data(uow.municipality, table, column, row_id))
+
+    def seal_json(self, uow, table: str, column: str, row_id, value) -> bytes:
+        """A JSON value (dates as ISO text) encrypted for its place."""
+        return self.encrypt(uow, table, column, row_id, json.dumps(value, default=str).encode())
+
+    def open_json(self, uow, table: str, column: str, row_id, ciphertext):
+        """The JSON value of a sealed column; None stays None (an erased or empty value)."""
+        if ciphertext is None:
+            return None
+        return json.loads(self.decrypt(uow, table, column, row_id, ciphertext))
+
+    def retire_older(self, uow, version: int) -> list[int]:
+        """Mark every version older than `version` retired (after a rotation moved all values)."""
+        rows = uow.fetchall("UPDATE hub.data_keys SET retired_at = now() WHERE version < %s AND retired_at IS NULL "
+                            "RETURNING version", (version,))
+        return sorted(r["version"] for r in rows)

@@ -110,6 +110,32 @@ def create_key(settings, code: str, role: str = "intake_channel", label: str = "
         pool.close()
 
 
+def case_store_uow(settings, code: str):
+    """A unit of work on a case store with the test hub's keyring, for reading or changing encrypted data."""
+    import contextlib
+
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    @contextlib.contextmanager
+    def opened():
+        pool = ConnectionPool(1)
+        try:
+            with Stores(settings, pool, "test").case_store(code) as uow:
+                yield uow
+        finally:
+            pool.close()
+    return opened()
+
+
+def incident(settings, code: str, case_id) -> dict | None:
+    """The incident as intake's store reads it: personal data decrypted."""
+    from services.intake import store
+
+    with case_store_uow(settings, code) as uow:
+        return store.get_incident(uow, case_id)
+
+
 def publish_raw(amqp_uri: str, exchange: str, routing_key: str, body, headers=None, **properties) -> None:
     """Publish like an outside producer would: persistent, confirmed."""
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:

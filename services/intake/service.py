@@ -57,7 +57,7 @@ def _page(html: str, status: int = 200, headers: dict | None = None) -> Response
 class IntakeService(HubService):
     name = INTAKE
     form_guard = PublicFormGuard()
-    keyring = Encryption()  # decrypts keys' signing secrets
+    keyring = Encryption()  # personal data and keys' signing secrets are encrypted at rest (shared/personal_data.py)
 
     # ============================================================ keys and signatures
 
@@ -176,8 +176,8 @@ class IntakeService(HubService):
             store.insert_incident(uow, case_id, report, channel=channel, received_by=principal.actor)
             uow.record("incident_reported", case_id, domain.reported_payload(report, channel),
                        correlation_id=self.correlation_id)
-            if channel != "api":
-                uow.audit(principal.actor, "register", "incident", case_id=case_id, reason=f"staff: {channel}")
+            uow.audit(principal.actor, "create" if channel == "api" else "register", "incident", case_id=case_id,
+                      reason="POST /api/v1/incidents" if channel == "api" else f"staff: {channel}")
             body = instance(IncidentCreatedSchema).dump({"case_id": case_id, "status": "ontvangen"})
             if idempotency_key is not None:
                 store.remember_answer(uow, principal.key_id, idempotency_key, request_hash, 201, body, case_id)
@@ -447,6 +447,7 @@ class IntakeService(HubService):
                 store.add_evidence(uow, uuid.uuid4(), case_id, filename, media_type, content, "melder")
             uow.record("incident_reported", case_id, domain.reported_payload(report, "formulier"),
                        correlation_id=self.correlation_id)
+            uow.audit("melder", "create", "incident", case_id=case_id, reason="POST /meld/{code} (public form)")
         return self._form_page(request, code, "receipt.html", 201, receipt_code=receipt_code, secret=secret)
 
     # ============================================================ follow-up by the reporter
@@ -478,6 +479,8 @@ class IntakeService(HubService):
                                        values={"receipt_code": values["receipt_code"]},
                                        errors={"receipt_code": t["not_found"]})
             case_id, status = row["case_id"], row["status"]
+            uow.audit("melder", "read" if action not in ("add", "withdraw") else "update", "incident status",
+                      case_id=case_id, reason=f"POST /meld/{{code}}/volg ({action}, with receipt code and secret)")
             police = police_status_of(uow, case_id)  # police_liaison's referral in this same case store
             errors, notice, result_status = {}, None, 200
             if action in ("add", "withdraw") and not domain.may_change(status):

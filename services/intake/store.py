@@ -1,31 +1,67 @@
-"""Intake's tables in the municipality's case store (schema `intake`)."""
+"""Intake's tables in the municipality's case store (schema `intake`).
+
+Personal data is encrypted here and nowhere else: the incident's description and own words,
+places, people and injuries go into `personal`, an evidence file's name and content and an addition's text
+likewise (shared/personal_data.py lists every such column); reads give them back decrypted.
+"""
 from __future__ import annotations
 
 import json
 
-_OPTIONAL = ("own_kind", "occurred_at_precision", "occurred_until", "location_detail", "reporter_relation",
-             "injuries", "damage", "aangifte_help")
+from shared.personal_data import INCIDENT_PERSONAL
+
+INCIDENTS, EVIDENCE, ADDITIONS = "intake.incidents", "intake.evidence", "intake.additions"
+
+_OPTIONAL = ("occurred_at_precision", "occurred_until", "reporter_relation", "aangifte_help")
+
+
+def personal_of(report: dict) -> dict:
+    """The personal part of a report: what is stored encrypted."""
+    return {"description": report["description"], "own_kind": report.get("own_kind"),
+            "location_detail": report.get("location_detail"),
+            "target": report.get("target") or None, "reporter": report.get("reporter") or None,
+            "perpetrators": report.get("perpetrators") or [], "witnesses": report.get("witnesses") or [],
+            "injuries": report.get("injuries"), "damage": report.get("damage")}
 
 
 def insert_incident(uow, case_id, report: dict, channel: str, received_by: str, draft: bool = False) -> None:
-    reporter = report.get("reporter")
-    target = report.get("target")
     optional = {name: report.get(name) for name in _OPTIONAL if report.get(name) is not None}
-    columns = ["case_id", "channel", "received_by", "occurred_at", "description", "location_type",
-               "target_role", "reported_categories", "reporter", "perpetrators", "consent", "target",
-               "witnesses", "draft", *optional]
-    values = [case_id, channel, received_by, report["occurred_at"], report["description"],
-              report["location_type"], report["target_role"], list(report["categories"]),
-              json.dumps(reporter) if reporter else None,
-              json.dumps(report["perpetrators"], default=str), json.dumps(report["consent"]),
-              json.dumps(target) if target else None,
-              json.dumps(report.get("witnesses") or []), draft, *optional.values()]
+    columns = ["case_id", "channel", "received_by", "occurred_at", "location_type", "target_role",
+               "reported_categories", "consent", "draft", "personal", *optional]
+    values = [case_id, channel, received_by, report["occurred_at"], report["location_type"],
+              report["target_role"], list(report["categories"]), json.dumps(report["consent"]), draft,
+              uow.seal(INCIDENTS, "personal", case_id, personal_of(report)), *optional.values()]
     uow.execute(f"INSERT INTO intake.incidents ({', '.join(columns)}) "
                 f"VALUES ({', '.join(['%s'] * len(values))})", tuple(values)).close()
 
 
+def _opened(uow, row: dict | None) -> dict | None:
+    """An incident row with its personal data decrypted in place (None for an erased case)."""
+    if row is None:
+        return None
+    sealed = row.pop("personal", None)
+    personal = uow.unseal(INCIDENTS, "personal", row["case_id"], sealed)
+    if personal is not None:
+        row.update(personal)
+    row["erased"] = row.get("erased_at") is not None
+    return row
+
+
 def get_incident(uow, case_id) -> dict | None:
-    return uow.fetchone("SELECT * FROM intake.incidents WHERE case_id = %s", (case_id,))
+    """The whole incident, personal data decrypted (the one read every service uses)."""
+    return _opened(uow, uow.fetchone("SELECT * FROM intake.incidents WHERE case_id = %s", (case_id,)))
+
+
+def update_personal(uow, case_id, changes: dict) -> None:
+    """Change some of the incident's personal fields (the rest stays as it is), encrypted again."""
+    unknown = set(changes) - set(INCIDENT_PERSONAL)
+    if unknown:
+        raise ValueError(f"not personal fields: {sorted(unknown)}")
+    row = get_incident(uow, case_id)
+    personal = {name: row.get(name) for name in INCIDENT_PERSONAL}
+    personal.update(changes)
+    uow.execute("UPDATE intake.incidents SET personal = %s WHERE case_id = %s",
+                (uow.seal(INCIDENTS, "personal", case_id, personal), case_id)).close()
 
 
 def idempotent_answer(uow, key_id: str, idempotency_key: str) -> dict | None:
@@ -83,25 +119,42 @@ def add_evidence(uow, evidence_id, case_id, filename: str, media_type: str, cont
 
     import psycopg2
 
-    uow.execute("INSERT INTO intake.evidence (evidence_id, case_id, filename, media_type, size_bytes, sha256, "
-                "content, added_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (evidence_id, case_id, filename[:200] or "bestand", media_type, len(content),
-                 hashlib.sha256(content).hexdigest(), psycopg2.Binary(content), added_by)).close()
+    name = {"filename": filename[:200] or "bestand"}
+    uow.execute("INSERT INTO intake.evidence (evidence_id, case_id, personal, media_type, size_bytes, sha256, "
+                "content_sealed, added_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (evidence_id, case_id, uow.seal(EVIDENCE, "personal", evidence_id, name), media_type, len(content),
+                 hashlib.sha256(content).hexdigest(),
+                 psycopg2.Binary(uow.seal(EVIDENCE, "content_sealed", evidence_id, content, raw=True)),
+                 added_by)).close()
 
 
 def list_evidence(uow, case_id) -> list[dict]:
-    return uow.fetchall("SELECT evidence_id, filename, media_type, size_bytes, sha256, added_at, added_by "
+    rows = uow.fetchall("SELECT evidence_id, personal, media_type, size_bytes, sha256, added_at, added_by "
                         "FROM intake.evidence WHERE case_id = %s ORDER BY added_at, evidence_id", (case_id,))
+    for row in rows:
+        row.update(uow.unseal(EVIDENCE, "personal", row["evidence_id"], row.pop("personal")) or {"filename": None})
+    return rows
+
+
+def evidence_content(uow, evidence_id) -> bytes | None:
+    """One evidence file, decrypted; None if there is no such file."""
+    row = uow.fetchone("SELECT content_sealed FROM intake.evidence WHERE evidence_id = %s", (evidence_id,))
+    return uow.unseal(EVIDENCE, "content_sealed", evidence_id, row["content_sealed"], raw=True) if row else None
 
 
 def add_text(uow, case_id, channel: str, added_by: str, text: str) -> None:
-    uow.execute("INSERT INTO intake.additions (case_id, channel, added_by, text) VALUES (%s, %s, %s, %s)",
-                (case_id, channel, added_by, text)).close()
+    # the id is taken first: the ciphertext is bound to it
+    row_id = uow.fetchone("SELECT nextval('intake.additions_id_seq') AS id")["id"]
+    uow.execute("INSERT INTO intake.additions (id, case_id, channel, added_by, personal) VALUES (%s, %s, %s, %s, %s)",
+                (row_id, case_id, channel, added_by, uow.seal(ADDITIONS, "personal", row_id, {"text": text}))).close()
 
 
 def list_additions(uow, case_id) -> list[dict]:
-    return uow.fetchall("SELECT channel, added_by, text, added_at FROM intake.additions WHERE case_id = %s "
+    rows = uow.fetchall("SELECT id, channel, added_by, personal, added_at FROM intake.additions WHERE case_id = %s "
                         "ORDER BY id", (case_id,))
+    for row in rows:
+        row.update(uow.unseal(ADDITIONS, "personal", row.pop("id"), row.pop("personal")) or {"text": None})
+    return rows
 
 
 # ---------------------------------------------------------------- signing secrets (migration 0004)
@@ -172,15 +225,11 @@ def list_drafts(uow, limit: int = 200) -> list[dict]:
 
 def complete_draft(uow, case_id, report: dict) -> bool:
     """Replace a draft's fields by the report staff completed, and make it a case; False if it is no draft.
-    The same columns as insert_incident (keep the two in step, also when columns become encrypted)."""
-    reporter, target = report.get("reporter"), report.get("target")
-    values = {"occurred_at": report["occurred_at"], "description": report["description"],
-              "location_type": report["location_type"], "target_role": report["target_role"],
-              "reported_categories": list(report["categories"]),
-              "reporter": json.dumps(reporter) if reporter else None,
-              "perpetrators": json.dumps(report["perpetrators"], default=str),
-              "consent": json.dumps(report["consent"]), "target": json.dumps(target) if target else None,
-              "witnesses": json.dumps(report.get("witnesses") or []),
+    The same columns as insert_incident, personal data encrypted likewise."""
+    values = {"occurred_at": report["occurred_at"], "location_type": report["location_type"],
+              "target_role": report["target_role"], "reported_categories": list(report["categories"]),
+              "consent": json.dumps(report["consent"]),
+              "personal": uow.seal(INCIDENTS, "personal", case_id, personal_of(report)),
               **{name: report.get(name) for name in _OPTIONAL}}
     values["occurred_at_precision"] = values["occurred_at_precision"] or "exact"
     values["reporter_relation"] = values["reporter_relation"] or "target"

@@ -12,6 +12,7 @@ from shared.events import dump_event
 from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import POLICE_LIAISON, TRIAGE
+from shared.dependencies import Encryption
 from shared.service import HubService
 from shared.vocabulary import URGENCY_PRIORITY
 from shared.schemas import instance
@@ -27,6 +28,7 @@ REFERRAL_EVENTS = ("referral_created", "referral_updated", "referral_escalated")
 
 class PoliceLiaisonService(HubService):
     name = POLICE_LIAISON
+    keyring = Encryption()  # personal data is encrypted at rest (shared/personal_data.py)
 
     # ------------------------------------------------------------------ from triage
     @event_handler(TRIAGE, "incident_triaged")
@@ -81,13 +83,18 @@ class PoliceLiaisonService(HubService):
         with self.storage.case_store(principal.municipality) as uow:
             rows = store.list_referrals(uow, unit)
             body = [self._view(uow, principal, row) for row in rows]
+            uow.audit(principal.actor, "read", f"police referrals of {unit} ({len(rows)})",
+                      reason="GET /api/v1/referrals")
         return json_response({"referrals": body})
 
     @api("GET", "/api/v1/referrals/<referral_id>")
     def get_referral(self, request, referral_id):
         principal = self._principal(request, "referral:read")
         with self.storage.case_store(principal.municipality) as uow:
-            body = self._view(uow, principal, self._load(uow, principal, referral_id))
+            row = self._load(uow, principal, referral_id)
+            body = self._view(uow, principal, row)
+            uow.audit(principal.actor, "read", "police referral (registration number, reason, steps)",
+                      case_id=row["case_id"], reason="GET /api/v1/referrals/{referral_id}")
         return json_response(body)
 
     @api("GET", "/api/v1/referrals/<referral_id>/details")
@@ -141,6 +148,8 @@ class PoliceLiaisonService(HubService):
         store.update_referral(uow, row["referral_id"], changes)
         store.add_step(uow, row["referral_id"], changes.get("status", step_status), principal.actor, detail,
                        at=self.clock.now())
+        uow.audit(principal.actor, "update", f"police referral ({', '.join(sorted(changes))})",
+                  case_id=row["case_id"], reason=f"{principal.role}: step {changes.get('status', step_status)}")
         row = store.get_referral(uow, row["referral_id"])
         self._emit(uow, "referral_updated", row["case_id"], {
             "referral_id": row["referral_id"], "police_unit": row["police_unit"], "status": row["status"],

@@ -7,6 +7,19 @@ import json
 from services.police_liaison.domain import ELA_FLAGS
 
 _UPDATABLE = {"status", "registration_number", "outcome", "reason", *ELA_FLAGS}
+# Kept encrypted in `personal` (shared/personal_data.py): the police's registration number and free text.
+PERSONAL = ("registration_number", "reason")
+REFERRALS, STEPS = "police_liaison.referrals", "police_liaison.referral_steps"
+
+
+def _opened(uow, row: dict | None) -> dict | None:
+    """A referral row with its registration number and reason decrypted in place."""
+    if row is None:
+        return None
+    personal = uow.unseal(REFERRALS, "personal", row["referral_id"], row.pop("personal", None)) or {}
+    for name in PERSONAL:
+        row[name] = personal.get(name, row.get(name))
+    return row
 
 
 def insert_referral(uow, referral, actor: str, ela: dict, accept_deadline) -> bool:
@@ -25,38 +38,57 @@ def insert_referral(uow, referral, actor: str, ela: dict, accept_deadline) -> bo
 
 
 def add_step(uow, referral_id, status: str, actor: str, detail: str | None = None, at=None) -> None:
-    uow.execute("INSERT INTO police_liaison.referral_steps (referral_id, status, actor, detail, at) "
-                "VALUES (%s, %s, %s, %s, COALESCE(%s, now()))",
-                (referral_id, status, actor, detail, at)).close()
+    # the id is taken first: the encrypted detail is bound to it
+    step_id = uow.fetchone("SELECT nextval('police_liaison.referral_steps_id_seq') AS id")["id"]
+    sealed = uow.seal(STEPS, "personal", step_id, {"detail": detail}) if detail is not None else None
+    uow.execute("INSERT INTO police_liaison.referral_steps (id, referral_id, status, actor, personal, at) "
+                "VALUES (%s, %s, %s, %s, %s, COALESCE(%s, now()))",
+                (step_id, referral_id, status, actor, sealed, at)).close()
 
 
 def get_referral(uow, referral_id, for_update: bool = False) -> dict | None:
     lock = " FOR UPDATE" if for_update else ""
-    return uow.fetchone(f"SELECT * FROM police_liaison.referrals WHERE referral_id = %s{lock}", (referral_id,))
+    return _opened(uow, uow.fetchone(f"SELECT * FROM police_liaison.referrals WHERE referral_id = %s{lock}",
+                                     (referral_id,)))
 
 
 def referral_of_case(uow, case_id) -> dict | None:
-    return uow.fetchone("SELECT * FROM police_liaison.referrals WHERE case_id = %s", (case_id,))
+    """The case's referral without its encrypted details (status and outcome only)."""
+    row = uow.fetchone("SELECT * FROM police_liaison.referrals WHERE case_id = %s", (case_id,))
+    if row is not None:
+        row.pop("personal", None)
+    return row
 
 
 def list_referrals(uow, police_unit: str) -> list[dict]:
-    return uow.fetchall("SELECT * FROM police_liaison.referrals WHERE police_unit = %s ORDER BY created_at",
-                        (police_unit,))
+    return [_opened(uow, row) for row in uow.fetchall(
+        "SELECT * FROM police_liaison.referrals WHERE police_unit = %s ORDER BY created_at", (police_unit,))]
 
 
 def steps(uow, referral_id) -> list[dict]:
-    return uow.fetchall("SELECT status, at, actor, detail FROM police_liaison.referral_steps "
+    rows = uow.fetchall("SELECT id, status, at, actor, detail, personal FROM police_liaison.referral_steps "
                         "WHERE referral_id = %s ORDER BY id", (referral_id,))
+    for row in rows:
+        personal = uow.unseal(STEPS, "personal", row.pop("id"), row.pop("personal"))
+        if personal is not None:
+            row["detail"] = personal["detail"]
+    return rows
 
 
 def update_referral(uow, referral_id, changes: dict) -> None:
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
-    columns = sorted(changes)
+    plain = {c: v for c, v in changes.items() if c not in PERSONAL}
+    if set(changes) & set(PERSONAL):
+        current = get_referral(uow, referral_id) or {}
+        personal = {name: changes.get(name, current.get(name)) for name in PERSONAL}
+        plain["personal"] = uow.seal(REFERRALS, "personal", referral_id, personal)
+        plain.update({name: None for name in PERSONAL})  # no plaintext left from before encryption
+    columns = sorted(plain)
     assignments = ", ".join(f"{c} = %s" for c in columns)
     uow.execute(f"UPDATE police_liaison.referrals SET {assignments}, updated_at = now() WHERE referral_id = %s",
-                [changes[c] for c in columns] + [referral_id]).close()
+                [plain[c] for c in columns] + [referral_id]).close()
 
 
 def overdue_referrals(uow, now, limit: int = 100) -> list[dict]:
@@ -79,11 +111,16 @@ def incident_consent(uow, case_id) -> dict | None:
 
 
 def incident_details(uow, case_id) -> dict | None:
-    """What the police may read of the incident: description, perpetrators, when and where.
-    Not the reporter's contact data (that goes through the municipality), not aftercare."""
-    return uow.fetchone(
-        "SELECT case_id, occurred_at, location_type, target_role, reported_categories, description, perpetrators "
-        "FROM intake.incidents WHERE case_id = %s", (case_id,))
+    """What the police may read of the incident: description, perpetrators, when and where
+    (decrypted through intake's store). Not the reporter's contact data (that goes through the
+    municipality), not aftercare. An erased case says so, with its personal data gone."""
+    from services.intake import store as intake_store
+
+    row = intake_store.get_incident(uow, case_id)
+    if row is None:
+        return None
+    return {name: row.get(name) for name in ("case_id", "occurred_at", "location_type", "target_role",
+                                             "reported_categories", "description", "perpetrators", "erased")}
 
 
 # ------------------------------------------------------------------ webhook deliveries

@@ -14,6 +14,7 @@ from shared.config import settings_from_nameko
 from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import INTAKE, TRIAGE
+from shared.dependencies import Encryption
 from shared.service import HubService
 from shared.schemas import instance
 
@@ -41,6 +42,7 @@ class RegionSecret(DependencyProvider):
 
 class TriageService(HubService):
     name = TRIAGE
+    keyring = Encryption()  # personal data is encrypted at rest (shared/personal_data.py)
     region_secret = RegionSecret()
 
     @staticmethod
@@ -73,6 +75,9 @@ class TriageService(HubService):
         with self.storage.case_store(event.municipality) as uow:
             if not uow.first_delivery(event):
                 return
+            # the service itself read the description and identifiers: that too is a read of personal data
+            uow.audit("service:triage", "read", "incident (description, identifiers) for triage",
+                      case_id=event.case_id, reason=f"{event.event_type} {event.event_id}")
             store.save_result(uow, event.case_id, result, received_at,
                               domain.due_at(received_at, result.urgency, rules))
             known_before = {kind: set(store.keys_of_case(uow, event.case_id, kind)) for kind in v.REPEAT_KINDS}

@@ -1,14 +1,18 @@
 """Triage's SQL: its results and identity keys (schema `triage`), and a read of the incident
-from intake's table in the same case store (description and identifiers stay in this store)."""
+through intake's store in the same case store (description and identifiers stay in this store)."""
 from __future__ import annotations
+
+from services.intake import store as intake_store
 
 QUEUE_ORDER = "array_position(ARRAY['acuut','hoog','normaal','laag'], urgency), due_at"
 
 
 def get_incident(uow, case_id) -> dict | None:
-    """What triage reads of the incident: the description and the identifiers to hash."""
-    return uow.fetchone("SELECT received_at, description, reporter, perpetrators "
-                        "FROM intake.incidents WHERE case_id = %s", (case_id,))
+    """What triage reads of the incident: the description and the identifiers to hash (decrypted)."""
+    row = intake_store.get_incident(uow, case_id)
+    if row is None:
+        return None
+    return {name: row.get(name) for name in ("received_at", "description", "reporter", "perpetrators", "erased")}
 
 
 def get_result(uow, case_id, lock: bool = False) -> dict | None:

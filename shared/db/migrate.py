@@ -147,21 +147,52 @@ def _apply_component(conn, component: Component) -> list[str]:
     return done
 
 
-def migrate_region(region: Region, report=lambda line: None) -> None:
-    """Create and bring up to date every case store of the region and its statistics database."""
+def migrate_region(region: Region, report=lambda line: None, master_key: bytes | None = None) -> None:
+    """Create and bring up to date every case store of the region and its statistics database;
+    then encrypt any personal data a case store still holds in plaintext (rows stored before
+    the encryption migrations), so that none is left after a migrate."""
     targets = [(m.code, m.case_store_dsn, CASE_STORE_COMPONENTS) for m in region.municipalities]
     targets.append(("statistics", region.statistics_dsn, STATISTICS_COMPONENTS))
     for label, dsn, components in targets:
         try:
             created = ensure_database(dsn)
             applied = apply(dsn, components)
+            encrypted = encrypt_plaintext(dsn, label, master_key) if components is CASE_STORE_COMPONENTS else 0
         except psycopg2.OperationalError as exc:
             raise MigrationError(f"{label}: cannot reach {_safe(dsn)}: {_first_line(exc)}") from None
         except psycopg2.Error as exc:
             raise MigrationError(f"{label}: {_first_line(exc)}") from None
         state = "created, " if created else ""
-        report(f"{label}: {state}{len(applied)} migration(s) applied" if applied
-               else f"{label}: {state}up to date")
+        done = f"; encrypted {encrypted} personal data value(s) stored in plaintext" if encrypted else ""
+        report((f"{label}: {state}{len(applied)} migration(s) applied" if applied
+                else f"{label}: {state}up to date") + done)
+
+
+def encrypt_plaintext(dsn: str, municipality: str, master_key: bytes | None) -> int:
+    """Encrypt, in batches of short transactions, what a case store still holds in plaintext."""
+    from shared.crypto import Keyring
+    from shared.db.unit_of_work import UnitOfWork
+    from shared.personal_data import encrypt_plaintext as encrypt_batch, plaintext_left
+
+    conn = psycopg2.connect(dsn, connect_timeout=5, application_name="meldpunt-migrate")
+    try:
+        keyring = Keyring(master_key) if master_key is not None else None
+        uow = UnitOfWork(conn, "migrate", municipality, keyring=keyring)
+        with conn:
+            left = plaintext_left(uow)
+        if left and keyring is None:
+            raise MigrationError(f"{municipality}: {left} row(s) hold personal data in plaintext and need the "
+                                 "master key to be encrypted: set MELDPUNT_MASTER_KEY or MELDPUNT_MASTER_KEY_FILE")
+        total = 0
+        while left:
+            with conn:
+                done = encrypt_batch(uow)
+            total += done
+            if not done:
+                break
+        return total
+    finally:
+        conn.close()
 
 
 def _first_line(exc) -> str:

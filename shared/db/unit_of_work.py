@@ -26,8 +26,10 @@ class UnknownMunicipality(LookupError):
 
 
 class UnitOfWork:
-    def __init__(self, conn, service: str, municipality: str | None, consumer: str | None = None):
+    def __init__(self, conn, service: str, municipality: str | None, consumer: str | None = None,
+                 keyring=None):
         self.conn = conn
+        self._keyring = keyring
         self.service = service
         self.municipality = municipality
         self.consumer = consumer
@@ -77,6 +79,31 @@ class UnitOfWork:
                         "ON CONFLICT DO NOTHING", (self.consumer, event.event_id, event.event_type))
             return cur.rowcount == 1
 
+    # --------------------------------------------------------- encryption
+    @property
+    def keyring(self):
+        """The process's keyring (shared/crypto.py); MasterKeyMissing when the hub has no master key."""
+        if self._keyring is None:
+            from shared.crypto import MasterKeyMissing
+
+            raise MasterKeyMissing("no master key: set MELDPUNT_MASTER_KEY or MELDPUNT_MASTER_KEY_FILE")
+        return self._keyring
+
+    def seal(self, table: str, column: str, row_id, value, raw: bool = False) -> bytes:
+        """`value` (JSON, or bytes when raw) encrypted with this municipality's current data key,
+        bound to table, column and row id."""
+        if raw:
+            return self.keyring.encrypt(self, table, column, row_id, bytes(value))
+        return self.keyring.seal_json(self, table, column, row_id, value)
+
+    def unseal(self, table: str, column: str, row_id, sealed, raw: bool = False):
+        """The value of a sealed column; None stays None (erased, or never given)."""
+        if sealed is None:
+            return None
+        if raw:
+            return self.keyring.decrypt(self, table, column, row_id, sealed)
+        return self.keyring.open_json(self, table, column, row_id, sealed)
+
     # -------------------------------------------------------------- audit
     def audit(self, actor: str, action: str, subject: str, case_id=None, reason: str | None = None):
         """Write who did what with which personal data to the municipality's audit log."""
@@ -94,6 +121,11 @@ class Stores:
         self.pool = pool
         self.service = service
         self._commit_listeners = []
+        self.keyring = None
+        if settings.master_key is not None:
+            from shared.crypto import Keyring
+
+            self.keyring = Keyring(settings.master_key)
 
     def on_commit(self, listener):
         """Call `listener(dsn, events)` after a unit of work that recorded events commits."""
@@ -108,7 +140,7 @@ class Stores:
     @contextlib.contextmanager
     def unit_of_work(self, dsn: str, municipality: str | None = None, consumer: str | None = None):
         with self.pool.connection(dsn) as conn:
-            uow = UnitOfWork(conn, self.service, municipality, consumer)
+            uow = UnitOfWork(conn, self.service, municipality, consumer, keyring=self.keyring)
             try:
                 yield uow
                 conn.commit()

@@ -9,7 +9,7 @@ import requests
 
 from services.intake import openapi, signatures
 from shared.config import REPO_ROOT
-from tests.support import Hub, incident_body, meldpunt, query, wait_for
+from tests.support import Hub, case_store_uow, incident_body, meldpunt, query, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -146,8 +146,11 @@ def upload(hub, key, case_id, content, filename="foto.png", lang=None, **kwargs)
 
 
 def evidence_rows(hub, code, case_id):
-    return query(hub.case_store(code), "SELECT filename, media_type, size_bytes, added_by FROM intake.evidence "
-                                       "WHERE case_id = %s ORDER BY added_at", (case_id,))
+    """The case's evidence as intake's store reads it (the file name is encrypted in the table)."""
+    from services.intake import store
+
+    with case_store_uow(hub.settings, code) as uow:
+        return store.list_evidence(uow, case_id)
 
 
 def updated_events(hub, code, case_id):

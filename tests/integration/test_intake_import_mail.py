@@ -5,7 +5,7 @@ import uuid
 import pytest
 import yaml
 
-from tests.support import query, wait_for
+from tests.support import case_store_uow, incident, query, wait_for
 
 CSV_HEADER = ("occurred_at,description,location_type,target_role,categories,reporter.name,reporter.email,"
               "consent.contact,perpetrators.0.relation,perpetrators.0.description\n")
@@ -17,9 +17,11 @@ def run(hub_env, *args):
     return meldpunt(hub_env, *args)
 
 
-def incidents(dsn, channel):
-    return query(dsn, "SELECT case_id, description, received_by FROM intake.incidents WHERE channel = %s "
-                      "ORDER BY received_at", (channel,))
+def incidents(settings, code, channel):
+    """The municipality's incidents of one channel, read (and decrypted) through intake's store."""
+    dsn = settings.region.municipality(code).case_store_dsn
+    ids = query(dsn, "SELECT case_id FROM intake.incidents WHERE channel = %s ORDER BY received_at", (channel,))
+    return [incident(settings, code, r["case_id"]) for r in ids]
 
 
 def good_csv(tmp_path, tag):
@@ -43,11 +45,10 @@ def test_a_good_file_is_imported_once_and_triaged(settings, hub_env, start_servi
     done = run(hub_env, "import", code, str(path))
     assert done.returncode == 0, done.stderr
     assert f"imported 3 incident(s) from {path.name}" in done.stdout
-    mine = [r for r in incidents(dsn, "import") if tag in r["description"]]
+    mine = [r for r in incidents(settings, code, "import") if tag in r["description"]]
     assert len(mine) == 3 and {r["received_by"] for r in mine} == {f"import:{path.name}"}
     balie = next(r for r in mine if "aan de balie" in r["description"])  # one transaction: one received_at
-    first = query(dsn, "SELECT reporter, reported_categories, consent, perpetrators FROM intake.incidents "
-                       "WHERE case_id = %s", (balie["case_id"],))[0]
+    first = balie
     assert first["reporter"] == {"name": "Sanne Jansen", "email": "s.jansen@example.nl"}
     assert first["reported_categories"] == ["bedreiging", "verbale_agressie"]
     assert first["consent"]["contact"] is True and first["perpetrators"][0]["relation"] == "client"
@@ -64,7 +65,7 @@ def test_a_good_file_is_imported_once_and_triaged(settings, hub_env, start_servi
     again = run(hub_env, "import", code, str(path))
     assert again.returncode == 0 and "imported 0 incident(s)" in again.stdout and "3 row(s) were imported before" \
         in again.stdout
-    assert len([r for r in incidents(dsn, "import") if tag in r["description"]]) == 3
+    assert len([r for r in incidents(settings, code, "import") if tag in r["description"]]) == 3
 
 
 def test_a_file_with_bad_rows_is_exit_2_with_a_report_and_stores_nothing(settings, hub_env, tmp_path):
@@ -92,7 +93,7 @@ def test_a_file_with_bad_rows_is_exit_2_with_a_report_and_stores_nothing(setting
                      "historie.jsonl: line 6: body: not valid JSON"):
         assert any(line.startswith(expected) for line in report), (expected, report)
     assert report[-1] == "meldpunt: historie.jsonl: 4 of 6 row(s) are bad; nothing imported"
-    assert not [r for r in incidents(dsn, "import") if tag in r["description"]]
+    assert not [r for r in incidents(settings, code, "import") if tag in r["description"]]
     assert query(dsn, "SELECT count(*) AS n FROM hub.outbox")[0]["n"] == outbox_before
 
 
@@ -141,10 +142,19 @@ def deliver(maildir, name, raw):
     (maildir / "tmp" / name).rename(maildir / "new" / name)
 
 
-def mail_drafts(dsn, message_id):
-    return query(dsn, "SELECT i.case_id, i.draft, i.channel, i.description, i.reporter, i.location_type "
-                      "FROM intake.mail_messages m JOIN intake.incidents i USING (case_id) WHERE m.message_id = %s",
-                 (message_id,))
+def mail_drafts(settings, code, message_id):
+    """The drafts read from this message, decrypted through intake's store."""
+    dsn = settings.region.municipality(code).case_store_dsn
+    ids = query(dsn, "SELECT case_id FROM intake.mail_messages WHERE message_id = %s", (message_id,))
+    return [incident(settings, code, r["case_id"]) for r in ids]
+
+
+def evidence_of(settings, code, case_id):
+    from services.intake import store
+
+    with case_store_uow(settings, code) as uow:
+        return [(e["media_type"], store.evidence_content(uow, e["evidence_id"]))
+                for e in store.list_evidence(uow, case_id)]
 
 
 def test_good_mail_becomes_a_draft_with_the_message_as_evidence(settings, mail_env, maildir):
@@ -157,14 +167,13 @@ def test_good_mail_becomes_a_draft_with_the_message_as_evidence(settings, mail_e
     done = run(mail_env, "intake-mail", "--municipality", code, "--once")
     assert done.returncode == 0, done.stderr
     assert f"{code}: 1 draft(s), 0 already read, 0 rejected" in done.stdout
-    drafts = mail_drafts(dsn, f"<{tag}@example.nl>")
+    drafts = mail_drafts(settings, code, f"<{tag}@example.nl>")
     assert len(drafts) == 1
     draft = drafts[0]
     assert draft["draft"] is True and draft["channel"] == "email" and draft["location_type"] == "email_brief"
     assert draft["description"].startswith("Bedreigd bij de balie\n\nEen bezoeker dreigde")
     assert draft["reporter"] == {"name": "Sanne Jansen", "email": "s.jansen@example.nl"}
-    evidence = query(dsn, "SELECT media_type, content FROM intake.evidence WHERE case_id = %s", (draft["case_id"],))
-    assert [(e["media_type"], bytes(e["content"])) for e in evidence] == [("message/rfc822", raw)]
+    assert evidence_of(settings, code, draft["case_id"]) == [("message/rfc822", raw)]
     # a draft is not reported yet: no incident_reported until staff complete it
     assert not query(dsn, "SELECT 1 FROM hub.outbox WHERE envelope->>'case_id' = %s", (str(draft["case_id"]),))
     assert not list((maildir / "new").iterdir())
@@ -174,7 +183,7 @@ def test_good_mail_becomes_a_draft_with_the_message_as_evidence(settings, mail_e
     deliver(maildir, "2.again", raw)
     again = run(mail_env, "intake-mail", "--once")
     assert again.returncode == 0 and f"{code}: 0 draft(s), 1 already read, 0 rejected" in again.stdout
-    assert len(mail_drafts(dsn, f"<{tag}@example.nl>")) == 1
+    assert len(mail_drafts(settings, code, f"<{tag}@example.nl>")) == 1
 
 
 def test_malformed_mail_is_moved_aside_with_its_reason_and_the_rest_is_read(settings, mail_env, maildir):
@@ -188,7 +197,7 @@ def test_malformed_mail_is_moved_aside_with_its_reason_and_the_rest_is_read(sett
     done = run(mail_env, "intake-mail", "--once")
     assert done.returncode == 0, done.stderr
     assert f"{code}: 1 draft(s), 0 already read, 2 rejected" in done.stdout
-    assert len(mail_drafts(dsn, f"<{tag}@example.nl>")) == 1
+    assert len(mail_drafts(settings, code, f"<{tag}@example.nl>")) == 1
     rejected = maildir / ".rejected"
     assert sorted(p.name for p in (rejected / "cur").iterdir()) == ["1.broken:2,", "3.nosender:2,"]
     assert (rejected / "cur" / "1.broken:2,").read_bytes() == MALFORMED  # kept as it came
@@ -214,7 +223,7 @@ def test_staff_complete_a_mail_draft_and_it_is_reported(settings, mail_env, mail
     tag = uuid.uuid4().hex
     deliver(maildir, "1.good", GOOD_MAIL % tag.encode())
     assert run(mail_env, "intake-mail", "--once").returncode == 0
-    case_id = str(mail_drafts(dsn, f"<{tag}@example.nl>")[0]["case_id"])
+    case_id = str(mail_drafts(settings, code, f"<{tag}@example.nl>")[0]["case_id"])
 
     staff = {"Authorization": f"Bearer {hub.key(code, 'staff')}"}
     listed = requests.get(hub.url("intake", "/api/v1/drafts"), headers=staff, timeout=10)

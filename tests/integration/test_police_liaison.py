@@ -208,8 +208,8 @@ def test_details_only_for_the_liaison_and_every_read_audited(hub):
     assert details.status_code == 200, details.text
     assert details.json()["description"] == CANARY_DESCRIPTION
     assert CANARY_REPORTER not in details.text  # the reporter is reached through the municipality
-    audit = query(hub.case_store(MIDDELBURG), "SELECT * FROM hub.audit_log WHERE case_id = %s AND action = 'read'",
-                  (case_id,))
+    audit = query(hub.case_store(MIDDELBURG), "SELECT * FROM hub.audit_log WHERE case_id = %s AND action = 'read' "
+                  "AND subject LIKE 'incident details%%'", (case_id,))
     assert len(audit) == 1 and audit[0]["actor"].startswith("apikey:") and "police_liaison" in audit[0]["actor"]
 
     assert requests.get(url, headers={"Authorization": f"Bearer {hub.key(MIDDELBURG, 'staff')}"},

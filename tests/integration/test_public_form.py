@@ -5,7 +5,7 @@ import uuid
 import pytest
 import requests
 
-from tests.support import Hub, query, wait_for
+from tests.support import Hub, incident, query, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -96,6 +96,8 @@ def test_submit_shows_a_receipt_and_stores_only_a_hash_of_the_secret(intake):
     secret = re.search(r'id="receipt-secret">([^<]+)<', answer.text).group(1)
     row = query(intake.case_store(code), "SELECT * FROM intake.incidents WHERE receipt_code = %s", (receipt,))[0]
     assert row["channel"] == "formulier" and row["secret_hash"] != secret and secret not in str(row)
+    assert row["target"] is None and b"scooter" not in bytes(row["personal"])  # encrypted at rest
+    row = incident(intake.settings, code, row["case_id"])
     assert row["target"] == {"department": "Burgerzaken"} and row["perpetrators"][0]["vehicle"] == "rode scooter"
     evidence = query(intake.case_store(code), "SELECT media_type FROM intake.evidence WHERE case_id = %s",
                      (row["case_id"],))

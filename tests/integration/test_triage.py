@@ -12,7 +12,8 @@ from nameko.testing.services import entrypoint_hook
 
 from shared.clock import FixedClock
 from shared.events import dump_event, new_event
-from tests.support import free_port, incident_body, publish_raw, query, wait_for
+from services.intake import store
+from tests.support import case_store_uow, free_port, incident_body, publish_raw, query, wait_for
 
 
 def triage_row(hub, code, case_id):
@@ -82,8 +83,9 @@ def test_incident_updated_retriages(hub):
     case_id = report_and_triage(hub, code, incident_body(categories=[], description="Vervelend gesprek."))
     assert triage_row(hub, code, case_id)["urgency"] == "normaal"
     # intake changes the case (its own issue), then tells triage with incident_updated
-    query(hub.case_store(code), "UPDATE intake.incidents SET description = %s, location_type = 'woning' "
-          "WHERE case_id = %s", ("Hij zei: ik weet waar je woont.", case_id))
+    with case_store_uow(hub.settings, code) as uow:
+        store.update_personal(uow, case_id, {"description": "Hij zei: ik weet waar je woont."})
+        uow.execute("UPDATE intake.incidents SET location_type = 'woning' WHERE case_id = %s", (case_id,)).close()
     event = new_event("incident_updated", code, case_id, {
         "channel": "api", "occurred_at": datetime(2026, 11, 20, 13, 5, tzinfo=timezone.utc),
         "location_type": "woning", "target_role": "ambtenaar", "reported_categories": [], "anonymous": False,

@@ -344,3 +344,18 @@ def test_an_empty_variable_counts_as_unset():
     settings = load_settings(environ={"MELDPUNT_RETRY_DELAYS": "", "MELDPUNT_AMQP_URI": ""})
     assert settings.retry_delays == (1.0, 5.0, 30.0, 120.0, 600.0)
     assert settings.amqp_uri == "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def test_retention_years_default_to_five_and_can_be_set_per_municipality(tmp_path):
+    doc = region_doc()
+    doc["municipalities"][1]["retention_years"] = 7
+    region = load_region(write_region(tmp_path, doc), environ={})
+    assert [m.retention_years for m in region.municipalities][:2] == [5, 7]
+
+
+@pytest.mark.parametrize("years", [0, 31, "vijf"])
+def test_bad_retention_years(tmp_path, years):
+    doc = region_doc()
+    doc["municipalities"][0]["retention_years"] = years
+    message = config_error(write_region(tmp_path, doc))
+    assert "retention_years" in message and doc["municipalities"][0]["code"] in message

@@ -21,6 +21,9 @@ class FakeUow:
         self.keys = {} if keys is None else keys
 
     def fetchone(self, query, params=None):
+        if "pg_try_advisory" in query:
+            self.locks = getattr(self, "locks", []) + ["pg_try_advisory_xact_lock"]
+            return {"got": True}
         if "max(version)" in query:
             return {"version": max(self.keys, default=0) + 1}
         if "ORDER BY version DESC" in query:
@@ -29,6 +32,9 @@ class FakeUow:
         return {"wrapped_key": row} if row is not None else None
 
     def execute(self, query, params=None):
+        if "pg_advisory" in query:
+            self.locks = getattr(self, "locks", []) + [query.split("(")[0].split()[-1]]
+            return self
         version = 1 if "VALUES (1," in query else params[0]
         self.rowcount = int(version not in self.keys)
         self.keys.setdefault(version, params[-1])
@@ -151,3 +157,15 @@ def test_a_key_made_in_a_rolled_back_transaction_is_not_used_later():
     fresh = Keyring.__new__(Keyring)
     fresh.__dict__.update(ring.__dict__, _keys={})  # a restarted process: same master key, empty cache
     assert fresh.decrypt(uow, "t", "c", ROW, sealed) == b"bewaard"
+
+
+def test_writers_share_a_lock_that_a_new_key_version_takes_alone():
+    """So that no value encrypted with the old version commits after a rotation started moving values."""
+    ring, uow = Keyring(master()), FakeUow()
+    ring.encrypt(uow, "t", "c", ROW, b"x")
+    assert uow.locks == ["pg_advisory_xact_lock_shared"]
+    uow.locks = []
+    assert ring.add_version(uow) == 2
+    assert uow.locks == ["pg_try_advisory_xact_lock"]
+    sealed = ring.encrypt(uow, "t", "c", ROW, b"y")
+    assert crypto.key_version(sealed) == 2

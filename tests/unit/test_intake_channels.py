@@ -175,6 +175,9 @@ class FakeUow:
     def audit(self, *args, **kwargs):
         self.log.append(("audit",))
 
+    def seal(self, table, column, row_id, value, raw=False):
+        return b"sealed"  # encryption itself is tested in test_crypto and through the real store
+
 
 def test_imap_mailbox_reads_unseen_flags_them_and_moves_unreadable_aside():
     imap = FakeImap({b"1": MAIL, b"2": b"rommel zonder kopregels\r\n"})
