@@ -16,6 +16,7 @@ from shared.clock import ClockProvider
 from shared.dependencies import Storage
 from shared.events import Event
 from shared.http import api, json_response
+from shared.messaging.dlq import DeadLetters
 from shared.messaging.topology import dead_letter_queue
 
 
@@ -94,3 +95,11 @@ class HubService:
             pass
         body, content_type = metrics.exposition()
         return Response(body, status=200, content_type=content_type)
+
+    @api("GET", "/api/v1/dead-letters")
+    def dead_letters(self, request):
+        """This service's parked messages for an operator: ids, codes and the error line, no body."""
+        self._principal(request, "operations:read")
+        parked = DeadLetters(self.storage.settings.amqp_uri).list(self.name, limit=100)
+        return json_response({"service": self.name, "count": len(parked),
+                              "messages": [letter.summary() for letter in parked]})

@@ -126,7 +126,7 @@ class IntakeService(HubService):
         case_uuid = path_uuid(case_id, "case")
         with self.storage.case_store(principal.municipality) as uow:
             row = store.get_incident(uow, case_uuid)
-            if row is None:
+            if row is None or not auth.may_see_case(principal, uow, case_uuid):
                 raise Problem(404, "Not Found", "no such case")
             uow.audit(principal.actor, "read", "incident", case_id=case_uuid,
                       reason="GET /api/v1/incidents/{case_id}")
