@@ -144,12 +144,12 @@ def authorize(principal: Principal, permission: str) -> None:
 
 
 def may_see_case(principal: Principal, uow, case_id) -> bool:
-    """Whether this caller may see this case of its municipality at all (OWN_CASES_ONLY).
+    """Whether the case exists in the caller's municipality and the caller may see it (OWN_CASES_ONLY).
 
     A case is brought in by the key recorded in intake's `received_by` (`Principal.actor`).
     Callers answer `404` when this is false: another key's case looks like no case.
     """
-    if principal.role not in OWN_CASES_ONLY:
-        return True
     row = uow.fetchone("SELECT received_by FROM intake.incidents WHERE case_id = %s", (case_id,))
-    return row is not None and row["received_by"].startswith(f"apikey:{principal.key_id} ")
+    if row is None:
+        return False
+    return principal.role not in OWN_CASES_ONLY or row["received_by"].startswith(f"apikey:{principal.key_id} ")

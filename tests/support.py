@@ -192,3 +192,28 @@ def drain(amqp_uri: str, queue: str) -> list[dict]:
             bodies.append(json.loads(message.body))
         channel.close()
     return bodies
+
+
+# Canary strings in every personal field of a report: none of them may ever leave the case store.
+CANARIES = ("kanarie", "0611223344", "0655443322", "1961-07-19", "KN-42-RY")
+
+
+def canary_body(**overrides) -> dict:
+    """A report with a canary (see CANARIES) in every personal and free-text field."""
+    return incident_body(
+        description="KanarieOmschrijving: hij dreigde aan de balie.",
+        own_kind="KanarieEigenSoort", location_detail="KanarieLocatie 12, Middelburg",
+        injuries="KanarieLetsel aan de arm", damage="KanarieSchade aan de deur",
+        reporter={"name": "KanarieMelder", "email": "kanarie.melder@voorbeeld.test", "phone": "0611223344"},
+        target={"department": "KanarieAfdeling", "function": "KanarieFunctie"},
+        perpetrators=[{"name": "KanarieDader", "description": "KanarieBeschrijvingDader", "online_handle": "kanarie_handle",
+                       "phone": "0655443322", "birth_date": "1961-07-19", "vehicle": "KanarieAuto",
+                       "licence_plate": "KN-42-RY"}],
+        witnesses=[{"name": "KanarieGetuige", "contact": "kanarie.getuige@voorbeeld.test",
+                    "statement": "KanarieVerklaring"}],
+        **overrides)
+
+
+def canaries_in(text: str) -> list[str]:
+    lowered = text.lower()
+    return [canary for canary in CANARIES if canary.lower() in lowered]
