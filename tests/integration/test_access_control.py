@@ -23,6 +23,7 @@ PUBLIC = {
     ("GET", "/meld"), ("GET", "/meld/static/meld.css"),            # the public form: CSRF token + rate limit
     ("GET", "/meld/<code>"), ("POST", "/meld/<code>"),
     ("GET", "/meld/<code>/volg"), ("POST", "/meld/<code>/volg"),   # follow-up: the reporter's follow-up code
+    ("GET", "/api/v1/openapi.json"),                               # a service's API description (issue-3 branch)
 }
 GUARD = re.compile(r'self\._principal\(request, "([a-z_]+:[a-z_]+)"\)')
 
@@ -59,6 +60,16 @@ def test_every_entrypoint_is_public_on_purpose_or_asks_for_one_known_permission(
         assert permission in auth.PERMISSIONS, f"{service} {verb} {url} does not ask for exactly one permission"
     used = {permission_of(m) for _, verb, url, m in ENTRYPOINTS if (verb, url) not in PUBLIC}
     assert used == set(auth.PERMISSIONS), "a permission no endpoint asks for, or one asked but never defined"
+
+
+def test_every_case_endpoint_open_to_an_own_cases_only_role_checks_whose_case_it_is():
+    checked = 0
+    for service, verb, url, method in ENTRYPOINTS:
+        permission = permission_of(method)
+        if "<case_id>" in url and permission and auth.PERMISSIONS[permission] & auth.OWN_CASES_ONLY:
+            assert "auth.may_see_case(principal" in inspect.getsource(method), f"{service} {verb} {url}"
+            checked += 1
+    assert checked >= 2
 
 
 def test_reporters_and_operators_reach_no_case_content():
