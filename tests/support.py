@@ -54,6 +54,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+RUN_MASTER_KEY = new_master_key()
+
+
 def hub_environment(region_file: Path, amqp_uri: str) -> dict:
     env = {
         "MELDPUNT_REGION": str(region_file),
@@ -62,9 +65,13 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
         "MELDPUNT_LOG_LEVEL": "WARNING",
-        # a fresh random master key per test environment; never a fixed one
-        "MELDPUNT_MASTER_KEY": new_master_key(),
+        # a fresh random master key per test run, like the run's databases; never a fixed one
+        # (one per test would leave a data key wrapped by an earlier test's key in the shared case store)
+        "MELDPUNT_MASTER_KEY": RUN_MASTER_KEY,
         "MELDPUNT_REGION_SECRET": "test-region-secret-" + "0123456789abcdef" * 2,
+        # load tests drive one key per municipality hard; test_hardened_http tests the limit itself
+        "MELDPUNT_API_RATE_PER_MINUTE": "60000",
+        "MELDPUNT_API_BURST": "1000",
     }
     for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
         env[f"MELDPUNT_{service.upper()}_PORT"] = str(free_port())
