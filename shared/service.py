@@ -5,6 +5,7 @@ here just like their own.
 """
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 
@@ -21,6 +22,8 @@ from shared.http import SECURITY_HEADERS, Problem, api, json_response
 from shared.messaging.dlq import DeadLetters
 from shared.messaging.topology import dead_letter_queue
 from shared.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
 
 
 class Correlation(DependencyProvider):
@@ -76,6 +79,8 @@ class HubService:
         wait = self.key_rate.take(f"{principal.municipality}.{principal.key_id}")
         if wait:
             seconds = max(1, math.ceil(wait))
+            log.warning("api key %s of %s over its rate limit (%s %s)", principal.key_id, principal.municipality,
+                        request.method, request.path)
             raise Problem(429, "Too Many Requests", f"this key made too many requests; try again in {seconds} s",
                           headers={"Retry-After": str(seconds)})
         auth.authorize(principal, permission)
