@@ -65,6 +65,8 @@ class BenchHub:
                     "MELDPUNT_VAR_DIR": str(workdir / "var"), "MELDPUNT_LOG_LEVEL": "WARNING",
                     "MELDPUNT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
                     "MELDPUNT_REGION_SECRET": os.urandom(32).hex(),
+                    # the bench measures throughput with one key per municipality, not the rate limit
+                    "MELDPUNT_API_RATE_PER_MINUTE": "10000000", "MELDPUNT_API_BURST": "100000",
                     **{f"MELDPUNT_{s.upper()}_PORT": str(p) for s, p in
                        zip(("intake", "triage", "police_liaison", "aftercare", "statistics"), range(18101, 18106))},
                     **(extra_env or {})}

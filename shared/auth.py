@@ -44,7 +44,14 @@ PERMISSIONS = {
     "referral:details": {POLICE_LIAISON},
     "referral:update": {POLICE_LIAISON},
     "police_status:read": {INTAKE_CHANNEL, STAFF, COORDINATOR, AFTERCARE_WORKER},
+    # Operators keep the hub running: dead-letter summaries (ids, codes, error lines), never case content.
+    "operations:read": {OPERATOR},
 }
+
+# Roles that see only the cases their own key brought in. A municipality's intake channel
+# (its website, its app) reports; it has no business browsing the municipality's cases, and a
+# stolen channel key must not open every case (docs/security.md, threat model).
+OWN_CASES_ONLY = frozenset({INTAKE_CHANNEL})
 
 _KEY = re.compile(r"^(?P<code>GM\d{4})\.(?P<key_id>[0-9a-f]{12})\.(?P<secret>[A-Za-z0-9_-]{32,64})$")
 
@@ -138,3 +145,15 @@ def authenticate(header: str | None, region, open_case_store) -> Principal:
 def authorize(principal: Principal, permission: str) -> None:
     if principal.role not in PERMISSIONS[permission]:
         raise Forbidden(f"a key with role {principal.role} lacks the permission {permission}")
+
+
+def may_see_case(principal: Principal, uow, case_id) -> bool:
+    """Whether the case exists in the caller's municipality and the caller may see it (OWN_CASES_ONLY).
+
+    A case is brought in by the key recorded in intake's `received_by` (`Principal.actor`).
+    Callers answer `404` when this is false: another key's case looks like no case.
+    """
+    row = uow.fetchone("SELECT received_by FROM intake.incidents WHERE case_id = %s", (case_id,))
+    if row is None:
+        return False
+    return principal.role not in OWN_CASES_ONLY or row["received_by"].startswith(f"apikey:{principal.key_id} ")

@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="check that RabbitMQ and PostgreSQL can be reached")
     sub.add_parser("migrate", help="create missing case stores and apply migrations")
     sub.add_parser("declare", help="declare exchanges, queues, retry and dead-letter queues")
+    broker = sub.add_parser("broker", help="the region's RabbitMQ vhost and the services' own users").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    broker.add_parser("setup", help="create the vhost and each MELDPUNT_AMQP_USER_<SERVICE> with only its "
+                                    "permissions, then declare")
 
     run = sub.add_parser("run", help="start the services (foreground; --detach for background)")
     run.add_argument("--detach", action="store_true")
@@ -139,7 +143,7 @@ def _dispatch(args) -> int:
     handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
                "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit,
                "liaison": _liaison, "import": _import, "intake-mail": _intake_mail, "keys": _keys, "erase": _erase,
-               "retention": _retention}[args.command]
+               "retention": _retention, "broker": _broker}[args.command]
     return handler(settings, args)
 
 
@@ -161,6 +165,23 @@ def _migrate(settings, args) -> int:
     except MigrationError as exc:
         raise CommandError(str(exc)) from None
     return 0
+
+
+def _broker(settings, args) -> int:
+    from shared.messaging import broker
+    from shared.messaging.management import ManagementApi, ManagementError
+
+    if not settings.amqp_users:
+        raise CommandError("no service has its own RabbitMQ user: set MELDPUNT_AMQP_USER_<SERVICE> and "
+                           "MELDPUNT_AMQP_PASSWORD_<SERVICE> (or _FILE_) for each service (docs/configuration.md)")
+    try:
+        broker.setup(ManagementApi(settings.rabbit_api_uri), settings.amqp_uri, settings.amqp_users, report=print)
+    except ManagementError as exc:
+        raise CommandError(str(exc)) from None
+    missing = sorted(set(SERVICES) - set(settings.amqp_users))
+    if missing:
+        print(f"warning: {', '.join(missing)} still connect(s) with MELDPUNT_AMQP_URI's account", file=sys.stderr)
+    return _declare(settings, args)
 
 
 def _declare(settings, args) -> int:

@@ -9,8 +9,9 @@ import importlib
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
@@ -260,6 +261,17 @@ _SETTINGS_FIELDS = {
     **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
         load_default=DEFAULT_PORTS[service], validate=validate.Range(min=1, max=65535))
        for service in SERVICES},
+    # Rate limit per API key on key-authenticated endpoints, per service process (token bucket).
+    "MELDPUNT_API_RATE_PER_MINUTE": fields.Float(load_default=600.0, validate=validate.Range(min=0.1)),
+    "MELDPUNT_API_BURST": fields.Integer(load_default=60, validate=validate.Range(min=1)),
+    # Each service's own RabbitMQ user (`meldpunt broker setup` creates them with narrow
+    # permissions); without one a service connects with MELDPUNT_AMQP_URI's credentials.
+    **{f"MELDPUNT_AMQP_USER_{service.upper()}": fields.String(
+        load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_.@/-]{1,120}$",
+                                                    error="letters, digits and _ . @ / - only"))
+       for service in SERVICES},
+    **{f"MELDPUNT_AMQP_PASSWORD_{service.upper()}": fields.String(load_default=None) for service in SERVICES},
+    **{f"MELDPUNT_AMQP_PASSWORD_FILE_{service.upper()}": fields.String(load_default=None) for service in SERVICES},
 }
 # MELDPUNT_* environment variables, each documented in docs/configuration.md.
 SettingsSchema = Schema.from_dict(_SETTINGS_FIELDS, name="SettingsSchema")
@@ -282,17 +294,35 @@ class Settings:
     var_dir: Path
     master_key: bytes | None = field(default=None, repr=False)  # None: encryption unavailable
     region_secret: str | None = field(default=None, repr=False)
+    api_rate_per_minute: float = 600.0
+    api_burst: int = 60
+    amqp_users: dict = field(default_factory=dict, repr=False)  # service -> (user, password)
+
+    def runs_as_own_amqp_user(self, service: str) -> bool:
+        return service in self.amqp_users
+
+    def amqp_uri_for(self, service: str) -> str:
+        """MELDPUNT_AMQP_URI with the service's own user and password, when it has one."""
+        if service not in self.amqp_users:
+            return self.amqp_uri
+        user, password = self.amqp_users[service]
+        parts = urlsplit(self.amqp_uri)
+        host = parts.hostname or "localhost"
+        host = f"[{host}]" if ":" in host else host
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
     def http_address(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
 
     def nameko_config(self, service: str | None = None) -> dict:
         """The nameko container config for one service, built from these settings."""
+        own = replace(self, amqp_uri=self.amqp_uri_for(service)) if service in self.amqp_users else self
         config = {
-            "AMQP_URI": self.amqp_uri,
+            "AMQP_URI": own.amqp_uri,
             "max_workers": self.max_workers,
             "serializer": "json",
-            "MELDPUNT_SETTINGS": self,
+            "MELDPUNT_SETTINGS": own,
         }
         if service:
             config["WEB_SERVER_ADDRESS"] = self.http_address(service)
@@ -324,7 +354,33 @@ def load_settings(environ=None, region_path=None) -> Settings:
         var_dir=Path(data["MELDPUNT_VAR_DIR"]),
         master_key=_master_key(data),
         region_secret=data["MELDPUNT_REGION_SECRET"],
+        api_rate_per_minute=data["MELDPUNT_API_RATE_PER_MINUTE"],
+        api_burst=data["MELDPUNT_API_BURST"],
+        amqp_users=_amqp_users(data),
     )
+
+
+def _amqp_users(data) -> dict:
+    users = {}
+    for service in SERVICES:
+        upper = service.upper()
+        user = data[f"MELDPUNT_AMQP_USER_{upper}"]
+        password, password_file = data[f"MELDPUNT_AMQP_PASSWORD_{upper}"], data[f"MELDPUNT_AMQP_PASSWORD_FILE_{upper}"]
+        if user is None:
+            if password or password_file:
+                raise ConfigError(f"environment: MELDPUNT_AMQP_PASSWORD_{upper}: set MELDPUNT_AMQP_USER_{upper} as well")
+            continue
+        if not password and password_file:
+            try:
+                password = Path(password_file).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"environment: MELDPUNT_AMQP_PASSWORD_FILE_{upper}: cannot read "
+                                  f"{password_file}: {type(exc).__name__}") from None
+        if not password:
+            raise ConfigError(f"environment: MELDPUNT_AMQP_USER_{upper} is set: give its password in "
+                              f"MELDPUNT_AMQP_PASSWORD_{upper} or MELDPUNT_AMQP_PASSWORD_FILE_{upper}")
+        users[service] = (user, password)
+    return users
 
 
 def _master_key(data) -> bytes | None:

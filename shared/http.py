@@ -29,6 +29,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
+    # an API answer is data, never a page: nothing may load from it or frame it
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 
 
@@ -143,6 +145,8 @@ class ApiRequestHandler(HttpRequestHandler):
 
     def handle_request(self, request):
         response = super().handle_request(request)
+        for name, value in SECURITY_HEADERS.items():  # pages bring their own CSP and caching
+            response.headers.setdefault(name, value)
         correlation_id = getattr(request, "correlation_id", None)
         if correlation_id:
             response.headers["X-Correlation-ID"] = correlation_id

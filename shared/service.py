@@ -5,6 +5,8 @@ here just like their own.
 """
 from __future__ import annotations
 
+import logging
+import math
 import uuid
 
 from kombu import Connection
@@ -13,10 +15,15 @@ from werkzeug.wrappers import Request, Response
 
 from shared import auth, logs, metrics
 from shared.clock import ClockProvider
+from shared.config import settings_from_nameko
 from shared.dependencies import Storage
 from shared.events import Event
-from shared.http import api, json_response
+from shared.http import SECURITY_HEADERS, Problem, api, json_response
+from shared.messaging.dlq import DeadLetters
 from shared.messaging.topology import dead_letter_queue
+from shared.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
 
 
 class Correlation(DependencyProvider):
@@ -46,17 +53,36 @@ def _uuid_or_none(value):
         return None
 
 
+class KeyRateLimit(DependencyProvider):
+    """One token bucket per API key for this service process (MELDPUNT_API_RATE_PER_MINUTE, _BURST)."""
+
+    def setup(self):
+        settings = settings_from_nameko(self.container.config)
+        self.bucket = TokenBucket(settings.api_rate_per_minute, settings.api_burst)
+
+    def get_dependency(self, worker_ctx):
+        return self.bucket
+
+
 class HubService:
     name = "hub"
     storage = Storage()
     correlation_id = Correlation()
     clock = ClockProvider()
+    key_rate = KeyRateLimit()
 
     def _principal(self, request, permission: str) -> auth.Principal:
         """The caller's key, checked in its own municipality's case store, with `permission`:
-        401 for an unknown key, 403 for a known key without the right."""
+        401 for an unknown key, 429 for a key over its rate, 403 for a known key without the right."""
         principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
                                       self.storage.case_store)
+        wait = self.key_rate.take(f"{principal.municipality}.{principal.key_id}")
+        if wait:
+            seconds = max(1, math.ceil(wait))
+            log.warning("api key %s of %s over its rate limit (%s %s)", principal.key_id, principal.municipality,
+                        request.method, request.path)
+            raise Problem(429, "Too Many Requests", f"this key made too many requests; try again in {seconds} s",
+                          headers={"Retry-After": str(seconds)})
         auth.authorize(principal, permission)
         return principal
 
@@ -93,4 +119,12 @@ class HubService:
         except Exception:  # the gauge keeps its last value; /health reports the broker
             pass
         body, content_type = metrics.exposition()
-        return Response(body, status=200, content_type=content_type)
+        return Response(body, status=200, content_type=content_type, headers=SECURITY_HEADERS)
+
+    @api("GET", "/api/v1/dead-letters")
+    def dead_letters(self, request):
+        """This service's parked messages for an operator: ids, codes and the error line, no body."""
+        self._principal(request, "operations:read")
+        parked = DeadLetters(self.storage.settings.amqp_uri).list(self.name, limit=100)
+        return json_response({"service": self.name, "count": len(parked),
+                              "messages": [letter.summary() for letter in parked]})

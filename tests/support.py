@@ -58,6 +58,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+RUN_MASTER_KEY = new_master_key()
+
+
 def hub_environment(region_file: Path, amqp_uri: str) -> dict:
     env = {
         "MELDPUNT_REGION": str(region_file),
@@ -66,9 +69,13 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
         "MELDPUNT_LOG_LEVEL": "WARNING",
-        # a fresh random master key per test run; never a fixed one
+        # a fresh random master key per test run, like the run's databases; never a fixed one
+        # (one per test would leave a data key wrapped by an earlier test's key in the shared case store)
         "MELDPUNT_MASTER_KEY": RUN_MASTER_KEY,
         "MELDPUNT_REGION_SECRET": "test-region-secret-" + "0123456789abcdef" * 2,
+        # load tests drive one key per municipality hard; test_hardened_http tests the limit itself
+        "MELDPUNT_API_RATE_PER_MINUTE": "60000",
+        "MELDPUNT_API_BURST": "1000",
     }
     for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
         env[f"MELDPUNT_{service.upper()}_PORT"] = str(free_port())
@@ -239,6 +246,31 @@ def drain(amqp_uri: str, queue: str) -> list[dict]:
             bodies.append(json.loads(message.body))
         channel.close()
     return bodies
+
+
+# Canary strings in every personal field of a report: none of them may ever leave the case store.
+CANARIES = ("kanarie", "0611223344", "0655443322", "1961-07-19", "KN-42-RY")
+
+
+def canary_body(**overrides) -> dict:
+    """A report with a canary (see CANARIES) in every personal and free-text field."""
+    return incident_body(
+        description="KanarieOmschrijving: hij dreigde aan de balie.",
+        own_kind="KanarieEigenSoort", location_detail="KanarieLocatie 12, Middelburg",
+        injuries="KanarieLetsel aan de arm", damage="KanarieSchade aan de deur",
+        reporter={"name": "KanarieMelder", "email": "kanarie.melder@voorbeeld.test", "phone": "0611223344"},
+        target={"department": "KanarieAfdeling", "function": "KanarieFunctie"},
+        perpetrators=[{"name": "KanarieDader", "description": "KanarieBeschrijvingDader", "online_handle": "kanarie_handle",
+                       "phone": "0655443322", "birth_date": "1961-07-19", "vehicle": "KanarieAuto",
+                       "licence_plate": "KN-42-RY"}],
+        witnesses=[{"name": "KanarieGetuige", "contact": "kanarie.getuige@voorbeeld.test",
+                    "statement": "KanarieVerklaring"}],
+        **overrides)
+
+
+def canaries_in(text: str) -> list[str]:
+    lowered = text.lower()
+    return [canary for canary in CANARIES if canary.lower() in lowered]
 
 
 CASE_TABLES = ("intake.incidents", "triage.results", "police_liaison.referrals", "aftercare.care_plans")

@@ -48,7 +48,8 @@ def _html(description: str) -> dict:
 
 KEYED = {"401": _problem("no key, an unknown key, or (for a signing key) a missing, wrong, expired or "
                          "replayed signature; invalid-params names the header"),
-         "403": _problem("the key's role lacks the permission")}
+         "403": _problem("the key's role lacks the permission"),
+         "429": _problem("over the key's rate limit; Retry-After says when to try again")}
 CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 CODE = {"name": "code", "in": "path", "required": True, "description": "CBS gemeentecode, e.g. GM0687",
         "schema": {"type": "string", "pattern": "^GM\\d{4}$"}}
@@ -137,14 +138,19 @@ def _paths(spec: APISpec) -> None:
         "post": {"summary": "Submit the public form", "parameters": [CODE],
                  "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}},
                                              "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
-                 "responses": {"201": _html("receipt code and secret"), **form_post}}})
+                 "responses": {"201": _html("receipt code and secret"), "404": _html("unknown municipality"),
+                               **form_post}}})
     spec.path(path="/meld/{code}/volg", operations={
         "get": {"summary": "Follow-up: enter receipt code and secret", "parameters": [CODE, LANG],
-                "responses": {"200": _html("follow-up form")}},
+                "responses": {"200": _html("follow-up form"), "404": _html("unknown municipality")}},
         "post": {"summary": "Follow-up: status, add information or evidence, withdraw", "parameters": [CODE],
                  "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}},
                  "responses": {**form_post, "404": _html("unknown receipt code or wrong secret"),
                                "409": _html("the case is closed or withdrawn")}}})
+    spec.path(path="/api/v1/dead-letters", operations={"get": {
+        "summary": "Intake's parked messages for an operator: ids, codes and the error line, never the body",
+        "responses": {"200": {"description": "the dead-letter queue's summary",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}, **KEYED}}})
     spec.path(path="/health", operations={"get": {
         "summary": "Broker and databases reachable",
         "responses": {"200": {"description": "healthy", "content": {"application/json": {}}},

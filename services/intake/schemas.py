@@ -99,6 +99,12 @@ class IncidentReportSchema(Schema):
         for name in ("occurred_at", "occurred_until"):
             if data.get(name) is not None and data[name].tzinfo is None:
                 data[name] = data[name].replace(tzinfo=AMSTERDAM)
+            if data.get(name) is not None:
+                # real offsets lie within -12:00..+14:00; PostgreSQL refuses some that Python takes
+                if abs(data[name].utcoffset()) > timedelta(hours=14):
+                    raise ValidationError("has a time zone offset beyond ±14:00", field_name=name)
+                if data[name].year < 1900:
+                    raise ValidationError("lies before 1900", field_name=name)
         if data["occurred_at"] > datetime.now(timezone.utc) + timedelta(minutes=10):
             raise ValidationError("lies in the future", field_name="occurred_at")
         if data.get("occurred_until") is not None and data["occurred_until"] < data["occurred_at"]:

@@ -189,7 +189,7 @@ class IntakeService(HubService):
         case_uuid = path_uuid(case_id, "case")
         with self.storage.case_store(principal.municipality) as uow:
             row = store.get_incident(uow, case_uuid)
-            if row is None:
+            if row is None or not auth.may_see_case(principal, uow, case_uuid):
                 raise Problem(404, "Not Found", "no such case")
             uow.audit(principal.actor, "read", "incident", case_id=case_uuid,
                       reason="GET /api/v1/incidents/{case_id}")
@@ -206,11 +206,11 @@ class IntakeService(HubService):
         case_uuid = path_uuid(case_id, "case")
         lang = web.api_language(request)
         options = self._options
+        with self.storage.case_store(principal.municipality) as uow:
+            self._locked_case(uow, principal, case_uuid)  # another's case is 404 before the upload is read
         filename, content = self._upload(request, options, lang)
         with self.storage.case_store(principal.municipality) as uow:
-            row = store.lock_incident(uow, case_uuid)
-            if row is None:
-                raise Problem(404, "Not Found", "no such case")
+            row = self._locked_case(uow, principal, case_uuid)
             if not domain.may_change(row["status"]):
                 raise web.api_problem(409, "Conflict", lang, "case_closed", "case_id")
             count, total = store.evidence_total(uow, case_uuid)
@@ -265,19 +265,24 @@ class IntakeService(HubService):
         principal = self._principal(request, "draft:complete")
         case_uuid = path_uuid(case_id, "case")
         lang = web.api_language(request)
-        data = self._read_json(request, self.storage.settings.max_body_bytes)
-        report = self._load_report(request, data)
         with self.storage.case_store(principal.municipality) as uow:
-            row = store.lock_incident(uow, case_uuid)
-            if row is None:
-                raise Problem(404, "Not Found", "no such case")
+            row = self._locked_case(uow, principal, case_uuid)  # another's case is 404 before the body is read
+            report = self._load_report(request, self._read_json(request, self.storage.settings.max_body_bytes))
             if not store.complete_draft(uow, case_uuid, report):
                 raise web.api_problem(409, "Conflict", lang, "not_a_draft", "case_id")
             uow.record("incident_reported", case_uuid, domain.reported_payload(report, row["channel"]),
                        correlation_id=self.correlation_id)
             uow.audit(principal.actor, "complete", "incident", case_id=case_uuid, reason=f"draft: {row['channel']}")
-        return json_response(IncidentCreatedSchema().dump({"case_id": case_uuid, "status": "ontvangen"}), 200,
+        return json_response(instance(IncidentCreatedSchema).dump({"case_id": case_uuid, "status": "ontvangen"}), 200,
                              headers={"Location": f"/api/v1/incidents/{case_uuid}"})
+
+    @staticmethod
+    def _locked_case(uow, principal, case_uuid) -> dict:
+        """The case, locked for a change; 404 for no such case or one this key may not see."""
+        row = store.lock_incident(uow, case_uuid)
+        if row is None or not auth.may_see_case(principal, uow, case_uuid):
+            raise Problem(404, "Not Found", "no such case")
+        return row
 
     @api("GET", "/api/v1/openapi.json")
     def openapi_document(self, request):

@@ -8,13 +8,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
-import time
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shared import vocabulary as v
+from shared.ratelimit import TokenBucket  # noqa: F401 — the public form's limiter per address
 
 TEMPLATES = Path(__file__).with_name("templates")
 LANGUAGES = ("nl", "en")
@@ -70,33 +69,6 @@ def new_nonce() -> str:
 
 
 # ---------------------------------------------------------------- rate limit
-
-class TokenBucket:
-    """Per-address token bucket, in this process's memory: a restart forgets it, and several intake processes
-    each count on their own (documented in docs/intake.md). Good enough against a script hammering the form."""
-
-    def __init__(self, rate_per_minute: float, burst: int, clock=time.monotonic, max_addresses: int = 10000):
-        self.rate = rate_per_minute / 60.0
-        self.burst = burst
-        self.clock = clock
-        self.max_addresses = max_addresses
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, address: str) -> bool:
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(address, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if len(self._buckets) >= self.max_addresses and address not in self._buckets:
-                # Forget full buckets first: they hold no information.
-                self._buckets = {a: b for a, b in self._buckets.items() if b[0] < self.burst}
-            if tokens < 1.0:
-                self._buckets[address] = (tokens, now)
-                return False
-            self._buckets[address] = (tokens - 1.0, now)
-            return True
-
 
 # ---------------------------------------------------------------- texts
 

@@ -9,18 +9,14 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
-
-import requests
 
 from shared.events import POLICE_REFERRALS_EXCHANGE
+from shared.messaging.management import ManagementApi, vhost_of  # noqa: F401 — the CLI's entry
+from shared.messaging.management import ManagementError as LiaisonError
+from shared.messaging.management import q as _q
 from shared.messaging.topology import liaison_queue_name
 
 UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-
-
-class LiaisonError(Exception):
-    """Something the operator can fix, in one line."""
 
 
 @dataclass(frozen=True)
@@ -31,38 +27,9 @@ class Subscription:
     queue: str
 
 
-def vhost_of(amqp_uri: str) -> str:
-    path = urlsplit(amqp_uri).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
-
-
 def user_name(unit: str, vhost: str) -> str:
     # RabbitMQ users are global: a unit's user in another vhost must not collide
     return f"police-{unit}" if vhost == "/" else f"police-{unit}@{vhost}"
-
-
-class ManagementApi:
-    def __init__(self, api_uri: str, timeout: float = 10.0):
-        parts = urlsplit(api_uri if api_uri.endswith("/") else api_uri + "/")
-        self.auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-        self.base = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-        self.timeout = timeout
-
-    def call(self, method: str, path: str, json=None, ok=(200, 201, 204)) -> requests.Response:
-        try:
-            response = requests.request(method, self.base + path, json=json, auth=self.auth, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise LiaisonError(f"cannot reach the RabbitMQ management API at {self.base}: "
-                               f"{type(exc).__name__}") from None
-        if response.status_code not in ok:
-            raise LiaisonError(f"RabbitMQ management API: {method} {path} answered {response.status_code} "
-                               f"{response.text.strip()[:200]}")
-        return response
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
 
 
 def add(api: ManagementApi, vhost: str, unit: str) -> Subscription:

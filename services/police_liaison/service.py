@@ -163,6 +163,8 @@ class PoliceLiaisonService(HubService):
         principal = self._principal(request, "police_status:read")
         case_uuid = path_uuid(case_id, "case")
         with self.storage.case_store(principal.municipality) as uow:
+            if not auth.may_see_case(principal, uow, case_uuid):
+                raise Problem(404, "Not Found", "no such case")
             body = police_status_of(uow, case_uuid)
         return json_response(body)
 

@@ -26,7 +26,7 @@ from shared.config import settings_from_nameko
 from shared.db.unit_of_work import UnknownMunicipality
 from shared.events import InvalidEvent, load_event
 from shared.messaging import headers as h
-from shared.messaging.topology import (consumer_queue, dead_letter_queue_name,
+from shared.messaging.topology import (consumer_queue, dead_letter_queue_name, retry_exchange,
                                        retry_queue_name)
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,9 @@ class ReliableEventHandler(EventHandler):
     def setup(self):
         settings = settings_from_nameko(self.container.config)
         self.service = self.container.service_name
-        self.queue = consumer_queue(self.source_service, self.event_type, self.service, self.method_name)
+        # As its own broker user a service may not declare; `meldpunt declare` has made its queues.
+        self.queue = consumer_queue(self.source_service, self.event_type, self.service, self.method_name,
+                                    declare=not settings.runs_as_own_amqp_user(self.service))
         self.retry_delays = settings.retry_delays
         self.publisher = Publisher(settings.amqp_uri, use_confirms=True, retry=True,
                                    retry_policy={"max_retries": 3, "interval_start": 0.5,
@@ -135,7 +137,7 @@ class ReliableEventHandler(EventHandler):
             h.ERROR: _describe(error),
             h.FAILED_AT: datetime.now(timezone.utc).isoformat(),
         })
-        common = dict(exchange="", content_type=message.content_type or "application/octet-stream",
+        common = dict(exchange=retry_exchange(self.service).name, content_type=message.content_type or "application/octet-stream",
                       content_encoding=message.content_encoding or "binary", headers=headers,
                       priority=message.properties.get("priority") or 0,
                       message_id=message.properties.get("message_id"), mandatory=True)

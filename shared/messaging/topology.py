@@ -3,11 +3,15 @@
 `meldpunt declare` creates all of it before services start: an event published before
 its consumer's queue exists would otherwise be dropped by the broker. Each consumer
 queue has retry queues (one per backoff step: a message waits there for its delay and is
-dead-lettered back to its queue) and each service has one dead-letter queue.
+dead-lettered back to its queue) and each service has one dead-letter queue. A service hands a failed message on through its
+own direct exchange `<service>.retry` (bound to its retry queues and its dead-letter queue),
+never through the default exchange, which would reach every queue of the vhost; that keeps
+each service's broker permissions narrow (`service_permissions`, docs/security.md).
 """
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 
 from kombu import Connection, Exchange, Queue
@@ -44,18 +48,26 @@ def consumer_queue_name(source: str, event_type: str, service: str, method: str)
     return f"evt-{source}-{event_type}--{service}.{method}"
 
 
-def consumer_queue(source: str, event_type: str, service: str, method: str) -> Queue:
+def consumer_queue(source: str, event_type: str, service: str, method: str, declare: bool = True) -> Queue:
+    """`declare=False`: consume only; a service running as its own broker user may not declare
+    (its queues come from `meldpunt declare`, run with the administrator's account)."""
     return Queue(consumer_queue_name(source, event_type, service, method),
                  exchange=event_exchange(source), routing_key=event_type, durable=True,
-                 queue_arguments=EVENT_QUEUE_ARGUMENTS)
+                 queue_arguments=EVENT_QUEUE_ARGUMENTS, no_declare=not declare)
+
+
+def retry_exchange(service: str) -> Exchange:
+    """Where a service hands its failed messages on: direct, routing key = the target queue's name."""
+    return Exchange(f"{service}.retry", type="direct", durable=True, delivery_mode=PERSISTENT)
 
 
 def retry_queue_name(queue_name: str, step: int) -> str:
     return f"{queue_name}.retry.{step}"
 
 
-def retry_queue(queue_name: str, step: int) -> Queue:
-    return Queue(retry_queue_name(queue_name, step), durable=True, queue_arguments={
+def retry_queue(queue_name: str, step: int, service: str) -> Queue:
+    name = retry_queue_name(queue_name, step)
+    return Queue(name, exchange=retry_exchange(service), routing_key=name, durable=True, queue_arguments={
         "x-dead-letter-exchange": "",
         "x-dead-letter-routing-key": queue_name,
     })
@@ -66,7 +78,24 @@ def dead_letter_queue_name(service: str) -> str:
 
 
 def dead_letter_queue(service: str) -> Queue:
-    return Queue(dead_letter_queue_name(service), durable=True)
+    name = dead_letter_queue_name(service)
+    return Queue(name, exchange=retry_exchange(service), routing_key=name, durable=True)
+
+
+def service_permissions(service: str) -> dict:
+    """The RabbitMQ permissions (configure, write, read: anchored regexes) of a service's own user.
+
+    Configure nothing: `meldpunt declare` creates every exchange, queue and binding as the
+    administrator. Write: its own event exchange and retry exchange (police_liaison also the
+    police units' exchange). Read: its own consumer queues and its own dead-letter queue.
+    """
+    svc = re.escape(service)
+    write = [f"{svc}\\.events", f"{svc}\\.retry"]
+    if service == "police_liaison":
+        write.append(re.escape(police_referrals_exchange().name))
+    return {"configure": "^$",
+            "write": "^(" + "|".join(write) + ")$",
+            "read": f"^(evt-[a-z_]+-[a-z_]+--{svc}\\.[a-z_]+|{svc}\\.dlq)$"}
 
 
 @dataclass(frozen=True)
@@ -114,13 +143,14 @@ def declare(amqp_uri: str, retry_steps: int, report=lambda line: None) -> None:
         channel = conn.channel()
         for service in SERVICES:
             event_exchange(service)(channel).declare()
+            retry_exchange(service)(channel).declare()
             dead_letter_queue(service)(channel).declare()
         police_referrals_exchange()(channel).declare()
         subs = all_subscriptions()
         for sub in subs:
             sub.queue()(channel).declare()
             for step in range(1, retry_steps + 1):
-                retry_queue(sub.queue_name, step)(channel).declare()
+                retry_queue(sub.queue_name, step, sub.service)(channel).declare()
         channel.close()
     report(f"declared {len(SERVICES)} exchanges, {len(subs)} consumer queues with "
            f"{retry_steps} retry step(s) each, {len(SERVICES)} dead-letter queues")

@@ -149,7 +149,8 @@ def _referral_of(hub, code, case_id):
 
 
 def test_lifecycle_api_rejects_illegal_jumps_and_records_every_step(hub):
-    case_id = hub.report(hub.key(MIDDELBURG)).json()["case_id"]
+    channel_key = hub.key(MIDDELBURG)
+    case_id = hub.report(channel_key).json()["case_id"]
     referral_id = str(_referral_of(hub, MIDDELBURG, case_id)["referral_id"])
     headers = _liaison(hub)
     steps_url = hub.url("police_liaison", f"/api/v1/referrals/{referral_id}/steps")
@@ -192,9 +193,12 @@ def test_lifecycle_api_rejects_illegal_jumps_and_records_every_step(hub):
     seen_by_staff = requests.get(hub.url("police_liaison", f"/api/v1/referrals/{referral_id}"), headers=staff,
                                  timeout=10).json()
     assert seen_by_staff["ela"] == view["ela"]
-    status = requests.get(hub.url("police_liaison", f"/api/v1/cases/{case_id}/police-status"),
-                          headers={"Authorization": f"Bearer {hub.key(MIDDELBURG)}"}, timeout=10).json()
+    status_url = hub.url("police_liaison", f"/api/v1/cases/{case_id}/police-status")
+    status = requests.get(status_url, headers={"Authorization": f"Bearer {channel_key}"}, timeout=10).json()
     assert status["status"] == "afgesloten" and "schikking" in status["status_text"]
+    # an intake channel sees only the cases its own key brought in (auth.OWN_CASES_ONLY)
+    other_channel = requests.get(status_url, headers={"Authorization": f"Bearer {hub.key(MIDDELBURG)}"}, timeout=10)
+    assert other_channel.status_code == 404 and "afgesloten" not in other_channel.text
     assert requests.post(steps_url, json={"status": "afgewezen", "reason": "x" * 10}, headers=staff,
                          timeout=10).status_code == 403
 

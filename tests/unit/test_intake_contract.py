@@ -181,3 +181,18 @@ def test_the_conditional_status_update_follows_the_same_rule_as_next_status():
         for current in domain.STATUSES:
             expected = domain.next_status(current, event_type)
             assert (status if current in replaces else current) == expected, (current, event_type)
+
+
+def test_offsets_postgresql_cannot_store_and_impossible_years_are_field_errors():
+    import pytest
+    from marshmallow import ValidationError
+
+    from services.intake.schemas import IncidentReportSchema
+
+    base = {"description": "Dreigement aan de balie.", "location_type": "balie", "target_role": "ambtenaar",
+            "categories": ["bedreiging"]}
+    for when, reason in (("2026-11-20T10:00:00+18:47", "offset"), ("0072-07-04T10:00:00+01:00", "1900")):
+        with pytest.raises(ValidationError) as refused:
+            IncidentReportSchema().load({**base, "occurred_at": when})
+        assert reason in refused.value.messages["occurred_at"][0]
+    assert IncidentReportSchema().load({**base, "occurred_at": "2026-11-20T10:00:00+14:00"})

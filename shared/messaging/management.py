@@ -1,0 +1,43 @@
+"""The RabbitMQ management HTTP API, for the commands that create users, vhosts and permissions."""
+from __future__ import annotations
+
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import requests
+
+
+class ManagementError(Exception):
+    """Something the operator can fix, in one line."""
+
+
+def vhost_of(amqp_uri: str) -> str:
+    path = urlsplit(amqp_uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+class ManagementApi:
+    def __init__(self, api_uri: str, timeout: float = 10.0):
+        parts = urlsplit(api_uri if api_uri.endswith("/") else api_uri + "/")
+        self.auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        self.base = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        self.timeout = timeout
+
+    @property
+    def user(self) -> str:
+        return self.auth[0]
+
+    def call(self, method: str, path: str, json=None, ok=(200, 201, 204)) -> requests.Response:
+        try:
+            response = requests.request(method, self.base + path, json=json, auth=self.auth, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ManagementError(f"cannot reach the RabbitMQ management API at {self.base}: "
+                                  f"{type(exc).__name__}") from None
+        if response.status_code not in ok:
+            raise ManagementError(f"RabbitMQ management API: {method} {path} answered {response.status_code} "
+                                  f"{response.text.strip()[:200]}")
+        return response

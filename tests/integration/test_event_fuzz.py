@@ -1,0 +1,115 @@
+"""A hypothesis fuzz of the event envelope against every consumer, through the real broker.
+
+Malformed events — bytes that are not JSON, random JSON, valid envelopes with a field
+missing, of the wrong type, of an unknown event type or an unsupported version, payloads
+missing a required field — are published to the exchanges the services consume from.
+Every consumer of the routing key must park its copy in its own service's dead-letter
+queue at the first attempt, and a good incident afterwards still goes all the way.
+One hub for all examples; each message is recognised by its AMQP message_id.
+"""
+import json
+import uuid
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from shared.events import CATALOGUE, dump_event, new_event
+from shared.messaging.dlq import DeadLetters
+from shared.messaging.topology import all_subscriptions
+from tests.support import publish_raw, query, wait_for
+from tests.unit import samples
+
+SUBSCRIPTIONS = all_subscriptions()
+ROUTES = sorted({(s.source, s.event_type) for s in SUBSCRIPTIONS})
+ENVELOPE_KEYS = ("event_id", "event_type", "schema_version", "occurred_at", "municipality", "case_id",
+                 "correlation_id", "payload")
+# Values no envelope field accepts (UUID, String, Integer, AwareDateTime, Dict all refuse them).
+WRONG = st.one_of(st.none(), st.lists(st.integers(), max_size=3))
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
+                                                                                       max_size=4),
+                    max_leaves=12)
+
+
+def valid_body(event_type: str, municipality: str) -> dict:
+    return dump_event(new_event(event_type, municipality, uuid.uuid4(), samples.PAYLOADS[event_type]()))
+
+
+@st.composite
+def malformed(draw, municipality):
+    """(routing source, event type, body bytes, what was done) — never a valid event."""
+    source, event_type = draw(st.sampled_from(ROUTES))
+    kind = draw(st.sampled_from(["bytes", "json", "missing", "wrong_type", "unknown_type", "version",
+                                 "payload_missing", "other_type_on_this_key"]))
+    body = valid_body(event_type, municipality)
+    if kind == "bytes":
+        raw = draw(st.binary(max_size=64).filter(lambda b: not _is_json_object(b)))
+        return source, event_type, raw, kind
+    if kind == "json":
+        value = draw(JSON)
+        return source, event_type, json.dumps(value).encode(), kind
+    if kind == "missing":
+        del body[draw(st.sampled_from(ENVELOPE_KEYS))]
+    elif kind == "wrong_type":
+        body[draw(st.sampled_from(ENVELOPE_KEYS))] = draw(WRONG)
+    elif kind == "unknown_type":
+        body["event_type"] = draw(st.text(min_size=1, max_size=30).filter(lambda t: t not in CATALOGUE))
+    elif kind == "version":
+        body["schema_version"] = CATALOGUE[event_type].version + draw(st.integers(min_value=1, max_value=1000))
+    elif kind == "payload_missing":
+        required = [name for name, field in CATALOGUE[event_type].schema.fields.items() if field.required]
+        if required:
+            del body["payload"][draw(st.sampled_from(required))]
+        else:
+            body["payload"] = draw(WRONG)
+    else:  # a valid event of another type, on this routing key
+        other = draw(st.sampled_from([t for t in samples.PAYLOADS if t != event_type]))
+        body = valid_body(other, municipality)
+    return source, event_type, json.dumps(body).encode(), kind
+
+
+def _is_json_object(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw.decode("utf-8")), dict)
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+def test_malformed_events_end_in_each_consumers_dead_letter_queue_and_harm_nothing(hub):
+    amqp = hub.settings.amqp_uri
+    code = hub.region.codes[0]
+    expected = {service: set() for service in {s.service for s in SUBSCRIPTIONS}}
+    kinds = set()
+    facts_before = _facts(hub)
+
+    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(malformed(code))
+    def publish(example):
+        source, event_type, raw, kind = example
+        message_id = str(uuid.uuid4())
+        publish_raw(amqp, f"{source}.events", event_type, raw, message_id=message_id)
+        for sub in SUBSCRIPTIONS:
+            if (sub.source, sub.event_type) == (source, event_type):
+                expected[sub.service].add(message_id)
+        kinds.add(kind)
+
+    publish()
+    assert len(kinds) >= 4  # the fuzz covered several kinds of breakage
+
+    letters = DeadLetters(amqp)
+    for service, ids in expected.items():
+        parked = wait_for(lambda: (found := {d.message_id: d for d in letters.list(service, limit=1000)})
+                          and ids <= set(found) and found, what=f"{len(ids)} dead letters in {service}.dlq",
+                          timeout=60) if ids else {}
+        assert set(parked) == ids, service            # nothing else was parked
+        assert all(parked[i].attempts == 1 for i in ids)  # parked at once, never retried
+
+    # the hub still works: a good incident goes all the way, and nothing of the fuzz was stored
+    case_id = hub.report(hub.key(code)).json()["case_id"]
+    wait_for(lambda: (f := hub.facts(code, uuid.UUID(case_id))) and f["aftercare_planned"], what="incident path")
+    assert _facts(hub) == facts_before + 1
+    for service in expected:
+        assert {d.message_id for d in letters.list(service, limit=1000)} == expected[service]
+
+
+def _facts(hub) -> int:
+    return query(hub.region.statistics_dsn, "SELECT count(*) AS n FROM statistics.incident_facts")[0]["n"]

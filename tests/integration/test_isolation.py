@@ -1,0 +1,94 @@
+"""Municipality A's keys on municipality B's ids, at every endpoint that takes an id: 404, never content.
+
+Municipality B runs a whole case (incident, triage, police referral, care plan, an aftercare
+referral) with canaries in every personal field; then a key of A with the right role calls
+every guarded endpoint of every service with B's real ids. Both municipalities share a
+police unit, so the unit alone cannot be what keeps them apart.
+"""
+import uuid
+
+import pytest
+import requests
+
+from shared import auth
+from tests.integration.test_access_control import ENTRYPOINTS, PUBLIC, permission_of
+from tests.support import canaries_in, canary_body, query, wait_for
+
+# A valid body for each write, so that an answer of 404 is about the id, not the body.
+NOW = "2026-11-21T10:00:00+01:00"
+BODIES = {
+    ("POST", "/api/v1/triage/<case_id>/confirm"): {"reason": "gezien"},
+    ("POST", "/api/v1/triage/<case_id>/override"): {"categories": ["bedreiging"], "urgency": "hoog",
+                                                    "decisions": ["aftercare"], "reason": "andere inschatting"},
+    ("POST", "/api/v1/referrals/<referral_id>/steps"): {"status": "accepted"},
+    ("PATCH", "/api/v1/referrals/<referral_id>/ela"): {"vpt_registered": True},
+    ("POST", "/api/v1/aftercare/plans/<plan_id>/contacts"): {"contacted_at": NOW, "contacted_by": "worker.a",
+                                                             "method": "phone", "outcome": "reached"},
+    ("POST", "/api/v1/aftercare/plans/<plan_id>/referrals"): {"kind": "huisarts", "referred_at": NOW,
+                                                              "referred_by": "worker.a"},
+    ("POST", "/api/v1/aftercare/referrals/<referral_id>/result"): {"result": "accepted", "result_at": NOW},
+    ("POST", "/api/v1/aftercare/plans/<plan_id>/assign"): {"worker": "worker.a"},
+    ("POST", "/api/v1/aftercare/plans/<plan_id>/close"): {"reason": "completed"},
+    ("POST", "/api/v1/aftercare/plans/<plan_id>/decline"): {},
+}
+# Creating reaches no existing case: the key's municipality is where the new case goes (test_incident_path).
+NO_EXISTING_DATA = {("POST", "/api/v1/incidents")}
+PREFERRED = (auth.STAFF, auth.AFTERCARE_WORKER, auth.POLICE_LIAISON, auth.COORDINATOR, auth.OPERATOR, auth.ANALYST)
+
+
+def role_for(permission: str) -> str:
+    return next(role for role in PREFERRED if role in auth.PERMISSIONS[permission])
+
+
+@pytest.fixture
+def case_of_b(hub):
+    """A whole case in B, and B's ids by path parameter."""
+    b = hub.region.codes[1]
+    case_id = hub.report(hub.key(b), canary_body()).json()["case_id"]
+    wait_for(lambda: (f := hub.facts(b, uuid.UUID(case_id))) and f["aftercare_planned"], what="B's path")
+    store = hub.case_store(b)
+    referral = wait_for(lambda: query(store, "SELECT referral_id FROM police_liaison.referrals WHERE case_id = %s",
+                                      (case_id,)), what="B's police referral")[0]["referral_id"]
+    plan = query(store, "SELECT plan_id FROM aftercare.care_plans WHERE case_id = %s", (case_id,))[0]["plan_id"]
+    worker = {"Authorization": f"Bearer {hub.key(b, 'aftercare_worker')}"}
+    made = requests.post(hub.url("aftercare", f"/api/v1/aftercare/plans/{plan}/referrals"), headers=worker,
+                         json=BODIES[("POST", "/api/v1/aftercare/plans/<plan_id>/referrals")], timeout=10)
+    assert made.status_code == 201, made.text
+    return {"case_id": case_id, "plan_id": str(plan), "police_referral_id": str(referral),
+            "aftercare_referral_id": made.json()["referral_id"]}
+
+
+def _path(service, url, ids):
+    referral = ids["aftercare_referral_id"] if service == "aftercare" else ids["police_referral_id"]
+    return (url.replace("<case_id>", ids["case_id"]).replace("<plan_id>", ids["plan_id"])
+            .replace("<referral_id>", referral))
+
+
+def test_a_key_of_one_municipality_never_reaches_another_municipalitys_case(hub, case_of_b):
+    a = hub.region.codes[0]
+    b_store = hub.case_store(hub.region.codes[1])
+    audit_before = query(b_store, "SELECT count(*) AS n FROM hub.audit_log")[0]["n"]
+    keys = {}
+    checked = 0
+    for service, verb, url, method in ENTRYPOINTS:
+        if (verb, url) in PUBLIC or (verb, url) in NO_EXISTING_DATA:
+            continue
+        permission = permission_of(method)
+        role = role_for(permission)
+        keys.setdefault(role, hub.key(a, role))
+        answer = requests.request(verb, hub.url(service, _path(service, url, case_of_b)), timeout=10,
+                                  json=BODIES.get((verb, url)) if verb != "GET" else None,
+                                  headers={"Authorization": f"Bearer {keys[role]}"})
+        where = (service, verb, url, role)
+        if "<" in url:  # an id of B: as if it did not exist
+            assert answer.status_code == 404, (where, answer.status_code, answer.text)
+            assert answer.headers["Content-Type"] == "application/problem+json"
+            assert canaries_in(answer.text) == [], where
+        else:           # a list or summary of A (whose own cases may hold canaries of other tests): none of B's ids
+            assert answer.status_code == 200, (where, answer.text)
+        for value in case_of_b.values():
+            assert value not in answer.text, (where, "an id of B")
+        checked += 1
+    assert checked == len([e for e in ENTRYPOINTS if (e[1], e[2]) not in PUBLIC | NO_EXISTING_DATA]) > 20
+    # nothing of B was read or changed: B's audit log has no new entry
+    assert query(b_store, "SELECT count(*) AS n FROM hub.audit_log")[0]["n"] == audit_before
