@@ -28,6 +28,8 @@ PERMISSIONS = {
     "incident:create": {INTAKE_CHANNEL, STAFF, COORDINATOR},
     "incident:read": {INTAKE_CHANNEL, STAFF, COORDINATOR},
     "statistics:read": {STAFF, COORDINATOR, ANALYST},
+    # A municipality's own figures without suppression; a regional analyst sees suppressed figures only.
+    "statistics:exact": {STAFF, COORDINATOR},
     # Aftercare holds health data (AVG art. 9): only aftercare roles read or change it.
     "aftercare:read": {AFTERCARE_WORKER, COORDINATOR},
     "aftercare:write": {AFTERCARE_WORKER, COORDINATOR},

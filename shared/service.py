@@ -52,11 +52,12 @@ class HubService:
     correlation_id = Correlation()
     clock = ClockProvider()
 
-    def _principal(self, request, permission: str) -> auth.Principal:
+    def _principal(self, request, permission: str, authorization: str | None = None) -> auth.Principal:
         """The caller's key, checked in its own municipality's case store, with `permission`:
-        401 for an unknown key, 403 for a known key without the right."""
-        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
-                                      self.storage.case_store)
+        401 for an unknown key, 403 for a known key without the right. `authorization` stands in
+        for the Authorization header where a browser brings the key another way (a cookie)."""
+        header = authorization if authorization is not None else request.headers.get("Authorization")
+        principal = auth.authenticate(header, self.storage.region, self.storage.case_store)
         auth.authorize(principal, permission)
         return principal
 

@@ -59,13 +59,18 @@ def _is_bridge(hidden: set[tuple[int, int]], edge: tuple[int, int]) -> bool:
     return True
 
 
-def hidden_cells(cells: list[list[int]], threshold: int = 5) -> set[tuple[int, int]]:
-    """Positions in the augmented grid (totals in the last row/column) that must not be published."""
+def hidden_cells(cells: list[list[int]], threshold: int = 5,
+                 also_hidden: frozenset[tuple[int, int]] = frozenset()) -> set[tuple[int, int]]:
+    """Positions in the augmented grid (totals in the last row/column) that must not be published.
+
+    `also_hidden`: positions hidden for another reason (a total that another table with the same
+    margins had to hide); they get the same protection as small cells."""
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
     grid = augmented(cells)
     n_rows, n_cols = len(grid), len(grid[0])
     hidden = {(i, j) for i in range(n_rows) for j in range(n_cols) if 0 < grid[i][j] < threshold}
+    hidden |= set(also_hidden)
 
     def candidate_key(pos):
         i, j = pos
@@ -90,10 +95,11 @@ def hidden_cells(cells: list[list[int]], threshold: int = 5) -> set[tuple[int, i
         hidden.add(min(options, key=candidate_key))
 
 
-def suppress(cells: list[list[int]], threshold: int = 5) -> Published:
+def suppress(cells: list[list[int]], threshold: int = 5,
+             also_hidden: frozenset[tuple[int, int]] = frozenset()) -> Published:
     """The table as the public (another municipality, the region) may see it."""
     grid = augmented(cells)
-    hidden = hidden_cells(cells, threshold)
+    hidden = hidden_cells(cells, threshold, also_hidden)
     shown = [[None if (i, j) in hidden else v for j, v in enumerate(row)] for i, row in enumerate(grid)]
     return Published(cells=[row[:-1] for row in shown[:-1]], row_totals=[row[-1] for row in shown[:-1]],
                      column_totals=shown[-1][:-1], total=shown[-1][-1],
