@@ -122,9 +122,13 @@ def counts(uow, first: date, last: date, monthly: bool) -> list[tuple[str, str, 
 
 
 # --------------------------------------------------------------- rebuild
+def lock_facts(uow) -> None:
+    """Hold back every fold until this unit of work ends."""
+    uow.execute("LOCK TABLE statistics.incident_facts IN EXCLUSIVE MODE").close()
+
+
 def replace_facts(uow, rows: list[dict]) -> None:
     """Empty the read model and fill it with `rows` (one dict of columns per incident)."""
-    uow.execute("LOCK TABLE statistics.incident_facts IN EXCLUSIVE MODE").close()
     uow.execute("TRUNCATE statistics.incident_facts").close()
     for row in rows:
         names = sorted(row)
