@@ -166,8 +166,9 @@ def render(result: dict, period: figures.Period, region, principal, error: str |
     quick.append(f'<a href="/dashboard?period={prev.label}&amp;municipality={scope}">vorige ({prev.label})</a>')
 
     notice = ("" if result["exact"] else
-              f'<p class="notice">Kleine aantallen (1 tot {result["suppression"]["threshold"]}) staan als '
-              f'"{escape(hidden)}", en soms ook een ander getal, zodat niemand ze kan terugrekenen.</p>')
+              f'<p class="notice">Kleine aantallen (1 t/m {result["suppression"]["threshold"] - 1}) staan als '
+              f'"{escape(hidden)}", en soms ook een ander getal, zodat niemand ze kan terugrekenen: '
+              f'"{escape(hidden)}" betekent "verborgen".</p>')
     problem = f'<p class="error">{escape(error)}</p>' if error else ""
 
     breaches = result["tables"]["deadline_breach"]
