@@ -20,10 +20,13 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import hub_bench  # noqa: E402
 import raw_ceilings  # noqa: E402
+import statistics_bench  # noqa: E402
 
 TARGETS = {
     "hub_sustained_incidents_per_s": ">= 200",
     "hub_latency_p99_ms_at_50_per_s": "<= 250",
+    **{f"statistics_{kind}_{part}_p95_ms": "<= 100" for kind in ("week", "month", "quarter", "year")
+       for part in ("queries", "figures")},
 }
 
 
@@ -49,6 +52,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=60, help="seconds of load per hub run")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--statistics-incidents", type=int, default=1_000_000,
+                        help="incident facts in the statistics benchmark")
     args = parser.parse_args()
 
     figures = {}
@@ -72,6 +77,9 @@ def main():
     report("hub_accepted_per_s_at_50_per_s", paced["accepted_per_s"], "/s")
     for q in ("p50", "p95", "p99"):
         report(f"hub_latency_{q}_ms_at_50_per_s", paced[f"latency_{q}_ms"], "ms")
+
+    statistics_bench.run(args.statistics_incidents, runs=100,
+                         report=report)
 
     if not args.no_write:
         write_table(figures)
@@ -106,6 +114,13 @@ How each figure is made:
   arrival of `referral_created` at the outside subscriber.
 - `ratio_*`: events handled by the four consuming services per second, divided by the raw
   broker's confirmed publishes per second.
+- `statistics_*`: bench/statistics_bench.py — 1,000,000 incident facts over three years in 25
+  municipalities, written with COPY into a throwaway statistics database (`copy_facts_per_s`),
+  the daily and monthly counts built from them (`rollup_build_s`, what `meldpunt stats rebuild`
+  also does), then 100 runs per period kind of a random period in the last two years as a random
+  viewer (a municipality or the analyst) sees the region: `queries` is the two SQL sums (the
+  period and the one before it), `figures` adds the suppression and every figure of the page.
+  `refresh_day` is what each folded event adds: its municipality's day and month recounted.
 
 Known limits: on two cores the hub is CPU-bound. Five Python service processes, RabbitMQ and
 PostgreSQL share them, and each incident now costs one HTTP request (with a key lookup), six

@@ -48,7 +48,6 @@ def upsert_facts(uow, municipality: str, ref: bytes, facts: dict, counts: dict |
 # (figure, value expression, condition, count expression): each adds rows to the daily counts.
 # services/statistics/figures.py knows the same figure names and values.
 _FIGURES = [
-    ("incidents", "''", "true", "count(*)"),
     ("category", "c", "true", "count(*)"),  # from the unnest below: an incident may have several
     ("target_role", "coalesce(target_role, 'onbekend')", "true", "count(*)"),
     ("location_type", "coalesce(location_type, 'onbekend')", "true", "count(*)"),

@@ -12,7 +12,7 @@ CREATE TABLE statistics.daily_counts (
     figure        text    NOT NULL,
     value         text    NOT NULL,
     n             integer NOT NULL,
-    PRIMARY KEY (day, municipality, figure, value)
+    PRIMARY KEY (day, municipality, figure, value) INCLUDE (n)  -- sums by index-only scans
 );
 
 CREATE TABLE statistics.monthly_counts (
@@ -21,5 +21,5 @@ CREATE TABLE statistics.monthly_counts (
     figure        text    NOT NULL,
     value         text    NOT NULL,
     n             integer NOT NULL,
-    PRIMARY KEY (month, municipality, figure, value)
+    PRIMARY KEY (month, municipality, figure, value) INCLUDE (n)
 );
