@@ -27,7 +27,7 @@ def test_dashboard_shows_its_charts(hub, tmp_path):
 
     result = subprocess.run([sys.executable, str(DRIVER), "statistics_dashboard", hub.url("statistics", ""),
                              hub.key(code, "coordinator"), str(screenshot), code],
-                            capture_output=True, text=True, timeout=180)
+                            capture_output=True, text=True, timeout=100)
 
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
