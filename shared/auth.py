@@ -32,6 +32,8 @@ PERMISSIONS = {
     # Drafts read from the meldpunt mailbox are completed by the meldpunt's own staff.
     "draft:complete": {STAFF, COORDINATOR},
     "statistics:read": {STAFF, COORDINATOR, ANALYST},
+    # A municipality's own figures without suppression; a regional analyst sees suppressed figures only.
+    "statistics:exact": {STAFF, COORDINATOR},
     # Aftercare holds health data (AVG art. 9): only aftercare roles read or change it.
     "aftercare:read": {AFTERCARE_WORKER, COORDINATOR},
     "aftercare:write": {AFTERCARE_WORKER, COORDINATOR},

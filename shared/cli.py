@@ -111,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     rrun = retention.add_parser("run", help="erase what is due now (run daily, e.g. from cron)")
     rrun.add_argument("code", nargs="?", help="only this municipality (default: all)")
 
+    stats = sub.add_parser("stats", help="the statistics read model").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    stats.add_parser("rebuild", help="recompute the read model and its counts from the case stores")
+
     liaison = sub.add_parser("liaison", help="police units' subscriptions to referrals").add_subparsers(
         dest="action", required=True, parser_class=_Parser)
     la = liaison.add_parser("add", help="RabbitMQ user + queue for a unit; the password is printed once")
@@ -143,7 +147,8 @@ def _dispatch(args) -> int:
     handler = {"check": _check, "migrate": _migrate, "declare": _declare, "run": _run, "stop": _stop,
                "apikey": _apikey, "dlq": _dlq, "outbox": _outbox, "audit": _audit,
                "liaison": _liaison, "import": _import, "intake-mail": _intake_mail, "keys": _keys, "erase": _erase,
-               "retention": _retention, "broker": _broker}[args.command]
+               "retention": _retention, "broker": _broker,
+               "stats": _stats}[args.command]
     return handler(settings, args)
 
 
@@ -636,5 +641,28 @@ def _liaison(settings, args) -> int:
     return 0
 
 
+def _stats(settings, args) -> int:
+    import psycopg2
+
+    from shared.config import region_secret
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    from services.statistics.rebuild import rebuild
+
+    secret = region_secret(settings)  # a missing secret is a ConfigError: one line, exit 2
+    pool = ConnectionPool(2, application_name="meldpunt-cli")
+    try:
+        counted = rebuild(Stores(settings, pool, "cli"), secret)
+    except psycopg2.Error as exc:
+        raise CommandError(f"stats rebuild: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        pool.close()
+    per = ", ".join(f"{code}: {n}" for code, n in counted.items())
+    print(f"statistics rebuilt from the case stores: {sum(counted.values())} incidents ({per})")
+    return 0
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -254,8 +254,9 @@ _SETTINGS_FIELDS = {
     # 32 random bytes, directly or in a file. Never in the repository or the region file.
     "MELDPUNT_MASTER_KEY": fields.String(load_default=None),
     "MELDPUNT_MASTER_KEY_FILE": fields.String(load_default=None),
-    # The region secret for keyed hashes of perpetrator identifiers (triage). No default on
-    # purpose: triage refuses to start without it (or the region file's triage.region_secret_file).
+    # The region secret for keyed hashes: perpetrator identifiers (triage) and case references
+    # (statistics). No default on purpose: both refuse to start without it (or the region
+    # file's triage.region_secret_file).
     "MELDPUNT_REGION_SECRET": fields.String(load_default=None, allow_none=True, validate=validate.Length(
         min=32, error="must be at least 32 characters (e.g. `openssl rand -hex 32`)")),
     **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
@@ -390,6 +391,25 @@ def _master_key(data) -> bytes | None:
         return load_master_key(data["MELDPUNT_MASTER_KEY"], data["MELDPUNT_MASTER_KEY_FILE"])
     except CryptoError as exc:
         raise ConfigError(f"environment: {exc}") from None
+
+
+def region_secret(settings: Settings) -> bytes:
+    """The region secret for keyed hashes: MELDPUNT_REGION_SECRET, else the file the region's
+    `triage.region_secret_file` names. Missing is a configuration error, never a default."""
+    if settings.region_secret:
+        return settings.region_secret.encode("utf-8")
+    path = settings.region.options.get("triage", {}).get("region_secret_file")
+    if not path:
+        raise ConfigError("MELDPUNT_REGION_SECRET is not set and the region file has no "
+                          "triage.region_secret_file: triage (perpetrators) and statistics (case "
+                          "references) need the region secret for their keyed hashes")
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"triage.region_secret_file {path}: cannot read ({exc.strerror})") from None
+    if len(secret) < 32:
+        raise ConfigError(f"triage.region_secret_file {path}: the secret must be at least 32 characters")
+    return secret.encode("utf-8")
 
 
 def settings_from_nameko(config: dict) -> Settings:

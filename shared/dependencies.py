@@ -16,7 +16,7 @@ import eventlet
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider
 
-from shared.config import settings_from_nameko
+from shared.config import region_secret, settings_from_nameko
 from shared.db.pool import ConnectionPool
 from shared.db.unit_of_work import Stores, UnknownMunicipality
 from shared.outbox import Backoff, EventPublisher, OutboxRelay
@@ -212,3 +212,14 @@ def missing_key_message(service: str) -> str:
 def needs_master_key(service_cls) -> bool:
     return any(isinstance(value, Encryption) for value in vars(service_cls).values()) or any(
         needs_master_key(base) for base in service_cls.__bases__ if base is not object)
+
+
+class RegionSecret(DependencyProvider):
+    """The region secret for keyed hashes, read at start-up: a service using it refuses to start
+    without it (its `check_settings` says so in one line first)."""
+
+    def setup(self):
+        self.secret = region_secret(settings_from_nameko(self.container.config))
+
+    def get_dependency(self, worker_ctx):
+        return self.secret

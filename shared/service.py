@@ -71,11 +71,13 @@ class HubService:
     clock = ClockProvider()
     key_rate = KeyRateLimit()
 
-    def _principal(self, request, permission: str) -> auth.Principal:
+    def _principal(self, request, permission: str, authorization: str | None = None) -> auth.Principal:
         """The caller's key, checked in its own municipality's case store, with `permission`:
-        401 for an unknown key, 429 for a key over its rate, 403 for a known key without the right."""
-        principal = auth.authenticate(request.headers.get("Authorization"), self.storage.region,
-                                      self.storage.case_store)
+        401 for an unknown key, 429 for a key over its rate, 403 for a known key without the right.
+        `authorization` stands in for the Authorization header where a browser brings the key
+        another way (a cookie)."""
+        header = authorization if authorization is not None else request.headers.get("Authorization")
+        principal = auth.authenticate(header, self.storage.region, self.storage.case_store)
         wait = self.key_rate.take(f"{principal.municipality}.{principal.key_id}")
         if wait:
             seconds = max(1, math.ceil(wait))

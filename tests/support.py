@@ -211,10 +211,11 @@ class Hub:
 
     def facts(self, code: str, case_id) -> dict | None:
         from services.statistics.domain import case_ref
+        from shared.config import region_secret
 
         rows = query(self.region.statistics_dsn,
                      "SELECT * FROM statistics.incident_facts WHERE municipality = %s AND case_ref = %s",
-                     (code, case_ref(case_id)))
+                     (code, case_ref(region_secret(self.settings), case_id)))
         return rows[0] if rows else None
 
 

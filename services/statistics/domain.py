@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from zoneinfo import ZoneInfo
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-def case_ref(case_id) -> bytes:
-    return hashlib.sha256(f"meldpunt-statistics:{case_id}".encode()).digest()
+def case_ref(secret: bytes, case_id) -> bytes:
+    """The incident's key in the read model: HMAC-SHA256 of the case id with the region secret,
+    so that nobody holding a list of case ids can find their rows by hashing them."""
+    return hmac.new(secret, f"meldpunt-statistics:{case_id}".encode(), hashlib.sha256).digest()
 
 
 def day(moment):
@@ -55,7 +58,8 @@ def facts_from(event) -> dict:
         return {"aftercare_planned": True, "first_contact_due_on": day(p["first_contact_due"])}
     if event.event_type == "aftercare_contact_recorded":
         if p["moment"] == "first_contact" and p["outcome"] == "reached":
-            return {"first_contact_on": day(event.occurred_at), "first_contact_hours_after_due": p["hours_after_due"]}
+            return {"first_contact_on": day(event.occurred_at), "first_contact_hours_after_due": p["hours_after_due"],
+                    "first_contact_days": p["days_since_incident"]}
         return {}
     if event.event_type == "aftercare_closed":
         return {"aftercare_closed_reason": p["reason"], "aftercare_closed_on": day(event.occurred_at)}

@@ -1,25 +1,40 @@
-"""The statistics service's nameko shell: fold every event into the read model; answer figures."""
+"""The statistics service's nameko shell: fold every event into the read model; answer figures
+(JSON, CSV) and serve the dashboard. The figures themselves are worked out in figures.py."""
 from __future__ import annotations
 
-from shared.dependencies import Storage
-from shared.http import api, json_response
+from werkzeug.wrappers import Response
+
+from shared import auth
+from shared.config import region_secret
+from shared.dependencies import RegionSecret, Storage
+from shared.http import Problem, api, json_response
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, STATISTICS, TRIAGE
 from shared.service import HubService
 
-from services.statistics import domain, store
+from services.statistics import dashboard, domain, figures, store
+from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
 
 
 class StatisticsService(HubService):
     name = STATISTICS
     storage = Storage(relay_outbox=False, uses_case_stores=False, uses_statistics=True)
+    region_secret = RegionSecret()
+
+    @staticmethod
+    def check_settings(settings):
+        """Called by the runner before start: one clear line when the region secret is missing."""
+        region_secret(settings)
 
     def _fold(self, event):
         self.storage.municipality(event.municipality)  # a code outside the region is parked, never counted
+        ref = domain.case_ref(self.region_secret, event.case_id)
         with self.storage.statistics() as uow:
             if uow.first_delivery(event):
-                store.upsert_facts(uow, event.municipality, event.case_id, domain.facts_from(event),
-                                   domain.counts_from(event))
+                reported_on = store.upsert_facts(uow, event.municipality, ref, domain.facts_from(event),
+                                                 domain.counts_from(event))
+                if reported_on is not None:
+                    store.refresh_day(uow, event.municipality, reported_on)
 
     @event_handler(INTAKE, "incident_reported")
     def on_incident_reported(self, event):
@@ -85,13 +100,110 @@ class StatisticsService(HubService):
     def on_aftercare_closed(self, event):
         self._fold(event)
 
+    # -------------------------------------------------------------- HTTP
     @api("GET", "/api/v1/statistics/summary")
     def summary(self, request):
-        """The caller's own municipality's exact figures (regional, suppressed views come later)."""
-        principal = self._principal(request, "statistics:read")
+        """The caller's own municipality's exact totals since the start."""
+        principal = self._principal(request, "statistics:exact")
         with self.storage.statistics() as uow:
-            figures = store.summary(uow, principal.municipality)
-        return json_response({"municipality": principal.municipality, **figures})
+            figures_ = store.summary(uow, principal.municipality)
+        return json_response({"municipality": principal.municipality, **figures_})
+
+    @api("GET", "/api/v1/statistics/figures")
+    def get_figures(self, request):
+        """Figures of one period for the region or one municipality, as the caller may see them;
+        JSON, or CSV with ?format=csv or Accept: text/csv."""
+        principal = self._principal(request, "statistics:read")
+        period, scope = self._filters(request)
+        result = self._figures(principal, period, scope)
+        if request.args.get("format") == "csv" or (
+                request.args.get("format") is None
+                and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"):
+            name = f"meldpunt-{scope}-{period.label}.csv".lower()
+            return Response(dashboard.to_csv(figures.CSV_HEADER, figures.csv_rows(period, result)),
+                            status=200, content_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                     "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return json_response(result)
+
+    @api("GET", "/dashboard")
+    def get_dashboard(self, request):
+        """The dashboard page; without a valid key (cookie or Authorization header) the key form."""
+        try:
+            principal = self._dashboard_principal(request)
+        except (auth.Unauthorized, auth.Forbidden) as exc:
+            return dashboard.page_response(dashboard.login_page(str(exc) if request.cookies.get(
+                dashboard.COOKIE) else None), status=401)
+        try:
+            period, scope = self._filters(request)
+        except Problem as exc:
+            period, scope = self._default_period(), figures.REGION
+            error = exc.detail
+        else:
+            error = None
+        result = self._figures(principal, period, scope)
+        html = dashboard.render(result, period, self.storage.region, principal, error)
+        return dashboard.page_response(html)
+
+    @api("POST", "/dashboard/session")
+    def open_session(self, request):
+        """The key form: a valid key is kept in an HttpOnly, SameSite=Strict cookie for /dashboard."""
+        key = (request.form.get("key") or "").strip()
+        try:
+            self._principal(request, "statistics:read", authorization=f"Bearer {key}")
+        except (auth.Unauthorized, auth.Forbidden) as exc:
+            return dashboard.page_response(dashboard.login_page(str(exc)), status=401)
+        response = dashboard.redirect("/dashboard")
+        dashboard.set_key_cookie(response, key)
+        return response
+
+    @api("POST", "/dashboard/logout")
+    def close_session(self, request):
+        response = dashboard.redirect("/dashboard")
+        response.delete_cookie(dashboard.COOKIE, path=dashboard.COOKIE_PATH)
+        return response
+
+    @api("GET", "/dashboard/dashboard.css")
+    def stylesheet(self, request):
+        return Response(dashboard.CSS, status=200, content_type="text/css; charset=utf-8",
+                        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    # ------------------------------------------------------------ helpers
+    def _dashboard_principal(self, request) -> auth.Principal:
+        if request.headers.get("Authorization"):
+            return self._principal(request, "statistics:read")
+        key = request.cookies.get(dashboard.COOKIE)
+        if not key:
+            raise auth.Unauthorized("enter a key")
+        return self._principal(request, "statistics:read", authorization=f"Bearer {key}")
+
+    def _default_period(self) -> figures.Period:
+        return figures.period_containing("month", domain.day(self.clock.now()))
+
+    def _filters(self, request) -> tuple[figures.Period, str]:
+        text = request.args.get("period")
+        try:
+            period = figures.parse_period(text) if text else self._default_period()
+        except ValueError as exc:
+            raise Problem(400, "Bad Request", str(exc),
+                          invalid_params=[{"name": "period", "reason": str(exc)}]) from None
+        scope = request.args.get("municipality") or figures.REGION
+        if scope != figures.REGION and not self.storage.region.knows(scope):
+            raise Problem(400, "Bad Request", f"{scope} is not a municipality of this region",
+                          invalid_params=[{"name": "municipality", "reason": "not a municipality of this region"}])
+        return period, scope
+
+    def _figures(self, principal: auth.Principal, period: figures.Period, scope: str) -> dict:
+        # only a key with statistics:exact sees its own municipality unsuppressed
+        viewer = principal.municipality if principal.role in auth.PERMISSIONS["statistics:exact"] else None
+        threshold = (self.storage.region.options.get(STATISTICS) or {}).get(
+            "suppression_threshold", DEFAULT_SUPPRESSION_THRESHOLD)
+        previous = period.previous()
+        with self.storage.statistics() as uow:
+            now = figures.Counts(store.counts(uow, period.first, period.last, period.monthly))
+            before = figures.Counts(store.counts(uow, previous.first, previous.last, previous.monthly))
+        result = figures.figures(now, before, list(self.storage.region.codes), viewer, scope, threshold)
+        return {"period": period.as_dict(), "previous_period": previous.as_dict(), **result}
 
 
 SERVICE = StatisticsService

@@ -1,21 +1,24 @@
-"""Statistics' tables in the regional statistics database (schema `statistics`)."""
+"""Statistics' tables in the regional statistics database (schema `statistics`): the incident facts,
+the daily and monthly counts the figures are read from, and the SQL aggregates behind them."""
 from __future__ import annotations
+
+from datetime import date
 
 from psycopg2 import sql
 
-from services.statistics.domain import case_ref
-
 COLUMNS = {"reported_on", "channel", "location_type", "target_role", "reported_categories", "triaged_on",
            "categories", "urgency", "referred", "referred_on", "aftercare_planned", "first_contact_due_on",
-           "first_contact_on", "first_contact_hours_after_due", "aftercare_closed_reason", "aftercare_closed_on",
-           "updated_on", "overridden", "triage_overdue", "triage_overdue_on", "repeat_perpetrator",
-           "repeat_elsewhere", "repeat_victim", "aangifte", "aangifte_on", "referral_rejected",
-           "referral_outcome", "referral_closed_on", "referral_escalated", "withdrawn", "withdrawn_on"}
+           "first_contact_on", "first_contact_hours_after_due", "first_contact_days", "aftercare_closed_reason",
+           "aftercare_closed_on", "updated_on", "overridden", "triage_overdue", "triage_overdue_on",
+           "repeat_perpetrator", "repeat_elsewhere", "repeat_victim", "aangifte", "aangifte_on",
+           "referral_rejected", "referral_outcome", "referral_closed_on", "referral_escalated", "withdrawn",
+           "withdrawn_on"}
 COUNTERS = {"aftercare_reminders", "aftercare_overdue", "aftercare_contacts", "aftercare_help_referrals"}
 
 
-def upsert_facts(uow, municipality: str, case_id, facts: dict, counts: dict | None = None) -> None:
-    """Set `facts` and add `counts` on the incident's row, creating it when this event comes first."""
+def upsert_facts(uow, municipality: str, ref: bytes, facts: dict, counts: dict | None = None) -> date | None:
+    """Set `facts` and add `counts` on the incident's row, creating it when this event comes first.
+    Returns the day the incident was reported (None while its incident_reported has not come)."""
     counts = counts or {}
     unknown = (set(facts) - COLUMNS) | (set(counts) - COUNTERS)
     if unknown:
@@ -23,18 +26,117 @@ def upsert_facts(uow, municipality: str, case_id, facts: dict, counts: dict | No
     names = sorted(facts) + sorted(counts)
     if not names:  # nothing to set: the row only has to exist
         uow.execute("INSERT INTO statistics.incident_facts (municipality, case_ref) VALUES (%s, %s) "
-                    "ON CONFLICT (municipality, case_ref) DO NOTHING", [municipality, case_ref(case_id)]).close()
-        return
-    sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in sorted(facts)]
-    sets += [sql.SQL("{0} = incident_facts.{0} + EXCLUDED.{0}").format(sql.Identifier(n)) for n in sorted(counts)]
-    query = sql.SQL(
-        "INSERT INTO statistics.incident_facts (municipality, case_ref, {cols}) VALUES (%s, %s, {vals}) "
-        "ON CONFLICT (municipality, case_ref) DO UPDATE SET {sets}").format(
-        cols=sql.SQL(", ").join(map(sql.Identifier, names)),
-        vals=sql.SQL(", ").join(sql.Placeholder() * len(names)),
-        sets=sql.SQL(", ").join(sets))
-    values = [facts[n] for n in sorted(facts)] + [counts[n] for n in sorted(counts)]
-    uow.execute(query, [municipality, case_ref(case_id), *values]).close()
+                    "ON CONFLICT (municipality, case_ref) DO NOTHING", [municipality, ref]).close()
+    else:
+        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in sorted(facts)]
+        sets += [sql.SQL("{0} = incident_facts.{0} + EXCLUDED.{0}").format(sql.Identifier(n))
+                 for n in sorted(counts)]
+        query = sql.SQL(
+            "INSERT INTO statistics.incident_facts (municipality, case_ref, {cols}) VALUES (%s, %s, {vals}) "
+            "ON CONFLICT (municipality, case_ref) DO UPDATE SET {sets}").format(
+            cols=sql.SQL(", ").join(map(sql.Identifier, names)),
+            vals=sql.SQL(", ").join(sql.Placeholder() * len(names)),
+            sets=sql.SQL(", ").join(sets))
+        values = [facts[n] for n in sorted(facts)] + [counts[n] for n in sorted(counts)]
+        uow.execute(query, [municipality, ref, *values]).close()
+    row = uow.fetchone("SELECT reported_on FROM statistics.incident_facts WHERE municipality = %s AND case_ref = %s",
+                       (municipality, ref))
+    return row["reported_on"]
+
+
+# ------------------------------------------------------------------ rollups
+# (figure, value expression, condition, count expression): each adds rows to the daily counts.
+# services/statistics/figures.py knows the same figure names and values.
+_FIGURES = [
+    ("category", "c", "true", "count(*)"),  # from the unnest below: an incident may have several
+    ("target_role", "coalesce(target_role, 'onbekend')", "true", "count(*)"),
+    ("location_type", "coalesce(location_type, 'onbekend')", "true", "count(*)"),
+    ("channel", "coalesce(channel, 'onbekend')", "true", "count(*)"),
+    ("urgency", "coalesce(urgency, 'onbekend')", "true", "count(*)"),
+    ("police", "CASE WHEN aangifte THEN 'aangifte' WHEN referred THEN 'verwezen' ELSE 'niet_verwezen' END",
+     "true", "count(*)"),
+    ("police_outcome", "referral_outcome", "referral_outcome IS NOT NULL", "count(*)"),
+    ("aftercare", "CASE WHEN first_contact_on IS NULL THEN 'nog_geen_contact' "
+                  "WHEN coalesce(first_contact_hours_after_due, 0) <= 0 THEN 'op_tijd' ELSE 'te_laat' END",
+     "aftercare_planned", "count(*)"),
+    ("aftercare_closed", "aftercare_closed_reason", "aftercare_closed_reason IS NOT NULL", "count(*)"),
+    ("first_contact_days", "first_contact_days::text", "first_contact_days IS NOT NULL", "count(*)"),
+    ("repeat_perpetrator", "CASE WHEN repeat_elsewhere THEN 'ook_elders' ELSE 'alleen_hier' END",
+     "repeat_perpetrator", "count(*)"),
+]
+# deadline breaches: incidents with a breached triage, aftercare or police deadline
+_BREACHES = [("triage", "triage_overdue"), ("nazorg", "aftercare_overdue > 0"), ("politie", "referral_escalated")]
+
+
+def _daily_select(where: str) -> str:
+    parts = []
+    for figure, value, condition, count in _FIGURES:
+        source = "f, unnest(coalesce(f.categories, f.reported_categories)) c" if figure == "category" else "f"
+        parts.append(f"SELECT municipality, reported_on, '{figure}', {value}, {count} FROM {source} "
+                     f"WHERE {condition} GROUP BY 1, 2, 4")
+    for value, condition in _BREACHES:
+        parts.append(f"SELECT municipality, reported_on, 'deadline_breach', '{value}', count(*) FROM f "
+                     f"WHERE {condition} GROUP BY 1, 2")
+    return (f"WITH f AS (SELECT * FROM statistics.incident_facts WHERE reported_on IS NOT NULL AND {where}) "
+            + " UNION ALL ".join(parts))
+
+
+def refresh_day(uow, municipality: str, day: date) -> None:
+    """Recompute the counts of one municipality's day, and of that month, from the facts."""
+    month = day.replace(day=1)
+    # one refresher per municipality and month at a time; each statement below sees the facts
+    # committed before it, so the last refresher always counts every committed change
+    uow.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"statistics:{municipality}:{month}",)).close()
+    uow.execute("DELETE FROM statistics.daily_counts WHERE day = %s AND municipality = %s",
+                (day, municipality)).close()
+    uow.execute("INSERT INTO statistics.daily_counts (municipality, day, figure, value, n) "
+                + _daily_select("municipality = %s AND reported_on = %s"), (municipality, day)).close()
+    uow.execute("DELETE FROM statistics.monthly_counts WHERE month = %s AND municipality = %s",
+                (month, municipality)).close()
+    uow.execute("INSERT INTO statistics.monthly_counts (month, municipality, figure, value, n) "
+                "SELECT %s, municipality, figure, value, sum(n) FROM statistics.daily_counts "
+                "WHERE municipality = %s AND day >= %s AND day < (%s::date + interval '1 month') "
+                "GROUP BY municipality, figure, value", (month, municipality, month, month)).close()
+
+
+def refresh_all(uow) -> None:
+    """Recompute every daily and monthly count from the facts (rebuild, bench)."""
+    uow.execute("LOCK TABLE statistics.daily_counts, statistics.monthly_counts IN EXCLUSIVE MODE").close()
+    uow.execute("TRUNCATE statistics.daily_counts, statistics.monthly_counts").close()
+    uow.execute("INSERT INTO statistics.daily_counts (municipality, day, figure, value, n) "
+                + _daily_select("true")).close()
+    uow.execute("INSERT INTO statistics.monthly_counts (month, municipality, figure, value, n) "
+                "SELECT date_trunc('month', day)::date, municipality, figure, value, sum(n) "
+                "FROM statistics.daily_counts GROUP BY 1, 2, 3, 4").close()
+
+
+def counts(uow, first: date, last: date, monthly: bool) -> list[tuple[str, str, str, int]]:
+    """(municipality, figure, value, n) summed over the days `first`..`last` (whole months when
+    `monthly`), for every municipality: suppression needs the whole regional table."""
+    table, column = ("monthly_counts", "month") if monthly else ("daily_counts", "day")
+    with uow.conn.cursor() as cur:
+        cur.execute(f"SELECT municipality, figure, value, sum(n)::int FROM statistics.{table} "
+                    f"WHERE {column} BETWEEN %s AND %s GROUP BY 1, 2, 3", (first, last))
+        return cur.fetchall()
+
+
+# --------------------------------------------------------------- rebuild
+def lock_facts(uow) -> None:
+    """Hold back every fold until this unit of work ends."""
+    uow.execute("LOCK TABLE statistics.incident_facts IN EXCLUSIVE MODE").close()
+
+
+def replace_facts(uow, rows: list[dict]) -> None:
+    """Empty the read model and fill it with `rows` (one dict of columns per incident)."""
+    uow.execute("TRUNCATE statistics.incident_facts").close()
+    for row in rows:
+        names = sorted(row)
+        unknown = set(names) - COLUMNS - COUNTERS - {"municipality", "case_ref"}
+        if unknown:
+            raise ValueError(f"not statistics columns: {sorted(unknown)}")
+        uow.execute(sql.SQL("INSERT INTO statistics.incident_facts ({cols}) VALUES ({vals})").format(
+            cols=sql.SQL(", ").join(map(sql.Identifier, names)),
+            vals=sql.SQL(", ").join(sql.Placeholder() * len(names))), [row[n] for n in names]).close()
 
 
 def summary(uow, municipality: str) -> dict:

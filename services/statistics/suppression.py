@@ -59,13 +59,58 @@ def _is_bridge(hidden: set[tuple[int, int]], edge: tuple[int, int]) -> bool:
     return True
 
 
-def hidden_cells(cells: list[list[int]], threshold: int = 5) -> set[tuple[int, int]]:
-    """Positions in the augmented grid (totals in the last row/column) that must not be published."""
+def _bridges(hidden: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Every hidden cell that lies on no cycle (Tarjan's bridge finding, linear in the cells): the
+    same cells as `_is_bridge` finds one by one. Each cell joins a distinct (row, column) pair, so
+    the graph has no parallel edges."""
+    adjacent: dict[tuple[str, int], list[tuple[tuple[str, int], tuple[int, int]]]] = {}
+    for (i, j) in hidden:
+        adjacent.setdefault(("r", i), []).append((("c", j), (i, j)))
+        adjacent.setdefault(("c", j), []).append((("r", i), (i, j)))
+    order: dict[tuple[str, int], int] = {}
+    low: dict[tuple[str, int], int] = {}
+    bridges = set()
+    for root in adjacent:
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        stack = [(root, None, iter(adjacent[root]))]
+        while stack:
+            node, via, edges = stack[-1]
+            advanced = False
+            for nxt, edge in edges:
+                if edge == via:
+                    continue
+                if nxt in order:
+                    low[node] = min(low[node], order[nxt])
+                else:
+                    order[nxt] = low[nxt] = len(order)
+                    stack.append((nxt, edge, iter(adjacent[nxt])))
+                    advanced = True
+                    break
+            if advanced:
+                continue
+            stack.pop()
+            if stack:
+                parent = stack[-1][0]
+                low[parent] = min(low[parent], low[node])
+                if low[node] > order[parent]:
+                    bridges.add(via)
+    return bridges
+
+
+def hidden_cells(cells: list[list[int]], threshold: int = 5,
+                 also_hidden: frozenset[tuple[int, int]] = frozenset()) -> set[tuple[int, int]]:
+    """Positions in the augmented grid (totals in the last row/column) that must not be published.
+
+    `also_hidden`: positions hidden for another reason (a total that another table with the same
+    margins had to hide); they get the same protection as small cells."""
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
     grid = augmented(cells)
     n_rows, n_cols = len(grid), len(grid[0])
     hidden = {(i, j) for i in range(n_rows) for j in range(n_cols) if 0 < grid[i][j] < threshold}
+    hidden |= set(also_hidden)
 
     def candidate_key(pos):
         i, j = pos
@@ -74,7 +119,7 @@ def hidden_cells(cells: list[list[int]], threshold: int = 5) -> set[tuple[int, i
         return (grid[i][j] == 0, is_total, grid[i][j], i, j)
 
     while True:
-        exposed = sorted(e for e in hidden if _is_bridge(hidden, e))
+        exposed = sorted(_bridges(hidden))
         if not exposed:
             return hidden
         i, j = exposed[0]
@@ -90,10 +135,11 @@ def hidden_cells(cells: list[list[int]], threshold: int = 5) -> set[tuple[int, i
         hidden.add(min(options, key=candidate_key))
 
 
-def suppress(cells: list[list[int]], threshold: int = 5) -> Published:
+def suppress(cells: list[list[int]], threshold: int = 5,
+             also_hidden: frozenset[tuple[int, int]] = frozenset()) -> Published:
     """The table as the public (another municipality, the region) may see it."""
     grid = augmented(cells)
-    hidden = hidden_cells(cells, threshold)
+    hidden = hidden_cells(cells, threshold, also_hidden)
     shown = [[None if (i, j) in hidden else v for j, v in enumerate(row)] for i, row in enumerate(grid)]
     return Published(cells=[row[:-1] for row in shown[:-1]], row_totals=[row[-1] for row in shown[:-1]],
                      column_totals=shown[-1][:-1], total=shown[-1][-1],

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from shared.config import REPO_ROOT, ConfigError
+from shared.config import REPO_ROOT, region_secret  # noqa: F401 — triage's start-up check uses it
 
 from services.triage.rules import DEFAULT_RULES_FILE, RulesError, load_rules
 
@@ -44,21 +44,3 @@ class OptionsSchema(Schema):
 def _from_repo(path: str) -> Path:
     """Relative paths in the region file are relative to the repository, wherever the command runs."""
     return Path(path) if Path(path).is_absolute() else REPO_ROOT / path
-
-
-def region_secret(settings) -> bytes:
-    """The region secret for keyed hashes: MELDPUNT_REGION_SECRET, else the file the region's
-    `triage.region_secret_file` names. Missing is a configuration error, never a default."""
-    if settings.region_secret:
-        return settings.region_secret.encode("utf-8")
-    path = settings.region.options.get("triage", {}).get("region_secret_file")
-    if not path:
-        raise ConfigError("MELDPUNT_REGION_SECRET is not set and the region file has no "
-                          "triage.region_secret_file: triage needs the region secret to hash perpetrators")
-    try:
-        secret = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"triage.region_secret_file {path}: cannot read ({exc.strerror})") from None
-    if len(secret) < 32:
-        raise ConfigError(f"triage.region_secret_file {path}: the secret must be at least 32 characters")
-    return secret.encode("utf-8")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from prometheus_client import Counter
 
 from shared import vocabulary as v
-from shared.config import settings_from_nameko
+from shared.dependencies import RegionSecret
 from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import INTAKE, TRIAGE
@@ -28,16 +27,6 @@ log = logging.getLogger(__name__)
 TRIAGE_OVERDUE = Counter("meldpunt_triage_overdue_total", "Cases not confirmed before their triage deadline",
                          ["municipality", "urgency"])
 OVERDUE_SCAN_SECONDS = 30
-
-
-class RegionSecret(DependencyProvider):
-    """The region secret for keyed hashes, read at start-up: triage refuses to start without it."""
-
-    def setup(self):
-        self.secret = region_secret(settings_from_nameko(self.container.config))
-
-    def get_dependency(self, worker_ctx):
-        return self.secret
 
 
 class TriageService(HubService):

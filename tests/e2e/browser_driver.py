@@ -1,8 +1,10 @@
-"""Drives Debian's chromium with Playwright for tests/e2e/test_public_form_browser.py.
+"""Drives Debian's chromium with Playwright for the browser tests in tests/e2e.
 
 Runs as its own process: the test process is eventlet-monkey-patched, under which
 Playwright's driver hangs. Prints what a person would have seen, as one JSON object.
-Usage: python browser_driver.py SCENARIO BASE_URL CODE MUNICIPALITY_NAME
+Usage: python browser_driver.py SCENARIO BASE_URL ARG...
+  public form scenarios: ARG = CODE MUNICIPALITY_NAME
+  statistics_dashboard:  ARG = API_KEY SCREENSHOT_PATH CODE
 """
 import json
 import sys
@@ -61,18 +63,47 @@ def errors_in_english(page, base, code, name):
     return seen
 
 
-SCENARIOS = {"submit_and_follow_up": submit_and_follow_up, "errors_in_english": errors_in_english}
+def statistics_dashboard(page, base, key, screenshot, code):
+    """Open the dashboard with a key, look at the charts, screenshot them, filter on a municipality."""
+    seen = {}
+    page.goto(f"{base}/dashboard")
+    seen["login_status"] = page.locator("form").count()
+    page.get_by_label("API-sleutel", exact=False).fill(key)
+    page.get_by_role("button", name="Open het dashboard").click()
+    page.wait_for_selector("svg.bar-chart")
+    seen["title"] = page.locator("h1").inner_text()
+    seen["charts"] = page.locator("svg.bar-chart").count()
+    seen["bars"] = page.locator("svg.bar-chart rect.bar").count()
+    box = page.locator("svg.bar-chart").first.bounding_box()
+    seen["first_chart_size"] = [round(box["width"]), round(box["height"])]
+    seen["headings"] = page.locator("section.chart h2").all_inner_texts()
+    seen["tiles"] = page.locator(".tile .value").all_inner_texts()
+    page.screenshot(path=screenshot, full_page=True)
+    page.get_by_label("Gemeente").select_option(code)
+    page.get_by_label("Periode").fill("2026")
+    page.get_by_role("button", name="Toon").click()
+    page.wait_for_selector("svg.bar-chart")
+    seen["filtered_title"] = page.locator("h1").inner_text()
+    seen["filtered_url"] = page.url
+    seen["filtered_charts"] = page.locator("svg.bar-chart").count()
+    return seen
+
+
+SCENARIOS = {"submit_and_follow_up": submit_and_follow_up, "errors_in_english": errors_in_english,
+             "statistics_dashboard": statistics_dashboard}
+# The dashboard is for a projector: a wide window. The form for a phone.
+VIEWPORTS = {"statistics_dashboard": {"width": 1920, "height": 1080}}
 
 
 def main():
-    scenario, base, code, name = sys.argv[1:5]
+    scenario, base, *args = sys.argv[1:]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        # A phone-sized window, and the page's own JavaScript off: the form must work without it.
-        context = browser.new_context(viewport={"width": 375, "height": 740}, java_script_enabled=False,
-                                      locale="nl-NL")
+        # The page's own JavaScript off: the pages must work without it.
+        context = browser.new_context(viewport=VIEWPORTS.get(scenario, {"width": 375, "height": 740}),
+                                      java_script_enabled=False, locale="nl-NL")
         try:
-            print(json.dumps(SCENARIOS[scenario](context.new_page(), base, code, name)))
+            print(json.dumps(SCENARIOS[scenario](context.new_page(), base, *args)))
         finally:
             context.close()
             browser.close()

@@ -1,6 +1,7 @@
 """services/statistics/domain.py: what each event adds to the read model, by Dutch calendar day."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, timezone
 from types import SimpleNamespace
@@ -73,17 +74,36 @@ def test_unknown_event_type_is_refused():
         facts_from(stranger)
 
 
+SECRET = b"test-region-secret-" + b"0123456789abcdef" * 2
+
+
 def test_case_ref_is_a_stable_32_byte_pseudonym():
-    ref = case_ref(CASE_ID)
+    ref = case_ref(SECRET, CASE_ID)
 
     assert isinstance(ref, bytes) and len(ref) == 32
-    assert ref == case_ref(CASE_ID) == case_ref(str(CASE_ID))
-    assert ref != case_ref(uuid.UUID("3c2b1a09-8f7e-4d6c-9b5a-493827160505"))
+    assert ref == case_ref(SECRET, CASE_ID) == case_ref(SECRET, str(CASE_ID))
+    assert ref != case_ref(SECRET, uuid.UUID("3c2b1a09-8f7e-4d6c-9b5a-493827160505"))
 
 
 def test_case_ref_does_not_contain_the_case_id():
-    ref = case_ref(CASE_ID)
+    ref = case_ref(SECRET, CASE_ID)
 
     assert CASE_ID.bytes not in ref
     assert str(CASE_ID).encode() not in ref and CASE_ID.hex.encode() not in ref
     assert CASE_ID.hex not in ref.hex()
+
+
+def test_case_ref_is_keyed_so_hashing_known_ids_does_not_find_it():
+    """Without the region secret, hashing a list of case ids (plainly or with the prefix) finds nothing."""
+    ref = case_ref(SECRET, CASE_ID)
+
+    for guess in (str(CASE_ID), f"meldpunt-statistics:{CASE_ID}", CASE_ID.hex):
+        assert hashlib.sha256(guess.encode()).digest() != ref
+    assert case_ref(b"another-region-secret-" + b"x" * 20, CASE_ID) != ref
+
+
+def test_first_contact_facts_give_days_since_the_incident():
+    facts = facts_from(event("aftercare_contact_recorded", moment="first_contact", outcome="reached",
+                             hours_after_due=-3, days_since_incident=2))
+
+    assert facts["first_contact_days"] == 2 and facts["first_contact_hours_after_due"] == -3

@@ -116,3 +116,9 @@ def test_dumbbell_pattern_is_not_left_with_a_bridge():
     cells = [[1, 1, 0, 0], [1, 1, 9, 9], [0, 9, 1, 1], [0, 9, 1, 1]]
     hidden = suppression.hidden_cells(cells, 5)
     assert not any(suppression._is_bridge(hidden, e) for e in hidden)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=30))
+def test_linear_bridge_finding_agrees_with_the_one_by_one_check(hidden):
+    assert suppression._bridges(hidden) == {e for e in hidden if suppression._is_bridge(hidden, e)}
