@@ -23,7 +23,11 @@ PUBLIC = {
     ("GET", "/meld"), ("GET", "/meld/static/meld.css"),            # the public form: CSRF token + rate limit
     ("GET", "/meld/<code>"), ("POST", "/meld/<code>"),
     ("GET", "/meld/<code>/volg"), ("POST", "/meld/<code>/volg"),   # follow-up: the reporter's follow-up code
-    ("GET", "/api/v1/openapi.json"),                               # a service's API description (issue-3 branch)
+    ("GET", "/api/v1/openapi.json"),                               # a service's API description
+    # the statistics dashboard is a page: without a valid key (cookie) it shows only the key form, and
+    # its figures go through statistics:read like the API (tests/integration/test_statistics.py)
+    ("GET", "/dashboard"), ("POST", "/dashboard/session"), ("POST", "/dashboard/logout"),
+    ("GET", "/dashboard/dashboard.css"),
 }
 GUARD = re.compile(r'self\._principal\(request, "([a-z_]+:[a-z_]+)"\)')
 
@@ -119,6 +123,9 @@ def test_public_endpoints_answer_without_a_key(hub):
         if (verb, url) not in PUBLIC or verb != "GET":
             continue
         answer = requests.get(hub.url(service, url.replace("<code>", code)), timeout=10)
+        if url == "/dashboard":  # without a key: only the key form, no figures
+            assert answer.status_code == 401 and 'name="key"' in answer.text and "<svg" not in answer.text
+            continue
         assert answer.status_code == 200, (service, url, answer.status_code)
 
 

@@ -119,7 +119,7 @@ def test_no_personal_data_in_plaintext_anywhere_in_the_case_store(hub):
 
     # and every service reads it back decrypted, each read audited
     read = requests.get(hub.url("intake", f"/api/v1/incidents/{case['case_id']}"),
-                        headers=auth(hub.key(MIDDELBURG)), timeout=10).json()
+                        headers=auth(hub.key(MIDDELBURG, "staff")), timeout=10).json()
     assert read["description"] == CANARIES["description"] and read["own_kind"] == CANARIES["own_kind"]
     assert read["perpetrators"][0]["vehicle"] == CANARIES["vehicle"] and read["erased"] is False
     assert read["witnesses"][0]["statement"] == CANARIES["statement"]
@@ -261,7 +261,7 @@ def test_reads_and_changes_of_personal_data_are_audited(hub, hub_env):
     liaison = auth(hub.key(MIDDELBURG, "police_liaison"))
     requests.get(hub.url("police_liaison", f"/api/v1/referrals/{case['referral_id']}/details"), headers=liaison,
                  timeout=10).raise_for_status()
-    requests.get(hub.url("intake", f"/api/v1/incidents/{case['case_id']}"), headers=auth(hub.key(MIDDELBURG)),
+    requests.get(hub.url("intake", f"/api/v1/incidents/{case['case_id']}"), headers=auth(hub.key(MIDDELBURG, "staff")),
                  timeout=10).raise_for_status()
     entries = query(hub.case_store(MIDDELBURG), "SELECT actor, action, subject, reason FROM hub.audit_log "
                                                 "WHERE case_id = %s ORDER BY id", (case["case_id"],))
@@ -316,7 +316,7 @@ def test_erasure_of_one_case_keeps_the_statistics(hub, hub_env):
 
     assert summary(hub, staff) == before and hub.facts(MIDDELBURG, case_id) == facts_before
     assert plaintext_hits(hub.case_store(MIDDELBURG), CANARIES.values()) == []
-    view = requests.get(hub.url("intake", f"/api/v1/incidents/{case_id}"), headers=auth(hub.key(MIDDELBURG)),
+    view = requests.get(hub.url("intake", f"/api/v1/incidents/{case_id}"), headers=auth(hub.key(MIDDELBURG, "staff")),
                         timeout=10).json()
     assert view["erased"] is True and view["erased_at"] and view["description"] is None
     assert view["reporter"] is None and view["perpetrators"] is None and view["status"]
