@@ -83,13 +83,21 @@ def caught_up(hub: Hub, accepted, timeout=180.0):
 
 # ------------------------------------------------------------------ the faults
 
+def management_up() -> bool:
+    try:
+        return requests.get(f"{API}/overview", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 def restart_rabbitmq(ctx):
     started = time.monotonic()
     subprocess.run(["rabbitmqctl", "-q", "stop"], check=True, timeout=120)
     subprocess.run(["rabbitmq-server", "-detached"], check=True, timeout=60)
-    subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=180)
-    wait_for(lambda: requests.get(f"{API}/overview", timeout=2).ok, timeout=60, interval=0.5,
-             what="the management API")
+    # await_startup fails at once while the new node has not registered with epmd yet
+    wait_for(lambda: subprocess.run(["rabbitmqctl", "-q", "await_startup"], capture_output=True,
+                                    timeout=180).returncode == 0, timeout=180, interval=1.0, what="RabbitMQ to start")
+    wait_for(management_up, timeout=60, interval=0.5, what="the management API")
     return f"stopped the RabbitMQ node and started it again ({time.monotonic() - started:.1f}s down)"
 
 
