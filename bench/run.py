@@ -155,7 +155,7 @@ How each figure is made:
   also does), then 100 runs per period kind of a random period in the last two years as a random
   viewer (a municipality or the analyst) sees the region: `queries` is the two SQL sums (the
   period and the one before it), `figures` adds the suppression and every figure of the page.
-  `refresh_day` is what each folded event adds: its municipality's day and month recounted.
+  `refresh_day` is one recount of a marked day and its month (the timer's unit of work).
 
 Known limits: on two cores the hub shares the machine with RabbitMQ and PostgreSQL, and each
 incident costs one HTTP request (key check, and a signature check for signing keys), six
@@ -166,14 +166,14 @@ reporter's status, statistics folds five), and encryption of its personal data. 
 done against it: the relay publishes a batch and waits once for its confirms; the connection
 pool waits briefly for a busy connection to the same store instead of opening a new one
 (under load it opened about 90 connections a second before, one a second after); schema
-instances are reused; intake follows status with one conditional update. The 200/s target
+instances are reused; intake follows status with one conditional update; statistics recounts
+marked days on a timer instead of per event. The 200/s target
 stays out of reach with this many hops on two cores: what would reach it is folding
 statistics in batches (one transaction for many events), taking the reporter's status
 from the services' own tables instead of following events, and running the services on
-more cores than RabbitMQ and PostgreSQL leave free. Statistics also recounts the incident's
-day and month after every event it folds (`statistics_refresh_day_*`, under a lock per
-municipality and month); marking days dirty and recounting them on a timer would take that
-off the event path. The figures above were measured with whatever else ran on the machine
+more cores than RabbitMQ and PostgreSQL leave free. Statistics marks the incident's day for each
+event it folds and recounts marked days once a second (`statistics_refresh_day_*` is one
+such recount); recounting on every event halved the hub's throughput. The figures above were measured with whatever else ran on the machine
 at the time.
 """
     (REPO / "docs" / "benchmarks.md").write_text(text)

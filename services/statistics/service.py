@@ -2,6 +2,7 @@
 (JSON, CSV) and serve the dashboard. The figures themselves are worked out in figures.py."""
 from __future__ import annotations
 
+from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from shared import auth
@@ -14,6 +15,8 @@ from shared.service import HubService
 
 from services.statistics import dashboard, domain, figures, store
 from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
+
+REFRESH_SECONDS = 1.0  # how long figures may lag behind the facts (a read of the figures catches up at once)
 
 
 class StatisticsService(HubService):
@@ -34,7 +37,7 @@ class StatisticsService(HubService):
                 reported_on = store.upsert_facts(uow, event.municipality, ref, domain.facts_from(event),
                                                  domain.counts_from(event))
                 if reported_on is not None:
-                    store.refresh_day(uow, event.municipality, reported_on)
+                    store.mark_dirty(uow, event.municipality, reported_on)  # recounted by refresh_counts
 
     @event_handler(INTAKE, "incident_reported")
     def on_incident_reported(self, event):
@@ -193,12 +196,24 @@ class StatisticsService(HubService):
                           invalid_params=[{"name": "municipality", "reason": "not a municipality of this region"}])
         return period, scope
 
+    @timer(interval=REFRESH_SECONDS)
+    def refresh_counts(self):
+        """Recount the days folded events marked: each day once per round, however many events."""
+        self._refresh_counts()
+
+    def _refresh_counts(self):
+        done = store.BATCH
+        while done == store.BATCH:
+            with self.storage.statistics() as uow:
+                done = store.refresh_dirty(uow, store.BATCH)
+
     def _figures(self, principal: auth.Principal, period: figures.Period, scope: str) -> dict:
         # only a key with statistics:exact sees its own municipality unsuppressed
         viewer = principal.municipality if principal.role in auth.PERMISSIONS["statistics:exact"] else None
         threshold = (self.storage.region.options.get(STATISTICS) or {}).get(
             "suppression_threshold", DEFAULT_SUPPRESSION_THRESHOLD)
         previous = period.previous()
+        self._refresh_counts()  # a reader sees every event folded before it asked
         with self.storage.statistics() as uow:
             now = figures.Counts(store.counts(uow, period.first, period.last, period.monthly))
             before = figures.Counts(store.counts(uow, previous.first, previous.last, previous.monthly))

@@ -81,16 +81,26 @@ def _daily_select(where: str) -> str:
             + " UNION ALL ".join(parts))
 
 
-def refresh_day(uow, municipality: str, day: date) -> None:
-    """Recompute the counts of one municipality's day, and of that month, from the facts."""
-    month = day.replace(day=1)
-    # one refresher per municipality and month at a time; each statement below sees the facts
-    # committed before it, so the last refresher always counts every committed change
-    uow.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"statistics:{municipality}:{month}",)).close()
+def refresh_day(uow, municipality: str, day: date, month: bool = True) -> None:
+    """Recompute the counts of one municipality's day (and of that month) from the facts."""
+    _lock_month(uow, municipality, day.replace(day=1))
     uow.execute("DELETE FROM statistics.daily_counts WHERE day = %s AND municipality = %s",
                 (day, municipality)).close()
     uow.execute("INSERT INTO statistics.daily_counts (municipality, day, figure, value, n) "
                 + _daily_select("municipality = %s AND reported_on = %s"), (municipality, day)).close()
+    if month:
+        refresh_month(uow, municipality, day.replace(day=1))
+
+
+def _lock_month(uow, municipality: str, month: date) -> None:
+    # one refresher per municipality and month at a time; each statement below sees the facts
+    # committed before it, so the last refresher always counts every committed change
+    uow.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"statistics:{municipality}:{month}",)).close()
+
+
+def refresh_month(uow, municipality: str, month: date) -> None:
+    """Recompute one municipality's month from its daily counts."""
+    _lock_month(uow, municipality, month)
     uow.execute("DELETE FROM statistics.monthly_counts WHERE month = %s AND municipality = %s",
                 (month, municipality)).close()
     uow.execute("INSERT INTO statistics.monthly_counts (month, municipality, figure, value, n) "
@@ -99,10 +109,37 @@ def refresh_day(uow, municipality: str, day: date) -> None:
                 "GROUP BY municipality, figure, value", (month, municipality, month, month)).close()
 
 
+BATCH = 100  # marked days recounted per transaction
+
+
+def mark_dirty(uow, municipality: str, day: date) -> None:
+    """Note that one municipality's day needs its counts recomputed (refresh_dirty does it)."""
+    uow.execute("INSERT INTO statistics.dirty_days (municipality, day) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (municipality, day)).close()
+
+
+def refresh_dirty(uow, limit: int = 100) -> int:
+    """Recount up to `limit` marked days (each month once), unmark them; return how many.
+
+    Rows another refresher holds are skipped. A day marked again while it is recounted waits
+    for this transaction and is marked anew, so the next refresh counts it again.
+    """
+    days = uow.fetchall("DELETE FROM statistics.dirty_days WHERE (municipality, day) IN "
+                        "(SELECT municipality, day FROM statistics.dirty_days ORDER BY day "
+                        "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING municipality, day", (limit,))
+    months = set()
+    for row in sorted(days, key=lambda r: (r["municipality"], r["day"])):
+        refresh_day(uow, row["municipality"], row["day"], month=False)
+        months.add((row["municipality"], row["day"].replace(day=1)))
+    for municipality, month in sorted(months):
+        refresh_month(uow, municipality, month)
+    return len(days)
+
+
 def refresh_all(uow) -> None:
     """Recompute every daily and monthly count from the facts (rebuild, bench)."""
     uow.execute("LOCK TABLE statistics.daily_counts, statistics.monthly_counts IN EXCLUSIVE MODE").close()
-    uow.execute("TRUNCATE statistics.daily_counts, statistics.monthly_counts").close()
+    uow.execute("TRUNCATE statistics.daily_counts, statistics.monthly_counts, statistics.dirty_days").close()
     uow.execute("INSERT INTO statistics.daily_counts (municipality, day, figure, value, n) "
                 + _daily_select("true")).close()
     uow.execute("INSERT INTO statistics.monthly_counts (month, municipality, figure, value, n) "

@@ -227,3 +227,19 @@ def test_rebuild_from_the_case_stores_gives_the_same_figures(hub, hub_env, scena
     assert read_model(hub) == facts_before
     assert query(hub.region.statistics_dsn, "SELECT * FROM statistics.daily_counts ORDER BY 1, 2, 3, 4") == daily_before
     assert all_figures() == before
+
+
+def test_folded_events_mark_their_day_and_the_timer_recounts_it_once(hub):
+    code = hub.region.codes[3]
+    case_id = hub.report(hub.key(code)).json()["case_id"]
+    support.wait_for(lambda: (f := hub.facts(code, uuid.UUID(case_id))) and f["aftercare_planned"] and f["referred"],
+             what="the incident's path")
+    dsn = hub.settings.region.statistics_dsn
+    # the timer (every second) recounts what the folded events marked, then unmarks it
+    support.wait_for(lambda: not support.query(dsn, "SELECT 1 FROM statistics.dirty_days WHERE municipality = %s", (code,)),
+             timeout=15, what="the marked days recounted")
+    counted = support.query(dsn, "SELECT sum(n)::int AS n FROM statistics.daily_counts WHERE municipality = %s "
+                         "AND figure = 'target_role'", (code,))[0]["n"]
+    facts = support.query(dsn, "SELECT count(*)::int AS n FROM statistics.incident_facts WHERE municipality = %s "
+                       "AND reported_on IS NOT NULL", (code,))[0]["n"]
+    assert counted == facts
