@@ -47,9 +47,6 @@ class WorkerStorage:
     def statistics(self):
         return self._stores.statistics(consumer=self.consumer)
 
-    def ping(self, dsn: str):
-        self._stores.ping(dsn)
-
     def reachable(self, dsn: str, fresh_seconds: float = 15.0):
         """Raise if the database cannot be reached; a store this process used successfully in
         the last `fresh_seconds` counts as reachable without a new round trip, so /health stays

@@ -32,6 +32,13 @@ SECURITY_HEADERS = {
     # an API answer is data, never a page: nothing may load from it or frame it
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
+# What an HTML page of the hub (the public form, the dashboard) sets instead of the API's CSP: its
+# stylesheet from the service itself, forms posting to itself, no inline script or style anywhere.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
 
 
 class Problem(Exception):

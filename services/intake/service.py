@@ -15,7 +15,8 @@ from werkzeug.wrappers import Response
 
 from shared import auth
 from shared import vocabulary as v
-from shared.http import Problem, api, invalid_params, json_response, load_or_422, path_uuid, read_json
+from shared.http import (PAGE_HEADERS, Problem, api, invalid_params, json_response, load_or_422, path_uuid,
+                         read_json)
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
 from shared.dependencies import Encryption
@@ -51,7 +52,7 @@ class PublicFormGuard(DependencyProvider):
 
 
 def _page(html: str, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(html, status=status, mimetype="text/html", headers={**web.PAGE_HEADERS, **(headers or {})})
+    return Response(html, status=status, mimetype="text/html", headers={**PAGE_HEADERS, **(headers or {})})
 
 
 class IntakeService(HubService):
@@ -362,7 +363,7 @@ class IntakeService(HubService):
     @api("GET", "/meld/static/meld.css")
     def stylesheet(self, request):
         return Response((STATIC / "meld.css").read_bytes(), mimetype="text/css",
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "max-age=3600"})
+                        headers={"Cache-Control": "max-age=3600"})
 
     @api("GET", "/meld/<code>")
     def form(self, request, code):

@@ -18,12 +18,6 @@ from shared.ratelimit import TokenBucket  # noqa: F401 — the public form's lim
 TEMPLATES = Path(__file__).with_name("templates")
 LANGUAGES = ("nl", "en")
 
-# No inline script or style anywhere: the stylesheet is served by intake itself.
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
-PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-                "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}
 FORM_COOKIE = "meld_form"
 
 _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
@@ -67,8 +61,6 @@ class FormGuard:
 def new_nonce() -> str:
     return secrets.token_urlsafe(24)
 
-
-# ---------------------------------------------------------------- rate limit
 
 # ---------------------------------------------------------------- texts
 

@@ -12,16 +12,14 @@ from html import escape
 
 from werkzeug.wrappers import Response
 
+from shared.http import PAGE_HEADERS
+
 from services.statistics import figures
 
 COOKIE = "meldpunt_statistics_key"
 COOKIE_PATH = "/dashboard"
 COOKIE_SECONDS = 8 * 3600  # one working day, then the key is asked again
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
-PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 CSS = """
 body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; font-size: 22px; margin: 0; color: #111;

@@ -125,8 +125,7 @@ class StatisticsService(HubService):
             name = f"meldpunt-{scope}-{period.label}.csv".lower()
             return Response(dashboard.to_csv(figures.CSV_HEADER, figures.csv_rows(period, result)),
                             status=200, content_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                     "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
         return json_response(result)
 
     @api("GET", "/dashboard")
@@ -169,7 +168,7 @@ class StatisticsService(HubService):
     @api("GET", "/dashboard/dashboard.css")
     def stylesheet(self, request):
         return Response(dashboard.CSS, status=200, content_type="text/css; charset=utf-8",
-                        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+                        headers={"Cache-Control": "max-age=3600"})
 
     # ------------------------------------------------------------ helpers
     def _dashboard_principal(self, request) -> auth.Principal:

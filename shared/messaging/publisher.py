@@ -92,8 +92,7 @@ class BatchPublisher:
         outcome = Outcome()
         self._pending: dict[int, Outgoing] = {}
         self._returned: dict[str, Exception] = {}
-        self._nacked: set[int] = set()
-        self._sent_keys: dict[int, object] = {}
+        self._nacked: dict[int, object] = {}  # delivery tag -> key of a message the broker refused
         by_message_id = {}
         sent = 0
         try:
@@ -126,8 +125,8 @@ class BatchPublisher:
             key = by_message_id.get(message_id)
             if key is not None:
                 outcome.failed[key] = reason
-        for tag in self._nacked:
-            outcome.failed.setdefault(self._sent_keys[tag], Nacked("the broker refused the message"))
+        for key in self._nacked.values():
+            outcome.failed.setdefault(key, Nacked("the broker refused the message"))
         seen = set()
         for message in messages:
             key = message.key
@@ -142,8 +141,7 @@ class BatchPublisher:
         for tag in tags:
             message = self._pending.pop(tag, None)
             if message is not None and nacked:
-                self._nacked.add(tag)
-                self._sent_keys[tag] = message.key
+                self._nacked[tag] = message.key
 
     def _on_ack(self, delivery_tag, multiple):
         self._settle(delivery_tag, multiple, nacked=False)
