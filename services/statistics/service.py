@@ -30,7 +30,6 @@ class StatisticsService(HubService):
         region_secret(settings)
 
     def _fold(self, event):
-        self.storage.municipality(event.municipality)  # a code outside the region is parked, never counted
         ref = domain.case_ref(self.region_secret, event.case_id)
         with self.storage.statistics() as uow:
             if uow.first_delivery(event):

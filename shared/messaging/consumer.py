@@ -4,8 +4,8 @@ nameko acks an event after its handler ends, whether it raised or not. Here a fa
 message is first re-published to a retry queue, where it waits out its backoff delay
 and is dead-lettered back; after the last attempt it is parked in the service's
 dead-letter queue for an operator. Only then is the original acked. A message that
-breaks the event contract (or is not JSON at all) is parked at once: retrying cannot
-help it. The handler method receives a validated `shared.events.Event`.
+breaks the event contract (or is not JSON at all), or names a municipality outside the
+region, is parked at once: retrying cannot help it. The handler method receives a validated `shared.events.Event`.
 """
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ class ReliableEventHandler(EventHandler):
         self.queue = consumer_queue(self.source_service, self.event_type, self.service, self.method_name,
                                     declare=not settings.runs_as_own_amqp_user(self.service))
         self.retry_delays = settings.retry_delays
+        self.region = settings.region
         self.publisher = Publisher(settings.amqp_uri, use_confirms=True, retry=True,
                                    retry_policy={"max_retries": 3, "interval_start": 0.5,
                                                  "interval_step": 1, "interval_max": 2})
@@ -83,7 +84,9 @@ class ReliableEventHandler(EventHandler):
             event = load_event(body)
             if event.event_type != self.event_type:
                 raise InvalidEvent({"event_type": [f"expected {self.event_type}"]})
-        except InvalidEvent as exc:
+            if not self.region.knows(event.municipality):
+                raise UnknownMunicipality(event.municipality)  # never handled, whatever the handler
+        except (InvalidEvent, UnknownMunicipality) as exc:
             self._settle_failure(message, attempt_error=exc, permanent=True)
             metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
             return
