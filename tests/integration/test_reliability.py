@@ -100,8 +100,9 @@ def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_b
     replayed = meldpunt(hub_env, "dlq", "replay", "triage", letter.message_id)
     assert replayed.returncode == 0, replayed.stderr
     assert "replayed 1 message" in replayed.stdout
-    facts = wait_for(lambda: (f := hub.facts(broken, uuid.UUID(poisoned))) and f["aftercare_planned"] and f,
-                     what="the replayed incident to complete")
+    # aftercare and police liaison answer independently: wait for both, then check each
+    facts = wait_for(lambda: (f := hub.facts(broken, uuid.UUID(poisoned))) and f["aftercare_planned"]
+                     and f["referred"] is not False and f, what="the replayed incident to complete")
     assert facts["referred"] is True
     assert len(query(broken_dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (poisoned,))) == 1
     assert dead.list("triage") == []
