@@ -101,13 +101,32 @@ def postgres_commits(dsn: str, count: int, batch: int = 1) -> float:
     return count / elapsed
 
 
-def measure(amqp_url: str, dsn: str, count: int) -> dict:
-    return {
+def postgres_round_trips(dsn: str, count: int) -> float:
+    """`SELECT 1` round trips per second on one connection: what each statement costs in waiting."""
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        start = time.perf_counter()
+        for _ in range(count):
+            cur.execute("SELECT 1")
+            cur.fetchone()
+        elapsed = time.perf_counter() - start
+    conn.close()
+    return count / elapsed
+
+
+def measure(amqp_url: str, dsn: str, count: int, tcp_dsn: str | None = None) -> dict:
+    """The ceilings on `dsn` (what the hub uses); with `tcp_dsn`, round trips over TCP beside them."""
+    figures = {
         "raw_broker_publish_confirmed_msgs_per_s": broker_publish_confirmed(amqp_url, count),
         "raw_broker_consume_msgs_per_s": broker_consume(amqp_url, count),
         "raw_postgres_single_row_commits_per_s": postgres_commits(dsn, min(count, 5000), batch=1),
         "raw_postgres_rows_per_s_batched_100": postgres_commits(dsn, count, batch=100),
+        "raw_postgres_round_trips_per_s": postgres_round_trips(dsn, count),
     }
+    if tcp_dsn and tcp_dsn != dsn:
+        figures["raw_postgres_round_trips_per_s_tcp"] = postgres_round_trips(tcp_dsn, count)
+    return figures
 
 
 def main():

@@ -27,7 +27,8 @@ from shared import vocabulary as v  # noqa: E402
 from shared.db.migrate import STATISTICS_COMPONENTS, apply, ensure_database  # noqa: E402
 from shared.db.unit_of_work import UnitOfWork  # noqa: E402
 
-PG = os.environ.get("MELDPUNT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(REPO / "bench"))
+from hub_bench import PG  # noqa: E402 — the same server and transport as the rest of the run
 MUNICIPALITIES = [f"GM9{n:03d}" for n in range(1, 26)]
 FIRST_DAY, DAYS = date(2024, 1, 1), 3 * 365  # three years of reports
 COLUMNS = ["municipality", "case_ref", "reported_on", "channel", "location_type", "target_role",

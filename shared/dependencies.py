@@ -20,6 +20,7 @@ from shared.config import region_secret, settings_from_nameko
 from shared.db.pool import ConnectionPool
 from shared.db.unit_of_work import Stores, UnknownMunicipality
 from shared.outbox import Backoff, EventPublisher, OutboxRelay
+from shared.scan import full_round_seconds
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,8 @@ class Storage(DependencyProvider):
             now = time.monotonic()
             if now >= next_sweep:
                 todo = self.targets()
-                next_sweep = now + sweep_period(self.settings.outbox_sweep_seconds, len(todo))
+                # a full sweep visits every database; commits in this process still wake the relay at once
+                next_sweep = now + full_round_seconds(self.settings.outbox_sweep_seconds, len(todo))
                 self._dirty.clear()
             else:
                 todo = [(labels[dsn], dsn) for dsn in self._dirty]
@@ -167,15 +169,6 @@ class Storage(DependencyProvider):
                     except Exception as exc:
                         log.warning("could not prune the outbox of %s: %s", label, type(exc).__name__)
 
-
-# A full sweep opens a connection to every database the pool does not hold: at least this
-# long per database between full sweeps keeps a region of hundreds of municipalities from
-# spending its CPU on connecting (commits in this process still wake the relay at once).
-SWEEP_SECONDS_PER_DATABASE = 0.1
-
-
-def sweep_period(configured: float, databases: int) -> float:
-    return max(configured, databases * SWEEP_SECONDS_PER_DATABASE)
 
 
 class MasterKeyRequired(Exception):

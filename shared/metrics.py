@@ -16,6 +16,8 @@ EVENTS_DEAD_LETTERED = Counter("meldpunt_events_dead_lettered_total",
 HANDLER_SECONDS = Histogram("meldpunt_handler_seconds", "Time from receiving an event to settling it",
                             ["service", "event_type"],
                             buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+EVENT_BATCH_SIZE = Histogram("meldpunt_event_batch_size", "Events a batch handler took in one worker",
+                             ["service", "event_type"], buckets=(1, 2, 5, 10, 20, 50, 100))
 EVENTS_PUBLISHED = Counter("meldpunt_events_published_total", "Events published from the outbox",
                            ["service", "event_type"])
 OUTBOX_BACKLOG = Gauge("meldpunt_outbox_backlog", "Events in the outbox not yet published",

@@ -22,6 +22,7 @@ from shared.http import SECURITY_HEADERS, Problem, api, json_response
 from shared.messaging.dlq import DeadLetters
 from shared.messaging.topology import dead_letter_queue
 from shared.ratelimit import TokenBucket
+from shared.scan import Rotations
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class HubService:
     correlation_id = Correlation()
     clock = ClockProvider()
     key_rate = KeyRateLimit()
+    rotations = Rotations()  # which stores a periodic scan visits on this tick (shared/scan.py)
 
     def _principal(self, request, permission: str, authorization: str | None = None) -> auth.Principal:
         """The caller's key, checked in its own municipality's case store, with `permission`:

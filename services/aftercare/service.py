@@ -111,7 +111,8 @@ class AftercareService(HubService):
         options = self.options
         thresholds = {"due_notified_at": now + timedelta(hours=options["remind_before_hours"]),
                       "overdue_notified_at": now - timedelta(hours=options["overdue_after_hours"])}
-        for code in self.storage.region.codes:
+        tick = self.options.get("reminder_interval_seconds", 60)
+        for code in self.rotations.due("reminders", self.storage.region.codes, tick):
             with self.storage.case_store(code) as uow:
                 for marker, event_type in REMINDERS:
                     for row in store.claim_reminders(uow, marker, thresholds[marker]):

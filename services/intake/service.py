@@ -33,6 +33,7 @@ from services.intake.schemas import (DraftSchema, IncidentCreatedSchema, Inciden
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 STATIC = Path(__file__).with_name("static")
 STAFF_CHANNELS = ("telefoon", "balie", "brief")
+STATUS_BATCH = 50  # status events applied in one transaction per municipality when they queue up
 
 
 class PublicFormGuard(DependencyProvider):
@@ -292,25 +293,29 @@ class IntakeService(HubService):
 
     # ============================================================ status from other services
 
-    def _advance(self, event):
-        with self.storage.case_store(event.municipality) as uow:
-            if not uow.first_delivery(event):
-                return
-            status, replaces = domain.statuses_advanced_by(event.event_type)
-            if status is not None:
-                store.advance_status(uow, event.case_id, status, replaces)
+    def _advance(self, events):
+        """Move the reporter's status on, one transaction per municipality for a batch of events."""
+        by_municipality = {}
+        for event in events:
+            by_municipality.setdefault(event.municipality, []).append(event)
+        for municipality, theirs in sorted(by_municipality.items()):
+            with self.storage.case_store(municipality) as uow:
+                for event in sorted(uow.first_deliveries(theirs), key=lambda e: str(e.case_id)):
+                    status, replaces = domain.statuses_advanced_by(event.event_type)
+                    if status is not None:
+                        store.advance_status(uow, event.case_id, status, replaces)
 
-    @event_handler(TRIAGE, "incident_triaged")
-    def on_incident_triaged(self, event):
-        self._advance(event)
+    @event_handler(TRIAGE, "incident_triaged", batch=STATUS_BATCH)
+    def on_incident_triaged(self, events):
+        self._advance(events)
 
-    @event_handler(POLICE_LIAISON, "referral_created")
-    def on_referral_created(self, event):
-        self._advance(event)
+    @event_handler(POLICE_LIAISON, "referral_created", batch=STATUS_BATCH)
+    def on_referral_created(self, events):
+        self._advance(events)
 
-    @event_handler(AFTERCARE, "aftercare_planned")
-    def on_aftercare_planned(self, event):
-        self._advance(event)
+    @event_handler(AFTERCARE, "aftercare_planned", batch=STATUS_BATCH)
+    def on_aftercare_planned(self, events):
+        self._advance(events)
 
     # ============================================================ public form
 

@@ -24,6 +24,7 @@ from services.police_liaison.schemas import ElaFlagsSchema, ReferralViewSchema, 
 log = logging.getLogger(__name__)
 
 REFERRAL_EVENTS = ("referral_created", "referral_updated", "referral_escalated")
+ESCALATION_TICK_SECONDS = 5
 
 
 class PoliceLiaisonService(HubService):
@@ -169,11 +170,12 @@ class PoliceLiaisonService(HubService):
         return json_response(body)
 
     # ------------------------------------------------------------------ deadlines
-    @timer(interval=5)
+    @timer(interval=ESCALATION_TICK_SECONDS)
     def escalate_overdue(self):
-        """Referrals not accepted in time: one referral_escalated each (SKIP LOCKED + escalated_at)."""
+        """Referrals not accepted in time: one referral_escalated each (SKIP LOCKED + escalated_at).
+        A large region's stores are visited in turn (shared/scan.py)."""
         now = self.clock.now()
-        for code in self.storage.region.codes:
+        for code in self.rotations.due("escalate", self.storage.region.codes, ESCALATION_TICK_SECONDS):
             with self.storage.case_store(code) as uow:
                 for row in store.overdue_referrals(uow, now):
                     store.mark_escalated(uow, row["referral_id"], now)
@@ -189,8 +191,10 @@ class PoliceLiaisonService(HubService):
         hooks = options_of(self.storage.settings)["webhooks"]
         if not hooks:
             return
-        for code in self.storage.region.codes:
-            deliver_due(self.storage, code, hooks, self.clock.now())
+        # only the stores of municipalities whose police unit has a webhook can hold deliveries
+        for municipality in self.storage.region.municipalities:
+            if municipality.police_unit in hooks:
+                deliver_due(self.storage, municipality.code, hooks, self.clock.now())
 
 
 def police_status_of(uow, case_id) -> dict:

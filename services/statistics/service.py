@@ -16,6 +16,7 @@ from shared.service import HubService
 from services.statistics import dashboard, domain, figures, store
 from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
 
+BATCH = 100  # events folded in one transaction when they wait in a queue (shared.messaging.consumer)
 REFRESH_SECONDS = 1.0  # how long figures may lag behind the facts (a read of the figures catches up at once)
 
 
@@ -29,78 +30,83 @@ class StatisticsService(HubService):
         """Called by the runner before start: one clear line when the region secret is missing."""
         region_secret(settings)
 
-    def _fold(self, event):
-        ref = domain.case_ref(self.region_secret, event.case_id)
+    def _fold(self, events):
+        """Fold a batch of events in one transaction: each event once (inbox), the rows in one
+        order (case_ref) so that concurrent batches cannot deadlock, each marked day once."""
         with self.storage.statistics() as uow:
-            if uow.first_delivery(event):
-                reported_on = store.upsert_facts(uow, event.municipality, ref, domain.facts_from(event),
+            new = [(event.municipality, domain.case_ref(self.region_secret, event.case_id), event)
+                   for event in uow.first_deliveries(events)]
+            days = set()
+            for municipality, ref, event in sorted(new, key=lambda item: item[:2]):
+                reported_on = store.upsert_facts(uow, municipality, ref, domain.facts_from(event),
                                                  domain.counts_from(event))
                 if reported_on is not None:
-                    store.mark_dirty(uow, event.municipality, reported_on)  # recounted by refresh_counts
+                    days.add((municipality, reported_on))
+            store.mark_dirty(uow, days)  # recounted by refresh_counts
 
-    @event_handler(INTAKE, "incident_reported")
-    def on_incident_reported(self, event):
-        self._fold(event)
+    @event_handler(INTAKE, "incident_reported", batch=BATCH)
+    def on_incident_reported(self, events):
+        self._fold(events)
 
-    @event_handler(TRIAGE, "incident_triaged")
-    def on_incident_triaged(self, event):
-        self._fold(event)
+    @event_handler(TRIAGE, "incident_triaged", batch=BATCH)
+    def on_incident_triaged(self, events):
+        self._fold(events)
 
-    @event_handler(INTAKE, "incident_updated")
-    def on_incident_updated(self, event):
-        self._fold(event)
+    @event_handler(INTAKE, "incident_updated", batch=BATCH)
+    def on_incident_updated(self, events):
+        self._fold(events)
 
-    @event_handler(INTAKE, "incident_withdrawn")
-    def on_incident_withdrawn(self, event):
-        self._fold(event)
+    @event_handler(INTAKE, "incident_withdrawn", batch=BATCH)
+    def on_incident_withdrawn(self, events):
+        self._fold(events)
 
-    @event_handler(TRIAGE, "triage_overridden")
-    def on_triage_overridden(self, event):
-        self._fold(event)
+    @event_handler(TRIAGE, "triage_overridden", batch=BATCH)
+    def on_triage_overridden(self, events):
+        self._fold(events)
 
-    @event_handler(TRIAGE, "triage_overdue")
-    def on_triage_overdue(self, event):
-        self._fold(event)
+    @event_handler(TRIAGE, "triage_overdue", batch=BATCH)
+    def on_triage_overdue(self, events):
+        self._fold(events)
 
-    @event_handler(TRIAGE, "repeat_detected")
-    def on_repeat_detected(self, event):
-        self._fold(event)
+    @event_handler(TRIAGE, "repeat_detected", batch=BATCH)
+    def on_repeat_detected(self, events):
+        self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_created")
-    def on_referral_created(self, event):
-        self._fold(event)
+    @event_handler(POLICE_LIAISON, "referral_created", batch=BATCH)
+    def on_referral_created(self, events):
+        self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_updated")
-    def on_referral_updated(self, event):
-        self._fold(event)
+    @event_handler(POLICE_LIAISON, "referral_updated", batch=BATCH)
+    def on_referral_updated(self, events):
+        self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_escalated")
-    def on_referral_escalated(self, event):
-        self._fold(event)
+    @event_handler(POLICE_LIAISON, "referral_escalated", batch=BATCH)
+    def on_referral_escalated(self, events):
+        self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_planned")
-    def on_aftercare_planned(self, event):
-        self._fold(event)
+    @event_handler(AFTERCARE, "aftercare_planned", batch=BATCH)
+    def on_aftercare_planned(self, events):
+        self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_contact_due")
-    def on_aftercare_contact_due(self, event):
-        self._fold(event)
+    @event_handler(AFTERCARE, "aftercare_contact_due", batch=BATCH)
+    def on_aftercare_contact_due(self, events):
+        self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_overdue")
-    def on_aftercare_overdue(self, event):
-        self._fold(event)
+    @event_handler(AFTERCARE, "aftercare_overdue", batch=BATCH)
+    def on_aftercare_overdue(self, events):
+        self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_contact_recorded")
-    def on_aftercare_contact_recorded(self, event):
-        self._fold(event)
+    @event_handler(AFTERCARE, "aftercare_contact_recorded", batch=BATCH)
+    def on_aftercare_contact_recorded(self, events):
+        self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_referred")
-    def on_aftercare_referred(self, event):
-        self._fold(event)
+    @event_handler(AFTERCARE, "aftercare_referred", batch=BATCH)
+    def on_aftercare_referred(self, events):
+        self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_closed")
-    def on_aftercare_closed(self, event):
-        self._fold(event)
+    @event_handler(AFTERCARE, "aftercare_closed", batch=BATCH)
+    def on_aftercare_closed(self, events):
+        self._fold(events)
 
     # -------------------------------------------------------------- HTTP
     @api("GET", "/api/v1/statistics/summary")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import psycopg2.extras
 from psycopg2 import sql
 
 COLUMNS = {"reported_on", "channel", "location_type", "target_role", "reported_categories", "triaged_on",
@@ -38,7 +39,7 @@ def upsert_facts(uow, municipality: str, ref: bytes, facts: dict, counts: dict |
             vals=sql.SQL(", ").join(sql.Placeholder() * len(names)),
             sets=sql.SQL(", ").join(sets))
         values = [facts[n] for n in sorted(facts)] + [counts[n] for n in sorted(counts)]
-        uow.execute(query, [municipality, ref, *values]).close()
+        return uow.fetchone(query + sql.SQL(" RETURNING reported_on"), [municipality, ref, *values])["reported_on"]
     row = uow.fetchone("SELECT reported_on FROM statistics.incident_facts WHERE municipality = %s AND case_ref = %s",
                        (municipality, ref))
     return row["reported_on"]
@@ -112,10 +113,14 @@ def refresh_month(uow, municipality: str, month: date) -> None:
 BATCH = 100  # marked days recounted per transaction
 
 
-def mark_dirty(uow, municipality: str, day: date) -> None:
-    """Note that one municipality's day needs its counts recomputed (refresh_dirty does it)."""
-    uow.execute("INSERT INTO statistics.dirty_days (municipality, day) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                (municipality, day)).close()
+def mark_dirty(uow, days) -> None:
+    """Note that these (municipality, day) pairs need their counts recomputed (refresh_dirty does
+    it); in one order, so that concurrent folds cannot deadlock."""
+    if days:
+        with uow.cursor() as cur:
+            psycopg2.extras.execute_values(
+                cur, "INSERT INTO statistics.dirty_days (municipality, day) VALUES %s ON CONFLICT DO NOTHING",
+                sorted(days), page_size=len(days))
 
 
 def refresh_dirty(uow, limit: int = 100) -> int:

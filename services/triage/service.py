@@ -69,7 +69,7 @@ class TriageService(HubService):
                       case_id=event.case_id, reason=f"{event.event_type} {event.event_id}")
             store.save_result(uow, event.case_id, result, received_at,
                               domain.due_at(received_at, result.urgency, rules))
-            known_before = {kind: set(store.keys_of_case(uow, event.case_id, kind)) for kind in v.REPEAT_KINDS}
+            known_before = store.keys_by_kind(uow, event.case_id)
             store.replace_keys(uow, event.case_id, keys)
             uow.record("incident_triaged", event.case_id, {
                 "categories": result.categories,
@@ -81,13 +81,13 @@ class TriageService(HubService):
                 "target_role": event.payload["target_role"],
             }, correlation_id=event.correlation_id, priority=result.priority)
             for kind in v.REPEAT_KINDS:
-                if keys[kind] <= known_before[kind]:
+                if keys[kind] <= known_before.get(kind, set()):
                     continue  # a re-triage with no new identifiers: this repeat was reported already
-                linked = store.linked_cases(uow, event.case_id, kind, keys[kind])
+                linked = store.count_linked(uow, event.case_id, kind, keys[kind])
                 others = len(elsewhere) if kind == "perpetrator" else 0
                 if linked or others:
                     uow.record("repeat_detected", event.case_id, {
-                        "kind": kind, "cases_in_municipality": len(linked), "other_municipalities": others,
+                        "kind": kind, "cases_in_municipality": linked, "other_municipalities": others,
                     }, correlation_id=event.correlation_id, priority=result.priority)
 
     def _known_elsewhere(self, municipality: str, hashes) -> list[str]:
@@ -106,9 +106,10 @@ class TriageService(HubService):
     # --------------------------------------------------------- deadlines
     @timer(interval=OVERDUE_SCAN_SECONDS)
     def scan_overdue(self):
-        """Report each case past its triage deadline once, however many triage instances run."""
+        """Report each case past its triage deadline once, however many triage instances run
+        (a large region's stores in turn, shared/scan.py)."""
         now = self.clock.now()
-        for code in self.storage.region.codes:
+        for code in self.rotations.due("overdue", self.storage.region.codes, OVERDUE_SCAN_SECONDS):
             claimed = store.OVERDUE_BATCH
             while claimed == store.OVERDUE_BATCH:  # catch up completely, one batch per transaction
                 with self.storage.case_store(code) as uow:

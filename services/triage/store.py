@@ -2,6 +2,8 @@
 through intake's store in the same case store (description and identifiers stay in this store)."""
 from __future__ import annotations
 
+import psycopg2.extras
+
 from services.intake import store as intake_store
 
 QUEUE_ORDER = "array_position(ARRAY['acuut','hoog','normaal','laag'], urgency), due_at"
@@ -65,10 +67,11 @@ def claim_overdue(uow, now, limit: int = OVERDUE_BATCH) -> list[dict]:
 
 def replace_keys(uow, case_id, keys: dict) -> None:
     uow.execute("DELETE FROM triage.identity_keys WHERE case_id = %s", (case_id,)).close()
-    for kind, hashes in keys.items():
-        for h in hashes:
-            uow.execute("INSERT INTO triage.identity_keys (case_id, kind, keyed_hash) VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING", (case_id, kind, h)).close()
+    rows = [(case_id, kind, h) for kind, hashes in keys.items() for h in hashes]
+    if rows:
+        with uow.cursor() as cur:
+            psycopg2.extras.execute_values(cur, "INSERT INTO triage.identity_keys (case_id, kind, keyed_hash) "
+                                                "VALUES %s ON CONFLICT DO NOTHING", rows, page_size=len(rows))
 
 
 def linked_cases(uow, case_id, kind: str, hashes) -> list:
@@ -81,6 +84,16 @@ def linked_cases(uow, case_id, kind: str, hashes) -> list:
     return [r["case_id"] for r in rows]
 
 
+def count_linked(uow, case_id, kind: str, hashes) -> int:
+    """How many other cases in this municipality share any of these keyed hashes (counted in the
+    database: a much-reported person can have hundreds)."""
+    if not hashes:
+        return 0
+    return uow.fetchone("SELECT count(DISTINCT case_id) AS n FROM triage.identity_keys WHERE kind = %s "
+                        "AND keyed_hash = ANY(%s) AND case_id <> %s",
+                        (kind, [bytes(h) for h in hashes], case_id))["n"]
+
+
 def knows_perpetrator(uow, hashes) -> bool:
     """Asked of another municipality's store: only whether it knows any of these hashes."""
     if not hashes:
@@ -88,6 +101,14 @@ def knows_perpetrator(uow, hashes) -> bool:
     row = uow.fetchone("SELECT EXISTS (SELECT 1 FROM triage.identity_keys WHERE kind = 'perpetrator' "
                        "AND keyed_hash = ANY(%s)) AS known", ([bytes(h) for h in hashes],))
     return bool(row["known"])
+
+
+def keys_by_kind(uow, case_id) -> dict[str, set[bytes]]:
+    """The case's keyed hashes of every kind, in one query."""
+    keys: dict[str, set[bytes]] = {}
+    for r in uow.fetchall("SELECT kind, keyed_hash FROM triage.identity_keys WHERE case_id = %s", (case_id,)):
+        keys.setdefault(r["kind"], set()).add(bytes(r["keyed_hash"]))
+    return keys
 
 
 def keys_of_case(uow, case_id, kind: str) -> list[bytes]:

@@ -79,6 +79,23 @@ class UnitOfWork:
                         "ON CONFLICT DO NOTHING", (self.consumer, event.event_id, event.event_type))
             return cur.rowcount == 1
 
+    def first_deliveries(self, events: list[Event]) -> list[Event]:
+        """`first_delivery` for a batch in one statement: the events this consumer had not handled
+        before, each once, in the order given."""
+        if not self.consumer:
+            raise RuntimeError("only an event handler's unit of work has an inbox")
+        unique = list({event.event_id: event for event in events}.values())
+        if not unique:
+            return []
+        with self.cursor() as cur:
+            rows = psycopg2.extras.execute_values(
+                cur, "INSERT INTO hub.inbox (consumer, event_id, event_type) VALUES %s "
+                     "ON CONFLICT DO NOTHING RETURNING event_id",
+                [(self.consumer, event.event_id, event.event_type) for event in unique],
+                page_size=len(unique), fetch=True)
+        new = {str(row["event_id"]) for row in rows}
+        return [event for event in unique if str(event.event_id) in new]
+
     # --------------------------------------------------------- encryption
     @property
     def keyring(self):

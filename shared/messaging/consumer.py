@@ -5,7 +5,14 @@ message is first re-published to a retry queue, where it waits out its backoff d
 and is dead-lettered back; after the last attempt it is parked in the service's
 dead-letter queue for an operator. Only then is the original acked. A message that
 breaks the event contract (or is not JSON at all), or names a municipality outside the
-region, is parked at once: retrying cannot help it. The handler method receives a validated `shared.events.Event`.
+region, is parked at once: retrying cannot help it. The handler method receives a validated
+`shared.events.Event`.
+
+With `batch=N` the handler receives a list of up to N events instead: those waiting in its
+queue are handled by one worker, so one transaction can take many (group commit). Each
+event is still acked on its own after the worker ends; if the batch fails, each of its
+events is handled again on its own, so one bad event is retried and parked alone. A batch
+handler must be idempotent per event, like any handler (`UnitOfWork.first_deliveries`).
 """
 from __future__ import annotations
 
@@ -40,12 +47,22 @@ class PermanentFailure(Exception):
 PERMANENT = (InvalidEvent, PermanentFailure, UnknownMunicipality)
 
 
+# How long a batch handler's first waiting event waits for others that arrive with it.
+BATCH_WINDOW_SECONDS = 0.005
+
+
 class ContractCheckingQueueConsumer(QueueConsumer):
     """nameko's queue consumer, but a body that cannot be decoded is parked, not re-raised.
 
     Without this, kombu raises inside the consumer loop, the connection restarts and the
-    broker redelivers the same message forever.
+    broker redelivers the same message forever. A batch handler needs as many unacked
+    messages as its batch: the prefetch is the larger of `max_workers` and the largest batch
+    (one value for all the service's consumers, which share one channel).
     """
+
+    @property
+    def prefetch_count(self):
+        return max([self.container.max_workers, *(getattr(p, "batch", 1) for p in self._providers)])
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -60,7 +77,8 @@ class ContractCheckingQueueConsumer(QueueConsumer):
 class ReliableEventHandler(EventHandler):
     queue_consumer = ContractCheckingQueueConsumer()
 
-    def __init__(self, source_service: str, event_type: str, **kwargs):
+    def __init__(self, source_service: str, event_type: str, batch: int = 1, **kwargs):
+        self.batch = batch
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
 
@@ -75,6 +93,8 @@ class ReliableEventHandler(EventHandler):
         self.publisher = Publisher(settings.amqp_uri, use_confirms=True, retry=True,
                                    retry_policy={"max_retries": 3, "interval_start": 0.5,
                                                  "interval_step": 1, "interval_max": 2})
+        self._waiting = []  # (event, message, started) for a batch handler
+        self._collecting = False
         Consumer.setup(self)  # skip EventHandler.setup: the queue is ours, shared with `meldpunt declare`
 
     # ------------------------------------------------------------ receive
@@ -90,15 +110,27 @@ class ReliableEventHandler(EventHandler):
             self._settle_failure(message, attempt_error=exc, permanent=True)
             metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
             return
-        handle_result = partial(self.handle_result, message, started)
+        if self.batch > 1:
+            self._waiting.append((event, message, started))
+            if not self._collecting:
+                self._collect()
+            return
+        self._spawn_one(event, message, started)
+
+    def _spawn_one(self, event, message, started):
+        argument = [event] if self.batch > 1 else event
         try:
-            self.container.spawn_worker(self, (event,), {},
+            self.container.spawn_worker(self, (argument,), {},
                                         context_data=self.unpack_message_headers(message),
-                                        handle_result=handle_result)
+                                        handle_result=partial(self.handle_result, message, started))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
     def handle_result(self, message, started, worker_ctx, result=None, exc_info=None):
+        self._settle(message, started, exc_info)
+        return result, exc_info
+
+    def _settle(self, message, started, exc_info):
         metrics.HANDLER_SECONDS.labels(self.service, self.event_type).observe(time.monotonic() - started)
         if exc_info is None:
             metrics.EVENTS_HANDLED.labels(self.service, self.event_type).inc()
@@ -110,7 +142,43 @@ class ReliableEventHandler(EventHandler):
             metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
             self._settle_failure(message, attempt_error=exc_info[1],
                                  permanent=isinstance(exc_info[1], PERMANENT))
+
+    # ------------------------------------------------------------ batches
+    def _collect(self):
+        """Run in the green thread of the first event that found no batch being collected: wait a
+        moment for the events that arrived with it, then hand batches to workers until none wait.
+        While the worker pool is full, more events gather, so batches grow with the backlog."""
+        self._collecting = True
+        try:
+            eventlet.sleep(BATCH_WINDOW_SECONDS)
+            while self._waiting:
+                batch, self._waiting = self._waiting[:self.batch], self._waiting[self.batch:]
+                metrics.EVENT_BATCH_SIZE.labels(self.service, self.event_type).observe(len(batch))
+                try:
+                    self.container.spawn_worker(self, ([event for event, _, _ in batch],), {},
+                                                handle_result=partial(self._batch_result, batch))
+                except ContainerBeingKilled:
+                    for _, message, _ in batch + self._waiting:
+                        self.queue_consumer.requeue_message(message)
+                    self._waiting = []
+        finally:
+            self._collecting = False
+
+    def _batch_result(self, batch, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            for _, message, started in batch:
+                self._settle(message, started, None)
+        else:
+            log.warning("batch of %d %s events failed in %s.%s (%s); handling each on its own", len(batch),
+                        self.event_type, self.service, self.method_name, _describe(exc_info[1]))
+            # from a managed thread: a worker waiting here for a free worker could wait forever
+            self.container.spawn_managed_thread(partial(self._one_by_one, batch),
+                                                identifier=f"{self.method_name}.one_by_one")
         return result, exc_info
+
+    def _one_by_one(self, batch):
+        for event, message, started in batch:
+            self._spawn_one(event, message, started)
 
     def park_undecodable(self, message, exc):
         metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()

@@ -142,3 +142,45 @@ def test_an_event_of_a_municipality_outside_the_region_is_parked_by_every_consum
         assert [d.message_id for d in letters] == [str(stranger.event_id)] and letters[0].attempts == 1
     assert query(hub.settings.region.statistics_dsn, "SELECT count(*) AS n FROM statistics.incident_facts "
                                                      "WHERE municipality = 'GM9999'") == [{"n": 0}]
+
+
+def test_a_batch_handler_folds_waiting_events_together_and_parks_only_the_poisoned_one(settings, start_services):
+    """Statistics takes the events waiting in its queue in batches (one transaction each); a batch
+    holding one event that cannot be stored is handled again event by event: the rest is counted
+    once, the bad one retried and parked alone, and a replay counts it after the repair."""
+    from services.statistics import domain
+    from shared.config import region_secret
+
+    code = settings.region.codes[0]
+    events = [reported_event(code) for _ in range(40)]
+    poisoned = events[17]
+    ref = domain.case_ref(region_secret(settings), poisoned.case_id)
+    stats_dsn = settings.region.statistics_dsn
+    query(stats_dsn, "ALTER TABLE statistics.incident_facts ADD CONSTRAINT test_poison CHECK (case_ref <> %s)",
+          (ref,))
+    batches = lambda: REGISTRY.get_sample_value("meldpunt_event_batch_size_count",  # noqa: E731
+                                                {"service": "statistics", "event_type": "incident_reported"}) or 0.0
+    before, batches_before = handled("statistics", "incident_reported"), batches()
+    try:
+        for event in events:  # all waiting before the service starts
+            publish_raw(settings.amqp_uri, "intake.events", "incident_reported", dump_event(event))
+        start_services("statistics")
+        dead = DeadLetters(settings.amqp_uri)
+        letters = wait_for(lambda: dead.list("statistics"), timeout=30, what="the poisoned event parked")
+        assert [letter.case_id for letter in letters] == [str(poisoned.case_id)]
+        assert handled("statistics", "incident_reported") - before == 39
+        assert batches() - batches_before < 39  # taken in batches, not one worker per event
+        refs = [domain.case_ref(region_secret(settings), e.case_id) for e in events if e is not poisoned]
+        counted = query(stats_dsn, "SELECT count(*) AS n FROM statistics.incident_facts WHERE case_ref = ANY(%s)",
+                        (refs,))
+        assert counted[0]["n"] == 39
+        assert query(stats_dsn, "SELECT 1 FROM statistics.incident_facts WHERE case_ref = %s", (ref,)) == []
+    finally:
+        query(stats_dsn, "ALTER TABLE statistics.incident_facts DROP CONSTRAINT test_poison")
+    dead.replay("statistics", letters[0].message_id)
+    wait_for(lambda: query(stats_dsn, "SELECT 1 FROM statistics.incident_facts WHERE case_ref = %s", (ref,)),
+             what="the replayed event counted")
+    assert handled("statistics", "incident_reported") - before == 40
+    inbox = query(stats_dsn, "SELECT count(*) AS n FROM hub.inbox WHERE event_id = ANY(%s::uuid[])",
+                  ([str(e.event_id) for e in events],))
+    assert inbox[0]["n"] == 40  # each once

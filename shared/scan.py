@@ -1,0 +1,53 @@
+"""Periodic work over every municipality's store, spread so that a large region stays cheap.
+
+A process keeps a few connections (MELDPUNT_DB_MAX_CONNECTIONS) for all the stores it uses;
+a task that visits all 342 stores of the Netherlands every few seconds would open and close
+a connection for nearly every visit. So a full round over the stores takes at least
+`SECONDS_PER_STORE` per store, and each tick visits only its share of them, in turn: a
+region of a few municipalities is visited whole on every tick, 342 municipalities every
+34 s, a slice of them per tick. (The work itself stays correct with any order or instance
+count: claims are made with SKIP LOCKED and marked once.)
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from nameko.extensions import DependencyProvider
+
+SECONDS_PER_STORE = 0.1
+
+
+def full_round_seconds(configured: float, stores: int) -> float:
+    """How long one round over all stores takes at least: the configured period, or longer for many stores."""
+    return max(configured, stores * SECONDS_PER_STORE)
+
+
+class Rotation:
+    """Which stores one periodic task visits on each tick, all of them once per full round."""
+
+    def __init__(self):
+        self._next = 0
+
+    def due(self, codes: Sequence[str], tick_seconds: float) -> list[str]:
+        if not codes:
+            return []
+        n = len(codes)
+        share = min(n, math.ceil(n * tick_seconds / full_round_seconds(tick_seconds, n)))
+        start = self._next % n
+        self._next = (start + share) % n
+        return [codes[(start + i) % n] for i in range(share)]
+
+
+class Rotations(DependencyProvider):
+    """One `Rotation` per periodic task of a service process (nameko makes a service instance per
+    worker, so the turn is kept here)."""
+
+    def setup(self):
+        self._rotations: dict[str, Rotation] = {}
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def due(self, task: str, codes: Sequence[str], tick_seconds: float) -> list[str]:
+        return self._rotations.setdefault(task, Rotation()).due(codes, tick_seconds)

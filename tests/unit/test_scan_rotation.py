@@ -1,0 +1,29 @@
+"""Periodic scans over a large region visit every store once per round, a share per tick."""
+import pytest
+
+from shared.scan import Rotation, full_round_seconds
+
+
+def test_a_small_region_is_visited_whole_on_every_tick():
+    rotation = Rotation()
+    codes = ["GM0687", "GM0718", "GM0664", "GM0715"]
+    assert rotation.due(codes, 5) == codes
+    assert rotation.due(codes, 5) == codes
+
+
+def test_every_dutch_municipality_is_visited_once_per_round_a_share_per_tick():
+    codes = [f"GM{n:04d}" for n in range(342)]
+    rotation = Rotation()
+    assert full_round_seconds(5, len(codes)) == pytest.approx(34.2)
+    ticks = [rotation.due(codes, 5) for _ in range(7)]  # 7 ticks of 5 s: one 34.2 s round
+    assert {len(t) for t in ticks} == {50}  # 342 * 5 / 34.2: ten stores a second, not 68
+    visited = [code for tick in ticks for code in tick]
+    assert set(visited) == set(codes)
+    assert visited == (codes * 2)[:350]  # in turn, wrapping around to the start
+    assert rotation.due(codes, 5)[0] == codes[350 % 342]  # the turn goes on where it stopped
+
+
+def test_a_long_tick_visits_all_stores_each_time():
+    codes = [f"GM{n:04d}" for n in range(342)]
+    assert Rotation().due(codes, 60) == codes  # a round takes at least 34.2 s: a 60 s tick covers it
+    assert Rotation().due([], 5) == []
