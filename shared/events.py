@@ -355,3 +355,13 @@ def dump_event(event: Event) -> dict:
     body = instance(EnvelopeSchema).dump({**event.__dict__, "payload": {}})
     body["payload"] = spec.schema.dump(event.payload)
     return body
+
+
+def by_municipality(events: list[Event]) -> list[tuple[str, list[Event]]]:
+    """A batch of events grouped by municipality (one unit of work each), in code order, and
+    within each in case order — one lock order for every batch, so that two cannot deadlock;
+    events of one case keep the order they came in."""
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        groups.setdefault(event.municipality, []).append(event)
+    return [(code, sorted(groups[code], key=lambda e: str(e.case_id))) for code in sorted(groups)]

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from nameko.timer import Timer
 
 from shared.dependencies import Encryption
+from shared.events import by_municipality
 from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, TRIAGE
@@ -26,6 +27,7 @@ from services.aftercare.schemas import (AssignSchema, CloseSchema, ContactSchema
                                         ReferralResultSchema, ReferralSchema, WorklistQuerySchema)
 
 CONTACTS, REFERRALS = "aftercare.contacts", "aftercare.referrals"
+PLAN_BATCH = 20  # triage results planned in one transaction per municipality when they queue up
 REMINDERS = (("due_notified_at", "aftercare_contact_due"), ("overdue_notified_at", "aftercare_overdue"))
 
 
@@ -52,23 +54,26 @@ class AftercareService(HubService):
         return self.storage.settings.region.options.get(AFTERCARE) or domain.DEFAULT_OPTIONS
 
     # ------------------------------------------------------------ planning
-    @event_handler(TRIAGE, "incident_triaged")
-    def on_incident_triaged(self, event):
+    @event_handler(TRIAGE, "incident_triaged", batch=PLAN_BATCH)
+    def on_incident_triaged(self, events):
+        now = self.clock.now()
+        for municipality, theirs in by_municipality(events):
+            with self.storage.case_store(municipality) as uow:
+                for event in uow.first_deliveries(theirs):
+                    self._plan(uow, event, now)
+
+    def _plan(self, uow, event, now):
         """Plan care; on a later triage of the same case (a re-triage after incident_updated)
         with another urgency, re-plan it."""
-        urgency, now = event.payload["urgency"], self.clock.now()
-        with self.storage.case_store(event.municipality) as uow:
-            if not uow.first_delivery(event):
-                return
-            existing = store.plan_of_case(uow, event.case_id, lock=True)
-            if existing is not None:
-                self._replan(uow, event, existing, urgency, now)
-                return
-            plan = domain.plan_care(event.case_id, urgency, event.payload["decisions"], now=now,
-                                    options=self.options)
-            if plan is None or not store.insert_plan(uow, plan, event.payload["occurred_at"]):
-                return
-            self._record_planned(uow, event, plan.plan_id, urgency, plan.first_contact_due, len(plan.moments))
+        urgency = event.payload["urgency"]
+        existing = store.plan_of_case(uow, event.case_id, lock=True)
+        if existing is not None:
+            self._replan(uow, event, existing, urgency, now)
+            return
+        plan = domain.plan_care(event.case_id, urgency, event.payload["decisions"], now=now, options=self.options)
+        if plan is None or not store.insert_plan(uow, plan, event.payload["occurred_at"]):
+            return
+        self._record_planned(uow, event, plan.plan_id, urgency, plan.first_contact_due, len(plan.moments))
 
     @event_handler(TRIAGE, "triage_overridden")
     def on_triage_overridden(self, event):

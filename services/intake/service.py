@@ -17,6 +17,7 @@ from shared import auth
 from shared import vocabulary as v
 from shared.http import (PAGE_HEADERS, Problem, api, invalid_params, json_response, load_or_422, path_uuid,
                          read_json)
+from shared.events import by_municipality
 from shared.messaging.consumer import event_handler
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
 from shared.dependencies import Encryption
@@ -295,12 +296,9 @@ class IntakeService(HubService):
 
     def _advance(self, events):
         """Move the reporter's status on, one transaction per municipality for a batch of events."""
-        by_municipality = {}
-        for event in events:
-            by_municipality.setdefault(event.municipality, []).append(event)
-        for municipality, theirs in sorted(by_municipality.items()):
+        for municipality, theirs in by_municipality(events):
             with self.storage.case_store(municipality) as uow:
-                for event in sorted(uow.first_deliveries(theirs), key=lambda e: str(e.case_id)):
+                for event in uow.first_deliveries(theirs):
                     status, replaces = domain.statuses_advanced_by(event.event_type)
                     if status is not None:
                         store.advance_status(uow, event.case_id, status, replaces)

@@ -8,7 +8,7 @@ import uuid
 from nameko.timer import timer
 
 from shared import auth, metrics
-from shared.events import dump_event
+from shared.events import by_municipality, dump_event
 from shared.http import Problem, api, json_response, load_or_422, path_uuid, read_json
 from shared.messaging.consumer import event_handler
 from shared.names import POLICE_LIAISON, TRIAGE
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 REFERRAL_EVENTS = ("referral_created", "referral_updated", "referral_escalated")
 ESCALATION_TICK_SECONDS = 5
+REFERRAL_BATCH = 20  # triage results taken in one transaction per municipality when they queue up
 
 
 class PoliceLiaisonService(HubService):
@@ -32,25 +33,28 @@ class PoliceLiaisonService(HubService):
     keyring = Encryption()  # personal data is encrypted at rest (shared/personal_data.py)
 
     # ------------------------------------------------------------------ from triage
-    @event_handler(TRIAGE, "incident_triaged")
-    def on_incident_triaged(self, event):
-        unit = self.storage.municipality(event.municipality).police_unit
+    @event_handler(TRIAGE, "incident_triaged", batch=REFERRAL_BATCH)
+    def on_incident_triaged(self, events):
+        options = options_of(self.storage.settings)
+        for municipality, theirs in by_municipality(events):
+            unit = self.storage.municipality(municipality).police_unit
+            with self.storage.case_store(municipality) as uow:
+                for event in uow.first_deliveries(theirs):
+                    self._refer(uow, event, unit, options)
+
+    def _refer(self, uow, event, unit, options):
+        """A referral to the police unit when triage and the reporter's consent call for one."""
         referral = domain.referral_for(event.case_id, event.payload, unit)
         if referral is None:
             return
-        options = options_of(self.storage.settings)
         deadline = domain.acceptance_deadline(self.clock.now(), referral.urgency, options["acute_accept_minutes"],
                                               options["accept_working_days"])
-        with self.storage.case_store(event.municipality) as uow:
-            if not uow.first_delivery(event):
-                return
-            ela = domain.initial_ela(store.incident_consent(uow, event.case_id))
-            if not store.insert_referral(uow, referral, "triage", ela, deadline):
-                return
-            payload = domain.referral_created_payload(referral, event.payload, ela,
-                                                      contact_route=f"gemeente:{event.municipality}")
-            self._emit(uow, "referral_created", event.case_id, payload, unit, referral.urgency,
-                       event.correlation_id)
+        ela = domain.initial_ela(store.incident_consent(uow, event.case_id))
+        if not store.insert_referral(uow, referral, "triage", ela, deadline):
+            return
+        payload = domain.referral_created_payload(referral, event.payload, ela,
+                                                  contact_route=f"gemeente:{event.municipality}")
+        self._emit(uow, "referral_created", event.case_id, payload, unit, referral.urgency, event.correlation_id)
 
     def _emit(self, uow, event_type, case_id, payload, unit, urgency, correlation_id):
         """Record the event in the outbox and, when the unit has a webhook, its one delivery."""
