@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO))
 from shared.config import DEFAULT_REGION_FILE, load_settings  # noqa: E402
 
 SOCKET_DIR = "/var/run/postgresql"
-# PostgreSQL on this machine is reached through its Unix socket, as a local deployment would be:
-# a round trip there costs about a sixth of one over TCP loopback (docs/benchmarks.md).
+# PostgreSQL on this machine is reached through its Unix socket, as a local deployment would be
+# (round trips over both are measured beside the hub: docs/benchmarks.md).
 PG = os.environ.get("MELDPUNT_BENCH_PG") or (
     f"postgresql://postgres@{quote(SOCKET_DIR, safe='')}" if Path(SOCKET_DIR, ".s.PGSQL.5432").exists()
     else "postgresql://postgres@127.0.0.1:5432")
