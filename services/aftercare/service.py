@@ -27,6 +27,7 @@ from services.aftercare.schemas import (AssignSchema, CloseSchema, ContactSchema
                                         ReferralResultSchema, ReferralSchema, WorklistQuerySchema)
 
 CONTACTS, REFERRALS = "aftercare.contacts", "aftercare.referrals"
+REMINDER_SECONDS = 60.0  # the default of aftercare.reminder_interval_seconds
 PLAN_BATCH = 20  # triage results planned in one transaction per municipality when they queue up
 REMINDERS = (("due_notified_at", "aftercare_contact_due"), ("overdue_notified_at", "aftercare_overdue"))
 
@@ -37,9 +38,14 @@ class ReminderTimer(Timer):
     def setup(self):
         from shared.config import settings_from_nameko
 
-        options = settings_from_nameko(self.container.config).region.options.get(AFTERCARE, {})
-        self.interval = options.get("reminder_interval_seconds", self.interval)
+        region = settings_from_nameko(self.container.config).region
+        self.interval = reminder_seconds(region.options.get(AFTERCARE, {}))
         super().setup()
+
+
+def reminder_seconds(options: dict) -> float:
+    """How often the reminder timer looks: the region's `aftercare.reminder_interval_seconds`."""
+    return options.get("reminder_interval_seconds", REMINDER_SECONDS)
 
 
 reminder_timer = ReminderTimer.decorator
@@ -104,7 +110,7 @@ class AftercareService(HubService):
         }, correlation_id=event.correlation_id, priority=URGENCY_PRIORITY[urgency])
 
     # ----------------------------------------------------------- reminders
-    @reminder_timer(interval=60, eager=True)
+    @reminder_timer(interval=REMINDER_SECONDS, eager=True)
     def send_reminders(self):
         """Emit aftercare_contact_due and aftercare_overdue once per contact moment.
 
@@ -116,8 +122,7 @@ class AftercareService(HubService):
         options = self.options
         thresholds = {"due_notified_at": now + timedelta(hours=options["remind_before_hours"]),
                       "overdue_notified_at": now - timedelta(hours=options["overdue_after_hours"])}
-        tick = self.options.get("reminder_interval_seconds", 60)
-        for code in self.rotations.due("reminders", self.storage.region.codes, tick):
+        for code in self.rotations.due("reminders", self.storage.region.codes, reminder_seconds(self.options)):
             with self.storage.case_store(code) as uow:
                 for marker, event_type in REMINDERS:
                     for row in store.claim_reminders(uow, marker, thresholds[marker]):

@@ -72,12 +72,7 @@ class UnitOfWork:
     # -------------------------------------------------------------- inbox
     def first_delivery(self, event: Event) -> bool:
         """Record that this consumer handled `event`; False if it already had (a redelivery)."""
-        if not self.consumer:
-            raise RuntimeError("only an event handler's unit of work has an inbox")
-        with self.cursor() as cur:
-            cur.execute("INSERT INTO hub.inbox (consumer, event_id, event_type) VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING", (self.consumer, event.event_id, event.event_type))
-            return cur.rowcount == 1
+        return bool(self.first_deliveries([event]))
 
     def first_deliveries(self, events: list[Event]) -> list[Event]:
         """`first_delivery` for a batch in one statement: the events this consumer had not handled
