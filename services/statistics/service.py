@@ -203,13 +203,13 @@ class StatisticsService(HubService):
     @timer(interval=REFRESH_SECONDS)
     def refresh_counts(self):
         """Recount the days folded events marked: each day once per round, however many events."""
-        self._refresh_counts()
+        self._refresh_counts(wait=False)
 
-    def _refresh_counts(self):
+    def _refresh_counts(self, wait: bool):
         done = store.BATCH
         while done == store.BATCH:
             with self.storage.statistics() as uow:
-                done = store.refresh_dirty(uow, store.BATCH)
+                done = store.refresh_dirty(uow, store.BATCH, wait=wait)
 
     def _figures(self, principal: auth.Principal, period: figures.Period, scope: str) -> dict:
         # only a key with statistics:exact sees its own municipality unsuppressed
@@ -217,7 +217,7 @@ class StatisticsService(HubService):
         threshold = (self.storage.region.options.get(STATISTICS) or {}).get(
             "suppression_threshold", DEFAULT_SUPPRESSION_THRESHOLD)
         previous = period.previous()
-        self._refresh_counts()  # a reader sees every event folded before it asked
+        self._refresh_counts(wait=True)  # a reader sees every event folded before it asked
         with self.storage.statistics() as uow:
             now = figures.Counts(store.counts(uow, period.first, period.last, period.monthly))
             before = figures.Counts(store.counts(uow, previous.first, previous.last, previous.monthly))

@@ -123,15 +123,18 @@ def mark_dirty(uow, days) -> None:
                 sorted(days), page_size=len(days))
 
 
-def refresh_dirty(uow, limit: int = 100) -> int:
+def refresh_dirty(uow, limit: int = 100, wait: bool = False) -> int:
     """Recount up to `limit` marked days (each month once), unmark them; return how many.
 
-    Rows another refresher holds are skipped. A day marked again while it is recounted waits
-    for this transaction and is marked anew, so the next refresh counts it again.
+    The timer skips rows another refresher holds. A reader of the figures waits for them
+    (`wait`): a day being recounted is not yet counted, and the reader must see it. A day
+    marked again while it is recounted waits for this transaction and is marked anew, so the
+    next refresh counts it again.
     """
+    lock = "FOR UPDATE" if wait else "FOR UPDATE SKIP LOCKED"
     days = uow.fetchall("DELETE FROM statistics.dirty_days WHERE (municipality, day) IN "
-                        "(SELECT municipality, day FROM statistics.dirty_days ORDER BY day "
-                        "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING municipality, day", (limit,))
+                        "(SELECT municipality, day FROM statistics.dirty_days ORDER BY municipality, day "
+                        f"LIMIT %s {lock}) RETURNING municipality, day", (limit,))
     months = set()
     for row in sorted(days, key=lambda r: (r["municipality"], r["day"])):
         refresh_day(uow, row["municipality"], row["day"], month=False)

@@ -243,3 +243,37 @@ def test_folded_events_mark_their_day_and_the_timer_recounts_it_once(hub):
     facts = support.query(dsn, "SELECT count(*)::int AS n FROM statistics.incident_facts WHERE municipality = %s "
                        "AND reported_on IS NOT NULL", (code,))[0]["n"]
     assert counted == facts
+
+
+def test_a_reader_waits_for_a_recount_in_flight_instead_of_reading_around_it(settings):
+    """The timer holds a marked day while it recounts it; a reader of the figures must not skip
+    that day and read the counts before the recount commits (it once read 0 where 1 was due)."""
+    import psycopg2.errors
+
+    from services.statistics import store
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    code, today = settings.region.codes[0], day(Clock().now())
+    pool = ConnectionPool(3)
+    stores = Stores(settings, pool, "test")
+
+    def counted(uow):
+        return uow.fetchone("SELECT coalesce(sum(n), 0)::int AS n FROM statistics.daily_counts "
+                            "WHERE municipality = %s AND figure = 'target_role'", (code,))["n"]
+    try:
+        with stores.statistics() as uow:  # an event folded: its fact, its day marked
+            store.upsert_facts(uow, code, b"case-1", {"reported_on": today, "target_role": "wethouder"})
+            store.mark_dirty(uow, {(code, today)})
+        with stores.statistics() as timer:  # the timer is recounting that day, not committed yet
+            assert store.refresh_dirty(timer, store.BATCH) == 1
+            with stores.statistics() as reader:
+                reader.execute("SET LOCAL lock_timeout = '300ms'").close()
+                with pytest.raises(psycopg2.errors.LockNotAvailable):  # it waits for the timer
+                    store.refresh_dirty(reader, store.BATCH, wait=True)
+            with stores.statistics() as background:  # the timer's next tick skips the held day
+                assert store.refresh_dirty(background, store.BATCH) == 0 and counted(background) == 0
+        with stores.statistics() as reader:  # the recount committed: the reader finds it done
+            assert store.refresh_dirty(reader, store.BATCH, wait=True) == 0 and counted(reader) == 1
+    finally:
+        pool.close()
