@@ -14,6 +14,7 @@ tests/integration/test_reliability.py).
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -34,8 +36,8 @@ from hub_bench import API, BenchHub  # noqa: E402
 from shared.events import dump_event, new_event  # noqa: E402
 from shared.messaging.dlq import DeadLetters  # noqa: E402
 from shared.names import SERVICES  # noqa: E402
-from tests.support import (Hub, incident_body, publish_raw, query, verify_exactly_once,  # noqa: E402
-                           wait_for)
+from tests.support import (CASE_TABLES, PATH_EVENTS, Hub, incident_body, publish_raw, query,  # noqa: E402
+                           verify_exactly_once, wait_for)
 
 
 class SteadyLoad(threading.Thread):
@@ -77,8 +79,50 @@ def caught_up(hub: Hub, accepted, timeout=180.0):
                    if not ((f := hub.facts(c, i)) and f["referred"] and f["aftercare_planned"])]
         if pending:
             time.sleep(0.5)
-    assert not pending, f"{len(pending)} accepted incidents did not complete within {timeout}s"
+    assert not pending, (f"{len(pending)} accepted incidents did not complete within {timeout}s; "
+                         f"where they stopped: {where_stuck(hub, pending)}")
     return len(accepted)
+
+
+def where_stuck(hub: Hub, pending) -> dict:
+    """For incidents that did not complete: how many lack each step, in the case stores (the
+    outbox row published or not) and in statistics — so a failed run says which hop stopped."""
+    missing: dict[str, int] = {}
+    for code, case_id in pending:
+        dsn = hub.case_store(code)
+        for table, event_type in zip(CASE_TABLES, PATH_EVENTS):
+            if not query(dsn, f"SELECT 1 FROM {table} WHERE case_id = %s", (str(case_id),)):
+                step = f"no row in {table}"
+            elif not query(dsn, "SELECT 1 FROM hub.outbox WHERE event_type = %s AND envelope->>'case_id' = %s "
+                                "AND published_at IS NOT NULL", (event_type, str(case_id))):
+                step = f"{event_type} not yet published"
+            else:
+                continue
+            missing[step] = missing.get(step, 0) + 1
+            break
+        else:
+            facts = hub.facts(code, case_id) or {}
+            step = "statistics: " + ("no facts" if not facts else "not referred" if not facts["referred"]
+                                     else "not planned")
+            missing[step] = missing.get(step, 0) + 1
+    return missing
+
+
+def keep_evidence(bench: BenchHub, var: Path) -> Path:
+    """Copy the services' logs and the vhost's queues (depth, unacked, consumers) out of the
+    throwaway hub before it goes, so that a failed run can be understood afterwards."""
+    kept = Path(tempfile.gettempdir()) / f"meldpunt-chaos-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    if (var / "log").exists():
+        shutil.copytree(var / "log", kept / "log")
+    kept.mkdir(parents=True, exist_ok=True)
+    try:
+        queues = requests.get(f"{API}/queues/{quote(bench.vhost, safe='')}", timeout=10).json()
+        lines = [f"{q['name']}\tready={q.get('messages_ready')}\tunacked={q.get('messages_unacknowledged')}"
+                 f"\tconsumers={q.get('consumers')}" for q in queues]
+        (kept / "queues.txt").write_text("\n".join(lines) + "\n")
+    except (requests.RequestException, ValueError) as exc:
+        (kept / "queues.txt").write_text(f"management API not answering: {exc}\n")
+    return kept
 
 
 # ------------------------------------------------------------------ the faults
@@ -213,6 +257,7 @@ def main() -> int:
             return 0
         except AssertionError as exc:
             say(f"chaos: FAILED — {exc}")
+            say(f"  the services' logs and the queues are kept in {keep_evidence(bench, workdir / 'var')}")
             return 1
         finally:
             bench.stop()
