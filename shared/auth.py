@@ -130,6 +130,12 @@ def authenticate(header: str | None, region, open_case_store) -> Principal:
 
     `open_case_store(code)` gives a unit of work on that case store.
     """
+    return authenticate_with(header, region, open_case_store)[0]
+
+
+def authenticate_with(header: str | None, region, open_case_store, also=None) -> tuple[Principal, object]:
+    """`authenticate`, and `also(uow, principal)` for a known key in the same unit of work (what a
+    service needs to know about the key besides its role, without a second transaction)."""
     match = parse_bearer(header)
     code = match["code"]
     if not region.knows(code):
@@ -137,11 +143,12 @@ def authenticate(header: str | None, region, open_case_store) -> Principal:
     with open_case_store(code) as uow:
         row = uow.fetchone("SELECT label, role, key_hash, revoked_at FROM hub.api_keys WHERE key_id = %s",
                            (match["key_id"],))
-    presented = hash_key(match.group(0))
-    stored = bytes(row["key_hash"]) if row else hash_key("no such key")
-    if not hmac.compare_digest(presented, stored) or row is None or row["revoked_at"] is not None:
-        raise Unauthorized("unknown API key")
-    return Principal(code, row["role"], match["key_id"], row["label"])
+        presented = hash_key(match.group(0))
+        stored = bytes(row["key_hash"]) if row else hash_key("no such key")
+        if not hmac.compare_digest(presented, stored) or row is None or row["revoked_at"] is not None:
+            raise Unauthorized("unknown API key")
+        principal = Principal(code, row["role"], match["key_id"], row["label"])
+        return principal, (also(uow, principal) if also is not None else None)
 
 
 def authorize(principal: Principal, permission: str) -> None:

@@ -71,7 +71,6 @@ class Storage(DependencyProvider):
         self.stores = Stores(self.settings, self.pool, service)
         self._targets = None
         self._wake = GreenEvent()
-        self._dirty: set[str] = set()
         self._running = False
         if self.relay_outbox:
             self.relay = OutboxRelay(service, self.stores, EventPublisher(self.settings.amqp_uri, service))
@@ -115,8 +114,8 @@ class Storage(DependencyProvider):
         return list(self._targets)
 
     # --------------------------------------------------------------- relay
-    def _committed(self, dsn, events):
-        self._dirty.add(dsn)
+    def _committed(self, dsn, rows):
+        self.relay.committed(dsn, rows)
         self._poke()
 
     def _poke(self):
@@ -124,33 +123,44 @@ class Storage(DependencyProvider):
             self._wake.send(True)
 
     def _relay_loop(self):
+        """Publish what this process commits as it commits; mark it published a moment later, many
+        rows at once; sweep every store now and then for whatever else waits in an outbox."""
         backoff = Backoff()
-        labels = {dsn: label for label, dsn in self.targets()}
         next_sweep = 0.0
         while self._running:
-            now = time.monotonic()
-            if now >= next_sweep:
-                todo = self.targets()
-                # a full sweep visits every database; commits in this process still wake the relay at once
-                next_sweep = now + full_round_seconds(self.settings.outbox_sweep_seconds, len(todo))
-                self._dirty.clear()
-            else:
-                todo = [(labels[dsn], dsn) for dsn in self._dirty]
-                self._dirty.clear()
+            self._wake = GreenEvent()
             try:
-                self.relay.sweep(todo)
+                self.relay.publish_fresh()
+                if time.monotonic() >= next_sweep:
+                    todo = self.targets()
+                    next_sweep = time.monotonic() + full_round_seconds(self.settings.outbox_sweep_seconds, len(todo))
+                    self.relay.mark_published(force=True)  # a sweep must not find what went out already
+                    self.relay.sweep(todo)
+                else:
+                    self.relay.mark_published()
                 backoff.succeeded()
                 delay = max(0.0, next_sweep - time.monotonic())
+                due = self.relay.mark_due_in()
+                if due is not None:
+                    delay = min(delay, due)
             except Exception:
                 if not self._running:
-                    return
+                    break
                 delay = backoff.failed()
                 next_sweep = 0.0  # after a failure, look everywhere again
-            self._wake = GreenEvent()
-            if self._dirty and backoff.current == 0:
+            if self.relay.has_fresh and backoff.current == 0:
                 continue  # commits arrived while we were publishing
             with eventlet.Timeout(delay, False):
                 self._wake.wait()
+        self._last_relay()
+
+    def _last_relay(self):
+        """On the way out: publish and mark what is still in hand (the sweep would, later)."""
+        try:
+            self.relay.publish_fresh()
+        except Exception as exc:
+            log.info("events left for the next start's sweep: %s", type(exc).__name__)
+        self.relay.mark_published(force=True)
 
     def _reap_loop(self):
         """Close idle connections; once an hour, prune published events from the outbox."""

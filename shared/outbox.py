@@ -1,14 +1,21 @@
 """The outbox relay: publishes what units of work recorded, with batched publisher confirms.
 
-Rows are claimed with FOR UPDATE SKIP LOCKED, so several instances of a service relay
-side by side without publishing a row twice at the same time; a row is marked published
-only after the broker confirmed it. When the broker is away the rows simply wait, and
-the relay keeps trying with backoff. A crash between confirm and mark means the event is
-published again: consumers are idempotent (inbox), so that is harmless.
+Two ways out. What this process's own commits recorded is published straight away from
+memory (`committed`, `publish_fresh`): no query before the broker sees it, one confirm wait
+for every store's events together, and marked published afterwards in one UPDATE per store
+for many events (`mark_published`). The sweep (`sweep`, `relay`) finds whatever else waits in
+an outbox — recorded by the CLI, left by a crash, refused by the broker — leaving rows younger
+than FRESH_GRACE_SECONDS to the process that committed them. It claims rows with FOR UPDATE
+SKIP LOCKED, so several instances of a service sweep side by side without publishing a row
+twice at the same time. A row is marked published only after the broker confirmed it. When
+the broker is away the rows simply wait, and the relay keeps trying with backoff. A crash
+between confirm and mark means the event is published again: consumers are idempotent
+(inbox), so that is harmless.
 """
 from __future__ import annotations
 
 import logging
+import time
 
 from shared import metrics
 from shared.events import CATALOGUE
@@ -19,6 +26,8 @@ from shared.messaging.topology import event_exchange, police_referrals_exchange
 log = logging.getLogger(__name__)
 
 BATCH = 200
+MARK_SECONDS = 0.5          # how long confirmed events may wait to be marked published, together
+FRESH_GRACE_SECONDS = 2.0   # the sweep leaves rows this young to the process that committed them
 
 
 class EventPublisher:
@@ -65,6 +74,63 @@ class OutboxRelay:
         self.service = service
         self.stores = stores
         self.publish = publish
+        self._fresh: dict[str, list[tuple]] = {}      # dsn -> (row id, envelope, priority) committed here
+        self._unmarked: dict[str, list[int]] = {}     # dsn -> row ids confirmed, not yet marked published
+        self._unmarked_since: float | None = None
+
+    # ------------------------------------------------ this process's commits
+    def committed(self, dsn: str, rows) -> None:
+        """A unit of work on `dsn` committed these outbox rows: publish them at the next chance."""
+        self._fresh.setdefault(dsn, []).extend(rows)
+
+    @property
+    def has_fresh(self) -> bool:
+        return bool(self._fresh)
+
+    def publish_fresh(self) -> int:
+        """Publish the rows this process committed, acute first, in one batch for all stores. What
+        the broker does not confirm stays in the outbox for the sweep; a broker error is raised."""
+        fresh, self._fresh = self._fresh, {}
+        rows = sorted(((dsn, row_id), envelope, priority)
+                      for dsn, items in fresh.items() for row_id, envelope, priority in items)
+        if not rows:
+            return 0
+        rows.sort(key=lambda item: -item[2])  # stable: within a priority, in commit order per store
+        outcome = self.publish(rows)
+        types = {key: envelope["event_type"] for key, envelope, _ in rows}
+        for dsn, row_id in outcome.confirmed:
+            metrics.EVENTS_PUBLISHED.labels(self.service, types[(dsn, row_id)]).inc()
+            self._unmarked.setdefault(dsn, []).append(row_id)
+        if self._unmarked and self._unmarked_since is None:
+            self._unmarked_since = time.monotonic()
+        if outcome.error is not None:
+            raise outcome.error
+        return len(outcome.confirmed)
+
+    def mark_due_in(self) -> float | None:
+        """Seconds until confirmed rows should be marked published; None when none wait."""
+        if self._unmarked_since is None:
+            return None
+        return max(0.0, self._unmarked_since + MARK_SECONDS - time.monotonic())
+
+    def mark_published(self, force: bool = False) -> None:
+        """Mark the confirmed rows published, one UPDATE per store, once MARK_SECONDS have passed
+        (or at once with `force`). A store that cannot be reached keeps its rows for next time."""
+        if not self._unmarked or (not force and self.mark_due_in() > 0
+                                  and sum(map(len, self._unmarked.values())) < BATCH):
+            return
+        unmarked, self._unmarked, self._unmarked_since = self._unmarked, {}, None
+        for dsn, ids in unmarked.items():
+            try:
+                with self.stores.pool.connection(dsn) as conn, conn.cursor() as cur:
+                    cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
+                    conn.commit()
+            except Exception as exc:
+                log.warning("published events of %s not yet marked published: %s", self.service, _describe(exc))
+                self._unmarked.setdefault(dsn, []).extend(ids)
+                self._unmarked_since = self._unmarked_since or time.monotonic()
+
+    # ------------------------------------------------------------- the sweep
 
     def relay(self, label: str, dsn: str) -> int:
         """Publish the pending events of one database; return how many went out."""
@@ -83,10 +149,11 @@ class OutboxRelay:
                         "SELECT id, event_type, priority, envelope FROM hub.outbox "
                         "WHERE service = %s AND published_at IS NULL "
                         "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+                        "AND created_at < now() - %s * interval '1 second' "
                         # rows that already failed go last, so one unroutable event type
                         # cannot hold back the rest of the outbox
                         "ORDER BY attempts > 0, priority DESC, id LIMIT %s FOR UPDATE SKIP LOCKED",
-                        (self.service, BATCH))
+                        (self.service, FRESH_GRACE_SECONDS, BATCH))
                     rows = cur.fetchall()
                     outcome = self.publish([(row_id, envelope, priority) for row_id, _, priority, envelope in rows])
                     confirmed = set(outcome.confirmed)

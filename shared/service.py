@@ -78,8 +78,12 @@ class HubService:
         401 for an unknown key, 429 for a key over its rate, 403 for a known key without the right.
         `authorization` stands in for the Authorization header where a browser brings the key
         another way (a cookie)."""
+        return self._authenticated(request, permission, authorization)[0]
+
+    def _authenticated(self, request, permission: str, authorization: str | None = None, also=None):
+        """`_principal`, and `also(uow, principal)` read in the same transaction as the key."""
         header = authorization if authorization is not None else request.headers.get("Authorization")
-        principal = auth.authenticate(header, self.storage.region, self.storage.case_store)
+        principal, extra = auth.authenticate_with(header, self.storage.region, self.storage.case_store, also)
         wait = self.key_rate.take(f"{principal.municipality}.{principal.key_id}")
         if wait:
             seconds = max(1, math.ceil(wait))
@@ -88,7 +92,7 @@ class HubService:
             raise Problem(429, "Too Many Requests", f"this key made too many requests; try again in {seconds} s",
                           headers={"Retry-After": str(seconds)})
         auth.authorize(principal, permission)
-        return principal
+        return principal, extra
 
     @api("GET", "/health")
     def health(self, request):

@@ -6,6 +6,8 @@ LOCKED) so that several aftercare instances never remind the same moment twice.
 """
 from __future__ import annotations
 
+import psycopg2.extras
+
 PLAN_COLUMNS = ("plan_id, case_id, urgency, status, planned_at, occurred_at, assigned_to, closed_at, "
                 "close_reason, declined_at, replanned_at")
 
@@ -17,10 +19,11 @@ def insert_plan(uow, plan, occurred_at) -> bool:
                       (plan.plan_id, plan.case_id, plan.urgency, plan.planned_at, occurred_at))
     inserted = cur.rowcount == 1
     cur.close()
-    if inserted:
-        for moment in plan.moments:
-            uow.execute("INSERT INTO aftercare.contact_moments (plan_id, kind, due_at) VALUES (%s, %s, %s)",
-                        (plan.plan_id, moment.kind, moment.due_at)).close()
+    if inserted and plan.moments:
+        with uow.cursor() as cur:
+            psycopg2.extras.execute_values(
+                cur, "INSERT INTO aftercare.contact_moments (plan_id, kind, due_at) VALUES %s",
+                [(plan.plan_id, moment.kind, moment.due_at) for moment in plan.moments])
     return inserted
 
 

@@ -68,7 +68,7 @@ class IntakeService(HubService):
         """The caller's key (HubService), and — for a key with a signing secret — its request signature."""
         lang = web.api_language(request)
         try:
-            principal = super()._principal(request, permission)
+            principal, secret = self._authenticated(request, permission, also=self._signing_secret)
         except auth.Unauthorized as refused:
             raise Problem(401, "Unauthorized", web.auth_reason(str(refused), lang),
                           invalid_params=[{"name": "Authorization", "reason": web.auth_reason(str(refused), lang)}],
@@ -77,12 +77,8 @@ class IntakeService(HubService):
             raise Problem(403, "Forbidden", web.auth_reason(str(refused), lang),
                           invalid_params=[{"name": "Authorization", "reason": web.auth_reason(str(refused), lang)}]) \
                 from None
-        with self.storage.case_store(principal.municipality) as uow:
-            encrypted = store.signing_secret(uow, principal.key_id)
-            if encrypted is None:
-                return principal
-            secret = self.keyring.decrypt(uow, store.SIGNING_TABLE, "secret", principal.key_id,
-                                          encrypted).decode("utf-8")
+        if secret is None:
+            return principal
         window = self._options["signature_window_seconds"]
         try:
             body = self._body(request, self._max_upload_bytes())
@@ -99,6 +95,13 @@ class IntakeService(HubService):
                                            "reason": signatures.REASONS[refused.code][lang].format(window=window)}],
                           headers={"WWW-Authenticate": 'Bearer realm="meldpunt"'}) from None
         return principal
+
+    def _signing_secret(self, uow, principal) -> str | None:
+        """The key's signing secret, decrypted; None for a key that does not sign."""
+        encrypted = store.signing_secret(uow, principal.key_id)
+        if encrypted is None:
+            return None
+        return self.keyring.decrypt(uow, store.SIGNING_TABLE, "secret", principal.key_id, encrypted).decode("utf-8")
 
     @staticmethod
     def _read_json(request, max_bytes: int):
@@ -298,10 +301,13 @@ class IntakeService(HubService):
         """Move the reporter's status on, one transaction per municipality for a batch of events."""
         for municipality, theirs in by_municipality(events):
             with self.storage.case_store(municipality) as uow:
+                moving: dict[tuple, list] = {}  # (status, from statuses) -> case ids
                 for event in uow.first_deliveries(theirs):
                     status, replaces = domain.statuses_advanced_by(event.event_type)
                     if status is not None:
-                        store.advance_status(uow, event.case_id, status, replaces)
+                        moving.setdefault((status, tuple(replaces)), []).append(event.case_id)
+                for (status, replaces), case_ids in moving.items():
+                    store.advance_status(uow, case_ids, status, list(replaces))
 
     @event_handler(TRIAGE, "incident_triaged", batch=STATUS_BATCH)
     def on_incident_triaged(self, events):

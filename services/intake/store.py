@@ -93,11 +93,13 @@ def lock_incident(uow, case_id) -> dict | None:
                         (case_id,))
 
 
-def advance_status(uow, case_id, status: str, from_statuses: list[str]) -> bool:
-    """Move the case to `status` if it is in one of `from_statuses`; one statement, no read first."""
+def advance_status(uow, case_ids: list, status: str, from_statuses: list[str]) -> int:
+    """Move the cases that are in one of `from_statuses` to `status`; one statement for them all,
+    no read first, in case order (one lock order). Returns how many moved."""
     cur = uow.execute("UPDATE intake.incidents SET status = %s, status_changed_at = now() "
-                      "WHERE case_id = %s AND status = ANY(%s)", (status, case_id, from_statuses))
-    changed = cur.rowcount == 1
+                      "WHERE case_id = ANY(%s::uuid[]) AND status = ANY(%s)",
+                      (status, sorted(str(c) for c in case_ids), from_statuses))
+    changed = cur.rowcount
     cur.close()
     return changed
 

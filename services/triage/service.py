@@ -56,39 +56,45 @@ class TriageService(HubService):
         secret = self.region_secret
         with self.storage.case_store(event.municipality) as uow:
             incident = store.get_incident(uow, event.case_id) or {}
-        keys = identity.keys_of(secret, incident.get("perpetrators") or [], incident.get("reporter"))
-        # asked before our own transaction, so no connection is held while other stores answer
+            keys = identity.keys_of(secret, incident.get("perpetrators") or [], incident.get("reporter"))
+            if not keys["perpetrator"]:  # no other store to ask: read and decide in one transaction
+                self._decide(uow, event, incident, keys, [], rules)
+                return
+        # asked between our two transactions, so no connection is held while other stores answer
         elsewhere = self._known_elsewhere(event.municipality, keys["perpetrator"])
+        with self.storage.case_store(event.municipality) as uow:
+            self._decide(uow, event, incident, keys, elsewhere, rules)
+
+    def _decide(self, uow, event, incident, keys, elsewhere, rules):
+        """Triage the incident, store the result and its keyed hashes, record what it brings."""
+        if not uow.first_delivery(event):
+            return
         result = domain.triage(event.payload, rules, incident.get("description"))
         received_at = incident.get("received_at") or event.occurred_at
-        with self.storage.case_store(event.municipality) as uow:
-            if not uow.first_delivery(event):
-                return
-            # the service itself read the description and identifiers: that too is a read of personal data
-            uow.audit("service:triage", "read", "incident (description, identifiers) for triage",
-                      case_id=event.case_id, reason=f"{event.event_type} {event.event_id}")
-            store.save_result(uow, event.case_id, result, received_at,
-                              domain.due_at(received_at, result.urgency, rules))
-            known_before = store.keys_by_kind(uow, event.case_id)
-            store.replace_keys(uow, event.case_id, keys)
-            uow.record("incident_triaged", event.case_id, {
-                "categories": result.categories,
-                "urgency": result.urgency,
-                "decisions": result.decisions,
-                "rules_version": result.rules_version,
-                "occurred_at": event.payload["occurred_at"],
-                "location_type": event.payload["location_type"],
-                "target_role": event.payload["target_role"],
-            }, correlation_id=event.correlation_id, priority=result.priority)
-            for kind in v.REPEAT_KINDS:
-                if keys[kind] <= known_before.get(kind, set()):
-                    continue  # a re-triage with no new identifiers: this repeat was reported already
-                linked = store.count_linked(uow, event.case_id, kind, keys[kind])
-                others = len(elsewhere) if kind == "perpetrator" else 0
-                if linked or others:
-                    uow.record("repeat_detected", event.case_id, {
-                        "kind": kind, "cases_in_municipality": linked, "other_municipalities": others,
-                    }, correlation_id=event.correlation_id, priority=result.priority)
+        # the service itself read the description and identifiers: that too is a read of personal data
+        uow.audit("service:triage", "read", "incident (description, identifiers) for triage",
+                  case_id=event.case_id, reason=f"{event.event_type} {event.event_id}")
+        store.save_result(uow, event.case_id, result, received_at,
+                          domain.due_at(received_at, result.urgency, rules))
+        known_before = store.replace_keys(uow, event.case_id, keys)
+        uow.record("incident_triaged", event.case_id, {
+            "categories": result.categories,
+            "urgency": result.urgency,
+            "decisions": result.decisions,
+            "rules_version": result.rules_version,
+            "occurred_at": event.payload["occurred_at"],
+            "location_type": event.payload["location_type"],
+            "target_role": event.payload["target_role"],
+        }, correlation_id=event.correlation_id, priority=result.priority)
+        for kind in v.REPEAT_KINDS:
+            if keys[kind] <= known_before.get(kind, set()):
+                continue  # a re-triage with no new identifiers: this repeat was reported already
+            linked = store.count_linked(uow, event.case_id, kind, keys[kind])
+            others = len(elsewhere) if kind == "perpetrator" else 0
+            if linked or others:
+                uow.record("repeat_detected", event.case_id, {
+                    "kind": kind, "cases_in_municipality": linked, "other_municipalities": others,
+                }, correlation_id=event.correlation_id, priority=result.priority)
 
     def _known_elsewhere(self, municipality: str, hashes) -> list[str]:
         """Codes of the other municipalities whose store knows any of these keyed hashes; they

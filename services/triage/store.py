@@ -65,13 +65,19 @@ def claim_overdue(uow, now, limit: int = OVERDUE_BATCH) -> list[dict]:
     return rows
 
 
-def replace_keys(uow, case_id, keys: dict) -> None:
-    uow.execute("DELETE FROM triage.identity_keys WHERE case_id = %s", (case_id,)).close()
+def replace_keys(uow, case_id, keys: dict) -> dict[str, set[bytes]]:
+    """Give the case these keyed hashes; return the ones it had before, by kind (one statement
+    takes them away and says what they were)."""
+    before: dict[str, set[bytes]] = {}
+    for r in uow.fetchall("DELETE FROM triage.identity_keys WHERE case_id = %s RETURNING kind, keyed_hash",
+                          (case_id,)):
+        before.setdefault(r["kind"], set()).add(bytes(r["keyed_hash"]))
     rows = [(case_id, kind, h) for kind, hashes in keys.items() for h in hashes]
     if rows:
         with uow.cursor() as cur:
             psycopg2.extras.execute_values(cur, "INSERT INTO triage.identity_keys (case_id, kind, keyed_hash) "
                                                 "VALUES %s ON CONFLICT DO NOTHING", rows, page_size=len(rows))
+    return before
 
 
 def linked_cases(uow, case_id, kind: str, hashes) -> list:
@@ -101,14 +107,6 @@ def knows_perpetrator(uow, hashes) -> bool:
     row = uow.fetchone("SELECT EXISTS (SELECT 1 FROM triage.identity_keys WHERE kind = 'perpetrator' "
                        "AND keyed_hash = ANY(%s)) AS known", ([bytes(h) for h in hashes],))
     return bool(row["known"])
-
-
-def keys_by_kind(uow, case_id) -> dict[str, set[bytes]]:
-    """The case's keyed hashes of every kind, in one query."""
-    keys: dict[str, set[bytes]] = {}
-    for r in uow.fetchall("SELECT kind, keyed_hash FROM triage.identity_keys WHERE case_id = %s", (case_id,)):
-        keys.setdefault(r["kind"], set()).add(bytes(r["keyed_hash"]))
-    return keys
 
 
 def keys_of_case(uow, case_id, kind: str) -> list[bytes]:

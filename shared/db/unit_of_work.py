@@ -27,13 +27,18 @@ class UnknownMunicipality(LookupError):
 
 class UnitOfWork:
     def __init__(self, conn, service: str, municipality: str | None, consumer: str | None = None,
-                 keyring=None):
+                 keyring=None, deferred_outbox: bool = False):
+        """`deferred_outbox`: recorded events are written to the outbox together by `flush`, which
+        whoever commits must call first (Stores does); otherwise each is written at once."""
         self.conn = conn
         self._keyring = keyring
         self.service = service
         self.municipality = municipality
         self.consumer = consumer
         self.recorded: list[Event] = []
+        self.outbox_rows: list[tuple[int, dict, int]] = []  # (row id, envelope, priority) once written
+        self._deferred = deferred_outbox
+        self._unwritten: list[tuple[Event, dict, int]] = []
 
     def cursor(self):
         return self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
@@ -60,14 +65,25 @@ class UnitOfWork:
         if self.municipality is None:
             raise RuntimeError("events belong to a municipality; this unit of work has none")
         event = new_event(event_type, self.municipality, case_id, payload, correlation_id)
-        with self.cursor() as cur:
-            cur.execute(
-                "INSERT INTO hub.outbox (service, event_id, event_type, priority, envelope) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                (self.service, event.event_id, event.event_type, priority,
-                 json.dumps(dump_event(event))))
+        self._unwritten.append((event, dump_event(event), priority))
         self.recorded.append(event)
+        if not self._deferred:
+            self.flush()
         return event
+
+    def flush(self) -> None:
+        """Write the events recorded so far to the outbox, in one statement."""
+        if not self._unwritten:
+            return
+        unwritten, self._unwritten = self._unwritten, []
+        with self.cursor() as cur:
+            rows = psycopg2.extras.execute_values(
+                cur, "INSERT INTO hub.outbox (service, event_id, event_type, priority, envelope) VALUES %s "
+                     "RETURNING id, event_id",
+                [(self.service, event.event_id, event.event_type, priority, json.dumps(envelope))
+                 for event, envelope, priority in unwritten], page_size=len(unwritten), fetch=True)
+        ids = {str(row["event_id"]): row["id"] for row in rows}
+        self.outbox_rows += [(ids[str(event.event_id)], envelope, priority) for event, envelope, priority in unwritten]
 
     # -------------------------------------------------------------- inbox
     def first_delivery(self, event: Event) -> bool:
@@ -140,7 +156,8 @@ class Stores:
             self.keyring = Keyring(settings.master_key)
 
     def on_commit(self, listener):
-        """Call `listener(dsn, events)` after a unit of work that recorded events commits."""
+        """Call `listener(dsn, outbox_rows)` after a unit of work that recorded events commits:
+        (row id, envelope, priority) of each, so that the relay can publish them without a query."""
         self._commit_listeners.append(listener)
 
     def dsn_of(self, municipality: str) -> str:
@@ -152,18 +169,19 @@ class Stores:
     @contextlib.contextmanager
     def unit_of_work(self, dsn: str, municipality: str | None = None, consumer: str | None = None):
         with self.pool.connection(dsn) as conn:
-            uow = UnitOfWork(conn, self.service, municipality, consumer, keyring=self.keyring)
+            uow = UnitOfWork(conn, self.service, municipality, consumer, keyring=self.keyring, deferred_outbox=True)
             try:
                 yield uow
+                uow.flush()
                 conn.commit()
             except BaseException:
                 if not conn.closed:
                     conn.rollback()
                 raise
-        if uow.recorded:
+        if uow.outbox_rows:
             for listener in self._commit_listeners:
                 try:
-                    listener(dsn, uow.recorded)
+                    listener(dsn, uow.outbox_rows)
                 except Exception:  # the outbox sweep catches up; a listener must not fail the commit
                     log.exception("commit listener failed")
 

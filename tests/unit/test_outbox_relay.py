@@ -124,8 +124,48 @@ def test_relay_claims_only_its_own_service_rows_with_skip_locked():
 
     select, params = db.statements[0]
     assert "FOR UPDATE SKIP LOCKED" in select and "published_at IS NULL" in select
-    assert params == ("triage", outbox.BATCH)
+    assert "created_at < now() -" in select  # young rows are the committing process's to publish
+    assert params == ("triage", outbox.FRESH_GRACE_SECONDS, outbox.BATCH)
     assert db.updates() == []
+
+
+# ------------------------------------------------------- this process's own commits
+
+def fresh(row_id, priority=0):
+    return (row_id, {"event_id": f"e{row_id}", "event_type": "incident_reported"}, priority)
+
+
+def test_own_commits_go_out_in_one_batch_acute_first_and_are_marked_together_later():
+    db = FakeDatabase()
+    publisher = FakePublisher()
+    relay = relay_with(db, publisher)
+    relay.committed("dsn-a", [fresh(1), fresh(2)])
+    relay.committed("dsn-b", [fresh(5, priority=9)])
+
+    assert relay.publish_fresh() == 3
+    assert publisher.sent == [("e5", 9), ("e1", 0), ("e2", 0)]  # one publish call, no query first
+    assert db.statements == [] and not relay.has_fresh
+    relay.mark_published()  # not yet due: marking waits to take many rows in one statement
+    assert db.updates() == [] and 0 < relay.mark_due_in() <= outbox.MARK_SECONDS
+
+    relay.mark_published(force=True)
+    assert sorted(params for _, params in db.updates()) == [([1, 2],), ([5],)]  # one UPDATE per store
+    assert relay.mark_due_in() is None
+
+
+def test_what_the_broker_does_not_take_from_own_commits_is_left_to_the_sweep():
+    db = FakeDatabase()
+    relay = relay_with(db, FakePublisher(fail_on="e2", error=Unroutable("no queue")))
+    relay.committed("dsn", [fresh(1), fresh(2)])
+    assert relay.publish_fresh() == 1
+    relay.mark_published(force=True)
+    assert [params for _, params in db.updates()] == [([1],)]  # e2 stays unpublished in the outbox
+
+    gone = relay_with(FakeDatabase(), FakePublisher(fail_on="e1", error=OSError("connection reset")))
+    gone.committed("dsn", [fresh(1), fresh(2)])
+    with pytest.raises(OSError):
+        gone.publish_fresh()
+    assert not gone.has_fresh and gone.mark_due_in() is None  # nothing in hand: the sweep finds both
 
 
 def test_unroutable_event_waits_while_the_others_go_on():
