@@ -72,14 +72,13 @@ class AftercareService(HubService):
         """Plan care; on a later triage of the same case (a re-triage after incident_updated)
         with another urgency, re-plan it."""
         urgency = event.payload["urgency"]
+        plan = domain.plan_care(event.case_id, urgency, event.payload["decisions"], now=now, options=self.options)
+        if plan is not None and store.insert_plan(uow, plan, event.payload["occurred_at"]):  # the usual case
+            self._record_planned(uow, event, plan.plan_id, urgency, plan.first_contact_due, len(plan.moments))
+            return
         existing = store.plan_of_case(uow, event.case_id, lock=True)
         if existing is not None:
             self._replan(uow, event, existing, urgency, now)
-            return
-        plan = domain.plan_care(event.case_id, urgency, event.payload["decisions"], now=now, options=self.options)
-        if plan is None or not store.insert_plan(uow, plan, event.payload["occurred_at"]):
-            return
-        self._record_planned(uow, event, plan.plan_id, urgency, plan.first_contact_due, len(plan.moments))
 
     @event_handler(TRIAGE, "triage_overridden")
     def on_triage_overridden(self, event):

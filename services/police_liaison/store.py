@@ -38,9 +38,13 @@ def insert_referral(uow, referral, actor: str, ela: dict, accept_deadline) -> bo
 
 
 def add_step(uow, referral_id, status: str, actor: str, detail: str | None = None, at=None) -> None:
+    if detail is None:
+        uow.execute("INSERT INTO police_liaison.referral_steps (referral_id, status, actor, at) "
+                    "VALUES (%s, %s, %s, COALESCE(%s, now()))", (referral_id, status, actor, at)).close()
+        return
     # the id is taken first: the encrypted detail is bound to it
     step_id = uow.fetchone("SELECT nextval('police_liaison.referral_steps_id_seq') AS id")["id"]
-    sealed = uow.seal(STEPS, "personal", step_id, {"detail": detail}) if detail is not None else None
+    sealed = uow.seal(STEPS, "personal", step_id, {"detail": detail})
     uow.execute("INSERT INTO police_liaison.referral_steps (id, referral_id, status, actor, personal, at) "
                 "VALUES (%s, %s, %s, %s, %s, COALESCE(%s, now()))",
                 (step_id, referral_id, status, actor, sealed, at)).close()
