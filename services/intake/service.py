@@ -35,6 +35,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 STATIC = Path(__file__).with_name("static")
 STAFF_CHANNELS = ("telefoon", "balie", "brief")
 STATUS_BATCH = 50  # status events applied in one transaction per municipality when they queue up
+STATUS_WINDOW = 0.05  # seconds a status batch waits for more: the reporter's page need not be faster
 
 
 class PublicFormGuard(DependencyProvider):
@@ -309,15 +310,15 @@ class IntakeService(HubService):
                 for (status, replaces), case_ids in moving.items():
                     store.advance_status(uow, case_ids, status, list(replaces))
 
-    @event_handler(TRIAGE, "incident_triaged", batch=STATUS_BATCH)
+    @event_handler(TRIAGE, "incident_triaged", batch=STATUS_BATCH, window=STATUS_WINDOW)
     def on_incident_triaged(self, events):
         self._advance(events)
 
-    @event_handler(POLICE_LIAISON, "referral_created", batch=STATUS_BATCH)
+    @event_handler(POLICE_LIAISON, "referral_created", batch=STATUS_BATCH, window=STATUS_WINDOW)
     def on_referral_created(self, events):
         self._advance(events)
 
-    @event_handler(AFTERCARE, "aftercare_planned", batch=STATUS_BATCH)
+    @event_handler(AFTERCARE, "aftercare_planned", batch=STATUS_BATCH, window=STATUS_WINDOW)
     def on_aftercare_planned(self, events):
         self._advance(events)
 

@@ -17,6 +17,7 @@ from services.statistics import dashboard, domain, figures, store
 from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
 
 BATCH = 100  # events folded in one transaction when they wait in a queue (shared.messaging.consumer)
+WINDOW = 0.1  # seconds a fold waits for more events: figures lag the facts by about a second anyway
 REFRESH_SECONDS = 1.0  # how long figures may lag behind the facts (a read of the figures catches up at once)
 
 
@@ -44,67 +45,67 @@ class StatisticsService(HubService):
                     days.add((municipality, reported_on))
             store.mark_dirty(uow, days)  # recounted by refresh_counts
 
-    @event_handler(INTAKE, "incident_reported", batch=BATCH)
+    @event_handler(INTAKE, "incident_reported", batch=BATCH, window=WINDOW)
     def on_incident_reported(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "incident_triaged", batch=BATCH)
+    @event_handler(TRIAGE, "incident_triaged", batch=BATCH, window=WINDOW)
     def on_incident_triaged(self, events):
         self._fold(events)
 
-    @event_handler(INTAKE, "incident_updated", batch=BATCH)
+    @event_handler(INTAKE, "incident_updated", batch=BATCH, window=WINDOW)
     def on_incident_updated(self, events):
         self._fold(events)
 
-    @event_handler(INTAKE, "incident_withdrawn", batch=BATCH)
+    @event_handler(INTAKE, "incident_withdrawn", batch=BATCH, window=WINDOW)
     def on_incident_withdrawn(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "triage_overridden", batch=BATCH)
+    @event_handler(TRIAGE, "triage_overridden", batch=BATCH, window=WINDOW)
     def on_triage_overridden(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "triage_overdue", batch=BATCH)
+    @event_handler(TRIAGE, "triage_overdue", batch=BATCH, window=WINDOW)
     def on_triage_overdue(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "repeat_detected", batch=BATCH)
+    @event_handler(TRIAGE, "repeat_detected", batch=BATCH, window=WINDOW)
     def on_repeat_detected(self, events):
         self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_created", batch=BATCH)
+    @event_handler(POLICE_LIAISON, "referral_created", batch=BATCH, window=WINDOW)
     def on_referral_created(self, events):
         self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_updated", batch=BATCH)
+    @event_handler(POLICE_LIAISON, "referral_updated", batch=BATCH, window=WINDOW)
     def on_referral_updated(self, events):
         self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_escalated", batch=BATCH)
+    @event_handler(POLICE_LIAISON, "referral_escalated", batch=BATCH, window=WINDOW)
     def on_referral_escalated(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_planned", batch=BATCH)
+    @event_handler(AFTERCARE, "aftercare_planned", batch=BATCH, window=WINDOW)
     def on_aftercare_planned(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_contact_due", batch=BATCH)
+    @event_handler(AFTERCARE, "aftercare_contact_due", batch=BATCH, window=WINDOW)
     def on_aftercare_contact_due(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_overdue", batch=BATCH)
+    @event_handler(AFTERCARE, "aftercare_overdue", batch=BATCH, window=WINDOW)
     def on_aftercare_overdue(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_contact_recorded", batch=BATCH)
+    @event_handler(AFTERCARE, "aftercare_contact_recorded", batch=BATCH, window=WINDOW)
     def on_aftercare_contact_recorded(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_referred", batch=BATCH)
+    @event_handler(AFTERCARE, "aftercare_referred", batch=BATCH, window=WINDOW)
     def on_aftercare_referred(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_closed", batch=BATCH)
+    @event_handler(AFTERCARE, "aftercare_closed", batch=BATCH, window=WINDOW)
     def on_aftercare_closed(self, events):
         self._fold(events)
 

@@ -9,7 +9,9 @@ region, is parked at once: retrying cannot help it. The handler method receives 
 `shared.events.Event`.
 
 With `batch=N` the handler receives a list of up to N events instead: those waiting in its
-queue are handled by one worker, so one transaction can take many (group commit). Each
+queue, or arriving within `window` seconds of the first, are handled by one worker, so one
+transaction can take many (group commit). A consumer off the incident's critical path
+(statistics, the reporter's status) waits longer and takes more per transaction. Each
 event is still acked on its own after the worker ends; if the batch fails, each of its
 events is handled again on its own, so one bad event is retried and parked alone. A batch
 handler must be idempotent per event, like any handler (`UnitOfWork.first_deliveries`).
@@ -47,7 +49,7 @@ class PermanentFailure(Exception):
 PERMANENT = (InvalidEvent, PermanentFailure, UnknownMunicipality)
 
 
-# How long a batch handler's first waiting event waits for others that arrive with it.
+# How long a batch handler's first waiting event waits for others that arrive with it (default).
 BATCH_WINDOW_SECONDS = 0.005
 
 
@@ -77,8 +79,10 @@ class ContractCheckingQueueConsumer(QueueConsumer):
 class ReliableEventHandler(EventHandler):
     queue_consumer = ContractCheckingQueueConsumer()
 
-    def __init__(self, source_service: str, event_type: str, batch: int = 1, **kwargs):
+    def __init__(self, source_service: str, event_type: str, batch: int = 1,
+                 window: float = BATCH_WINDOW_SECONDS, **kwargs):
         self.batch = batch
+        self.window = window
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
 
@@ -150,7 +154,7 @@ class ReliableEventHandler(EventHandler):
         While the worker pool is full, more events gather, so batches grow with the backlog."""
         self._collecting = True
         try:
-            eventlet.sleep(BATCH_WINDOW_SECONDS)
+            eventlet.sleep(self.window)
             while self._waiting:
                 batch, self._waiting = self._waiting[:self.batch], self._waiting[self.batch:]
                 metrics.EVENT_BATCH_SIZE.labels(self.service, self.event_type).observe(len(batch))
