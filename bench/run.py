@@ -169,30 +169,41 @@ Known limits: on two cores the hub shares the machine with RabbitMQ, PostgreSQL 
 bench's own clients, and each incident costs one HTTP request (key check, and a signature
 check for signing keys), six outbox events (reported, triaged, referral, care plan,
 first-contact reminder, repeat signal), about twelve handler runs and encryption of its
-personal data, every step durable. Sampled from /proc during a full-speed `hub_bench` run,
-the five service processes take about 130 % of the machine's 200 %, RabbitMQ about 35 %,
-PostgreSQL about 30 %, the clients about 14 %: roughly 25 ms of Python CPU per incident in
-nameko, kombu, eventlet, marshmallow and psycopg2. The services' CPU, not the broker
-(`ratio_*`) nor the database, sets the ceiling. What was done against it, measured each
-time with `bench/hub_bench.py`: the relay publishes a batch and waits once for its
-confirms; the connection pool waits briefly for a busy connection to the same store instead
-of opening a new one; schema instances are reused; statistics recounts marked days on a
-timer instead of per event (26 → 46 incidents/s); batch handlers (group commit, see
+personal data, every step durable. Counted in PostgreSQL's statement log at 45 incidents/s,
+an incident takes about 70 statements in 12.5 transactions (106 in 21 at 10/s, when nothing
+batches). A statement costs the calling service about 80 µs of CPU under eventlet (a green
+`execute` and its fetch; a transaction of one statement about 165 µs) besides the server's
+work, and PostgreSQL is the largest single consumer. Sampled from /proc at 50 incidents/s:
+PostgreSQL about 47 % of the machine's 200 %, intake 37 %, RabbitMQ 36 %, statistics 30 %,
+triage 23 %, police liaison 18 %, aftercare 15 %, the bench's clients 14 % — the machine is
+nearly full at 50/s, which is why the tail there is hundreds of milliseconds. Statements,
+transactions and per-message work in the services set the ceiling, not the broker
+(`ratio_*`). What was done against it, measured each time with `bench/hub_bench.py`: the
+relay publishes a batch and waits once for its confirms; the connection pool waits briefly
+for a busy connection to the same store instead of opening a new one; schema instances are
+reused; statistics recounts marked days on a timer instead of per event (26 → 46
+incidents/s); batch handlers (group commit, see
 [architecture.md](architecture.md#batch-handlers-group-commit)) take the events waiting in
 a queue in one worker and one transaction — statistics, intake's status events, police
 liaison's and aftercare's triage results — and triage counts linked cases in the database
-instead of fetching them (46 → about 55 incidents/s, p99 at 50/s from 3.5 s to under 2 s).
-The 200/s target stays out of reach on two cores: it needs about a quarter of today's CPU
-per incident. Beyond this machine the services scale out as competing consumers onto more
-cores ([scaling.md](scaling.md)); on it, what is left is fewer hops (the reporter's status
-read from the services' own tables instead of following three events) and fewer
-statements per transaction. Latency depends on the distance to that ceiling: at 30
-incidents/s the median and p95 stay within the 250 ms target and p99 comes near it (113 to
-341 ms in the runs of 2026-11-29); at 50/s the hub runs close to its ceiling, work queues,
-and the tail grows to seconds. Statistics marks the incident's day for each
-event it folds and recounts marked days once a second (`statistics_refresh_day_*` is one
-such recount). The figures above were measured with whatever else ran on the machine at
-the time.
+instead of fetching them (46 → 58 incidents/s, p99 at 50/s from 3.5 s to 1.9 s); the relay
+publishes what its own process commits straight from memory and marks it published in one
+statement per store every half second, a transaction writes its events to the outbox in one
+statement, intake reads a key and its signing secret in one transaction, and triage,
+aftercare and police liaison lost a statement each (58 → 70 incidents/s; p99 at 50/s from
+1.9 s to between 0.25 and 1 s: 248 ms in the `make bench` of 2026-11-29 08:33 UTC, 714, 854
+and 1,030 ms in three 60 s runs of `bench/hub_bench.py --rate 50` right after it). The 200/s target stays out of reach on two cores: it needs
+about a third of today's machine time per incident. Beyond this machine the services scale
+out as competing consumers onto more cores and PostgreSQL servers
+([scaling.md](scaling.md)); on it, what is left is fewer hops (the reporter's status read
+from the services' own tables instead of following three events; statistics taking every
+event type from one queue, for bigger batches) and fewer statements per handler. Latency
+depends on the distance to that ceiling: at 30 incidents/s p50, p95 and p99 stay well within
+the 250 ms target (22, 35 and 50 ms on 2026-11-29); at 50/s the machine is nearly full, the
+tail varies from run to run, and the p99 target is met only in some runs. Statistics marks
+the incident's day for each event it folds and recounts marked days once a second
+(`statistics_refresh_day_*` is one such recount). The figures above were measured with
+whatever else ran on the machine at the time.
 """
     (REPO / "docs" / "benchmarks.md").write_text(text)
     print("wrote docs/benchmarks.md")
