@@ -19,7 +19,7 @@ from nameko.extensions import DependencyProvider
 from shared.config import region_secret, settings_from_nameko
 from shared.db.pool import ConnectionPool
 from shared.db.unit_of_work import Stores, UnknownMunicipality
-from shared.outbox import Backoff, EventPublisher, OutboxRelay
+from shared.outbox import MARK_SECONDS, Backoff, EventPublisher, OutboxRelay
 from shared.scan import full_round_seconds
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ class Storage(DependencyProvider):
         self._wake = GreenEvent()
         self._running = False
         if self.relay_outbox:
-            self.relay = OutboxRelay(service, self.stores, EventPublisher(self.settings.amqp_uri, service))
+            # two publishers (connections): fresh events never wait behind a sweep's publishing
+            self.relay = OutboxRelay(service, self.stores, EventPublisher(self.settings.amqp_uri, service),
+                                     publish_fresh=EventPublisher(self.settings.amqp_uri, service))
             self.stores.on_commit(self._committed)
 
     def start(self):
@@ -82,6 +84,7 @@ class Storage(DependencyProvider):
         self._threads = [self.container.spawn_managed_thread(self._reap_loop, identifier="db-idle-reaper")]
         if self.relay_outbox:
             self._threads.append(self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay"))
+            self._threads.append(self.container.spawn_managed_thread(self._sweep_loop, identifier="outbox-sweep"))
 
     def stop(self):
         """Let the relay finish its batch and the reaper its sleep, then close the pool."""
@@ -92,7 +95,8 @@ class Storage(DependencyProvider):
             for thread in self._threads:
                 thread.wait()
         if self.relay_outbox:
-            self.relay.publish.close()
+            self.relay.mark_published(force=True)  # what the relay published on its way out
+            self.relay.close()
         self.pool.close()
 
     def kill(self):
@@ -123,14 +127,38 @@ class Storage(DependencyProvider):
             self._wake.send(True)
 
     def _relay_loop(self):
-        """Publish what this process commits as it commits; mark it published a moment later, many
-        rows at once; sweep every store now and then for whatever else waits in an outbox."""
+        """Publish what this process commits as it commits. Nothing here waits for a database:
+        marking and sweeping are the sweep thread's, so a fresh event never queues behind them."""
+        backoff = Backoff()
+        while self._running:
+            self._wake = GreenEvent()
+            delay = None
+            try:
+                self.relay.publish_fresh()
+                backoff.succeeded()
+            except Exception as exc:
+                if not self._running:
+                    break
+                delay = backoff.failed()  # the rows wait in the outbox; the sweep takes them
+                log.info("fresh events of %s left to the sweep: %s", self.container.service_name,
+                         type(exc).__name__)
+            if delay is not None:  # the broker is away: commits meanwhile do not hurry the next try
+                with eventlet.Timeout(delay, False):
+                    self._stopped.wait()
+            elif not self.relay.has_fresh:  # else commits arrived while we were publishing
+                self._wake.wait()
+        try:
+            self.relay.publish_fresh()  # on the way out: what is still in hand
+        except Exception as exc:
+            log.info("events left for the next start's sweep: %s", type(exc).__name__)
+
+    def _sweep_loop(self):
+        """Mark what went out published, many rows at once; now and then sweep every store for
+        whatever else waits in an outbox (recorded by the CLI, left by a crash, refused)."""
         backoff = Backoff()
         next_sweep = 0.0
         while self._running:
-            self._wake = GreenEvent()
             try:
-                self.relay.publish_fresh()
                 if time.monotonic() >= next_sweep:
                     todo = self.targets()
                     next_sweep = time.monotonic() + full_round_seconds(self.settings.outbox_sweep_seconds, len(todo))
@@ -139,28 +167,14 @@ class Storage(DependencyProvider):
                 else:
                     self.relay.mark_published()
                 backoff.succeeded()
-                delay = max(0.0, next_sweep - time.monotonic())
-                due = self.relay.mark_due_in()
-                if due is not None:
-                    delay = min(delay, due)
+                delay = min(max(0.0, next_sweep - time.monotonic()), MARK_SECONDS)
             except Exception:
                 if not self._running:
                     break
                 delay = backoff.failed()
                 next_sweep = 0.0  # after a failure, look everywhere again
-            if self.relay.has_fresh and backoff.current == 0:
-                continue  # commits arrived while we were publishing
             with eventlet.Timeout(delay, False):
-                self._wake.wait()
-        self._last_relay()
-
-    def _last_relay(self):
-        """On the way out: publish and mark what is still in hand (the sweep would, later)."""
-        try:
-            self.relay.publish_fresh()
-        except Exception as exc:
-            log.info("events left for the next start's sweep: %s", type(exc).__name__)
-        self.relay.mark_published(force=True)
+                self._stopped.wait()
 
     def _reap_loop(self):
         """Close idle connections; once an hour, prune published events from the outbox."""

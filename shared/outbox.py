@@ -70,10 +70,13 @@ def routes(body: dict, own_exchange) -> list:
 
 
 class OutboxRelay:
-    def __init__(self, service: str, stores, publish):
+    def __init__(self, service: str, stores, publish, publish_fresh=None):
+        """`publish` serves the sweep; `publish_fresh` (its own connection, when the two run in
+        separate threads) this process's own commits."""
         self.service = service
         self.stores = stores
         self.publish = publish
+        self.publish_fresh_rows = publish_fresh or publish
         self._fresh: dict[str, list[tuple]] = {}      # dsn -> (row id, envelope, priority) committed here
         self._unmarked: dict[str, list[int]] = {}     # dsn -> row ids confirmed, not yet marked published
         self._unmarked_since: float | None = None
@@ -96,7 +99,7 @@ class OutboxRelay:
         if not rows:
             return 0
         rows.sort(key=lambda item: -item[2])  # stable: within a priority, in commit order per store
-        outcome = self.publish(rows)
+        outcome = self.publish_fresh_rows(rows)
         types = {key: envelope["event_type"] for key, envelope, _ in rows}
         for dsn, row_id in outcome.confirmed:
             metrics.EVENTS_PUBLISHED.labels(self.service, types[(dsn, row_id)]).inc()
@@ -129,6 +132,10 @@ class OutboxRelay:
                 log.warning("published events of %s not yet marked published: %s", self.service, _describe(exc))
                 self._unmarked.setdefault(dsn, []).extend(ids)
                 self._unmarked_since = self._unmarked_since or time.monotonic()
+
+    def close(self):
+        for publisher in {id(p): p for p in (self.publish, self.publish_fresh_rows)}.values():
+            publisher.close()
 
     # ------------------------------------------------------------- the sweep
 
