@@ -94,11 +94,12 @@ class OutboxRelay:
         """Publish the rows this process committed, acute first, in one batch for all stores. What
         the broker does not confirm stays in the outbox for the sweep; a broker error is raised."""
         fresh, self._fresh = self._fresh, {}
-        rows = sorted(((dsn, row_id), envelope, priority)
-                      for dsn, items in fresh.items() for row_id, envelope, priority in items)
+        # acute first; within a priority, per store in commit (row id) order
+        rows = sorted((((dsn, row_id), envelope, priority)
+                       for dsn, items in fresh.items() for row_id, envelope, priority in items),
+                      key=lambda item: (-item[2], item[0]))
         if not rows:
             return 0
-        rows.sort(key=lambda item: -item[2])  # stable: within a priority, in commit order per store
         outcome = self.publish_fresh_rows(rows)
         types = {key: envelope["event_type"] for key, envelope, _ in rows}
         for dsn, row_id in outcome.confirmed:

@@ -35,7 +35,6 @@ class UnitOfWork:
         self.service = service
         self.municipality = municipality
         self.consumer = consumer
-        self.recorded: list[Event] = []
         self.outbox_rows: list[tuple[int, dict, int]] = []  # (row id, envelope, priority) once written
         self._deferred = deferred_outbox
         self._unwritten: list[tuple[Event, dict, int]] = []
@@ -66,7 +65,6 @@ class UnitOfWork:
             raise RuntimeError("events belong to a municipality; this unit of work has none")
         event = new_event(event_type, self.municipality, case_id, payload, correlation_id)
         self._unwritten.append((event, dump_event(event), priority))
-        self.recorded.append(event)
         if not self._deferred:
             self.flush()
         return event
