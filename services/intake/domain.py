@@ -38,17 +38,14 @@ def is_anonymous(report: dict) -> bool:
 
 # ---------------------------------------------------------------- status the reporter sees
 
-# Intake's own status column; other services' progress moves it forward, never back, so the order in which
-# their events arrive does not matter (max rank wins). Withdrawn and closed are final.
+# Intake stores only its own part of the status: `ontvangen` until the reporter withdraws
+# (`ingetrokken`). How far the case has come since is read, when someone asks, from the
+# services that did the work (their tables are in the same case store): a triage result, a
+# referral, a care plan. Reading it costs a few statements on a rare read; following three
+# events per incident cost three deliveries and a transaction each on every incident.
 STATUSES = ("ontvangen", "in_behandeling", "doorverwezen", "nazorg", "afgesloten", "ingetrokken")
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
 FINAL = ("afgesloten", "ingetrokken")
-
-STATUS_AFTER_EVENT = {
-    "incident_triaged": "in_behandeling",
-    "referral_created": "doorverwezen",
-    "aftercare_planned": "nazorg",
-}
 
 STATUS_WORDS = {
     "nl": {"ontvangen": "ontvangen", "in_behandeling": "in behandeling",
@@ -59,21 +56,16 @@ STATUS_WORDS = {
 }
 
 
-def next_status(current: str, event_type: str) -> str:
-    """The status after another service's event: forward only, final statuses stay."""
-    proposed = STATUS_AFTER_EVENT.get(event_type)
-    if proposed is None or current in FINAL:
-        return current
-    return proposed if _RANK[proposed] > _RANK[current] else current
-
-
-def statuses_advanced_by(event_type: str) -> tuple[str, list[str]]:
-    """(the status another service's event brings, the statuses it may replace): forward
-    only, final statuses stay. The same rule as next_status, for one conditional update."""
-    proposed = STATUS_AFTER_EVENT.get(event_type)
-    if proposed is None:
-        return None, []
-    return proposed, [s for s in STATUSES if s not in FINAL and _RANK[s] < _RANK[proposed]]
+def reporter_status(own: str, *, triaged: bool, referred: bool, planned: bool) -> str:
+    """The status shown for a case: intake's own status moved on by the furthest step the
+    other services have taken (a care plan, then a referral, then a triage result). Forward
+    only, so a case whose status column an earlier release had moved on keeps it; a final
+    status stays."""
+    if own in FINAL:
+        return own
+    reached = [status for status, done in (("in_behandeling", triaged), ("doorverwezen", referred),
+                                           ("nazorg", planned)) if done]
+    return max([own, *reached], key=_RANK.__getitem__)
 
 
 def may_change(status: str) -> bool:

@@ -17,14 +17,15 @@ from shared import auth
 from shared import vocabulary as v
 from shared.http import (PAGE_HEADERS, Problem, api, invalid_params, json_response, load_or_422, path_uuid,
                          read_json)
-from shared.events import by_municipality
-from shared.messaging.consumer import event_handler
-from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, TRIAGE
+from shared.names import INTAKE
 from shared.dependencies import Encryption
 from shared.service import HubService
 from shared.schemas import instance
 
+from services.aftercare import store as aftercare_store
+from services.police_liaison import store as police_store
 from services.police_liaison.service import police_status_of
+from services.triage import store as triage_store
 
 from services.intake import domain, openapi, signatures, store, web
 from services.intake.options import intake_options
@@ -34,8 +35,6 @@ from services.intake.schemas import (DraftSchema, IncidentCreatedSchema, Inciden
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 STATIC = Path(__file__).with_name("static")
 STAFF_CHANNELS = ("telefoon", "balie", "brief")
-STATUS_BATCH = 50  # status events applied in one transaction per municipality when they queue up
-STATUS_WINDOW = 0.05  # seconds a status batch waits for more: the reporter's page need not be faster
 
 
 class PublicFormGuard(DependencyProvider):
@@ -52,6 +51,19 @@ class PublicFormGuard(DependencyProvider):
             self._made = (web.FormGuard(options["form_secret"]),
                           web.TokenBucket(options["form_rate_per_minute"], options["form_burst"]))
         return self._made
+
+
+def status_shown(uow, case_id, own: str, referred: bool | None = None) -> str:
+    """The status the reporter sees (domain.reporter_status), read where the work was done:
+    triage's result, police liaison's referral, aftercare's care plan, each through its own
+    service's store (they are in this same case store)."""
+    if own in domain.FINAL:
+        return own
+    if referred is None:
+        referred = police_store.referral_of_case(uow, case_id) is not None
+    return domain.reporter_status(own, triaged=triage_store.get_result(uow, case_id) is not None,
+                                  referred=referred,
+                                  planned=aftercare_store.plan_of_case(uow, case_id) is not None)
 
 
 def _page(html: str, status: int = 200, headers: dict | None = None) -> Response:
@@ -201,6 +213,7 @@ class IntakeService(HubService):
             uow.audit(principal.actor, "read", "incident", case_id=case_uuid,
                       reason="GET /api/v1/incidents/{case_id}")
             row["evidence"] = store.list_evidence(uow, case_uuid)
+            row["status"] = status_shown(uow, case_uuid, row["status"])
         row["municipality"] = principal.municipality
         row["anonymous"] = domain.is_anonymous(row)
         return json_response(instance(IncidentViewSchema).dump(row))
@@ -295,32 +308,6 @@ class IntakeService(HubService):
     def openapi_document(self, request):
         """The intake API's OpenAPI 3 document (also docs/openapi/intake.json)."""
         return json_response(openapi.document(), headers={"Cache-Control": "max-age=300"})
-
-    # ============================================================ status from other services
-
-    def _advance(self, events):
-        """Move the reporter's status on, one transaction per municipality for a batch of events."""
-        for municipality, theirs in by_municipality(events):
-            with self.storage.case_store(municipality) as uow:
-                moving: dict[tuple, list] = {}  # (status, from statuses) -> case ids
-                for event in uow.first_deliveries(theirs):
-                    status, replaces = domain.statuses_advanced_by(event.event_type)
-                    if status is not None:
-                        moving.setdefault((status, tuple(replaces)), []).append(event.case_id)
-                for (status, replaces), case_ids in moving.items():
-                    store.advance_status(uow, case_ids, status, list(replaces))
-
-    @event_handler(TRIAGE, "incident_triaged", batch=STATUS_BATCH, window=STATUS_WINDOW)
-    def on_incident_triaged(self, events):
-        self._advance(events)
-
-    @event_handler(POLICE_LIAISON, "referral_created", batch=STATUS_BATCH, window=STATUS_WINDOW)
-    def on_referral_created(self, events):
-        self._advance(events)
-
-    @event_handler(AFTERCARE, "aftercare_planned", batch=STATUS_BATCH, window=STATUS_WINDOW)
-    def on_aftercare_planned(self, events):
-        self._advance(events)
 
     # ============================================================ public form
 
@@ -498,6 +485,7 @@ class IntakeService(HubService):
             uow.audit("melder", "read" if action not in ("add", "withdraw") else "update", "incident status",
                       case_id=case_id, reason=f"POST /meld/{{code}}/volg ({action}, with receipt code and secret)")
             police = police_status_of(uow, case_id)  # police_liaison's referral in this same case store
+            status = status_shown(uow, case_id, status, referred=police["referred"])
             errors, notice, result_status = {}, None, 200
             if action in ("add", "withdraw") and not domain.may_change(status):
                 errors["addition"] = t["closed"]

@@ -93,17 +93,6 @@ def lock_incident(uow, case_id) -> dict | None:
                         (case_id,))
 
 
-def advance_status(uow, case_ids: list, status: str, from_statuses: list[str]) -> int:
-    """Move the cases that are in one of `from_statuses` to `status`; one statement for them all,
-    no read first, in case order (one lock order). Returns how many moved."""
-    cur = uow.execute("UPDATE intake.incidents SET status = %s, status_changed_at = now() "
-                      "WHERE case_id = ANY(%s::uuid[]) AND status = ANY(%s)",
-                      (status, sorted(str(c) for c in case_ids), from_statuses))
-    changed = cur.rowcount
-    cur.close()
-    return changed
-
-
 def set_status(uow, case_id, status: str) -> None:
     uow.execute("UPDATE intake.incidents SET status = %s, status_changed_at = now(), "
                 "withdrawn_at = CASE WHEN %s = 'ingetrokken' THEN now() ELSE withdrawn_at END "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from kombu import Connection, Exchange, Queue
 
-from shared.names import SERVICES
+from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, SERVICES, TRIAGE
 
 PERSISTENT = 2
 MAX_PRIORITY = 10  # acute incidents overtake a backlog (x-max-priority on event queues)
@@ -137,6 +137,17 @@ def all_subscriptions() -> list[Subscription]:
     return [s for service in SERVICES for s in subscriptions_of(service_class(service))]
 
 
+# Handlers that are gone. `meldpunt declare` deletes their queues and retry queues, so that no
+# queue keeps filling up without a reader. Their messages carry nothing still needed: intake
+# followed these three events to keep the reporter's status, which it now reads from the
+# services that did the work (docs/intake.md).
+RETIRED = (
+    Subscription(TRIAGE, "incident_triaged", INTAKE, "on_incident_triaged"),
+    Subscription(POLICE_LIAISON, "referral_created", INTAKE, "on_referral_created"),
+    Subscription(AFTERCARE, "aftercare_planned", INTAKE, "on_aftercare_planned"),
+)
+
+
 def declare(amqp_uri: str, retry_steps: int, report=lambda line: None) -> None:
     """Declare exchanges, consumer queues with bindings, retry queues and dead-letter queues."""
     with Connection(amqp_uri, connect_timeout=5) as conn:
@@ -151,6 +162,18 @@ def declare(amqp_uri: str, retry_steps: int, report=lambda line: None) -> None:
             sub.queue()(channel).declare()
             for step in range(1, retry_steps + 1):
                 retry_queue(sub.queue_name, step, sub.service)(channel).declare()
+        dropped = retire(channel, retry_steps)
         channel.close()
     report(f"declared {len(SERVICES)} exchanges, {len(subs)} consumer queues with "
            f"{retry_steps} retry step(s) each, {len(SERVICES)} dead-letter queues")
+    if dropped:
+        report(f"deleted the queues of {len(RETIRED)} retired handlers ({dropped} message(s) no one needs)")
+
+
+def retire(channel, retry_steps: int) -> int:
+    """Delete the retired handlers' queues (absent ones are fine); returns the messages they held."""
+    dropped = 0
+    for sub in RETIRED:
+        for name in (sub.queue_name, *(retry_queue_name(sub.queue_name, s) for s in range(1, retry_steps + 1))):
+            dropped += channel.queue_delete(name) or 0
+    return dropped

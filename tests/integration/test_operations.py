@@ -98,6 +98,34 @@ def test_declare_and_outbox_status(hub_env):
     assert outbox.returncode == 0 and "GM0687:" in outbox.stdout and "statistics:" in outbox.stdout
 
 
+def test_declare_deletes_the_queues_of_retired_handlers(hub_env):
+    """A handler that is gone must not leave a queue that fills up with no reader."""
+    from kombu import Connection
+
+    from shared.messaging.topology import RETIRED, consumer_queue, retry_queue_name
+
+    settings = load_settings(hub_env)
+    retired = RETIRED[0]
+    with Connection(settings.amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        consumer_queue(retired.source, retired.event_type, retired.service, retired.method)(channel).declare()
+        channel.basic_publish(channel.prepare_message(b"{}"), exchange="", routing_key=retired.queue_name)
+        channel.close()
+    declared = meldpunt(hub_env, "declare")
+    assert declared.returncode == 0, declared.stderr
+    assert "retired handlers (1 message(s) no one needs)" in declared.stdout
+    with Connection(settings.amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        for name in (retired.queue_name, retry_queue_name(retired.queue_name, 1)):
+            try:
+                channel.queue_declare(name, passive=True)
+            except Exception as gone:  # 404 NOT_FOUND closes the channel
+                assert "NOT_FOUND" in str(gone)
+                channel = conn.channel()
+            else:
+                raise AssertionError(f"{name} is still there")
+
+
 def test_audit_command_shows_who_read_a_case(hub, hub_env):
     code = hub.region.codes[2]
     key = hub.key(code)

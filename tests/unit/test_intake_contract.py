@@ -173,14 +173,26 @@ def test_is_anonymous(reporter, anonymous):
     assert is_anonymous({} if reporter is None else {"reporter": reporter}) is anonymous
 
 
-def test_the_conditional_status_update_follows_the_same_rule_as_next_status():
-    from services.intake import domain
+def test_the_status_shown_is_the_furthest_step_taken_and_a_final_status_stays():
+    from itertools import product
 
-    for event_type in (*domain.STATUS_AFTER_EVENT, "incident_updated"):
-        status, replaces = domain.statuses_advanced_by(event_type)
-        for current in domain.STATUSES:
-            expected = domain.next_status(current, event_type)
-            assert (status if current in replaces else current) == expected, (current, event_type)
+    from services.intake.domain import STATUSES, reporter_status
+
+    assert reporter_status("ontvangen", triaged=False, referred=False, planned=False) == "ontvangen"
+    assert reporter_status("ontvangen", triaged=True, referred=False, planned=False) == "in_behandeling"
+    assert reporter_status("ontvangen", triaged=True, referred=True, planned=False) == "doorverwezen"
+    # aftercare is planned from the triage decision, so it may come before or without a referral
+    assert reporter_status("ontvangen", triaged=True, referred=False, planned=True) == "nazorg"
+    assert reporter_status("ontvangen", triaged=True, referred=True, planned=True) == "nazorg"
+    for triaged, referred, planned in product((False, True), repeat=3):
+        steps = dict(triaged=triaged, referred=referred, planned=planned)
+        assert reporter_status("ingetrokken", **steps) == "ingetrokken"
+        assert reporter_status("afgesloten", **steps) == "afgesloten"
+        # a status column moved on by an earlier release never goes back
+        assert reporter_status("nazorg", **steps) == "nazorg"
+        furthest = max(["ontvangen"] + [status for status, done in (("in_behandeling", triaged),
+                       ("doorverwezen", referred), ("nazorg", planned)) if done], key=STATUSES.index)
+        assert reporter_status("ontvangen", **steps) == furthest
 
 
 def test_offsets_postgresql_cannot_store_and_impossible_years_are_field_errors():
