@@ -165,54 +165,60 @@ How each figure is made:
   period and the one before it), `figures` adds the suppression and every figure of the page.
   `refresh_day` is one recount of a marked day and its month (the timer's unit of work).
 
-Known limits: on two cores the hub shares the machine with RabbitMQ, PostgreSQL and the
-bench's own clients, and each incident costs one HTTP request (key check, and a signature
-check for signing keys), six outbox events (reported, triaged, referral, care plan,
-first-contact reminder, repeat signal), about twelve handler runs and encryption of its
-personal data, every step durable. Counted in PostgreSQL's statement log at 45 incidents/s,
-an incident takes about 70 statements in 12.5 transactions (106 in 21 at 10/s, when nothing
-batches). A statement costs the calling service about 80 µs of CPU under eventlet (a green
-`execute` and its fetch; a transaction of one statement about 165 µs) besides the server's
-work, and PostgreSQL is the largest single consumer. Sampled from /proc at 50 incidents/s:
-PostgreSQL about 47 % of the machine's 200 %, intake 37 %, RabbitMQ 36 %, statistics 30 %,
-triage 23 %, police liaison 18 %, aftercare 15 %, the bench's clients 14 % — the machine is
-nearly full at 50/s, which is why the tail there is hundreds of milliseconds. Statements,
-transactions and per-message work in the services set the ceiling, not the broker
-(`ratio_*`). What was done against it, measured each time with `bench/hub_bench.py`: the
-relay publishes a batch and waits once for its confirms; the connection pool waits briefly
-for a busy connection to the same store instead of opening a new one; schema instances are
-reused; statistics recounts marked days on a timer instead of per event (26 → 46
-incidents/s); batch handlers (group commit, see
-[architecture.md](architecture.md#batch-handlers-group-commit)) take the events waiting in
-a queue in one worker and one transaction — statistics, intake's status events, police
-liaison's and aftercare's triage results — and triage counts linked cases in the database
-instead of fetching them (46 → 58 incidents/s, p99 at 50/s from 3.5 s to 1.9 s); the relay
-publishes what its own process commits straight from memory and marks it published in one
-statement per store every half second, a transaction writes its events to the outbox in one
-statement, intake reads a key and its signing secret in one transaction, and triage,
-aftercare and police liaison lost a statement each (58 → 70 incidents/s; p99 at 50/s from
-1.9 s to 0.25–1.0 s over several runs); the relay publishes from a thread of its own that
-never waits for a database, while another marks and sweeps (in interleaved runs of
-`bench/hub_bench.py --rate 50` on 2026-11-29: p99 271, 326 and 342 ms against 435 and
-453 ms with one thread; at full load about 13 % fewer incidents/s, as publish batches are
-smaller — the latency target was the one within reach). The 200/s target stays out of reach on two cores: it needs
-about a third of today's machine time per incident. Beyond this machine the services scale
-out as competing consumers onto more cores and PostgreSQL servers
-([scaling.md](scaling.md)); on it, what is left is fewer hops (the reporter's status read
-from the services' own tables instead of following three events; statistics taking every
-event type from one queue, for bigger batches) and fewer statements per handler. Latency
-depends on the distance to that ceiling: at 30 incidents/s p50, p95 and p99 stay well within
-the 250 ms target (22, 35 and 50 ms on 2026-11-29); at 50/s the machine is nearly full, the
-tail varies from run to run (the same code measured from about 0.25 to 0.45 s p99), and the
-p99 target is met only in some runs. Statistics marks
-the incident's day for each event it folds and recounts marked days once a second
-(`statistics_refresh_day_*` is one such recount). The figures above were measured with
-whatever else ran on the machine at the time, and this shared machine's speed changes from
-hour to hour: compare the hub's figures with the raw ceilings of the same run. On
-2026-11-29 the run at 08:33 UTC (one relay thread) saw PostgreSQL at 14,399 round trips/s
-and the hub at 70.2 incidents/s with p99 248 ms at 50/s; the run at 09:38 UTC (two relay
-threads, the table above) saw 10,315 round trips/s — the machine some 30 % slower — and the
-hub at 49.5 incidents/s, so that 50/s was at its ceiling there.
+Known limits. On two cores the hub shares the machine with RabbitMQ, PostgreSQL and the
+bench's own clients. Each incident costs one HTTP request (key check, and a signature check
+for signing keys), six outbox events (reported, triaged, referral, care plan, first-contact
+reminder, repeat signal), about nine handler runs and the encryption of its personal data,
+every step durable. Counted in PostgreSQL's statement log (by `application_name`, at 45
+incidents/s, 2026-11-29): about 45 statements in 6.6 transactions per incident — intake 11.8,
+triage 10.8, statistics 7.9, police liaison 7.5, aftercare 6.7. A statement costs the calling
+service about 80 µs of CPU under eventlet (a green `execute` and its fetch) besides the
+server's work. Sampled from /proc at 40 incidents/s on 2026-11-29 (a slow hour of this
+machine): PostgreSQL 40 % of the machine's 200 %, RabbitMQ 28 %, statistics 26 %, triage
+24 %, intake 23 %, police liaison 19 %, aftercare 17 %, the bench's clients 12 % — the machine
+was full at 40/s then. Statements, transactions and per-message work in the services set
+the ceiling, not the broker (`ratio_*`).
+
+What was done against it, each step measured with `bench/hub_bench.py`: the relay publishes
+a batch and waits once for its confirms; the connection pool waits briefly for a busy
+connection to the same store instead of opening a new one; schema instances are reused;
+statistics recounts marked days on a timer instead of per event (26 → 46 incidents/s);
+batch handlers (group commit, see
+[architecture.md](architecture.md#batch-handlers-group-commit)) take the events waiting in a
+queue in one worker and one transaction, and triage counts linked cases in the database
+instead of fetching them (46 → 58 incidents/s, p99 at 50/s 3.5 → 1.9 s); the relay publishes
+what its own process commits straight from memory and marks it published once every half
+second, a transaction writes its events to the outbox in one statement, intake reads a key
+and its signing secret in one transaction, and triage, aftercare and police liaison lost a
+statement each (58 → 70 incidents/s; p99 at 50/s 1.9 s → 0.25–1.0 s over several runs); the
+relay publishes from a thread of its own that never waits for a database (interleaved runs
+at 50/s: p99 271–342 ms against 435–453 ms; at full load about 13 % fewer incidents/s, as
+publish batches are smaller). Last, the reporter's status is read from the services' own
+tables when asked instead of intake following three events per incident
+([intake.md](intake.md#status)): counted the same way as above, 50.3 → 45 statements and
+8.0 → 6.6 transactions per incident, three fewer deliveries, and in interleaved runs at
+40/s about 8 % less machine CPU per incident (whole runs, set-up included: 49–55 against
+56.5–56.7 ms).
+
+The 200/s target stays out of reach on two cores: it needs about a quarter of today's
+machine time per incident. Beyond this machine the services scale out as competing
+consumers onto more cores and PostgreSQL servers ([scaling.md](scaling.md)); on it, what
+is left is fewer statements per handler (intake's key check and its insert share no
+transaction; each encryption takes a shared lock and reads the key version) and less
+Python per event (every consumer validates the whole envelope with marshmallow). Latency
+depends on the distance to that ceiling: at 30 incidents/s p50, p95 and p99 stay within the
+250 ms target on a normal hour; at 50/s the machine is at or near its ceiling, the tail
+varies widely from run to run, and the p99 target is met only in some runs. Statistics
+marks the incident's day for each event it folds and recounts marked days once a second
+(`statistics_refresh_day_*` is one such recount).
+
+This shared machine's speed changes from hour to hour: compare the hub's figures with the
+raw ceilings of the same run. On 2026-11-29 PostgreSQL round trips measured beside the hub
+were 14,399/s at 08:33 UTC (hub 70.2 incidents/s, p99 248 ms at 50/s) and 10,315/s at
+09:38 UTC (hub 49.5 incidents/s, two relay threads), and 7,269/s at 10:47 UTC, the run in
+the table above (hub 55.3 incidents/s with the reporter's status read instead of followed):
+the machine had about half its 08:33 speed, so 50/s was at its ceiling (p99 1.24 s) while
+30/s kept p99 at 98 ms.
 """
     (REPO / "docs" / "benchmarks.md").write_text(text)
     print("wrote docs/benchmarks.md")
