@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared import case_progress
+
 _PLAN_ROWS = "plan_id IN (SELECT plan_id FROM aftercare.care_plans WHERE case_id = %s)"
 _REFERRAL_ROWS = "referral_id IN (SELECT referral_id FROM police_liaison.referrals WHERE case_id = %s)"
 
@@ -44,8 +46,6 @@ SEALED = (
     Sealed("aftercare.referrals", "referral_id", "result", case_rows=_PLAN_ROWS),
 )
 
-# Cases whose personal data a retention run may erase: closed or withdrawn.
-CLOSED_STATUSES = ("afgesloten", "ingetrokken")
 DEFAULT_RETENTION_YEARS = 5
 
 
@@ -190,13 +190,9 @@ def erase_case(uow, case_id, actor: str, reason: str) -> str:
 
 
 def retention_due(uow, years: int, now: datetime, limit: int = 100) -> list:
-    """Closed or withdrawn cases whose closing lies more than `years` back and are not erased."""
-    before = now - timedelta(days=round(365.25 * years))
-    rows = uow.fetchall(
-        "SELECT case_id FROM intake.incidents WHERE status = ANY(%s) AND erased_at IS NULL "
-        "AND coalesce(withdrawn_at, status_changed_at, received_at) < %s ORDER BY case_id LIMIT %s",
-        (list(CLOSED_STATUSES), before, limit))
-    return [r["case_id"] for r in rows]
+    """Closed or withdrawn cases whose closing lies more than `years` back and are not erased
+    (when a case counts as closed: shared/case_progress.py)."""
+    return case_progress.closed_before(uow, now - timedelta(days=round(365.25 * years)), limit)
 
 
 def run_retention(open_store, years: int, now: datetime, actor: str) -> list:

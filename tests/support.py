@@ -209,6 +209,27 @@ class Hub:
     def case_store(self, code: str) -> str:
         return self.region.municipality(code).case_store_dsn
 
+    def finish_case(self, code: str, case_id) -> None:
+        """Finish a case's work through the services' own APIs, as their staff do: a coordinator
+        confirms triage, the police liaison refuses the referral, an aftercare worker closes
+        the plan. Waits for the referral and the plan the report's consent brings first."""
+        store = self.case_store(code)
+        wait_for(lambda: query(store, "SELECT 1 FROM triage.results WHERE case_id = %s", (case_id,)),
+                 what="the triage result")
+        [referral] = wait_for(lambda: query(store, "SELECT referral_id FROM police_liaison.referrals "
+                                            "WHERE case_id = %s", (case_id,)), what="the referral")
+        [plan] = wait_for(lambda: query(store, "SELECT plan_id FROM aftercare.care_plans WHERE case_id = %s",
+                                        (case_id,)), what="the care plan")
+        for service, path, role, body in (
+                ("triage", f"/api/v1/triage/{case_id}/confirm", "coordinator", {}),
+                ("police_liaison", f"/api/v1/referrals/{referral['referral_id']}/steps", "police_liaison",
+                 {"status": "afgewezen", "reason": "Geen strafbaar feit."}),
+                ("aftercare", f"/api/v1/aftercare/plans/{plan['plan_id']}/close", "aftercare_worker",
+                 {"reason": "completed"})):
+            done = requests.post(self.url(service, path), json=body, timeout=10,
+                                 headers={"Authorization": f"Bearer {self.key(code, role)}"})
+            assert done.status_code == 200, (path, done.status_code, done.text)
+
     def facts(self, code: str, case_id) -> dict | None:
         from services.statistics.domain import case_ref
         from shared.config import region_secret

@@ -40,9 +40,10 @@ def is_anonymous(report: dict) -> bool:
 
 # Intake stores only its own part of the status: `ontvangen` until the reporter withdraws
 # (`ingetrokken`). How far the case has come since is read, when someone asks, from the
-# services that did the work (their tables are in the same case store): a triage result, a
-# referral, a care plan. Reading it costs a few statements on a rare read; following three
-# events per incident cost three deliveries and a transaction each on every incident.
+# services that did the work (shared/case_progress.py; their tables are in the same case
+# store): a triage result, a referral, a care plan, and whether all of that is finished.
+# Reading it costs one statement on a rare read; following three events per incident cost
+# three deliveries and a transaction each on every incident.
 STATUSES = ("ontvangen", "in_behandeling", "doorverwezen", "nazorg", "afgesloten", "ingetrokken")
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
 FINAL = ("afgesloten", "ingetrokken")
@@ -56,13 +57,15 @@ STATUS_WORDS = {
 }
 
 
-def reporter_status(own: str, *, triaged: bool, referred: bool, planned: bool) -> str:
-    """The status shown for a case: intake's own status moved on by the furthest step the
-    other services have taken (a care plan, then a referral, then a triage result). Forward
-    only, so a case whose status column an earlier release had moved on keeps it; a final
-    status stays."""
+def reporter_status(own: str, *, triaged: bool, referred: bool, planned: bool, closed: bool = False) -> str:
+    """The status shown for a case: `afgesloten` once its work is done, else intake's own
+    status moved on by the furthest step the other services have taken (a care plan, then a
+    referral, then a triage result). Forward only, so a status column an earlier release
+    moved on keeps its value; a withdrawn case stays withdrawn."""
     if own in FINAL:
         return own
+    if closed:
+        return "afgesloten"
     reached = [status for status, done in (("in_behandeling", triaged), ("doorverwezen", referred),
                                            ("nazorg", planned)) if done]
     return max([own, *reached], key=_RANK.__getitem__)

@@ -13,7 +13,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from shared import auth
+from shared import auth, case_progress
 from shared import vocabulary as v
 from shared.http import (PAGE_HEADERS, Problem, api, invalid_params, json_response, load_or_422, path_uuid,
                          read_json)
@@ -22,10 +22,7 @@ from shared.dependencies import Encryption
 from shared.service import HubService
 from shared.schemas import instance
 
-from services.aftercare import store as aftercare_store
-from services.police_liaison import store as police_store
 from services.police_liaison.service import police_status_of
-from services.triage import store as triage_store
 
 from services.intake import domain, openapi, signatures, store, web
 from services.intake.options import intake_options
@@ -53,17 +50,13 @@ class PublicFormGuard(DependencyProvider):
         return self._made
 
 
-def status_shown(uow, case_id, own: str, referred: bool | None = None) -> str:
-    """The status the reporter sees (domain.reporter_status), read where the work was done:
-    triage's result, police liaison's referral, aftercare's care plan, each through its own
-    service's store (they are in this same case store)."""
-    if own in domain.FINAL:
-        return own
-    if referred is None:
-        referred = police_store.referral_of_case(uow, case_id) is not None
-    return domain.reporter_status(own, triaged=triage_store.get_result(uow, case_id) is not None,
-                                  referred=referred,
-                                  planned=aftercare_store.plan_of_case(uow, case_id) is not None)
+def status_shown(uow, case_id) -> str:
+    """The status the reporter sees (domain.reporter_status), read where the work was done
+    (shared/case_progress.py: triage's result, the referral, the care plan, in this same case
+    store)."""
+    p = case_progress.progress_of(uow, case_id)
+    return domain.reporter_status(p.own_status, triaged=p.triaged, referred=p.referred, planned=p.planned,
+                                  closed=p.closed_since is not None)
 
 
 def _page(html: str, status: int = 200, headers: dict | None = None) -> Response:
@@ -213,7 +206,7 @@ class IntakeService(HubService):
             uow.audit(principal.actor, "read", "incident", case_id=case_uuid,
                       reason="GET /api/v1/incidents/{case_id}")
             row["evidence"] = store.list_evidence(uow, case_uuid)
-            row["status"] = status_shown(uow, case_uuid, row["status"])
+            row["status"] = status_shown(uow, case_uuid)
         row["municipality"] = principal.municipality
         row["anonymous"] = domain.is_anonymous(row)
         return json_response(instance(IncidentViewSchema).dump(row))
@@ -230,8 +223,8 @@ class IntakeService(HubService):
             self._locked_case(uow, principal, case_uuid)  # another's case is 404 before the upload is read
         filename, content = self._upload(request, options, lang)
         with self.storage.case_store(principal.municipality) as uow:
-            row = self._locked_case(uow, principal, case_uuid)
-            if not domain.may_change(row["status"]):
+            self._locked_case(uow, principal, case_uuid)
+            if not domain.may_change(status_shown(uow, case_uuid)):
                 raise web.api_problem(409, "Conflict", lang, "case_closed", "case_id")
             count, total = store.evidence_total(uow, case_uuid)
             try:
@@ -485,7 +478,7 @@ class IntakeService(HubService):
             uow.audit("melder", "read" if action not in ("add", "withdraw") else "update", "incident status",
                       case_id=case_id, reason=f"POST /meld/{{code}}/volg ({action}, with receipt code and secret)")
             police = police_status_of(uow, case_id)  # police_liaison's referral in this same case store
-            status = status_shown(uow, case_id, status, referred=police["referred"])
+            status = status_shown(uow, case_id)
             errors, notice, result_status = {}, None, 200
             if action in ("add", "withdraw") and not domain.may_change(status):
                 errors["addition"] = t["closed"]

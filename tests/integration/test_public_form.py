@@ -206,9 +206,10 @@ def test_follow_up_status_addition_and_withdrawal(intake, intake_events_queue, s
     assert "voor de deur" not in str(on_the_wire) and "Sanne" not in str(on_the_wire)
 
 
-def test_status_follows_triage_referral_and_aftercare(hub):
+def test_status_follows_triage_referral_and_aftercare_until_closed(hub):
     """Through the whole hub: the status the reporter sees is read from what triage, police
-    liaison and aftercare stored for the case, on the follow-up page and in the API."""
+    liaison and aftercare stored for the case, on the follow-up page and in the API, up to
+    its closing."""
     code = hub.region.codes[0]
     session, token, _ = open_form(hub, code)
     answer = session.post(hub.url("intake", f"/meld/{code}"),
@@ -243,3 +244,15 @@ def test_status_follows_triage_referral_and_aftercare(hub):
     # the police status, in plain words, from police_liaison's referral in the same case store
     police = re.search(r'id="police-status">([^<]+)<', page.text)
     assert police and police.group(1).strip()
+
+    # when staff have finished its work the case is closed, and the reporter can no longer change it
+    hub.finish_case(code, case_id)
+    status, page = shown()
+    assert status == "afgesloten"
+    late = session.post(hub.url("intake", f"/meld/{code}/volg"),
+                        data={"csrf_token": token, "receipt_code": receipt, "secret": secret,
+                              "action": "add", "addition": "nog iets"}, timeout=10)
+    assert late.status_code == 409
+    view = requests.get(hub.url("intake", f"/api/v1/incidents/{case_id}"),
+                        headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert view.json()["status"] == "afgesloten"

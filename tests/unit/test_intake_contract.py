@@ -173,7 +173,7 @@ def test_is_anonymous(reporter, anonymous):
     assert is_anonymous({} if reporter is None else {"reporter": reporter}) is anonymous
 
 
-def test_the_status_shown_is_the_furthest_step_taken_and_a_final_status_stays():
+def test_the_status_shown_is_the_furthest_step_taken_until_closed_and_a_final_status_stays():
     from itertools import product
 
     from services.intake.domain import STATUSES, reporter_status
@@ -193,6 +193,9 @@ def test_the_status_shown_is_the_furthest_step_taken_and_a_final_status_stays():
         furthest = max(["ontvangen"] + [status for status, done in (("in_behandeling", triaged),
                        ("doorverwezen", referred), ("nazorg", planned)) if done], key=STATUSES.index)
         assert reporter_status("ontvangen", **steps) == furthest
+        # a case whose work is done is closed, unless it was withdrawn first
+        assert reporter_status("ontvangen", **steps, closed=True) == "afgesloten"
+        assert reporter_status("ingetrokken", **steps, closed=True) == "ingetrokken"
 
 
 def test_offsets_postgresql_cannot_store_and_impossible_years_are_field_errors():
