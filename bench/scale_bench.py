@@ -3,8 +3,9 @@
 Starts a throwaway hub whose region has 342 municipalities, each with its own database
 (copied from one migrated template, then `meldpunt migrate` checks them all), and measures
 the PostgreSQL connections the services hold and the resident memory of all service
-processes together: idle, then while incidents come in round the whole region. Prints one
-line per figure.
+processes together: idle, then while incidents come in round the whole region; then how
+long triage takes for an incident naming a perpetrator, whom it looks up in every other
+store. Prints one line per figure.
 """
 from __future__ import annotations
 
@@ -110,6 +111,45 @@ def keys_for(hub: ScaleHub) -> dict:
         pool.close()
 
 
+PROBES = 10  # incidents naming one perpetrator, one after the other, round the region
+
+
+def perpetrator_probe(hub, keys: dict, report) -> dict:
+    """Incidents naming the same perpetrator in different municipalities, one at a time: the
+    time from acceptance to triage's result, which asks every other municipality's store
+    whether it knows the perpetrator's keyed hash (docs/triage.md), and how many of them
+    triage found known elsewhere (all but the first should be)."""
+    codes = list(keys)[::max(1, len(keys) // PROBES)][:PROBES]
+    body = {**INCIDENT, "perpetrators": [{"name": "Bench Dader", "birth_date": "1980-01-01"}]}
+    seconds, known_elsewhere = [], 0
+    for code in codes:
+        response = requests.post(hub.url("intake", "/api/v1/incidents"), json=body,
+                                 headers={"Authorization": f"Bearer {keys[code]}"}, timeout=30)
+        response.raise_for_status()
+        accepted, case_id = time.monotonic(), response.json()["case_id"]
+        dsn = hub.settings.region.municipality(code).case_store_dsn
+        with psycopg2.connect(dsn) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                while time.monotonic() - accepted < 120:
+                    cur.execute("SELECT 1 FROM triage.results WHERE case_id = %s", (case_id,))
+                    if cur.fetchone():
+                        break
+                    time.sleep(0.01)
+                seconds.append(time.monotonic() - accepted)
+                cur.execute("SELECT 1 FROM hub.outbox WHERE event_type = 'repeat_detected' AND "
+                            "envelope->>'case_id' = %s AND (envelope->'payload'->>'other_municipalities')::int > 0",
+                            (case_id,))
+                known_elsewhere += cur.fetchone() is not None
+        conn.close()
+    report(f"# perpetrator probe: {len(seconds)} incidents, triage took "
+           f"{', '.join(f'{s:.2f}' for s in seconds)} s")
+    seconds.sort()
+    return {"triage_seconds_naming_a_perpetrator_p50": seconds[len(seconds) // 2],
+            "triage_seconds_naming_a_perpetrator_max": seconds[-1],
+            "perpetrator_known_elsewhere": known_elsewhere}
+
+
 def run(count: int, idle_seconds: float, load_seconds: float, rate: float, report=print) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -155,6 +195,8 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             deadline = time.monotonic() + 120
             while hub.counted() < len(accepted) and time.monotonic() < deadline:
                 time.sleep(0.5)
+            completed = hub.counted()
+            named = perpetrator_probe(hub, keys, report)
             return {
                 "municipalities": count,
                 "pg_connections_idle_max": max(c for c, _ in samples_idle),
@@ -164,7 +206,8 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
                 "service_cpu_idle_percent": idle_cpu * 100,
                 "pg_connects_per_s_idle": idle_connects,
                 "incidents_accepted": len(accepted),
-                "incidents_completed": hub.counted(),
+                "incidents_completed": completed,
+                **named,
             }
         finally:
             hub.stop()
