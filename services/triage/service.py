@@ -52,23 +52,24 @@ class TriageService(HubService):
         return self.storage.region.options.get(TRIAGE) or {}
 
     def _triage(self, event):
+        """Decide in one transaction, and let the decision go out; only then ask the other
+        municipalities about a perpetrator new to the case (one query per store), and settle
+        that repeat in a second transaction. The referral never waits for the region, nor for
+        a store that does not answer: that failure retries the repeat check alone."""
         rules = self._options().get("rules") or default_rules()
-        secret = self.region_secret
         with self.storage.case_store(event.municipality) as uow:
             incident = store.get_incident(uow, event.case_id) or {}
-            keys = identity.keys_of(secret, incident.get("perpetrators") or [], incident.get("reporter"))
-            if not keys["perpetrator"]:  # no other store to ask: read and decide in one transaction
-                self._decide(uow, event, incident, keys, [], rules)
-                return
-        # asked between our two transactions, so no connection is held while other stores answer
-        elsewhere = self._known_elsewhere(event.municipality, keys["perpetrator"])
-        with self.storage.case_store(event.municipality) as uow:
-            self._decide(uow, event, incident, keys, elsewhere, rules)
+            keys = identity.keys_of(self.region_secret, incident.get("perpetrators") or [], incident.get("reporter"))
+            if uow.first_delivery(event):
+                asks_elsewhere = self._decide(uow, event, incident, keys, rules)
+            else:  # redelivered: the decision stands; a repeat check it left may still be open
+                asks_elsewhere = bool(keys["perpetrator"]) and store.repeat_check(uow, event.event_id) is not None
+        if asks_elsewhere:
+            self._settle_repeat_elsewhere(event, keys["perpetrator"])
 
-    def _decide(self, uow, event, incident, keys, elsewhere, rules):
-        """Triage the incident, store the result and its keyed hashes, record what it brings."""
-        if not uow.first_delivery(event):
-            return
+    def _decide(self, uow, event, incident, keys, rules) -> bool:
+        """Triage the incident, store the result and its keyed hashes, record what it brings.
+        True when a perpetrator new to the case is still to be asked about elsewhere."""
         result = domain.triage(event.payload, rules, incident.get("description"))
         received_at = incident.get("received_at") or event.occurred_at
         # the service itself read the description and identifiers: that too is a read of personal data
@@ -86,15 +87,31 @@ class TriageService(HubService):
             "location_type": event.payload["location_type"],
             "target_role": event.payload["target_role"],
         }, correlation_id=event.correlation_id, priority=result.priority)
+        asks_elsewhere = False
         for kind in v.REPEAT_KINDS:
             if keys[kind] <= known_before.get(kind, set()):
                 continue  # a re-triage with no new identifiers: this repeat was reported already
             linked = store.count_linked(uow, event.case_id, kind, keys[kind])
-            others = len(elsewhere) if kind == "perpetrator" else 0
-            if linked or others:
+            if kind == "perpetrator":  # the region's answer comes after this transaction
+                store.open_repeat_check(uow, event.event_id, event.case_id, linked, result.priority)
+                asks_elsewhere = True
+            elif linked:
                 uow.record("repeat_detected", event.case_id, {
-                    "kind": kind, "cases_in_municipality": linked, "other_municipalities": others,
+                    "kind": kind, "cases_in_municipality": linked, "other_municipalities": 0,
                 }, correlation_id=event.correlation_id, priority=result.priority)
+        return asks_elsewhere
+
+    def _settle_repeat_elsewhere(self, event, hashes):
+        """Ask the other stores (no transaction held meanwhile), then close the check and record
+        the repeat once: a second delivery finds the check closed."""
+        elsewhere = self._known_elsewhere(event.municipality, hashes)
+        with self.storage.case_store(event.municipality) as uow:
+            check = store.close_repeat_check(uow, event.event_id)
+            if check is not None and (check["linked"] or elsewhere):
+                uow.record("repeat_detected", event.case_id, {
+                    "kind": "perpetrator", "cases_in_municipality": check["linked"],
+                    "other_municipalities": len(elsewhere),
+                }, correlation_id=event.correlation_id, priority=check["priority"])
 
     def _known_elsewhere(self, municipality: str, hashes) -> list[str]:
         """Codes of the other municipalities whose store knows any of these keyed hashes; they

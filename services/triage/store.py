@@ -100,6 +100,22 @@ def count_linked(uow, case_id, kind: str, hashes) -> int:
                         (kind, [bytes(h) for h in hashes], case_id))["n"]
 
 
+def open_repeat_check(uow, event_id, case_id, linked: int, priority: int) -> None:
+    """A perpetrator repeat to settle once the other municipalities have answered."""
+    uow.execute("INSERT INTO triage.repeat_checks (event_id, case_id, linked, priority) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (event_id) DO NOTHING", (event_id, case_id, linked, priority)).close()
+
+
+def repeat_check(uow, event_id) -> dict | None:
+    return uow.fetchone("SELECT linked, priority FROM triage.repeat_checks WHERE event_id = %s", (event_id,))
+
+
+def close_repeat_check(uow, event_id) -> dict | None:
+    """Take the open check away; None when another delivery already settled it."""
+    return uow.fetchone("DELETE FROM triage.repeat_checks WHERE event_id = %s RETURNING linked, priority",
+                        (event_id,))
+
+
 def knows_perpetrator(uow, hashes) -> bool:
     """Asked of another municipality's store: only whether it knows any of these hashes."""
     if not hashes:

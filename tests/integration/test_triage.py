@@ -195,3 +195,67 @@ def test_coordinator_confirms_and_the_result_leaves_the_queue(hub):
                  (case_id,)) == [{"reason": "Klopt zo."}]
     queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(coordinator), timeout=5).json()
     assert str(case_id) not in [i["case_id"] for i in queue["items"]]
+
+
+def test_the_decision_goes_out_while_another_municipality_cannot_answer(hub_env, region_file, tmp_path,
+                                                                       declared, start_services):
+    """A perpetrator is looked up in every other store only after the decision is committed: a
+    store that does not answer holds back the repeat signal (retried, then parked), never the
+    triage result and the referral it brings. Once the store answers, a replay settles the
+    repeat exactly once."""
+    import yaml
+    from kombu import Connection
+
+    from shared.config import load_settings
+    from tests.support import Hub, drop_databases, meldpunt
+
+    late = f"mh_late_{uuid.uuid4().hex[:8]}"
+    region = yaml.safe_load(region_file.read_text())
+    region["municipalities"].append({"code": "GM0677", "name": "Hulst", "police_unit": "zwb-zeeuws-vlaanderen",
+                                     "case_store_dsn": f"postgresql://postgres@127.0.0.1:5432/{late}"})
+    path = tmp_path / "region-with-a-store-not-there-yet.yaml"
+    path.write_text(yaml.safe_dump(region))
+    env = {**hub_env, "MELDPUNT_REGION": str(path)}
+    start_services("intake")
+    start_services("triage", settings=load_settings(env))
+    hub = Hub(declared)
+    a, b = "GM0718", "GM0687"
+    body = incident_body(perpetrators=[{"name": f"Kees Onbereikbaar {late}", "birth_date": "1970-02-03"}],
+                         reporter={"name": "Melder", "email": f"{late}@example.nl"})
+
+    def perpetrator_repeats(code, case_id):
+        return [e["payload"] for e in outbox(hub, code, "repeat_detected", case_id)
+                if e["payload"]["kind"] == "perpetrator"]
+
+    def parked() -> int:
+        with Connection(declared.amqp_uri) as conn:
+            return conn.default_channel.queue_declare("triage.dlq", passive=True).message_count
+
+    try:
+        in_a = uuid.UUID(hub.report(hub.key(a), body).json()["case_id"])
+        wait_for(lambda: parked() == 1, what="a's repeat check parked", timeout=30)
+        in_b = uuid.UUID(hub.report(hub.key(b), body).json()["case_id"])
+        wait_for(lambda: parked() == 2, what="b's repeat check parked", timeout=30)
+        # the decisions went out; the repeat waits for the store that did not answer
+        for code, case_id in ((a, in_a), (b, in_b)):
+            assert len(outbox(hub, code, "incident_triaged", case_id)) == 1
+            assert perpetrator_repeats(code, case_id) == []
+            assert query(hub.case_store(code), "SELECT linked FROM triage.repeat_checks WHERE case_id = %s",
+                         (case_id,)) == [{"linked": 0}]
+
+        assert meldpunt(env, "migrate").returncode == 0  # the store is there now
+        replayed = meldpunt(env, "dlq", "replay", "triage", "--all")
+        assert replayed.returncode == 0, replayed.stderr
+
+        repeat = wait_for(lambda: perpetrator_repeats(b, in_b), what="b's repeat", timeout=30)
+        assert repeat == [{"kind": "perpetrator", "cases_in_municipality": 0, "other_municipalities": 1}]
+        wait_for(lambda: perpetrator_repeats(a, in_a), what="a's repeat", timeout=30)
+        eventlet.sleep(1)  # nothing more comes
+        for code, case_id in ((a, in_a), (b, in_b)):
+            assert len(outbox(hub, code, "incident_triaged", case_id)) == 1
+            assert len(perpetrator_repeats(code, case_id)) == 1
+            assert query(hub.case_store(code), "SELECT 1 FROM triage.repeat_checks WHERE case_id = %s",
+                         (case_id,)) == []
+        assert parked() == 0
+    finally:
+        drop_databases([late])
