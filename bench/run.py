@@ -156,7 +156,11 @@ How each figure is made:
   its own database on this PostgreSQL: the connections the five services hold and their
   resident memory together, idle and at 20 incidents/s round the region; the services' CPU
   and the new PostgreSQL connections per second while idle (the periodic scans over every
-  store, see [scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)).
+  store, see [scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)); then ten
+  incidents naming one perpetrator, one after the other round the region: seconds until
+  triage's result (`triage_seconds_*`, what the referral waits for) and until the repeat
+  check is settled (`repeat_check_seconds_*`: triage asked the 341 other stores), and how
+  many found the perpetrator known elsewhere (all but the first should).
 - `statistics_*`: bench/statistics_bench.py — 1,000,000 incident facts over three years in 25
   municipalities, written with COPY into a throwaway statistics database (`copy_facts_per_s`),
   the daily and monthly counts built from them (`rollup_build_s`, what `meldpunt stats rebuild`
@@ -200,25 +204,36 @@ tables when asked instead of intake following three events per incident
 40/s about 8 % less machine CPU per incident (whole runs, set-up included: 49–55 against
 56.5–56.7 ms).
 
-The 200/s target stays out of reach on two cores: it needs about a quarter of today's
+The 200/s target stays out of reach on two cores: it needs about a third of today's
 machine time per incident. Beyond this machine the services scale out as competing
 consumers onto more cores and PostgreSQL servers ([scaling.md](scaling.md)); on it, what
 is left is fewer statements per handler (intake's key check and its insert share no
 transaction; each encryption takes a shared lock and reads the key version) and less
 Python per event (every consumer validates the whole envelope with marshmallow). Latency
 depends on the distance to that ceiling: at 30 incidents/s p50, p95 and p99 stay within the
-250 ms target on a normal hour; at 50/s the machine is at or near its ceiling, the tail
-varies widely from run to run, and the p99 target is met only in some runs. Statistics
+250 ms target on a normal hour; at 50/s the machine is near its ceiling, so the tail
+varies widely from run to run with the machine's speed: the p99 target was met in the run
+above (220 ms) and at 08:33 (248 ms), and missed at 09:38 and 10:47. Statistics
 marks the incident's day for each event it folds and recounts marked days once a second
 (`statistics_refresh_day_*` is one such recount).
 
 This shared machine's speed changes from hour to hour: compare the hub's figures with the
 raw ceilings of the same run. On 2026-11-29 PostgreSQL round trips measured beside the hub
-were 14,399/s at 08:33 UTC (hub 70.2 incidents/s, p99 248 ms at 50/s) and 10,315/s at
-09:38 UTC (hub 49.5 incidents/s, two relay threads), and 7,269/s at 10:47 UTC, the run in
-the table above (hub 55.3 incidents/s with the reporter's status read instead of followed):
-the machine had about half its 08:33 speed, so 50/s was at its ceiling (p99 1.24 s) while
-30/s kept p99 at 98 ms.
+were 14,399/s at 08:33 UTC (hub 70.2 incidents/s, p99 248 ms at 50/s), 10,315/s at 09:38
+(49.5 incidents/s), 7,269/s at 10:47 (55.3 incidents/s with the reporter's status read
+instead of followed; 50/s was then at the machine's ceiling, p99 1.24 s, while 30/s kept p99
+at 98 ms) and 15,241/s at 11:20, the run in the table above (68.6 incidents/s, p99 220 ms
+at 50/s).
+
+An incident that names a perpetrator costs more with many municipalities: triage asks every
+other store whether it knows the perpetrator's keyed hash. With 342 municipalities that
+took 1.9–8.9 s per incident at 11:10 UTC, before the decision, so the referral (and an
+acute one) waited for it. Triage now decides first and asks the region after its decision
+has committed ([triage.md](triage.md#repeat-detection-and-its-privacy-design)): in the run
+above its result came after 0.02–0.08 s and the repeat check after 2.2–8.7 s. The cost of
+asking 341 stores remains (341 queries per such incident, nearly all on new connections,
+each a forked PostgreSQL process); a regional index of keyed hashes is the next step
+([scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)).
 """
     (REPO / "docs" / "benchmarks.md").write_text(text)
     print("wrote docs/benchmarks.md")

@@ -16,8 +16,8 @@ _FROM = ("FROM intake.incidents i "
 
 # Closed: staff confirmed or overrode triage, and the referral and care plan the case got, if
 # any, are finished (the police closed or refused the referral; the plan was closed or
-# declined). Closed since the last of those moments. Reopened by a new triage (the reporter
-# added information before it closed), a referral or plan made afterwards.
+# declined). Closed since the last of those moments. Only a re-triage (a proposal again) or
+# a referral or plan made later would open it again; intake refuses changes to a closed case.
 _CLOSED_SINCE = ("CASE WHEN t.status IN ('bevestigd', 'overschreven') "
                  "AND (r.case_id IS NULL OR r.status IN ('afgesloten', 'afgewezen')) "
                  "AND (p.case_id IS NULL OR p.status <> 'open') "
