@@ -21,6 +21,11 @@ WINDOW = 0.1  # seconds a fold waits for more events: figures lag the facts by a
 REFRESH_SECONDS = 1.0  # how long figures may lag behind the facts (a read of the figures catches up at once)
 
 
+def folds(source: str, event_type: str):
+    """Every handler here folds its events the same way: in batches, waiting WINDOW for more."""
+    return event_handler(source, event_type, batch=BATCH, window=WINDOW)
+
+
 class StatisticsService(HubService):
     name = STATISTICS
     storage = Storage(relay_outbox=False, uses_case_stores=False, uses_statistics=True)
@@ -45,67 +50,67 @@ class StatisticsService(HubService):
                     days.add((municipality, reported_on))
             store.mark_dirty(uow, days)  # recounted by refresh_counts
 
-    @event_handler(INTAKE, "incident_reported", batch=BATCH, window=WINDOW)
+    @folds(INTAKE, "incident_reported")
     def on_incident_reported(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "incident_triaged", batch=BATCH, window=WINDOW)
+    @folds(TRIAGE, "incident_triaged")
     def on_incident_triaged(self, events):
         self._fold(events)
 
-    @event_handler(INTAKE, "incident_updated", batch=BATCH, window=WINDOW)
+    @folds(INTAKE, "incident_updated")
     def on_incident_updated(self, events):
         self._fold(events)
 
-    @event_handler(INTAKE, "incident_withdrawn", batch=BATCH, window=WINDOW)
+    @folds(INTAKE, "incident_withdrawn")
     def on_incident_withdrawn(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "triage_overridden", batch=BATCH, window=WINDOW)
+    @folds(TRIAGE, "triage_overridden")
     def on_triage_overridden(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "triage_overdue", batch=BATCH, window=WINDOW)
+    @folds(TRIAGE, "triage_overdue")
     def on_triage_overdue(self, events):
         self._fold(events)
 
-    @event_handler(TRIAGE, "repeat_detected", batch=BATCH, window=WINDOW)
+    @folds(TRIAGE, "repeat_detected")
     def on_repeat_detected(self, events):
         self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_created", batch=BATCH, window=WINDOW)
+    @folds(POLICE_LIAISON, "referral_created")
     def on_referral_created(self, events):
         self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_updated", batch=BATCH, window=WINDOW)
+    @folds(POLICE_LIAISON, "referral_updated")
     def on_referral_updated(self, events):
         self._fold(events)
 
-    @event_handler(POLICE_LIAISON, "referral_escalated", batch=BATCH, window=WINDOW)
+    @folds(POLICE_LIAISON, "referral_escalated")
     def on_referral_escalated(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_planned", batch=BATCH, window=WINDOW)
+    @folds(AFTERCARE, "aftercare_planned")
     def on_aftercare_planned(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_contact_due", batch=BATCH, window=WINDOW)
+    @folds(AFTERCARE, "aftercare_contact_due")
     def on_aftercare_contact_due(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_overdue", batch=BATCH, window=WINDOW)
+    @folds(AFTERCARE, "aftercare_overdue")
     def on_aftercare_overdue(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_contact_recorded", batch=BATCH, window=WINDOW)
+    @folds(AFTERCARE, "aftercare_contact_recorded")
     def on_aftercare_contact_recorded(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_referred", batch=BATCH, window=WINDOW)
+    @folds(AFTERCARE, "aftercare_referred")
     def on_aftercare_referred(self, events):
         self._fold(events)
 
-    @event_handler(AFTERCARE, "aftercare_closed", batch=BATCH, window=WINDOW)
+    @folds(AFTERCARE, "aftercare_closed")
     def on_aftercare_closed(self, events):
         self._fold(events)
 

@@ -11,7 +11,7 @@ region, is parked at once: retrying cannot help it. The handler method receives 
 With `batch=N` the handler receives a list of up to N events instead: those waiting in its
 queue, or arriving within `window` seconds of the first, are handled by one worker, so one
 transaction can take many (group commit). A consumer off the incident's critical path
-(statistics, the reporter's status) waits longer and takes more per transaction. Each
+(statistics) waits longer and takes more per transaction. Each
 event is still acked on its own after the worker ends; if the batch fails, each of its
 events is handled again on its own, so one bad event is retried and parked alone. A batch
 handler must be idempotent per event, like any handler (`UnitOfWork.first_deliveries`).
