@@ -115,9 +115,20 @@ def postgres_round_trips(dsn: str, count: int) -> float:
     return count / elapsed
 
 
+def python_loop(count: int = 10_000_000) -> float:
+    """Millions of iterations per second of a bare Python loop: how fast this machine's CPU is
+    right now, since on a shared machine that changes from hour to hour."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(count):
+        total += i
+    return count / (time.perf_counter() - start) / 1e6
+
+
 def measure(amqp_url: str, dsn: str, count: int, tcp_dsn: str | None = None) -> dict:
     """The ceilings on `dsn` (what the hub uses); with `tcp_dsn`, round trips over TCP beside them."""
     figures = {
+        "raw_python_loop_m_iterations_per_s": python_loop(),
         "raw_broker_publish_confirmed_msgs_per_s": broker_publish_confirmed(amqp_url, count),
         "raw_broker_consume_msgs_per_s": broker_consume(amqp_url, count),
         "raw_postgres_single_row_commits_per_s": postgres_commits(dsn, min(count, 5000), batch=1),

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import framework_ceiling  # noqa: E402
 import hub_bench  # noqa: E402
 import raw_ceilings  # noqa: E402
 import scale_bench  # noqa: E402
@@ -77,8 +78,13 @@ def main():
     for name, value in raw.items():
         report(name, value, "/s")
 
+    # the hub's flow in plain nameko with no work in it: what the framework alone allows here
+    framework = framework_ceiling.run(rate=None, duration=args.duration, workers=16)
+    report("framework_flow_incidents_per_s", framework["completed_per_s"], "/s")
+
     sustained = hub_bench.run(rate=None, duration=args.duration, workers=16)
     report("hub_sustained_incidents_per_s", sustained["completed_per_s"], "/s")
+    report("ratio_hub_to_framework_flow", sustained["completed_per_s"] / framework["completed_per_s"])
     report("hub_handled_events_per_s", sustained["handled_events_per_s"], "/s")
     report("ratio_hub_events_to_raw_broker_publish",
            sustained["handled_events_per_s"] / raw["raw_broker_publish_confirmed_msgs_per_s"])

@@ -1,0 +1,84 @@
+"""The hub's event flow in plain nameko with no work in it: what the framework alone costs.
+
+Same shape as the hub for one incident: an HTTP POST, then incident_reported → triage and
+statistics, incident_triaged → police liaison, aftercare and statistics, referral_created
+and aftercare_planned → statistics. nameko's own EventDispatcher (persistent, confirmed) and
+event_handler (reliable delivery); no database, no validation, no outbox. Started one
+process per service by bench/framework_ceiling.py, as `meldpunt run` starts the hub's.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+from nameko.events import EventDispatcher, event_handler
+from nameko.web.handlers import http
+
+
+class Intake:
+    name = "intake"
+    dispatch = EventDispatcher()
+
+    @http("POST", "/api/v1/incidents")
+    def create_incident(self, request):
+        case_id = str(uuid.uuid4())
+        self.dispatch("incident_reported", {"case_id": case_id})
+        return 201, json.dumps({"case_id": case_id})
+
+
+class Triage:
+    name = "triage"
+    dispatch = EventDispatcher()
+
+    @event_handler("intake", "incident_reported")
+    def on_incident_reported(self, payload):
+        self.dispatch("incident_triaged", payload)
+
+
+class PoliceLiaison:
+    name = "police_liaison"
+    dispatch = EventDispatcher()
+
+    @event_handler("triage", "incident_triaged")
+    def on_incident_triaged(self, payload):
+        self.dispatch("referral_created", payload)
+
+
+class Aftercare:
+    name = "aftercare"
+    dispatch = EventDispatcher()
+
+    @event_handler("triage", "incident_triaged")
+    def on_incident_triaged(self, payload):
+        self.dispatch("aftercare_planned", payload)
+
+
+SEEN: dict[str, int] = {}
+
+
+class Statistics:
+    """Counts the events of each case; a case is complete once all four arrived."""
+    name = "statistics"
+
+    def _seen(self, payload):
+        SEEN[payload["case_id"]] = SEEN.get(payload["case_id"], 0) + 1
+
+    @event_handler("intake", "incident_reported")
+    def on_incident_reported(self, payload):
+        self._seen(payload)
+
+    @event_handler("triage", "incident_triaged")
+    def on_incident_triaged(self, payload):
+        self._seen(payload)
+
+    @event_handler("police_liaison", "referral_created")
+    def on_referral_created(self, payload):
+        self._seen(payload)
+
+    @event_handler("aftercare", "aftercare_planned")
+    def on_aftercare_planned(self, payload):
+        self._seen(payload)
+
+    @http("GET", "/complete")
+    def complete(self, request):
+        return json.dumps(sum(1 for n in SEEN.values() if n >= 4))
