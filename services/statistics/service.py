@@ -42,12 +42,9 @@ class StatisticsService(HubService):
         with self.storage.statistics() as uow:
             new = [(event.municipality, domain.case_ref(self.region_secret, event.case_id), event)
                    for event in uow.first_deliveries(events)]
-            days = set()
-            for municipality, ref, event in sorted(new, key=lambda item: item[:2]):
-                reported_on = store.upsert_facts(uow, municipality, ref, domain.facts_from(event),
-                                                 domain.counts_from(event))
-                if reported_on is not None:
-                    days.add((municipality, reported_on))
+            days = store.upsert_facts_many(uow, [
+                (municipality, ref, domain.facts_from(event), domain.counts_from(event))
+                for municipality, ref, event in sorted(new, key=lambda item: item[:2])])
             store.mark_dirty(uow, days)  # recounted by refresh_counts
 
     @folds(INTAKE, "incident_reported")

@@ -21,28 +21,55 @@ def upsert_facts(uow, municipality: str, ref: bytes, facts: dict, counts: dict |
     """Set `facts` and add `counts` on the incident's row, creating it when this event comes first.
     Returns the day the incident was reported (None while its incident_reported has not come)."""
     counts = counts or {}
+    facts_names, count_names = _columns(facts, counts)
+    if not facts_names and not count_names:  # nothing to set: the row only has to exist
+        uow.execute("INSERT INTO statistics.incident_facts (municipality, case_ref) VALUES (%s, %s) "
+                    "ON CONFLICT (municipality, case_ref) DO NOTHING", [municipality, ref]).close()
+        row = uow.fetchone("SELECT reported_on FROM statistics.incident_facts "
+                           "WHERE municipality = %s AND case_ref = %s", (municipality, ref))
+        return row["reported_on"]
+    query = _upsert(facts_names, count_names, sql.SQL("({})").format(
+        sql.SQL(", ").join(sql.Placeholder() * (2 + len(facts_names) + len(count_names)))))
+    values = [facts[n] for n in facts_names] + [counts[n] for n in count_names]
+    return uow.fetchone(query, [municipality, ref, *values])["reported_on"]
+
+
+def upsert_facts_many(uow, rows: list[tuple[str, bytes, dict, dict]]) -> set[tuple[str, date]]:
+    """`upsert_facts` for a batch of (municipality, ref, facts, counts), already in lock order:
+    one statement when every row sets the same columns of a different incident (what a batch
+    of one event type nearly always is), else one per row, so that rows are still locked in the
+    order given. Returns the (municipality, day reported) of every row whose incident has come."""
+    columns = {_columns(facts, counts) for _, _, facts, counts in rows}
+    incidents = {(municipality, ref) for municipality, ref, _, _ in rows}
+    if len(columns) != 1 or len(incidents) != len(rows) or columns == {((), ())}:
+        return {(municipality, day) for municipality, ref, facts, counts in rows
+                if (day := upsert_facts(uow, municipality, ref, facts, counts)) is not None}
+    ((facts_names, count_names),) = columns
+    with uow.cursor() as cur:
+        returned = psycopg2.extras.execute_values(
+            cur, _upsert(facts_names, count_names, sql.SQL("%s"), returning="municipality, reported_on").as_string(cur),
+            [(municipality, ref, *(facts[n] for n in facts_names), *(counts[n] for n in count_names))
+             for municipality, ref, facts, counts in rows],
+            page_size=len(rows), fetch=True)
+    return {(row["municipality"], row["reported_on"]) for row in returned if row["reported_on"] is not None}
+
+
+def _columns(facts: dict, counts: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     unknown = (set(facts) - COLUMNS) | (set(counts) - COUNTERS)
     if unknown:
         raise ValueError(f"not statistics columns: {sorted(unknown)}")
-    names = sorted(facts) + sorted(counts)
-    if not names:  # nothing to set: the row only has to exist
-        uow.execute("INSERT INTO statistics.incident_facts (municipality, case_ref) VALUES (%s, %s) "
-                    "ON CONFLICT (municipality, case_ref) DO NOTHING", [municipality, ref]).close()
-    else:
-        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in sorted(facts)]
-        sets += [sql.SQL("{0} = incident_facts.{0} + EXCLUDED.{0}").format(sql.Identifier(n))
-                 for n in sorted(counts)]
-        query = sql.SQL(
-            "INSERT INTO statistics.incident_facts (municipality, case_ref, {cols}) VALUES (%s, %s, {vals}) "
-            "ON CONFLICT (municipality, case_ref) DO UPDATE SET {sets}").format(
-            cols=sql.SQL(", ").join(map(sql.Identifier, names)),
-            vals=sql.SQL(", ").join(sql.Placeholder() * len(names)),
-            sets=sql.SQL(", ").join(sets))
-        values = [facts[n] for n in sorted(facts)] + [counts[n] for n in sorted(counts)]
-        return uow.fetchone(query + sql.SQL(" RETURNING reported_on"), [municipality, ref, *values])["reported_on"]
-    row = uow.fetchone("SELECT reported_on FROM statistics.incident_facts WHERE municipality = %s AND case_ref = %s",
-                       (municipality, ref))
-    return row["reported_on"]
+    return tuple(sorted(facts)), tuple(sorted(counts))
+
+
+def _upsert(facts_names, count_names, values, returning: str = "reported_on") -> sql.Composed:
+    """INSERT … ON CONFLICT DO UPDATE on incident_facts: facts are set, counters added to."""
+    sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in facts_names]
+    sets += [sql.SQL("{0} = incident_facts.{0} + EXCLUDED.{0}").format(sql.Identifier(n)) for n in count_names]
+    return sql.SQL(
+        "INSERT INTO statistics.incident_facts (municipality, case_ref, {cols}) VALUES {values} "
+        "ON CONFLICT (municipality, case_ref) DO UPDATE SET {sets} RETURNING {returning}").format(
+        cols=sql.SQL(", ").join(map(sql.Identifier, facts_names + count_names)), values=values,
+        sets=sql.SQL(", ").join(sets), returning=sql.SQL(returning))
 
 
 # ------------------------------------------------------------------ rollups

@@ -277,3 +277,44 @@ def test_a_reader_waits_for_a_recount_in_flight_instead_of_reading_around_it(set
             assert store.refresh_dirty(reader, store.BATCH, wait=True) == 0 and counted(reader) == 1
     finally:
         pool.close()
+
+
+def test_a_batch_of_facts_is_folded_like_the_same_events_one_by_one(settings):
+    """upsert_facts_many takes a batch in one statement when it can; whatever path it takes,
+    the rows, counters and reported days come out as folding each event alone would give."""
+    from services.statistics import store
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    code, today = settings.region.codes[0], day(Clock().now())
+    refs = [f"batch-{uuid.uuid4()}".encode() for _ in range(3)]
+    pool = ConnectionPool(3)
+    stores = Stores(settings, pool, "test")
+
+    def row(ref):
+        return support.query(settings.region.statistics_dsn,
+                             "SELECT reported_on, target_role, reported_categories, referred, aftercare_contacts "
+                             "FROM statistics.incident_facts WHERE municipality = %s AND case_ref = %s",
+                             (code, ref))[0]
+    try:
+        with stores.statistics() as uow:  # one column set, three incidents: one statement
+            days = store.upsert_facts_many(uow, [
+                (code, ref, {"reported_on": today, "target_role": role, "reported_categories": categories}, {})
+                for ref, role, categories in zip(sorted(refs), ("wethouder", "ambtenaar", None),
+                                                 (["bedreiging"], [], ["ondermijning", "intimidatie"]))])
+        assert days == {(code, today)}
+        assert [row(ref)["target_role"] for ref in sorted(refs)] == ["wethouder", "ambtenaar", None]
+        assert row(sorted(refs)[1])["reported_categories"] == []
+        with stores.statistics() as uow:  # an incident twice and mixed columns: row by row, in order
+            days = store.upsert_facts_many(uow, [
+                (code, refs[0], {"referred": True}, {}),
+                (code, refs[0], {}, {"aftercare_contacts": 1}),
+                (code, refs[0], {}, {"aftercare_contacts": 1}),
+                (code, b"not-reported-yet-" + refs[1], {"referred": True}, {})])
+        assert days == {(code, today)}  # the incident not yet reported has no day
+        assert row(refs[0])["referred"] is True and row(refs[0])["aftercare_contacts"] == 2
+        with stores.statistics() as uow:  # counters add up within one statement too
+            store.upsert_facts_many(uow, [(code, ref, {}, {"aftercare_contacts": 1}) for ref in sorted(refs)])
+        assert [row(ref)["aftercare_contacts"] for ref in refs] == [3, 1, 1]
+    finally:
+        pool.close()
