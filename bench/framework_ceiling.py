@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from hub_bench import API, ReferralSubscriber, drive, percentile  # noqa: E402
+from hub_bench import API, ReferralSubscriber, drive, others_cpu_seconds, percentile  # noqa: E402
 
 SERVICES = {"intake": "Intake", "triage": "Triage", "police_liaison": "PoliceLiaison",
             "aftercare": "Aftercare", "statistics": "Statistics"}
@@ -94,6 +94,7 @@ def run(rate: float | None, duration: float, workers: int = 16) -> dict:
             subscriber = ReferralSubscriber(hub.amqp_url)
             subscriber.start()
             subscriber.ready.wait(10)
+            cpu_before = others_cpu_seconds()
             accepted, errors, elapsed = drive(hub, {"any": "no key"}, rate, duration, workers, {})
             drain_start = time.perf_counter()
             deadline = drain_start + max(120.0, duration * 3)
@@ -101,6 +102,7 @@ def run(rate: float | None, duration: float, workers: int = 16) -> dict:
                                                      or hub.complete() < len(accepted)):
                 time.sleep(0.2)
             finished = time.perf_counter()
+            cpu = others_cpu_seconds() - cpu_before
             subscriber.stopping = True
             latencies = [subscriber.seen[c] - t for c, t in accepted.items() if c in subscriber.seen]
             return {
@@ -109,6 +111,7 @@ def run(rate: float | None, duration: float, workers: int = 16) -> dict:
                 "completed_per_s": len(accepted) / (elapsed + finished - drain_start),
                 "latency_p50_ms": percentile(latencies, 50) * 1000,
                 "latency_p99_ms": percentile(latencies, 99) * 1000,
+                "cpu_ms_per_incident": cpu * 1000 / max(1, len(accepted)),
             }
         finally:
             hub.stop()

@@ -81,10 +81,12 @@ def main():
     # the hub's flow in plain nameko with no work in it: what the framework alone allows here
     framework = framework_ceiling.run(rate=None, duration=args.duration, workers=16)
     report("framework_flow_incidents_per_s", framework["completed_per_s"], "/s")
+    report("framework_flow_cpu_ms_per_incident", framework["cpu_ms_per_incident"], "ms")
 
     sustained = hub_bench.run(rate=None, duration=args.duration, workers=16)
     report("hub_sustained_incidents_per_s", sustained["completed_per_s"], "/s")
     report("ratio_hub_to_framework_flow", sustained["completed_per_s"] / framework["completed_per_s"])
+    report("hub_cpu_ms_per_incident", sustained["cpu_ms_per_incident"], "ms")
     report("hub_handled_events_per_s", sustained["handled_events_per_s"], "/s")
     report("ratio_hub_events_to_raw_broker_publish",
            sustained["handled_events_per_s"] / raw["raw_broker_publish_confirmed_msgs_per_s"])
