@@ -6,6 +6,7 @@ Every outcome carries its reasons in plain Dutch for staff. No nameko, SQL or AM
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -49,7 +50,13 @@ def normalise_text(text: str | None) -> str:
 
 
 def _contains(text: str, word: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(normalise_text(word))}(?!\w)", text) is not None
+    return _word_pattern(word).search(text) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_pattern(word: str) -> re.Pattern:
+    """A rules word as a whole-word pattern, normalised and compiled once (not per incident)."""
+    return re.compile(rf"(?<!\w){re.escape(normalise_text(word))}(?!\w)")
 
 
 def _matches(when: dict, incident: dict, categories: set, text: str) -> bool:
