@@ -134,6 +134,15 @@ def _fmt(value: float) -> str:
 
 def write_table(figures: dict):
     rows = "\n".join(f"| `{name}` | {_fmt(value)} | {TARGETS.get(name, '')} |" for name, value in figures.items())
+
+    def figure(name, digits=1):
+        return f"{figures[name]:,.{digits}f}" if name in figures else "(not measured)"
+
+    budget = f"{2 * 1000 / 200:.0f}"
+    fw_cpu, fw_rate = figure("framework_flow_cpu_ms_per_incident"), figure("framework_flow_incidents_per_s")
+    hub_cpu, hub_rate = figure("hub_cpu_ms_per_incident"), figure("hub_sustained_incidents_per_s")
+    share = (f"{figures['ratio_hub_to_framework_flow']:.0%}" if "ratio_hub_to_framework_flow" in figures
+             else "(not measured)")
     text = f"""# Benchmarks
 
 Written by `make bench` (bench/run.py) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.
@@ -147,7 +156,18 @@ Machine: {machine()}.
 How each figure is made:
 - `raw_*`: bench/raw_ceilings.py — pika publishing persistent messages with publisher
   confirms (500 outstanding), consuming with manual acks, and PostgreSQL inserts into an
-  outbox-like table committed one by one and in batches of 100.
+  outbox-like table committed one by one and in batches of 100. `raw_python_loop_*` is a bare
+  Python loop: how fast this shared machine's CPU is in this hour (it changes; compare runs by it).
+- `framework_flow_*`: bench/framework_ceiling.py — the hub's flow for one incident (an HTTP
+  POST; incident_reported to triage and statistics; incident_triaged to police liaison,
+  aftercare and statistics; referral_created and aftercare_planned to statistics; the referral
+  also to an outside pika subscriber) in five plain nameko processes, with nameko's own
+  EventDispatcher (persistent, confirmed) and event_handler and no work at all: no database, no
+  validation, no outbox. The same 16 HTTP clients drive it. What nameko, eventlet, kombu and
+  RabbitMQ alone allow on this machine: no hub built on them can go faster here.
+- `*_cpu_ms_per_incident`: the machine's busy CPU time (/proc/stat) less the bench process's
+  own (its HTTP clients and subscriber), from the first POST until the last incident is
+  through, per incident — the hub, RabbitMQ and PostgreSQL together.
 - `hub_sustained_*`: bench/hub_bench.py — a throwaway hub (`meldpunt run --detach`, fresh
   databases and vhost) taking incidents from 16 HTTP clients as fast as it answers, for the
   run's duration; an incident counts once its `referral_created` reached an outside pika
@@ -155,8 +175,9 @@ How each figure is made:
   persistent messages, confirms, inbox).
 - `hub_latency_*`: the same at a paced 50 incidents/s (the target's rate) and 30 incidents/s,
   from the 201 of the POST to the arrival of `referral_created` at the outside subscriber.
-- `ratio_*`: events handled by the four consuming services per second, divided by the raw
-  broker's confirmed publishes per second.
+- `ratio_hub_events_*`: events handled by the four consuming services per second, divided by
+  the raw broker's confirmed publishes per second. `ratio_hub_to_framework_flow`: the hub's
+  sustained incidents per second divided by the framework flow's.
 - `acute_*`: bench/test_acute_lane.py — 10,000 normal `incident_reported` events queued for
   a stopped triage, then one acute one; the time from triage's start to the acute case's
   referral, and how many normal reports were triaged before it.
@@ -177,19 +198,27 @@ How each figure is made:
   period and the one before it), `figures` adds the suppression and every figure of the page.
   `refresh_day` is one recount of a marked day and its month (the timer's unit of work).
 
-Known limits. On two cores the hub shares the machine with RabbitMQ, PostgreSQL and the
-bench's own clients. Each incident costs one HTTP request (key check, and a signature check
-for signing keys), six outbox events (reported, triaged, referral, care plan, first-contact
-reminder, repeat signal), about nine handler runs and the encryption of its personal data,
-every step durable. Counted in PostgreSQL's statement log (by `application_name`, at 45
-incidents/s, 2026-11-29): about 45 statements in 6.6 transactions per incident — intake 11.8,
-triage 10.8, statistics 7.9, police liaison 7.5, aftercare 6.7. A statement costs the calling
-service about 80 µs of CPU under eventlet (a green `execute` and its fetch) besides the
-server's work. Sampled from /proc at 40 incidents/s on 2026-11-29 (a slow hour of this
-machine): PostgreSQL 40 % of the machine's 200 %, RabbitMQ 28 %, statistics 26 %, triage
-24 %, intake 23 %, police liaison 19 %, aftercare 17 %, the bench's clients 12 % — the machine
-was full at 40/s then. Statements, transactions and per-message work in the services set
-the ceiling, not the broker (`ratio_*`).
+Known limits. The 200/s target cannot be met on this machine with this stack. 200 incidents/s
+on two cores leaves {budget} ms of CPU per incident for the hub, RabbitMQ and PostgreSQL
+together (2 × 1000 ms / 200). The hub's flow in plain nameko, doing nothing at all, already costs
+{fw_cpu} ms per incident and tops out at {fw_rate}/s in the run above (`framework_flow_*`):
+nameko, eventlet and the broker alone take more than the budget before any database write,
+validation or encryption. The hub, doing its real work, costs {hub_cpu} ms per incident and
+reaches {hub_rate}/s, {share} of the empty framework's rate (`ratio_hub_to_framework_flow`).
+
+Where the hub's own share goes. Each incident costs one HTTP request (key check, and a
+signature check for signing keys), five events in this bench (reported, triaged, referral,
+care plan, and — as the bench's reporter reports again and again — a repeat signal; the
+framework flow has the first four), eight deliveries, the encryption of its personal data,
+and every step durable (outbox, persistent messages, confirms, inbox). Counted in
+PostgreSQL's statement log (by `application_name`, at 45 incidents/s, 2026-11-29): about 45
+statements in 6.6 transactions per incident — intake 11.8, triage 10.8, statistics 7.9,
+police liaison 7.5, aftercare 6.7. Sampled from /proc at 25 incidents/s on 2026-11-29 13:00
+UTC (a slow hour): PostgreSQL 34 % of the machine's 200 %, statistics 28 %, RabbitMQ 24 %,
+triage 22 %, intake 21 %, police liaison 18 %, aftercare 15 %; the empty framework flow at the
+same rate: RabbitMQ 20 %, statistics 12 %, intake 10 %, the other three 7 % each. Profiled
+with cProfile on CPU time, each service spends 10–17 % of its time in marshmallow
+(validating every event it receives and sends) and 16–22 % in eventlet.
 
 What was done against it, each step measured with `bench/hub_bench.py`: the relay publishes
 a batch and waits once for its confirms; the connection pool waits briefly for a busy
@@ -212,12 +241,15 @@ tables when asked instead of intake following three events per incident
 40/s about 8 % less machine CPU per incident (whole runs, set-up included: 49–55 against
 56.5–56.7 ms).
 
-The 200/s target stays out of reach on two cores: it needs about a third of today's
-machine time per incident. Beyond this machine the services scale out as competing
-consumers onto more cores and PostgreSQL servers ([scaling.md](scaling.md)); on it, what
-is left is fewer statements per handler (intake's key check and its insert share no
-transaction; each encryption takes a shared lock and reads the key version) and less
-Python per event (every consumer validates the whole envelope with marshmallow). Latency
+Later the same day statistics folded a batch of one event type in one upsert, triage compiled
+its rules' words once, and the bench's HTTP clients moved from `requests` to plain
+`http.client`, so they take less of the machine the hub runs on.
+
+Beyond this machine the services scale out as competing consumers onto more cores and
+PostgreSQL servers ([scaling.md](scaling.md)). On it, what is left is small: fewer
+statements per handler (intake's key check and its insert share no transaction; each
+encryption takes a shared lock and reads the key version) and less Python per event —
+each worth a few per cent, none of them a way past the framework's own ceiling. Latency
 depends on the distance to that ceiling: at 30 incidents/s p50, p95 and p99 stay within the
 250 ms target on a normal hour; at 50/s the machine is near its ceiling, so the tail
 varies widely from run to run with the machine's speed: the p99 target was met in the run
