@@ -213,7 +213,7 @@ framework flow has the first four), eight deliveries, the encryption of its pers
 and every step durable (outbox, persistent messages, confirms, inbox). Counted in
 PostgreSQL's statement log (by `application_name`, at 45 incidents/s, 2026-11-29): about 45
 statements in 6.6 transactions per incident — intake 11.8, triage 10.8, statistics 7.9,
-police liaison 7.5, aftercare 6.7. Sampled from /proc at 25 incidents/s on 2026-11-29 13:00
+police liaison 7.5, aftercare 6.7. Sampled from /proc at 25 incidents/s on 2026-11-29 12:25
 UTC (a slow hour): PostgreSQL 34 % of the machine's 200 %, statistics 28 %, RabbitMQ 24 %,
 triage 22 %, intake 21 %, police liaison 18 %, aftercare 15 %; the empty framework flow at the
 same rate: RabbitMQ 20 %, statistics 12 %, intake 10 %, the other three 7 % each. Profiled
@@ -249,28 +249,36 @@ Beyond this machine the services scale out as competing consumers onto more core
 PostgreSQL servers ([scaling.md](scaling.md)). On it, what is left is small: fewer
 statements per handler (intake's key check and its insert share no transaction; each
 encryption takes a shared lock and reads the key version) and less Python per event —
-each worth a few per cent, none of them a way past the framework's own ceiling. Latency
-depends on the distance to that ceiling: at 30 incidents/s p50, p95 and p99 stay within the
-250 ms target on a normal hour; at 50/s the machine is near its ceiling, so the tail
-varies widely from run to run with the machine's speed: the p99 target was met in the run
-above (220 ms) and at 08:33 (248 ms), and missed at 09:38 and 10:47. Statistics
-marks the incident's day for each event it folds and recounts marked days once a second
-(`statistics_refresh_day_*` is one such recount).
+each worth a few per cent, none of them a way past the framework's own ceiling.
+
+Latency depends on the distance to the machine's ceiling. Where 50/s lies below it, the
+p99 target holds: 220 ms at 11:20 UTC and 248 ms at 08:33 on 2026-11-29. Where the machine
+is slow enough that 50/s is at or past its ceiling, incidents queue and the tail grows to
+seconds: at 09:38, 10:47 and 11:10 (p99 1.24 s at 10:47, 1.36 s at 11:10), and in the run in
+the table above, where the hub's ceiling was about 35/s, so that 50/s could not even be
+posted and waited seconds; at 30/s in that run p99 was 682 ms. Statistics marks the
+incident's day for each event it folds and recounts marked days once a second
+(`statistics_refresh_day_*` is one such recount); its figure reads also slow down with the
+machine (the week's p95 at 118 ms in the run above against 70 ms at 11:20).
 
 This shared machine's speed changes from hour to hour: compare the hub's figures with the
-raw ceilings of the same run. On 2026-11-29 PostgreSQL round trips measured beside the hub
-were 14,399/s at 08:33 UTC (hub 70.2 incidents/s, p99 248 ms at 50/s), 10,315/s at 09:38
-(49.5 incidents/s), 7,269/s at 10:47 (55.3 incidents/s with the reporter's status read
-instead of followed; 50/s was then at the machine's ceiling, p99 1.24 s, while 30/s kept p99
-at 98 ms) and 15,241/s at 11:20, the run in the table above (68.6 incidents/s, p99 220 ms
-at 50/s).
+raw ceilings and the framework flow of the same run. On 2026-11-29 PostgreSQL round trips
+measured beside the hub were 14,399/s at 08:33 UTC (hub 70.2 incidents/s, p99 248 ms at
+50/s), 10,315/s at 09:38 (49.5 incidents/s), 7,269/s at 10:47 (55.3 incidents/s; p99 1.24 s
+at 50/s, 98 ms at 30/s) and 15,241/s at 11:20 (68.6 incidents/s, p99 220 ms at 50/s).
+The run in the table above (12:45–12:59 UTC) had round trips about as fast as at 11:20 but
+the broker at 59 % and the hub at half its 11:20 rate. The machine was slower, not the hub:
+the code as it landed after the 11:20 run (96e4787), measured again at 12:19 with
+`bench/hub_bench.py`, gave 31.3 incidents/s. From this run on, the bare Python loop (`raw_python_loop_*`) and the framework
+flow record the machine's speed beside every run.
 
 An incident that names a perpetrator costs more with many municipalities: triage asks every
 other store whether it knows the perpetrator's keyed hash. With 342 municipalities that
 took 1.9–8.9 s per incident at 11:10 UTC, before the decision, so the referral (and an
 acute one) waited for it. Triage now decides first and asks the region after its decision
-has committed ([triage.md](triage.md#repeat-detection-and-its-privacy-design)): in the run
-above its result came after 0.02–0.08 s and the repeat check after 2.2–8.7 s. The cost of
+has committed ([triage.md](triage.md#repeat-detection-and-its-privacy-design)): its result
+came after 0.02–0.08 s at 11:20 and 0.03–0.20 s in the run above, the repeat check after
+2.2–8.7 s and 4.2–22.2 s. The cost of
 asking 341 stores remains (341 queries per such incident, nearly all on new connections,
 each a forked PostgreSQL process); a regional index of keyed hashes is the next step
 ([scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)).
