@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from hub_bench import API, ReferralSubscriber, drive, others_cpu_seconds, percentile  # noqa: E402
+from hub_bench import API, load_and_drain, print_figures  # noqa: E402
 
 SERVICES = {"intake": "Intake", "triage": "Triage", "police_liaison": "PoliceLiaison",
             "aftercare": "Aftercare", "statistics": "Statistics"}
@@ -91,28 +91,7 @@ def run(rate: float | None, duration: float, workers: int = 16) -> dict:
         hub = FlowHub(Path(tmp))
         try:
             hub.start()
-            subscriber = ReferralSubscriber(hub.amqp_url)
-            subscriber.start()
-            subscriber.ready.wait(10)
-            cpu_before = others_cpu_seconds()
-            accepted, errors, elapsed = drive(hub, {"any": "no key"}, rate, duration, workers, {})
-            drain_start = time.perf_counter()
-            deadline = drain_start + max(120.0, duration * 3)
-            while time.perf_counter() < deadline and (len(subscriber.seen) < len(accepted)
-                                                     or hub.complete() < len(accepted)):
-                time.sleep(0.2)
-            finished = time.perf_counter()
-            cpu = others_cpu_seconds() - cpu_before
-            subscriber.stopping = True
-            latencies = [subscriber.seen[c] - t for c, t in accepted.items() if c in subscriber.seen]
-            return {
-                "accepted": len(accepted), "rejected": len(errors), "complete": hub.complete(),
-                "accepted_per_s": len(accepted) / elapsed,
-                "completed_per_s": len(accepted) / (elapsed + finished - drain_start),
-                "latency_p50_ms": percentile(latencies, 50) * 1000,
-                "latency_p99_ms": percentile(latencies, 99) * 1000,
-                "cpu_ms_per_incident": cpu * 1000 / max(1, len(accepted)),
-            }
+            return load_and_drain(hub, {"any": "no key"}, {}, rate, duration, workers, hub.complete)
         finally:
             hub.stop()
 
@@ -122,8 +101,7 @@ def main():
     parser.add_argument("--rate", type=float, default=None, help="incidents per second (default: as fast as taken)")
     parser.add_argument("--duration", type=float, default=60)
     args = parser.parse_args()
-    for name, value in run(args.rate, args.duration).items():
-        print(f"{name:<28} {value:>10.1f}" if isinstance(value, float) else f"{name:<28} {value:>10}")
+    print_figures(run(args.rate, args.duration))
 
 
 if __name__ == "__main__":

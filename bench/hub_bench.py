@@ -222,43 +222,54 @@ INCIDENT = {
 }
 
 
+def load_and_drain(hub, keys: dict, body: dict, rate: float | None, duration: float, workers: int,
+                   completed) -> dict:
+    """Drive incidents into `hub` and wait until every accepted one has its referral at an outside
+    subscriber and `completed()` counts it; the figures every such run reports."""
+    subscriber = ReferralSubscriber(hub.amqp_url)
+    subscriber.start()
+    subscriber.ready.wait(10)
+    cpu_before = others_cpu_seconds()
+    accepted, errors, elapsed = drive(hub, keys, rate, duration, workers, body)
+    drain_start = time.perf_counter()
+    deadline = drain_start + max(120.0, duration * 3)
+    while time.perf_counter() < deadline and (len(subscriber.seen) < len(accepted) or completed() < len(accepted)):
+        time.sleep(0.2)
+    total_time = elapsed + (time.perf_counter() - drain_start)
+    cpu = others_cpu_seconds() - cpu_before
+    subscriber.stopping = True
+    latencies = [subscriber.seen[c] - t for c, t in accepted.items() if c in subscriber.seen]
+    return {
+        "accepted": len(accepted), "rejected": len(errors), "post_seconds": elapsed,
+        "accepted_per_s": len(accepted) / elapsed,
+        "completed_per_s": len(accepted) / total_time,
+        "referrals_seen": len(subscriber.seen), "completed": completed(),
+        "latency_p50_ms": percentile(latencies, 50) * 1000,
+        "latency_p95_ms": percentile(latencies, 95) * 1000,
+        "latency_p99_ms": percentile(latencies, 99) * 1000,
+        # from the first POST until the last incident is through: what each one cost the machine
+        "cpu_ms_per_incident": cpu * 1000 / max(1, len(accepted)),
+        "seconds": total_time,
+    }
+
+
 def run(rate: float | None, duration: float, workers: int, report=print) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         hub = BenchHub(Path(tmp))
         try:
             hub.start()
             keys = {code: hub.key(code) for code in hub.settings.region.codes}
-            subscriber = ReferralSubscriber(hub.amqp_url)
-            subscriber.start()
-            subscriber.ready.wait(10)
             events_before = hub.handled_events()
-            cpu_before = others_cpu_seconds()
-            accepted, errors, elapsed = drive(hub, keys, rate, duration, workers, INCIDENT)
-            drain_start = time.perf_counter()
-            deadline = drain_start + max(120.0, duration * 3)
-            while time.perf_counter() < deadline and (len(subscriber.seen) < len(accepted)
-                                                     or hub.counted() < len(accepted)):
-                time.sleep(0.2)
-            finished = time.perf_counter()
-            cpu = others_cpu_seconds() - cpu_before
-            subscriber.stopping = True
-            events = hub.handled_events() - events_before
-            latencies = [subscriber.seen[c] - t for c, t in accepted.items() if c in subscriber.seen]
-            total_time = elapsed + (finished - drain_start)
-            return {
-                "accepted": len(accepted), "rejected": len(errors), "post_seconds": elapsed,
-                "accepted_per_s": len(accepted) / elapsed,
-                "completed_per_s": len(accepted) / total_time,
-                "referrals_seen": len(subscriber.seen), "statistics_counted": hub.counted(),
-                "latency_p50_ms": percentile(latencies, 50) * 1000,
-                "latency_p95_ms": percentile(latencies, 95) * 1000,
-                "latency_p99_ms": percentile(latencies, 99) * 1000,
-                "handled_events_per_s": events / total_time,
-                # from the first POST until the last incident is through: what each one cost the machine
-                "cpu_ms_per_incident": cpu * 1000 / max(1, len(accepted)),
-            }
+            figures = load_and_drain(hub, keys, INCIDENT, rate, duration, workers, hub.counted)
+            figures["handled_events_per_s"] = (hub.handled_events() - events_before) / figures["seconds"]
+            return figures
         finally:
             hub.stop()
+
+
+def print_figures(figures: dict) -> None:
+    for name, value in figures.items():
+        print(f"{name:<28} {value:>10.1f}" if isinstance(value, float) else f"{name:<28} {value:>10}")
 
 
 def main():
@@ -267,8 +278,7 @@ def main():
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--workers", type=int, default=16)
     args = parser.parse_args()
-    for name, value in run(args.rate, args.duration, args.workers).items():
-        print(f"{name:<28} {value:>10.1f}" if isinstance(value, float) else f"{name:<28} {value:>10}")
+    print_figures(run(args.rate, args.duration, args.workers))
 
 
 if __name__ == "__main__":
