@@ -26,31 +26,22 @@ class Intake:
         return 201, json.dumps({"case_id": case_id})
 
 
-class Triage:
-    name = "triage"
-    dispatch = EventDispatcher()
+def _forwarding(service: str, source: str, incoming: str, outgoing: str):
+    """A service that answers each `incoming` event of `source` with `outgoing`, and does nothing else."""
+    class Forwarding:
+        name = service
+        dispatch = EventDispatcher()
 
-    @event_handler("intake", "incident_reported")
-    def on_incident_reported(self, payload):
-        self.dispatch("incident_triaged", payload)
+        @event_handler(source, incoming)
+        def forward(self, payload):
+            self.dispatch(outgoing, payload)
 
-
-class PoliceLiaison:
-    name = "police_liaison"
-    dispatch = EventDispatcher()
-
-    @event_handler("triage", "incident_triaged")
-    def on_incident_triaged(self, payload):
-        self.dispatch("referral_created", payload)
+    return Forwarding
 
 
-class Aftercare:
-    name = "aftercare"
-    dispatch = EventDispatcher()
-
-    @event_handler("triage", "incident_triaged")
-    def on_incident_triaged(self, payload):
-        self.dispatch("aftercare_planned", payload)
+Triage = _forwarding("triage", "intake", "incident_reported", "incident_triaged")
+PoliceLiaison = _forwarding("police_liaison", "triage", "incident_triaged", "referral_created")
+Aftercare = _forwarding("aftercare", "triage", "incident_triaged", "aftercare_planned")
 
 
 SEEN: dict[str, int] = {}
