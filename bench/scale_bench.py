@@ -24,12 +24,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from hub_bench import INCIDENT, PG, BenchHub  # noqa: E402
+from hub_bench import INCIDENT, PG, BenchHub, drive  # noqa: E402
 
 from shared.config import DEFAULT_REGION_FILE  # noqa: E402
 from shared.names import SERVICES  # noqa: E402
 
 MUNICIPALITIES = 342
+LOAD_CLIENTS = 8
 
 
 def region_of(count: int) -> list[dict]:
@@ -179,28 +180,17 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             idle_cpu = (cpu_seconds(pids) - cpu_before) / (idle_seconds / 2)
             idle_connects = (opened_sessions(hub.run_id) - sessions_before) / (idle_seconds / 2)
 
-            codes, accepted, stop = list(keys), [], threading.Event()
-
-            def drive():
-                session, n, t0 = requests.Session(), 0, time.monotonic()
-                while not stop.is_set():
-                    code = codes[n % len(codes)]
-                    r = session.post(hub.url("intake", "/api/v1/incidents"), json=INCIDENT,
-                                     headers={"Authorization": f"Bearer {keys[code]}"}, timeout=30)
-                    if r.status_code == 201:
-                        accepted.append(code)
-                    n += 1
-                    stop.wait(max(0.0, t0 + n / rate - time.monotonic()))
-
-            driver = threading.Thread(target=drive)
+            # paced clients side by side (as in bench/hub_bench.py), so that a slow answer from a
+            # store the services hold no connection to does not lower the rate offered
+            load: dict = {}
+            driver = threading.Thread(target=lambda: load.update(zip(
+                ("accepted", "errors", "seconds"), drive(hub, keys, rate, load_seconds, LOAD_CLIENTS, INCIDENT))))
             samples_load = []
             driver.start()
-            t_end = time.monotonic() + load_seconds
-            while time.monotonic() < t_end:
+            while driver.is_alive():
                 samples_load.append((connections(hub.run_id), resident_mib(pids)))
-                time.sleep(1)
-            stop.set()
-            driver.join()
+                driver.join(1)
+            accepted = load["accepted"]
             deadline = time.monotonic() + 120
             while hub.counted() < len(accepted) and time.monotonic() < deadline:
                 time.sleep(0.5)
@@ -215,6 +205,7 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
                 "service_cpu_idle_percent": idle_cpu * 100,
                 "pg_connects_per_s_idle": idle_connects,
                 "incidents_accepted": len(accepted),
+                "incidents_accepted_per_s": len(accepted) / load["seconds"],
                 "incidents_completed": completed,
                 **named,
             }
