@@ -186,11 +186,13 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             driver = threading.Thread(target=lambda: load.update(zip(
                 ("accepted", "errors", "seconds"), drive(hub, keys, rate, load_seconds, LOAD_CLIENTS, INCIDENT))))
             samples_load = []
+            sessions_before = opened_sessions(hub.run_id)
             driver.start()
             while driver.is_alive():
                 samples_load.append((connections(hub.run_id), resident_mib(pids)))
                 driver.join(1)
             accepted = load["accepted"]
+            load_connects = (opened_sessions(hub.run_id) - sessions_before) / load["seconds"]
             deadline = time.monotonic() + 120
             while hub.counted() < len(accepted) and time.monotonic() < deadline:
                 time.sleep(0.5)
@@ -204,6 +206,7 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
                 "rss_mib_load_max": max(m for _, m in samples_load),
                 "service_cpu_idle_percent": idle_cpu * 100,
                 "pg_connects_per_s_idle": idle_connects,
+                "pg_connects_per_s_load": load_connects,
                 "incidents_accepted": len(accepted),
                 "incidents_accepted_per_s": len(accepted) / load["seconds"],
                 "incidents_completed": completed,
