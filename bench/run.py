@@ -184,9 +184,9 @@ How each figure is made:
 - `scale_342_*`: bench/scale_bench.py — a hub whose region has 342 municipalities, each with
   its own database on this PostgreSQL: the connections the five services hold and their
   resident memory together, idle and while eight paced clients offer 20 incidents/s round
-  the region (`incidents_accepted_per_s` is the rate it took); the services' CPU
-  and the new PostgreSQL connections per second while idle (the periodic scans over every
-  store, see [scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)); then ten
+  the region (`incidents_accepted_per_s` is the rate it took); the services' CPU while idle,
+  and the new PostgreSQL connections per second idle (the periodic scans over every store, see
+  [scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)) and under that load; then ten
   incidents naming one perpetrator, one after the other round the region: seconds until
   triage's result (`triage_seconds_*`, what the referral waits for) and until the repeat
   check is settled (`repeat_check_seconds_*`: triage asked the 341 other stores), and how
@@ -274,15 +274,18 @@ landed after the 11:20 run (96e4787), measured again at 12:19 with `bench/hub_be
 gave 31.3 incidents/s. From this run on, the bare Python loop (`raw_python_loop_*`) and the
 framework flow record the machine's speed beside every run.
 
-Many municipalities also cost throughput. Round the 342-municipality region every incident
-goes to a store the services most likely hold no connection to: each of intake, triage,
-police liaison and aftercare opens one (a forked PostgreSQL process), and the relay's mark
-of what it published may open another, where with the demo's four stores every connection is
-reused. In the run above the hub took {figure("scale_342_incidents_accepted_per_s")} of the 20 incidents/s
-offered round the region, against {hub_rate}/s with four municipalities. Real
-traffic is less even (large municipalities report more), so more of it finds a connection
-open; past that, the case stores go onto several PostgreSQL servers, each serving fewer
-municipalities ([scaling.md](scaling.md#postgresql-per-municipality)).
+Many municipalities also cost throughput. In the run above the hub took
+{figure("scale_342_incidents_accepted_per_s")} of the 20 incidents/s offered round the
+342-municipality region, against {hub_rate}/s with the demo's four. The incidents themselves
+open few connections: {figure("scale_342_pg_connects_per_s_load")} new PostgreSQL connections
+per second under that load against {figure("scale_342_pg_connects_per_s_idle")}/s idle. What
+costs is the background: the periodic scans visit every store in turn and, as no process can
+hold 342 connections, open one for most visits (each a forked PostgreSQL process); idle, the
+342-municipality hub kept {figure("scale_342_machine_cpu_idle_percent")} % of the machine's
+200 % busy (its services {figure("scale_342_service_cpu_idle_percent")} %), which incidents
+then cannot have. Longer scan rounds would buy throughput with later reminders and
+escalations; past that, the case stores go onto several PostgreSQL servers, each serving
+fewer municipalities ([scaling.md](scaling.md#postgresql-per-municipality)).
 
 An incident that names a perpetrator costs more with many municipalities: triage asks every
 other store whether it knows the perpetrator's keyed hash. With 342 municipalities that took

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from hub_bench import INCIDENT, PG, BenchHub, drive  # noqa: E402
+from hub_bench import INCIDENT, PG, BenchHub, drive, others_cpu_seconds  # noqa: E402
 
 from shared.config import DEFAULT_REGION_FILE  # noqa: E402
 from shared.names import SERVICES  # noqa: E402
@@ -173,11 +173,14 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             keys = keys_for(hub)
             time.sleep(idle_seconds / 2)
             cpu_before, sessions_before = cpu_seconds(pids), opened_sessions(hub.run_id)
+            machine_before = others_cpu_seconds()
             samples_idle = []
             for _ in range(int(idle_seconds / 2)):
                 samples_idle.append((connections(hub.run_id), resident_mib(pids)))
                 time.sleep(1)
             idle_cpu = (cpu_seconds(pids) - cpu_before) / (idle_seconds / 2)
+            # the services and what they make PostgreSQL and RabbitMQ do (forked backends included)
+            idle_machine = (others_cpu_seconds() - machine_before) / (idle_seconds / 2)
             idle_connects = (opened_sessions(hub.run_id) - sessions_before) / (idle_seconds / 2)
 
             # paced clients side by side (as in bench/hub_bench.py), so that a slow answer from a
@@ -205,6 +208,7 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
                 "rss_mib_idle": max(m for _, m in samples_idle),
                 "rss_mib_load_max": max(m for _, m in samples_load),
                 "service_cpu_idle_percent": idle_cpu * 100,
+                "machine_cpu_idle_percent": idle_machine * 100,
                 "pg_connects_per_s_idle": idle_connects,
                 "pg_connects_per_s_load": load_connects,
                 "incidents_accepted": len(accepted),
