@@ -143,6 +143,10 @@ def write_table(figures: dict):
     hub_cpu, hub_rate = figure("hub_cpu_ms_per_incident"), figure("hub_sustained_incidents_per_s")
     share = (f"{figures['ratio_hub_to_framework_flow']:.0%}" if "ratio_hub_to_framework_flow" in figures
              else "(not measured)")
+    scale = [figures.get(f"scale_342_{k}") for k in ("pg_connects_per_s_load", "pg_connects_per_s_idle",
+                                                      "incidents_accepted_per_s")]
+    connects_per_incident = (f"about {(scale[0] - scale[1]) / scale[2]:.1f}" if None not in scale and scale[2]
+                             else "(not measured)")
     text = f"""# Benchmarks
 
 Written by `make bench` (bench/run.py) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.
@@ -257,43 +261,43 @@ p99 target holds: 220 ms at 11:20 UTC and 248 ms at 08:33 on 2026-11-29. Where t
 is slow enough that 50/s is at or past its ceiling, incidents queue and the tail grows to
 seconds: at 09:38, 10:47 and 11:10 (p99 1.24 s at 10:47, 1.36 s at 11:10), and in the run in
 the table above, where the hub's ceiling was about 35/s, so that 50/s could not even be
-posted and waited seconds; at 30/s in that run p99 was 995 ms. Statistics marks the
+posted and waited seconds; at 30/s in that run p99 was 711 ms. Statistics marks the
 incident's day for each event it folds and recounts marked days once a second
 (`statistics_refresh_day_*` is one such recount); its figure reads also slow down with the
-machine (the week's p95 at 121 ms in the run above against 70 ms at 11:20).
+machine (the week's p95 at 119 ms in the run above against 70 ms at 11:20).
 
 This shared machine's speed changes from hour to hour: compare the hub's figures with the
 raw ceilings and the framework flow of the same run. On 2026-11-29 PostgreSQL round trips
 measured beside the hub were 14,399/s at 08:33 UTC (hub 70.2 incidents/s, p99 248 ms at
 50/s), 10,315/s at 09:38 (49.5 incidents/s), 7,269/s at 10:47 (55.3 incidents/s; p99 1.24 s
 at 50/s, 98 ms at 30/s) and 15,241/s at 11:20 (68.6 incidents/s, p99 220 ms at 50/s). The
-runs at 12:45 and 13:12 UTC (the table above) had round trips about as fast as at 11:20 but
-the broker at 59–65 % and the hub at half its 11:20 rate (35.2 and 34.8 incidents/s, the
-empty framework flow 99.5 and 93.3/s). The machine was slower, not the hub: the code as it
-landed after the 11:20 run (96e4787), measured again at 12:19 with `bench/hub_bench.py`,
-gave 31.3 incidents/s. From this run on, the bare Python loop (`raw_python_loop_*`) and the
-framework flow record the machine's speed beside every run.
+runs at 12:45, 13:12, 13:48 and 14:05 UTC (the last is the table above) had round trips as
+fast as at 11:20 or faster but the broker at 59–66 % and the hub at about half its 11:20
+rate (35.2, 34.8, 40.8 and 38.4 incidents/s; the empty framework flow 99.5, 93.3, 125.5 and
+106.0/s). The machine was slower, not the hub: the code as it landed after the 11:20 run
+(96e4787), measured again at 12:19 with `bench/hub_bench.py`, gave 31.3 incidents/s. From
+this run on, the bare Python loop (`raw_python_loop_*`) and the framework flow record the
+machine's speed beside every run.
 
-Many municipalities also cost throughput. In the run above the hub took
-{figure("scale_342_incidents_accepted_per_s")} of the 20 incidents/s offered round the
-342-municipality region, against {hub_rate}/s with the demo's four. The incidents themselves
-open few connections: {figure("scale_342_pg_connects_per_s_load")} new PostgreSQL connections
-per second under that load against {figure("scale_342_pg_connects_per_s_idle")}/s idle. What
-costs is the background: the periodic scans visit every store in turn and, as no process can
-hold 342 connections, open one for most visits (each a forked PostgreSQL process); idle, the
-342-municipality hub kept {figure("scale_342_machine_cpu_idle_percent")} % of the machine's
-200 % busy (its services {figure("scale_342_service_cpu_idle_percent")} %), which incidents
-then cannot have. Longer scan rounds would buy throughput with later reminders and
-escalations; past that, the case stores go onto several PostgreSQL servers, each serving
-fewer municipalities ([scaling.md](scaling.md#postgresql-per-municipality)).
+Many municipalities also cost throughput. In the run above the hub took {figure("scale_342_incidents_accepted_per_s")}
+of the 20 incidents/s offered round the 342-municipality region, against {hub_rate}/s with the
+demo's four. The incidents themselves open few connections: {figure("scale_342_pg_connects_per_s_load")} new PostgreSQL
+connections per second under that load against {figure("scale_342_pg_connects_per_s_idle")}/s idle, {connects_per_incident} per
+incident. What costs is the background: the periodic scans visit every store in turn and, as
+no process can hold 342 connections, open one for most visits (each a forked PostgreSQL
+process); idle, the 342-municipality hub kept {figure("scale_342_machine_cpu_idle_percent")} % of the machine's 200 % busy (its
+services {figure("scale_342_service_cpu_idle_percent")} %, the rest PostgreSQL and RabbitMQ), which incidents then cannot
+have. Longer scan rounds would buy throughput with later reminders and escalations; past
+that, the case stores go onto several PostgreSQL servers, each serving fewer municipalities
+([scaling.md](scaling.md#postgresql-per-municipality)).
 
 An incident that names a perpetrator costs more with many municipalities: triage asks every
 other store whether it knows the perpetrator's keyed hash. With 342 municipalities that took
 1.9–8.9 s per incident at 11:10 UTC, before the decision, so the referral (and an acute one)
 waited for it. Triage now decides first and asks the region after its decision has committed
 ([triage.md](triage.md#repeat-detection-and-its-privacy-design)): its result came after
-0.02–0.08 s at 11:20 and 0.03–0.25 s in the run above, the repeat check after 2.2–8.7 s and
-3.8–27.6 s. The cost of asking 341 stores remains (341 queries per such incident, nearly all
+0.02–0.08 s at 11:20 and 0.03–0.16 s in the run above, the repeat check after 2.2–8.7 s and
+4.4–23.1 s. The cost of asking 341 stores remains (341 queries per such incident, nearly all
 on new connections, each a forked PostgreSQL process); a regional index of keyed hashes is
 the next step ([scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)).
 """
