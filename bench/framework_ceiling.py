@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from hub_bench import API, load_and_drain, print_figures  # noqa: E402
+from hub_bench import API, create_vhost, delete_vhost, load_and_drain, print_figures  # noqa: E402
 
 SERVICES = {"intake": "Intake", "triage": "Triage", "police_liaison": "PoliceLiaison",
             "aftercare": "Aftercare", "statistics": "Statistics"}
@@ -44,9 +44,7 @@ class FlowHub:
         return f"http://127.0.0.1:{PORTS[service]}{path}"
 
     def start(self):
-        requests.put(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10).raise_for_status()
-        requests.put(f"{API}/permissions/{quote(self.vhost, safe='')}/guest",
-                     json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
+        create_vhost(self.vhost)
         for service, cls in SERVICES.items():
             config = self.workdir / f"{service}.yaml"
             config.write_text(yaml.safe_dump({
@@ -80,10 +78,7 @@ class FlowHub:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        try:
-            requests.delete(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10)
-        except requests.RequestException as exc:
-            print(f"# could not delete vhost {self.vhost}: {type(exc).__name__}", file=sys.stderr)
+        delete_vhost(self.vhost)
 
 
 def run(rate: float | None, duration: float, workers: int = 16) -> dict:

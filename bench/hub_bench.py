@@ -12,7 +12,6 @@ import base64
 import http.client
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,21 @@ PG = os.environ.get("MELDPUNT_BENCH_PG") or (
     f"postgresql://postgres@{quote(SOCKET_DIR, safe='')}" if Path(SOCKET_DIR, ".s.PGSQL.5432").exists()
     else "postgresql://postgres@127.0.0.1:5432")
 API = "http://guest:guest@127.0.0.1:15672/api"
+
+
+def create_vhost(vhost: str) -> None:
+    """A RabbitMQ vhost of a bench's own, so that nothing of a running hub is touched."""
+    requests.put(f"{API}/vhosts/{quote(vhost, safe='')}", timeout=10).raise_for_status()
+    requests.put(f"{API}/permissions/{quote(vhost, safe='')}/guest",
+                 json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
+
+
+def delete_vhost(vhost: str) -> None:
+    """Delete the bench's vhost; a failure is reported, not raised (what follows must still be cleaned up)."""
+    try:
+        requests.delete(f"{API}/vhosts/{quote(vhost, safe='')}", timeout=10)
+    except requests.RequestException as exc:
+        print(f"# could not delete vhost {vhost}: {type(exc).__name__}", file=sys.stderr)
 
 
 def others_cpu_seconds() -> float:
@@ -96,19 +110,14 @@ class BenchHub:
         return done
 
     def start(self):
-        requests.put(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10).raise_for_status()
-        requests.put(f"{API}/permissions/{quote(self.vhost, safe='')}/guest",
-                     json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
+        create_vhost(self.vhost)
         self.cli("migrate")
         self.cli("declare")
         self.cli("run", "--detach")
 
     def stop(self):
         subprocess.run([sys.executable, "-m", "shared.cli", "stop"], cwd=REPO, env=self.env, capture_output=True)
-        try:
-            requests.delete(f"{API}/vhosts/{quote(self.vhost, safe='')}", timeout=10)
-        except requests.RequestException as exc:  # the databases below must go whatever happens here
-            print(f"# could not delete vhost {self.vhost}: {type(exc).__name__}", file=sys.stderr)
+        delete_vhost(self.vhost)  # the databases below must go whatever happens there
         conn = psycopg2.connect(f"{PG}/postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
