@@ -419,6 +419,31 @@ def _intake_stores(settings, code):
     return Stores(settings, ConnectionPool(1, application_name="meldpunt-cli"), INTAKE)
 
 
+def _intake_relay(settings, stores):
+    """Publishes what the command's units of work record right after they commit, as intake does
+    with its own commits; what the broker does not take waits in the outbox for intake's relay."""
+    from shared.names import INTAKE
+    from shared.outbox import EventPublisher, OutboxRelay
+
+    relay = OutboxRelay(INTAKE, stores, EventPublisher(settings.amqp_uri, INTAKE))
+    stores.on_commit(relay.committed)
+    return relay
+
+
+def _publish_recorded(relay, recorded: int) -> None:
+    try:
+        sent = relay.publish_fresh()
+        relay.mark_published(force=True)
+    except Exception as exc:
+        sent = 0
+        print(f"the broker did not take the events ({type(exc).__name__})", file=sys.stderr)
+    finally:
+        relay.close()
+    if sent < recorded:
+        print(f"{recorded - sent} event(s) wait in the outbox; intake's relay sends them when it can",
+              file=sys.stderr)
+
+
 def _import(settings, args) -> int:
     import uuid
     from pathlib import Path
@@ -440,12 +465,15 @@ def _import(settings, args) -> int:
         raise CommandError(f"{path.name}: {lines} of {checked.total} row(s) are bad; nothing imported")
     if not checked.rows:
         raise CommandError(f"{path.name} holds no rows")
+    relay = _intake_relay(settings, stores)
     try:
         with stores.case_store(args.code) as uow:
             imported, skipped = bulk_import.store_rows(uow, checked, path.name, uuid.uuid4())
     except psycopg2.OperationalError as exc:
+        relay.close()
         raise CommandError(f"cannot reach the case store of {args.code}: {str(exc).strip().splitlines()[0]}") \
             from None
+    _publish_recorded(relay, imported)
     for line, first in checked.duplicates:
         print(f"{path.name}: line {line} repeats line {first}; imported once")
     print(f"{args.code}: imported {imported} incident(s) from {path.name}"

@@ -2,8 +2,8 @@
 
 `Storage` is set up once per container: one capped connection pool for all the
 municipalities' case stores (and statistics), an outbox relay woken right after each
-commit that recorded events and sweeping every few seconds for anything left behind
-(events recorded by the CLI, or left by a crash), and a reaper that closes idle
+commit that recorded events, sweeping where those did not all go out and now and then
+everywhere (events left by a crash), and a reaper that closes idle
 connections. Each worker gets a `WorkerStorage` that knows its consumer name, so
 that its inbox entries are its own.
 """
@@ -19,8 +19,8 @@ from nameko.extensions import DependencyProvider
 from shared.config import region_secret, settings_from_nameko
 from shared.db.pool import ConnectionPool
 from shared.db.unit_of_work import Stores, UnknownMunicipality
-from shared.outbox import MARK_SECONDS, Backoff, EventPublisher, OutboxRelay
-from shared.scan import full_round_seconds
+from shared.outbox import FRESH_GRACE_SECONDS, MARK_SECONDS, Backoff, EventPublisher, OutboxRelay
+from shared.scan import SWEEP_SECONDS_PER_STORE, full_round_seconds
 
 log = logging.getLogger(__name__)
 
@@ -153,32 +153,47 @@ class Storage(DependencyProvider):
             log.info("events left for the next start's sweep: %s", type(exc).__name__)
 
     def _sweep_loop(self):
-        """Mark what went out published, many rows at once; now and then sweep every store for
-        whatever else waits in an outbox (recorded by the CLI, left by a crash, refused)."""
+        """Mark what went out published, many rows at once; sweep the stores this process owes a
+        look (its own events did not all go out) every MELDPUNT_OUTBOX_SWEEP_SECONDS; and every
+        store at start, again once the rows it left as young are not, then now and then (a
+        crashed process's rows, should it not come back), at least 0.5 s per store apart."""
         backoff = Backoff()
-        next_sweep = 0.0
+        period = self.settings.outbox_sweep_seconds
+        next_full = time.monotonic()
+        second_look = next_full + FRESH_GRACE_SECONDS + 0.5
+        next_owed = 0.0
         while self._running:
             try:
-                if time.monotonic() >= next_sweep:
+                now = time.monotonic()
+                todo = []
+                if now >= next_full:
                     todo = self.targets()
-                    next_sweep = time.monotonic() + full_round_seconds(self.settings.outbox_sweep_seconds, len(todo))
+                    next_full = now + full_round_seconds(period, len(todo), SWEEP_SECONDS_PER_STORE)
+                    if second_look is not None:
+                        next_full, second_look = min(next_full, second_look), None
+                elif self.relay.owed and now >= next_owed:
+                    next_owed = now + period
+                    todo = [(label, dsn) for label, dsn in self.targets() if self.relay.owes(dsn)]
+                if todo:
+                    next_owed = now + period
                     self.relay.mark_published(force=True)  # a sweep must not find what went out already
                     self.relay.sweep(todo)
                 else:
                     self.relay.mark_published()
                 backoff.succeeded()
-                delay = min(max(0.0, next_sweep - time.monotonic()), MARK_SECONDS)
+                wake = min(next_full, next_owed) if self.relay.owed else next_full
+                delay = min(max(0.0, wake - time.monotonic()), MARK_SECONDS)
             except Exception:
                 if not self._running:
                     break
-                delay = backoff.failed()
-                next_sweep = 0.0  # after a failure, look everywhere again
+                delay = backoff.failed()  # the stores that failed are owed a look after it
             with eventlet.Timeout(delay, False):
                 self._stopped.wait()
 
     def _reap_loop(self):
-        """Close idle connections; once an hour, prune published events from the outbox."""
-        next_prune = time.monotonic() + 60
+        """Close idle connections; once an hour, prune published events from the outbox (first
+        ten minutes after start: a prune visits every store, so not while the start's sweep does)."""
+        next_prune = time.monotonic() + 600
         while self._running:
             with eventlet.Timeout(max(1.0, self.settings.db_idle_seconds / 2), False):
                 self._stopped.wait()

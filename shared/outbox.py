@@ -4,8 +4,10 @@ Two ways out. What this process's own commits recorded is published straight awa
 memory (`committed`, `publish_fresh`): no query before the broker sees it, one confirm wait
 for every store's events together, and marked published afterwards in one UPDATE per store
 for many events (`mark_published`). The sweep (`sweep`, `relay`) finds whatever else waits in
-an outbox — recorded by the CLI, left by a crash, refused by the broker — leaving rows younger
-than FRESH_GRACE_SECONDS to the process that committed them. It claims rows with FOR UPDATE
+an outbox — left by a crash, refused by the broker — leaving rows younger than
+FRESH_GRACE_SECONDS to the process that committed them. A store where this process's own
+events did not all go out is *owed* a look (`owes`) until a sweep finds it clean, so the full
+look at every store is only a net and can be rare in a large region (shared/scan.py). It claims rows with FOR UPDATE
 SKIP LOCKED, so several instances of a service sweep side by side without publishing a row
 twice at the same time. A row is marked published only after the broker confirmed it. When
 the broker is away the rows simply wait, and the relay keeps trying with backoff. A crash
@@ -80,6 +82,7 @@ class OutboxRelay:
         self._fresh: dict[str, list[tuple]] = {}      # dsn -> (row id, envelope, priority) committed here
         self._unmarked: dict[str, list[int]] = {}     # dsn -> row ids confirmed, not yet marked published
         self._unmarked_since: float | None = None
+        self._owed: dict[str, float] = {}             # dsn -> look again there, at least until then
 
     # ------------------------------------------------ this process's commits
     def committed(self, dsn: str, rows) -> None:
@@ -89,6 +92,18 @@ class OutboxRelay:
     @property
     def has_fresh(self) -> bool:
         return bool(self._fresh)
+
+    @property
+    def owed(self) -> bool:
+        return bool(self._owed)
+
+    def owes(self, dsn: str) -> bool:
+        """True while events this process recorded or swept on `dsn` may still wait there."""
+        return dsn in self._owed
+
+    def _owe(self, dsn: str, seconds: float = 0.0) -> None:
+        until = time.monotonic() + seconds
+        self._owed[dsn] = max(self._owed.get(dsn, until), until)
 
     def publish_fresh(self) -> int:
         """Publish the rows this process committed, acute first, in one batch for all stores. What
@@ -100,8 +115,17 @@ class OutboxRelay:
                       key=lambda item: (-item[2], item[0]))
         if not rows:
             return 0
-        outcome = self.publish_fresh_rows(rows)
+        try:
+            outcome = self.publish_fresh_rows(rows)
+        except Exception:
+            for (dsn, _), _, _ in rows:
+                self._owe(dsn, FRESH_GRACE_SECONDS + 1)
+            raise
         types = {key: envelope["event_type"] for key, envelope, _ in rows}
+        confirmed = set(outcome.confirmed)
+        for (dsn, row_id), _, _ in rows:
+            if (dsn, row_id) not in confirmed:  # the sweep takes it once it is no longer young
+                self._owe(dsn, FRESH_GRACE_SECONDS + 1)
         for dsn, row_id in outcome.confirmed:
             metrics.EVENTS_PUBLISHED.labels(self.service, types[(dsn, row_id)]).inc()
             self._unmarked.setdefault(dsn, []).append(row_id)
@@ -141,15 +165,26 @@ class OutboxRelay:
     # ------------------------------------------------------------- the sweep
 
     def relay(self, label: str, dsn: str) -> int:
-        """Publish the pending events of one database; return how many went out."""
-        sent_total = 0
-        while True:
-            sent, full = self._relay_batch(label, dsn)
-            sent_total += sent
-            if not full:
-                return sent_total
+        """Publish the pending events of one database; return how many went out. A database
+        where some did not go out stays owed a look; one found clean is owed nothing more."""
+        sent_total, left = 0, False
+        try:
+            while True:
+                sent, full, failed = self._relay_batch(label, dsn)
+                sent_total += sent
+                left = left or failed
+                if not full:
+                    break
+        except Exception:
+            self._owe(dsn)
+            raise
+        if left:
+            self._owe(dsn)
+        elif self._owed.get(dsn, 0.0) <= time.monotonic():
+            self._owed.pop(dsn, None)
+        return sent_total
 
-    def _relay_batch(self, label, dsn) -> tuple[int, bool]:
+    def _relay_batch(self, label, dsn) -> tuple[int, bool, bool]:
         with self.stores.pool.connection(dsn) as conn:
             try:
                 with conn.cursor() as cur:
@@ -200,7 +235,7 @@ class OutboxRelay:
             metrics.OUTBOX_BACKLOG.labels(self.service, label).set(0)
         if outcome.error is not None:
             raise outcome.error
-        return len(published), len(rows) == BATCH and bool(published)
+        return len(published), len(rows) == BATCH and bool(published), bool(failed)
 
     def _measure_backlog(self, label, dsn):
         try:

@@ -16,11 +16,14 @@ from collections.abc import Sequence
 from nameko.extensions import DependencyProvider
 
 SECONDS_PER_STORE = 0.1
+# The outbox relay's look at every store is only a net (shared/outbox.py): a process publishes
+# its own commits and looks again where that failed, so its full round may take longer.
+SWEEP_SECONDS_PER_STORE = 0.5
 
 
-def full_round_seconds(configured: float, stores: int) -> float:
+def full_round_seconds(configured: float, stores: int, per_store: float = SECONDS_PER_STORE) -> float:
     """How long one round over all stores takes at least: the configured period, or longer for many stores."""
-    return max(configured, stores * SECONDS_PER_STORE)
+    return max(configured, stores * per_store)
 
 
 class Rotation:

@@ -261,3 +261,39 @@ def test_sweep_relays_the_other_databases_and_raises_the_first_error():
     assert caught.value is first
     assert visited == ["GM0687", "GM0718", "GM0664", "GM0715"], "one broken store must not hold up the others"
     assert error_count("unit-sweep-errors") - before == 2
+
+
+# ------------------------------------------------------ which stores are owed a look
+
+def test_a_store_whose_own_events_did_not_go_out_is_owed_a_look_until_a_sweep_finds_it_clean(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: clock[0])
+    relay = relay_with(FakeDatabase([], []), FakePublisher(fail_on="e2", error=Unroutable("no queue")))
+    relay.committed("dsn-a", [fresh(1)])
+    relay.committed("dsn-b", [fresh(2)])
+    relay.publish_fresh()
+    assert relay.owed and relay.owes("dsn-b") and not relay.owes("dsn-a")
+
+    relay.relay("GM0718", "dsn-b")  # too soon: the row is still too young for a sweep to take it
+    assert relay.owes("dsn-b")
+    clock[0] += outbox.FRESH_GRACE_SECONDS + 1
+    relay.relay("GM0718", "dsn-b")  # (in this fake, another process took it meanwhile)
+    assert not relay.owed
+
+
+def test_a_store_the_broker_went_away_on_stays_owed(monkeypatch):
+    gone = relay_with(FakeDatabase(), FakePublisher(fail_on="e1", error=OSError("connection reset")))
+    gone.committed("dsn", [fresh(1)])
+    with pytest.raises(OSError):
+        gone.publish_fresh()
+    assert gone.owes("dsn")
+
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: 10 ** 9)  # long after
+    sweep = relay_with(FakeDatabase([row(1), row(2)]), FakePublisher(fail_on="e2", error=OSError("gone again")))
+    with pytest.raises(OSError):
+        sweep.relay("GM0687", "dsn")
+    assert sweep.owes("dsn"), "a sweep that failed part-way looks again"
+
+    unroutable = relay_with(FakeDatabase([row(1)]), FakePublisher(fail_on="e1", error=Unroutable("no queue")))
+    unroutable.relay("GM0687", "dsn")
+    assert unroutable.owes("dsn"), "an event no queue takes yet keeps its store owed"

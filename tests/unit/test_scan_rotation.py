@@ -27,3 +27,9 @@ def test_a_long_tick_visits_all_stores_each_time():
     codes = [f"GM{n:04d}" for n in range(342)]
     assert Rotation().due(codes, 60) == codes  # a round takes at least 34.2 s: a 60 s tick covers it
     assert Rotation().due([], 5) == []
+
+
+def test_the_outbox_nets_full_look_is_rarer_in_a_large_region():
+    from shared.scan import SWEEP_SECONDS_PER_STORE
+    assert full_round_seconds(1.0, 4, SWEEP_SECONDS_PER_STORE) == 2.0  # the demo region
+    assert full_round_seconds(1.0, 342, SWEEP_SECONDS_PER_STORE) == pytest.approx(171)
