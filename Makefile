@@ -10,7 +10,7 @@ KEY_FILE    := $(or $(MELDPUNT_MASTER_KEY_FILE),$(CURDIR)/var/master.key)
 SECRET_FILE := $(or $(MELDPUNT_REGION_SECRET_FILE),$(CURDIR)/var/region.secret)
 WITH_KEY    := MELDPUNT_MASTER_KEY_FILE=$(KEY_FILE) MELDPUNT_REGION_SECRET_FILE=$(SECRET_FILE)
 
-.PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check bench chaos clean browser
+.PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check bench profile chaos clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,13 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Where the services' CPU goes under load, by library (bench/profile_hub.py; SAMPLER=py-spy samples
+# them from outside instead of cProfile inside).
+SAMPLER ?= cprofile
+profile: $(STAMP)
+	@test "$(SAMPLER)" != py-spy || $(BIN)/pip install --quiet 'py-spy==0.4.3'
+	$(BIN)/python bench/profile_hub.py --sampler $(SAMPLER)
 
 # Faults under steady load on a throwaway hub; restarts this machine's RabbitMQ and PostgreSQL.
 chaos: $(STAMP)

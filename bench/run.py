@@ -255,9 +255,18 @@ statements in 6.6 transactions per incident — intake 11.8, triage 10.8, statis
 police liaison 7.5, aftercare 6.7. Sampled from /proc at 25 incidents/s on 2026-11-29 12:25
 UTC (a slow hour): PostgreSQL 34 % of the machine's 200 %, statistics 28 %, RabbitMQ 24 %,
 triage 22 %, intake 21 %, police liaison 18 %, aftercare 15 %; the empty framework flow at the
-same rate: RabbitMQ 20 %, statistics 12 %, intake 10 %, the other three 7 % each. Profiled
-with cProfile on CPU time, each service spends 10–17 % of its time in marshmallow
-(validating every event it receives and sends) and 16–22 % in eventlet.
+same rate: RabbitMQ 20 %, statistics 12 %, intake 10 %, the other three 7 % each.
+
+Inside the services (`make profile`, bench/profile_hub.py: each service under cProfile on
+CPU time while 30 s of load run, a C function's time counted for the library calling it; on
+2026-11-29 16:33 UTC): marshmallow takes 19–27 % of each service's CPU (validating every
+event it receives and sends, and intake's request bodies), eventlet 19–27 %, kombu and
+py-amqp 15–22 % in the four consuming services (5 % in intake), psycopg2 6–10 %, werkzeug
+10 % in intake, and the hub's own code 7–14 %; the rest is Python itself. So the hub's own
+Python is not where the time goes: the libraries every event passes through are. `make
+profile SAMPLER=py-spy` samples the services from outside with py-spy instead; under
+eventlet its samples count the hub's `epoll` wait (44–53 % of them) and psycopg2's waits for
+the server as activity, so it shows where the services wait rather than what costs CPU.
 
 What was done against it, each step measured with `bench/hub_bench.py`: the relay publishes
 a batch and waits once for its confirms; the connection pool waits briefly for a busy
