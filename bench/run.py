@@ -259,7 +259,7 @@ same rate: RabbitMQ 20 %, statistics 12 %, intake 10 %, the other three 7 % each
 
 Inside the services (`make profile`, bench/profile_hub.py: each service under cProfile on
 CPU time while 30 s of load run, a C function's time counted for the library calling it; on
-2026-11-29 16:33 UTC): marshmallow takes 19–27 % of each service's CPU (validating every
+2026-11-29 16:28 UTC): marshmallow takes 19–27 % of each service's CPU (validating every
 event it receives and sends, and intake's request bodies), eventlet 19–27 %, kombu and
 py-amqp 15–22 % in the four consuming services (5 % in intake), psycopg2 6–10 %, werkzeug
 10 % in intake, and the hub's own code 7–14 %; the rest is Python itself. So the hub's own
