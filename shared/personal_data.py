@@ -177,9 +177,11 @@ def erase_case(uow, case_id, actor: str, reason: str) -> str:
             continue
         columns = ", ".join(f"{c} = NULL" for c in (entry.column, *entry.legacy))
         uow.execute(f"UPDATE {entry.table} SET {columns} WHERE {entry.case_rows}", (case_id,)).close()
-    # the files themselves, and the keyed hashes that link the case to other cases' perpetrators
+    # the files themselves, the keyed hashes that link the case to other cases' perpetrators,
+    # and a repeat check still open (parked): a repeat of a case that is gone is not to be reported
     uow.execute("DELETE FROM intake.evidence WHERE case_id = %s", (case_id,)).close()
     uow.execute("DELETE FROM triage.identity_keys WHERE case_id = %s", (case_id,)).close()
+    uow.execute("DELETE FROM triage.repeat_checks WHERE case_id = %s", (case_id,)).close()
     # no follow-up any more, and no more aftercare reminders about a case that is gone
     uow.execute("UPDATE intake.incidents SET erased_at = now(), receipt_code = NULL, secret_hash = NULL "
                 "WHERE case_id = %s", (case_id,)).close()

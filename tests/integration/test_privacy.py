@@ -308,6 +308,9 @@ def test_erasure_of_one_case_keeps_the_statistics(hub, hub_env):
              what="the case in the statistics")
     wait_for(lambda: statistics_caught_up(hub, MIDDELBURG, case_id), what="statistics caught up")
     before, facts_before = summary(hub, staff), hub.facts(MIDDELBURG, case_id)
+    # a repeat check of the case parked in triage.dlq: a replay after the erasure must find nothing to settle
+    query(hub.case_store(MIDDELBURG), "INSERT INTO triage.repeat_checks (event_id, case_id, linked, priority) "
+                                      "VALUES (%s, %s, 1, 0)", (str(uuid.uuid4()), case_id))
 
     erased = meldpunt(hub_env, "erase", MIDDELBURG, "--case", str(case_id),
                       "--reason", "verzoek betrokkene art. 17 AVG")
@@ -323,9 +326,10 @@ def test_erasure_of_one_case_keeps_the_statistics(hub, hub_env):
     assert view["categories"] == ["bedreiging", "fysiek_geweld"] and view["occurred_at"]  # codes and dates stay
     rows = query(hub.case_store(MIDDELBURG), "SELECT (SELECT count(*) FROM intake.evidence WHERE case_id = %s) AS e, "
                  "(SELECT count(*) FROM triage.identity_keys WHERE case_id = %s) AS k, "
+                 "(SELECT count(*) FROM triage.repeat_checks WHERE case_id = %s) AS r, "
                  "(SELECT count(*) FROM aftercare.contacts WHERE plan_id = %s AND health IS NOT NULL) AS h",
-                 (case_id, case_id, case["plan_id"]))[0]
-    assert rows == {"e": 0, "k": 0, "h": 0}
+                 (case_id, case_id, case_id, case["plan_id"]))[0]
+    assert rows == {"e": 0, "k": 0, "r": 0, "h": 0}
     details = requests.get(hub.url("police_liaison", f"/api/v1/referrals/{case['referral_id']}/details"),
                            headers=auth(hub.key(MIDDELBURG, "police_liaison")), timeout=10).json()
     assert details["erased"] is True and details["description"] is None
