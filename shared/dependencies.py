@@ -20,7 +20,7 @@ from shared.config import region_secret, settings_from_nameko
 from shared.db.pool import ConnectionPool
 from shared.db.unit_of_work import Stores, UnknownMunicipality
 from shared.outbox import FRESH_GRACE_SECONDS, MARK_SECONDS, Backoff, EventPublisher, OutboxRelay
-from shared.scan import SWEEP_SECONDS_PER_STORE, full_round_seconds
+from shared.scan import SweepSchedule
 
 log = logging.getLogger(__name__)
 
@@ -158,31 +158,17 @@ class Storage(DependencyProvider):
         store at start, again once the rows it left as young are not, then now and then (a
         crashed process's rows, should it not come back), at least 0.5 s per store apart."""
         backoff = Backoff()
-        period = self.settings.outbox_sweep_seconds
-        next_full = time.monotonic()
-        second_look = next_full + FRESH_GRACE_SECONDS + 0.5
-        next_owed = 0.0
+        schedule = SweepSchedule(self.settings.outbox_sweep_seconds, time.monotonic(), FRESH_GRACE_SECONDS + 0.5)
         while self._running:
             try:
-                now = time.monotonic()
-                todo = []
-                if now >= next_full:
-                    todo = self.targets()
-                    next_full = now + full_round_seconds(period, len(todo), SWEEP_SECONDS_PER_STORE)
-                    if second_look is not None:
-                        next_full, second_look = min(next_full, second_look), None
-                elif self.relay.owed and now >= next_owed:
-                    next_owed = now + period
-                    todo = [(label, dsn) for label, dsn in self.targets() if self.relay.owes(dsn)]
+                todo = schedule.due(time.monotonic(), self.targets(), self.relay.owes)
                 if todo:
-                    next_owed = now + period
                     self.relay.mark_published(force=True)  # a sweep must not find what went out already
                     self.relay.sweep(todo)
                 else:
                     self.relay.mark_published()
                 backoff.succeeded()
-                wake = min(next_full, next_owed) if self.relay.owed else next_full
-                delay = min(max(0.0, wake - time.monotonic()), MARK_SECONDS)
+                delay = min(max(0.0, schedule.wake_at(self.relay.owed) - time.monotonic()), MARK_SECONDS)
             except Exception:
                 if not self._running:
                     break

@@ -42,6 +42,36 @@ class Rotation:
         return [codes[(start + i) % n] for i in range(share)]
 
 
+class SweepSchedule:
+    """Which databases the outbox relay sweeps when (shared/outbox.py): every one at start and
+    once more when the rows it left as young are not (`second_look_after`), then as a net at
+    least SWEEP_SECONDS_PER_STORE per database apart; those it is owed a look, every `period`."""
+
+    def __init__(self, period: float, now: float, second_look_after: float):
+        self.period = period
+        self.next_full = now
+        self.second_look: float | None = now + second_look_after
+        self.next_owed = 0.0
+
+    def due(self, now: float, targets: Sequence[tuple[str, str]], owes) -> list[tuple[str, str]]:
+        """The (label, dsn) to sweep now; `owes(dsn)` says whether the relay owes it a look."""
+        todo: list[tuple[str, str]] = []
+        if now >= self.next_full:
+            todo = list(targets)
+            self.next_full = now + full_round_seconds(self.period, len(todo), SWEEP_SECONDS_PER_STORE)
+            if self.second_look is not None:
+                self.next_full, self.second_look = min(self.next_full, self.second_look), None
+        elif now >= self.next_owed:
+            todo = [(label, dsn) for label, dsn in targets if owes(dsn)]
+        if todo:
+            self.next_owed = now + self.period
+        return todo
+
+    def wake_at(self, owed: bool) -> float:
+        """When the next sweep may be due (the relay owes a look somewhere, or not)."""
+        return min(self.next_full, self.next_owed) if owed else self.next_full
+
+
 class Rotations(DependencyProvider):
     """One `Rotation` per periodic task of a service process (nameko makes a service instance per
     worker, so the turn is kept here)."""

@@ -33,3 +33,36 @@ def test_the_outbox_nets_full_look_is_rarer_in_a_large_region():
     from shared.scan import SWEEP_SECONDS_PER_STORE
     assert full_round_seconds(1.0, 4, SWEEP_SECONDS_PER_STORE) == 2.0  # the demo region
     assert full_round_seconds(1.0, 342, SWEEP_SECONDS_PER_STORE) == pytest.approx(171)
+
+
+def stores(n):
+    return [(f"GM{i:04d}", f"dsn-{i}") for i in range(n)]
+
+
+def test_the_outbox_sweeps_every_store_at_start_once_more_after_the_grace_then_at_the_nets_pace():
+    from shared.scan import SweepSchedule
+    demo = stores(4)
+    schedule = SweepSchedule(period=1.0, now=0.0, second_look_after=2.5)
+    nothing_owed = lambda dsn: False  # noqa: E731
+    assert schedule.due(0.0, demo, nothing_owed) == demo
+    assert schedule.due(0.5, demo, nothing_owed) == []
+    assert schedule.wake_at(owed=False) == 2.0  # the demo's net: 4 stores x 0.5 s
+    assert schedule.due(2.0, demo, nothing_owed) == demo
+    assert schedule.due(3.0, demo, nothing_owed) == []
+    assert schedule.due(4.0, demo, nothing_owed) == demo
+
+
+def test_in_a_large_region_only_the_stores_owed_a_look_are_swept_between_the_nets_rounds():
+    from shared.scan import SweepSchedule
+    region = stores(342)
+    owed = {"dsn-7"}
+    schedule = SweepSchedule(period=1.0, now=0.0, second_look_after=2.5)
+    assert len(schedule.due(0.0, region, owed.__contains__)) == 342
+    assert schedule.wake_at(owed=True) == 1.0
+    assert schedule.due(1.0, region, owed.__contains__) == [("GM0007", "dsn-7")]
+    assert schedule.due(1.5, region, owed.__contains__) == []  # once per period
+    assert len(schedule.due(2.5, region, owed.__contains__)) == 342  # the second look after start
+    owed.clear()
+    assert schedule.due(3.5, region, owed.__contains__) == []
+    assert schedule.wake_at(owed=False) == pytest.approx(2.5 + 171)
+    assert len(schedule.due(173.5, region, owed.__contains__)) == 342
