@@ -6,11 +6,28 @@ import threading
 import time
 import uuid
 
+import pytest
+
+from tests import support
 from tests.support import Hub, incident_body, meldpunt, verify_exactly_once
 
 
-def test_kill_9_of_each_service_loses_and_doubles_nothing(hub_env, settings, tmp_path):
-    env = {**hub_env, "MELDPUNT_VAR_DIR": str(tmp_path)}
+@pytest.fixture
+def own_region_env(rabbit_config, tmp_path):
+    """A region with databases of its own: the checks count every case in the stores, so cases
+    other tests of the run left there must not be in them, whatever order the tests run in."""
+    path = tmp_path / "fault-region.yaml"
+    databases = support.write_test_region(path, uuid.uuid4().hex[:8])
+    support.migrate(path)
+    yield support.hub_environment(path, rabbit_config["AMQP_URI"])
+    support.drop_databases(databases)
+
+
+def test_kill_9_of_each_service_loses_and_doubles_nothing(own_region_env, tmp_path):
+    from shared.config import load_settings
+
+    env = {**own_region_env, "MELDPUNT_VAR_DIR": str(tmp_path)}
+    settings = load_settings(env)
     assert meldpunt(env, "declare").returncode == 0
     up = meldpunt(env, "run", "--detach", timeout=90)
     try:
