@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from shared.config import DEFAULT_REGION_FILE, load_settings  # noqa: E402
+from shared.names import SERVICES  # noqa: E402
 
 SOCKET_DIR = "/var/run/postgresql"
 # PostgreSQL on this machine is reached through its Unix socket, as a local deployment would be
@@ -124,6 +125,10 @@ class BenchHub:
             for name in self.databases:
                 cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+    def service_pids(self) -> dict[str, int]:
+        """The hub's service processes by name, from the pid files `meldpunt run --detach` wrote."""
+        return {s: int((self.workdir / "var" / "run" / f"{s}.pid").read_text()) for s in SERVICES}
 
     def key(self, code):
         return self.cli("apikey", "create", code, "--label", "bench").stdout.strip().splitlines()[-1]

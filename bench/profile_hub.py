@@ -102,11 +102,6 @@ def report(service: str, groups: Counter, functions, unit: str, top: int) -> Non
         print(f"    {100 * value / total:5.1f} %  {where[:110]}")
 
 
-def service_pids(workdir: Path) -> dict[str, int]:
-    """The hub's service processes, from the pid files `meldpunt run --detach` writes."""
-    return {s: int((workdir / "var" / "run" / f"{s}.pid").read_text()) for s in SERVICES}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sampler", choices=("cprofile", "py-spy"), default="cprofile")
@@ -124,13 +119,14 @@ def main() -> int:
         out.mkdir()
         extra = {}
         if args.sampler == "cprofile":
-            extra = {"MELDPUNT_PROFILE_DIR": str(out), "PYTHONPATH": str(REPO / "bench" / "profiling")}
+            path = [str(REPO / "bench" / "profiling"), *filter(None, [os.environ.get("PYTHONPATH")])]
+            extra = {"MELDPUNT_PROFILE_DIR": str(out), "PYTHONPATH": os.pathsep.join(path)}
         hub = BenchHub(Path(tmp), extra_env=extra)
         samplers = []
         try:
             hub.start()
             keys = {code: hub.key(code) for code in hub.settings.region.codes}
-            pids = service_pids(Path(tmp))
+            pids = hub.service_pids()
             if args.sampler == "cprofile":
                 for pid in pids.values():
                     os.kill(pid, signal.SIGUSR1)

@@ -27,7 +27,6 @@ sys.path.insert(0, str(REPO / "bench"))
 from hub_bench import INCIDENT, PG, BenchHub, drive, others_cpu_seconds  # noqa: E402
 
 from shared.config import DEFAULT_REGION_FILE  # noqa: E402
-from shared.names import SERVICES  # noqa: E402
 
 MUNICIPALITIES = 342
 LOAD_CLIENTS = 8
@@ -58,10 +57,6 @@ class ScaleHub(BenchHub):
                 if name != template and not name.endswith("_statistics"):
                     cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         conn.close()
-
-
-def service_pids(workdir: Path) -> list[int]:
-    return [int((workdir / "var" / "run" / f"{s}.pid").read_text()) for s in SERVICES]
 
 
 def resident_mib(pids) -> float:
@@ -169,7 +164,7 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             hub.migrate_quickly()
             hub.start()
             report(f"# {count} municipalities up in {time.monotonic() - started:.0f}s")
-            pids = service_pids(workdir)
+            pids = list(hub.service_pids().values())
             keys = keys_for(hub)
             time.sleep(idle_seconds / 2)
             cpu_before, sessions_before = cpu_seconds(pids), opened_sessions(hub.run_id)

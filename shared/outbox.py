@@ -7,8 +7,8 @@ for many events (`mark_published`). The sweep (`sweep`, `relay`) finds whatever 
 an outbox — left by a crash, refused by the broker — leaving rows younger than
 FRESH_GRACE_SECONDS to the process that committed them. A store where this process's own
 events did not all go out is *owed* a look (`owes`) until a sweep finds it clean, so the full
-look at every store is only a net and can be rare in a large region (shared/scan.py). It claims rows with FOR UPDATE
-SKIP LOCKED, so several instances of a service sweep side by side without publishing a row
+look at every store is only a net and can be rare in a large region (shared/scan.py). It
+claims rows with FOR UPDATE SKIP LOCKED, so several instances of a service sweep side by side without publishing a row
 twice at the same time. A row is marked published only after the broker confirmed it. When
 the broker is away the rows simply wait, and the relay keeps trying with backoff. A crash
 between confirm and mark means the event is published again: consumers are idempotent
@@ -115,17 +115,14 @@ class OutboxRelay:
                       key=lambda item: (-item[2], item[0]))
         if not rows:
             return 0
+        outcome = None
         try:
             outcome = self.publish_fresh_rows(rows)
-        except Exception:
-            for (dsn, _), _, _ in rows:
+        finally:  # what did not go out: the sweep takes it there once it is no longer young
+            confirmed = set(outcome.confirmed) if outcome is not None else set()
+            for dsn in {dsn for (dsn, row_id), _, _ in rows if (dsn, row_id) not in confirmed}:
                 self._owe(dsn, FRESH_GRACE_SECONDS + 1)
-            raise
         types = {key: envelope["event_type"] for key, envelope, _ in rows}
-        confirmed = set(outcome.confirmed)
-        for (dsn, row_id), _, _ in rows:
-            if (dsn, row_id) not in confirmed:  # the sweep takes it once it is no longer young
-                self._owe(dsn, FRESH_GRACE_SECONDS + 1)
         for dsn, row_id in outcome.confirmed:
             metrics.EVENTS_PUBLISHED.labels(self.service, types[(dsn, row_id)]).inc()
             self._unmarked.setdefault(dsn, []).append(row_id)
