@@ -1,5 +1,5 @@
 # One image for all five Meldpunt Hub services; the command picks the service:
-#   docker run … meldpunt-hub python -m shared.runner triage
+#   docker run … meldpunt-hub python -m hub.runner triage
 # docker-compose.yml runs it once per service, and once more as `setup` (migrate + declare).
 FROM python:3.11-slim
 
@@ -15,6 +15,7 @@ WORKDIR /app
 
 # Only what the hub needs at run time: no .venv, var/, tests or .git from the build context.
 COPY pyproject.toml ./
+COPY hub ./hub
 COPY shared ./shared
 COPY services ./services
 COPY deploy ./deploy
@@ -27,6 +28,6 @@ RUN pip install -e . \
 
 USER meldpunt
 
-EXPOSE 8001 8002 8003 8004 8005
+EXPOSE 8001 8002 8003 8004 8005 8006
 
-CMD ["python", "-m", "shared.runner", "intake"]
+CMD ["python", "-m", "hub.runner", "intake"]

@@ -10,6 +10,15 @@ queues hold exactly the poison messages. Each fault prints what it did and what 
 It restarts the machine's real RabbitMQ and PostgreSQL: run it on a machine of your own, not
 beside other work. The faster checks run in `make test` (tests/e2e/test_faults.py,
 tests/integration/test_reliability.py).
+
+`--cluster` runs the hub on a three-node RabbitMQ cluster of its own instead (tests/engines.py:
+private nodes with their own names, ports and folders, joined with `join_cluster`; the machine's
+RabbitMQ is not touched), its services given every node's address, and loses each node in turn
+under load (`cluster_node_loss`: `rabbitmqctl stop_app`, then kill -9 of the node's VM, then the
+node starts again and rejoins), besides the faults that touch no system service. Each loss prints
+its figures: how long the node was gone, the slowest report answered meanwhile, how long until
+every incident accepted so far had completed. `make test` runs a lean variant
+(tests/e2e/test_rabbit_cluster.py).
 """
 from __future__ import annotations
 
@@ -48,13 +57,16 @@ class SteadyLoad(threading.Thread):
         self.hub, self.keys, self.rate = hub, keys, rate
         self.accepted: list[tuple[str, uuid.UUID]] = []
         self.refused: list[int] = []
+        self.answered: list[tuple[float, float]] = []  # (asked at, seconds until a definite answer)
         self.stopping = threading.Event()
 
     def run(self):
         codes, n, started = list(self.keys), 0, time.monotonic()
         while not self.stopping.is_set():
             code = codes[n % len(codes)]
+            asked = time.monotonic()
             response = self.hub.report_until_answered(self.keys[code], incident_body(), give_up_after=180)
+            self.answered.append((asked, time.monotonic() - asked))
             if response.status_code == 201:
                 self.accepted.append((code, uuid.UUID(response.json()["case_id"])))
             else:
@@ -64,6 +76,9 @@ class SteadyLoad(threading.Thread):
 
     def snapshot(self):
         return list(self.accepted)
+
+    def slowest_since(self, moment: float) -> float:
+        return max((took for asked, took in list(self.answered) if asked >= moment), default=0.0)
 
 
 def say(text):
@@ -116,6 +131,8 @@ def keep_evidence(bench: BenchHub, var: Path) -> Path:
         shutil.copytree(var / "log", kept / "log")
     kept.mkdir(parents=True, exist_ok=True)
     try:
+        if bench.vhost is None:
+            raise requests.RequestException("the private cluster has no management API")
         queues = requests.get(f"{API}/queues/{quote(bench.vhost, safe='')}", timeout=10).json()
         lines = [f"{q['name']}\tready={q.get('messages_ready')}\tunacked={q.get('messages_unacknowledged')}"
                  f"\tconsumers={q.get('consumers')}" for q in queues]
@@ -132,6 +149,35 @@ def management_up() -> bool:
         return requests.get(f"{API}/overview", timeout=2).ok
     except requests.RequestException:
         return False
+
+
+def cluster_node_loss(ctx):
+    """Each node of the private cluster in turn: stop_app, a moment later kill -9 of its VM, then
+    start it again and wait until it has rejoined; the load goes on throughout."""
+    lines = []
+    for victim in ctx.cluster.nodes:
+        before = len(ctx.load.snapshot())
+        started = time.monotonic()
+        victim.stop_app()
+        time.sleep(3.0)
+        victim.kill()
+        time.sleep(5.0)
+        victim.launch()
+        victim.await_startup()
+        back = time.monotonic() - started
+        wait_for(lambda: len(ctx.cluster.running()) == len(ctx.cluster.nodes), timeout=120, interval=0.5,
+                 what=f"{victim.nodename} to rejoin")
+        rejoined = time.monotonic() - started
+        accepted = ctx.load.snapshot()
+        caught_up(Hub(ctx.settings), accepted)
+        complete = time.monotonic() - started
+        slowest = ctx.load.slowest_since(started)
+        lines.append(f"{victim.nodename}: gone {back:.1f}s (stop_app, kill -9, start), rejoined after "
+                     f"{rejoined:.1f}s; {len(accepted) - before} incidents accepted meanwhile, slowest report "
+                     f"answered in {slowest:.2f}s; all {len(accepted)} accepted so far complete "
+                     f"{complete:.1f}s after the loss")
+        time.sleep(2.0)
+    return "lost each node in turn under load:\n    " + "\n    ".join(lines)
 
 
 def restart_rabbitmq(ctx):
@@ -196,13 +242,17 @@ def deliver_twice(ctx):
     return f"published {resent} already delivered events a second time"
 
 
-FAULTS = [restart_rabbitmq, kill_each_service, restart_postgres, poison, deliver_twice]
+FAULTS = [restart_rabbitmq, kill_each_service, restart_postgres, poison, deliver_twice, cluster_node_loss]
+# on a private cluster: the faults that touch none of the machine's own services
+CLUSTER_FAULTS = [cluster_node_loss, kill_each_service, poison, deliver_twice]
 
 
 class Context:
-    def __init__(self, bench: BenchHub, workdir: Path):
+    def __init__(self, bench: BenchHub, workdir: Path, cluster=None):
         self.bench, self.settings, self.var = bench, bench.settings, workdir / "var"
         self.poison_ids: set[str] = set()
+        self.cluster = cluster
+        self.load: SteadyLoad | None = None
 
 
 def dead_letter_ids(amqp_uri) -> dict[str, set]:
@@ -214,25 +264,46 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=10.0, help="incidents per second during the faults")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds of load before and after each fault")
-    parser.add_argument("--faults", default=",".join(f.__name__ for f in FAULTS),
-                        help="comma-separated faults to inject, in this order (default: all)")
+    parser.add_argument("--faults", default=None,
+                        help="comma-separated faults to inject, in this order (default: all; with --cluster "
+                             f"{','.join(f.__name__ for f in CLUSTER_FAULTS)})")
+    parser.add_argument("--cluster", action="store_true",
+                        help="run the hub on a three-node RabbitMQ cluster of its own (the machine's RabbitMQ "
+                             "is not touched)")
     args = parser.parse_args()
     by_name = {f.__name__: f for f in FAULTS}
-    unknown = [name for name in args.faults.split(",") if name not in by_name]
+    names = args.faults.split(",") if args.faults else [f.__name__ for f in (CLUSTER_FAULTS if args.cluster else FAULTS)]
+    unknown = [name for name in names if name not in by_name]
     if unknown:
         print(f"chaos: unknown fault {', '.join(unknown)}; choose from {', '.join(by_name)}", file=sys.stderr)
         return 2
-    faults = [by_name[name] for name in args.faults.split(",")]
+    if "cluster_node_loss" in names and not args.cluster:
+        print("chaos: cluster_node_loss needs --cluster", file=sys.stderr)
+        return 2
+    if args.cluster and {"restart_rabbitmq"} & set(names):
+        print("chaos: restart_rabbitmq restarts this machine's RabbitMQ, which the --cluster hub does not use",
+              file=sys.stderr)
+        return 2
+    faults = [by_name[name] for name in names]
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        bench = BenchHub(workdir, extra_env={"MELDPUNT_LOG_LEVEL": "WARNING"})
-        ctx = Context(bench, workdir)
+        cluster = None
+        if args.cluster:
+            from tests.engines import RabbitCluster
+
+            cluster = RabbitCluster(f"mhchaos{uuid.uuid4().hex[:4]}n", 3)
+            say("chaos: starting a three-node RabbitMQ cluster of its own")
+            cluster.start()
+        bench = BenchHub(workdir, extra_env={"MELDPUNT_LOG_LEVEL": "WARNING"},
+                         amqp_uri=cluster.amqp_uri if cluster else None)
+        ctx = Context(bench, workdir, cluster)
         hub = Hub(bench.settings)
         try:
             bench.start()
             keys = {code: bench.key(code) for code in bench.settings.region.codes}
             load = SteadyLoad(hub, keys, args.rate)
+            ctx.load = load
             load.start()
             say(f"chaos: steady load of {args.rate:g} incidents/s across {len(keys)} municipalities")
             time.sleep(args.settle)
@@ -261,6 +332,8 @@ def main() -> int:
             return 1
         finally:
             bench.stop()
+            if cluster is not None:
+                cluster.remove()
 
 
 if __name__ == "__main__":

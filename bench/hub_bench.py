@@ -12,6 +12,7 @@ import base64
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,8 +30,14 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.config import DEFAULT_REGION_FILE, load_settings  # noqa: E402
-from shared.names import SERVICES  # noqa: E402
+from shared.config import DEFAULT_REGION_FILE  # noqa: E402
+from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, STATISTICS, TRIAGE  # noqa: E402
+
+# The incident's flow: the five services the bench runs and measures (not the workbench nor signals,
+# which the framework flow has no counterpart of).
+SERVICES = (INTAKE, TRIAGE, POLICE_LIAISON, AFTERCARE, STATISTICS)
+
+from hub.registry import load_settings  # noqa: E402
 
 SOCKET_DIR = "/var/run/postgresql"
 # PostgreSQL on this machine is reached through its Unix socket, as a local deployment would be
@@ -75,27 +82,44 @@ def percentile(values, q):
 class BenchHub:
     """A hub in subprocesses on fresh databases and a fresh vhost."""
 
-    def __init__(self, workdir: Path, extra_env=None, municipalities: list[dict] | None = None):
-        """`municipalities`: the region's list instead of the demo's four (DSNs are set here)."""
+    def __init__(self, workdir: Path, extra_env=None, municipalities: list[dict] | None = None,
+                 amqp_uri: str | None = None):
+        """`municipalities`: the region's list instead of the demo's four (DSNs are set here).
+        `amqp_uri`: a broker of the bench's own (a private cluster, tests/engines.py) instead of a
+        fresh vhost on this machine's RabbitMQ."""
         self.run_id = uuid.uuid4().hex[:8]
-        self.vhost = f"meldpunt-bench-{self.run_id}"
+        self.vhost = None if amqp_uri else f"meldpunt-bench-{self.run_id}"
         self.workdir = workdir
         region = yaml.safe_load(DEFAULT_REGION_FILE.read_text())
         if municipalities is not None:
             region["municipalities"] = municipalities
+            # what the demo's file says of its own four municipalities does not apply
+            region["triage"]["contacts"] = []
+            providers = region["workbench"]["identity_providers"]
+            region["workbench"]["identity_providers"] = {k: v for k, v in providers.items() if k == "region"}
+            region.get("signals", {}).pop("addresses", None)
         self.databases = []
         for m in region["municipalities"]:
             m["case_store_dsn"] = f"{PG}/mh_bench_{self.run_id}_{m['code'].lower()}"
             self.databases.append(m["case_store_dsn"].rsplit("/", 1)[1])
         region["statistics_dsn"] = f"{PG}/mh_bench_{self.run_id}_statistics"
         self.databases.append(f"mh_bench_{self.run_id}_statistics")
+        if region.get("key_store_dsn"):  # the region's key store: the bench's own, not the demo's
+            region["key_store_dsn"] = f"{PG}/mh_bench_{self.run_id}_keys"
+            self.databases.append(f"mh_bench_{self.run_id}_keys")
+        # the bench runs no workbench (SERVICES), but the region file must still hold (its own database)
+        region["workbench"]["database_dsn"] = f"{PG}/mh_bench_{self.run_id}_workbench"
+        self.databases.append(f"mh_bench_{self.run_id}_workbench")
+        region["triage"]["index_dsn"] = f"{PG}/mh_bench_{self.run_id}_repeat_index"
+        self.databases.append(f"mh_bench_{self.run_id}_repeat_index")
         self.region_file = workdir / "region.yaml"
         self.region_file.write_text(yaml.safe_dump(region))
-        self.amqp_url = f"amqp://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
+        self.amqp_url = amqp_uri or f"amqp://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
         self.env = {**os.environ, "MELDPUNT_REGION": str(self.region_file), "MELDPUNT_AMQP_URI": self.amqp_url,
                     "MELDPUNT_VAR_DIR": str(workdir / "var"), "MELDPUNT_LOG_LEVEL": "WARNING",
                     "MELDPUNT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
                     "MELDPUNT_REGION_SECRET": os.urandom(32).hex(),
+                    "MELDPUNT_OIDC_SECRET_FILE": str(self._secret_file(workdir)),
                     # the bench measures throughput with one key per municipality, not the rate limit
                     "MELDPUNT_API_RATE_PER_MINUTE": "10000000", "MELDPUNT_API_BURST": "100000",
                     **{f"MELDPUNT_{s.upper()}_PORT": str(p) for s, p in
@@ -103,22 +127,32 @@ class BenchHub:
                     **(extra_env or {})}
         self.settings = load_settings(self.env)
 
+    @staticmethod
+    def _secret_file(workdir: Path) -> Path:
+        """The workbench's client secret the region file names (the bench runs no workbench)."""
+        path = workdir / "oidc-client.secret"
+        path.write_text(os.urandom(16).hex())
+        path.chmod(0o600)
+        return path
+
     def cli(self, *args):
-        done = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=self.env,
+        done = subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=REPO, env=self.env,
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"meldpunt {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
         return done
 
     def start(self):
-        create_vhost(self.vhost)
+        if self.vhost:
+            create_vhost(self.vhost)
         self.cli("migrate")
         self.cli("declare")
-        self.cli("run", "--detach")
+        self.cli("run", "--detach", "--services", *SERVICES)
 
     def stop(self):
-        subprocess.run([sys.executable, "-m", "shared.cli", "stop"], cwd=REPO, env=self.env, capture_output=True)
-        delete_vhost(self.vhost)  # the databases below must go whatever happens there
+        subprocess.run([sys.executable, "-m", "hub.cli", "stop"], cwd=REPO, env=self.env, capture_output=True)
+        if self.vhost:
+            delete_vhost(self.vhost)  # the databases below must go whatever happens there
         conn = psycopg2.connect(f"{PG}/postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -134,7 +168,8 @@ class BenchHub:
         return self.cli("apikey", "create", code, "--label", "bench").stdout.strip().splitlines()[-1]
 
     def url(self, service, path):
-        return f"http://127.0.0.1:{self.settings.ports[service]}{path}"
+        ports = self.settings.operator_ports if path.startswith("/metrics") else self.settings.ports  # operator port
+        return f"http://127.0.0.1:{ports[service]}{path}"
 
     def counted(self) -> int:
         with psycopg2.connect(self.settings.region.statistics_dsn) as conn, conn.cursor() as cur:
@@ -236,21 +271,83 @@ INCIDENT = {
 }
 
 
+def transactions(run_id: str) -> int:
+    """Transactions committed and rolled back so far in the bench's databases (pg_stat_database)."""
+    with psycopg2.connect(f"{PG}/postgres") as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_stat_clear_snapshot()")
+        cur.execute("SELECT coalesce(sum(xact_commit + xact_rollback), 0) FROM pg_stat_database "
+                    "WHERE datname LIKE %s", (f"mh_bench_{run_id}%",))
+        return int(cur.fetchone()[0])
+
+
+LAST_SQL: dict = {}  # the last run's counts per service, with each statement's (for --sql)
+
+
+def sql_counting_env(folder: Path) -> dict:
+    """The environment that makes a bench hub's processes count their SQL (bench/profiling/sql_count.py)."""
+    folder.mkdir(exist_ok=True)
+    path = [str(REPO / "bench" / "profiling"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"MELDPUNT_SQL_COUNT_DIR": str(folder), "PYTHONPATH": os.pathsep.join(path)}
+
+
+def _signal_counters(hub, signum) -> None:
+    for pid in hub.service_pids().values():
+        os.kill(pid, signum)
+
+
+def sql_counts(hub) -> dict:
+    """Statements and transactions per service since the last reset, as the services counted them."""
+    folder = Path(hub.env["MELDPUNT_SQL_COUNT_DIR"])
+    for old in folder.glob("*.sql.json"):
+        old.unlink()
+    pids = hub.service_pids()
+    _signal_counters(hub, signal.SIGRTMIN + 1)
+    deadline = time.monotonic() + 30
+    while len(list(folder.glob("*.sql.json"))) < len(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    counts = {}
+    for service, pid in pids.items():
+        path = folder / f"{pid}-{service}.sql.json"
+        if path.exists():
+            data = json.loads(path.read_text())
+            counts[service] = {
+                "statements": sum(n for shapes in data["statements"].values() for n in shapes.values()),
+                "transactions": sum(data["transactions"].values()),
+                "shapes": {f"{app} {text}": n for app, shapes in data["statements"].items()
+                           for text, n in shapes.items()}}
+    return counts
+
+
 def load_and_drain(hub, keys: dict, body: dict, rate: float | None, duration: float, workers: int,
                    completed) -> dict:
     """Drive incidents into `hub` and wait until every accepted one has its referral at an outside
     subscriber and `completed()` counts it; the figures every such run reports."""
-    subscriber = ReferralSubscriber(hub.amqp_url)
+    subscriber = ReferralSubscriber(hub.amqp_url.split(";")[0])  # a cluster's first node
     subscriber.start()
     subscriber.ready.wait(10)
+    polls = [0]
+
+    def counted():
+        polls[0] += 1  # each look is a transaction of the bench's own, taken off the hub's count below
+        return completed()
+    run_id = getattr(hub, "run_id", None)
+    xacts_before = transactions(run_id) if run_id else None
+    counting = "MELDPUNT_SQL_COUNT_DIR" in getattr(hub, "env", {})
+    if counting:
+        _signal_counters(hub, signal.SIGRTMIN)
     cpu_before = others_cpu_seconds()
     accepted, errors, elapsed = drive(hub, keys, rate, duration, workers, body)
     drain_start = time.perf_counter()
     deadline = drain_start + max(120.0, duration * 3)
-    while time.perf_counter() < deadline and (len(subscriber.seen) < len(accepted) or completed() < len(accepted)):
+    while time.perf_counter() < deadline and (len(subscriber.seen) < len(accepted) or counted() < len(accepted)):
         time.sleep(0.2)
     total_time = elapsed + (time.perf_counter() - drain_start)
     cpu = others_cpu_seconds() - cpu_before
+    time.sleep(1.5)  # PostgreSQL reports a backend's counts once it has been idle a second
+    xacts = (transactions(run_id) - xacts_before - polls[0]) if run_id else float("nan")
+    counted_sql = sql_counts(hub) if counting else {}
+    LAST_SQL.clear()
+    LAST_SQL.update(counted_sql, incidents=len(accepted))
     subscriber.stopping = True
     latencies = [subscriber.seen[c] - t for c, t in accepted.items() if c in subscriber.seen]
     return {
@@ -263,13 +360,24 @@ def load_and_drain(hub, keys: dict, body: dict, rate: float | None, duration: fl
         "latency_p99_ms": percentile(latencies, 99) * 1000,
         # from the first POST until the last incident is through: what each one cost the machine
         "cpu_ms_per_incident": cpu * 1000 / max(1, len(accepted)),
+        # the hub's transactions in its databases per incident, with the relay's marking and the
+        # scans that fell in the run (pg_stat_database, the bench's own looks taken off)
+        "transactions_per_incident": xacts / max(1, len(accepted)),
+        **({"statements_per_incident": sum(c["statements"] for c in counted_sql.values()) / max(1, len(accepted)),
+            "counted_transactions_per_incident":
+                sum(c["transactions"] for c in counted_sql.values()) / max(1, len(accepted)),
+            **{f"statements_per_incident_{service}": c["statements"] / max(1, len(accepted))
+               for service, c in counted_sql.items()},
+            **{f"transactions_per_incident_{service}": c["transactions"] / max(1, len(accepted))
+               for service, c in counted_sql.items()}} if counting else {}),
         "seconds": total_time,
     }
 
 
-def run(rate: float | None, duration: float, workers: int, report=print) -> dict:
+def run(rate: float | None, duration: float, workers: int, report=print, count_sql: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        hub = BenchHub(Path(tmp))
+        # every process counts its SQL statements (a few microseconds each, not measurable beside the rest)
+        hub = BenchHub(Path(tmp), extra_env=sql_counting_env(Path(tmp) / "sql") if count_sql else None)
         try:
             hub.start()
             keys = {code: hub.key(code) for code in hub.settings.region.codes}
@@ -291,8 +399,16 @@ def main():
     parser.add_argument("--rate", type=float, default=None, help="incidents per second (default: as fast as taken)")
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--sql", action="store_true", help="also each statement's count per incident")
     args = parser.parse_args()
-    print_figures(run(args.rate, args.duration, args.workers))
+    print_figures(run(args.rate, args.duration, args.workers, count_sql=True))
+    if args.sql:
+        incidents = max(1, LAST_SQL.pop("incidents", 1))
+        for service, counted in LAST_SQL.items():
+            print(f"{service}: {counted['statements'] / incidents:.2f} statements, "
+                  f"{counted['transactions'] / incidents:.2f} transactions per incident")
+            for text, n in sorted(counted["shapes"].items(), key=lambda kv: -kv[1]):
+                print(f"  {n / incidents:6.2f}  {text}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from hub_bench import INCIDENT, BenchHub, load_and_drain  # noqa: E402
 
-from shared.names import SERVICES  # noqa: E402
+from hub_bench import SERVICES  # noqa: E402  (the five services the bench runs)
 
 # the first group whose marker is in a frame's file (or, for C functions, its name) takes it
 GROUPS = (

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import cluster_scale  # noqa: E402
 import framework_ceiling  # noqa: E402
 import hub_bench  # noqa: E402
 import raw_ceilings  # noqa: E402
@@ -28,7 +29,18 @@ import statistics_bench  # noqa: E402
 
 TARGETS = {
     "hub_sustained_incidents_per_s": ">= 200",
-    "hub_latency_p99_ms_at_50_per_s": "<= 250",
+    # issue 25's table: ratios in one run, figures of this machine
+    "ratio_hub_to_framework_flow": ">= 0.7",
+    "hub_cpu_ms_per_incident": "<= 12",
+    "hub_transactions_per_incident": "<= 4",
+    "hub_statements_per_incident": "<= 20",
+    "hub_counted_transactions_per_incident": "<= 4",
+    "hub_latency_p99_ms_at_50_per_s": "<= 100",
+    "scale_342_machine_cpu_idle_percent": "<= 3",
+    "scale_342_pg_connects_per_s_idle": "<= 1",
+    "scale_342_repeat_check_seconds_naming_a_perpetrator_p50": "<= 0.05",
+    "scale_342_repeat_check_seconds_naming_a_perpetrator_max": "<= 0.25",
+    "scale_342_triage_seconds_naming_a_perpetrator_max": "<= 0.05",
     "acute_referral_seconds_behind_10000": "<= 1",
     "scale_342_pg_connections_idle_max": "<= 80",
     "scale_342_pg_connections_load_max": "<= 80",
@@ -70,7 +82,8 @@ def main():
 
     def report(name, value, unit=""):
         figures[name] = value
-        print(f"{name:<45} {_fmt(value):>10} {unit}".rstrip(), flush=True)
+        target = f"  (target {TARGETS[name]})" if name in TARGETS else ""
+        print(f"{name:<45} {_fmt(value):>10} {unit}{target}".rstrip(), flush=True)
 
     # the database ceilings on the connection the hub in this run uses (hub_bench.PG)
     raw = raw_ceilings.measure("amqp://guest:guest@127.0.0.1:5672/%2F", f"{hub_bench.PG}/postgres", 20000,
@@ -83,10 +96,16 @@ def main():
     report("framework_flow_incidents_per_s", framework["completed_per_s"], "/s")
     report("framework_flow_cpu_ms_per_incident", framework["cpu_ms_per_incident"], "ms")
 
-    sustained = hub_bench.run(rate=None, duration=args.duration, workers=16)
+    sustained = hub_bench.run(rate=None, duration=args.duration, workers=16, count_sql=True)
     report("hub_sustained_incidents_per_s", sustained["completed_per_s"], "/s")
     report("ratio_hub_to_framework_flow", sustained["completed_per_s"] / framework["completed_per_s"])
     report("hub_cpu_ms_per_incident", sustained["cpu_ms_per_incident"], "ms")
+    report("hub_transactions_per_incident", sustained["transactions_per_incident"])
+    # counted by the services themselves (bench/profiling/sql_count.py): load does not change a count
+    report("hub_statements_per_incident", sustained["statements_per_incident"])
+    report("hub_counted_transactions_per_incident", sustained["counted_transactions_per_incident"])
+    for service in hub_bench.SERVICES:
+        report(f"hub_statements_per_incident_{service}", sustained[f"statements_per_incident_{service}"])
     report("hub_handled_events_per_s", sustained["handled_events_per_s"], "/s")
     report("ratio_hub_events_to_raw_broker_publish",
            sustained["handled_events_per_s"] / raw["raw_broker_publish_confirmed_msgs_per_s"])
@@ -110,6 +129,14 @@ def main():
     for name, value in scale.items():
         if name != "municipalities":
             report(f"scale_342_{name}", value)
+
+    # past one machine: a three-node RabbitMQ cluster of the bench's own, one and two replicas of each
+    # consuming service, beside the single-node figures above (docs/scaling.md)
+    cluster_scale.run(args.duration / 2, report=lambda name, value: report(name, value))
+    report("ratio_cluster3_replicas1_to_single_node",
+           figures["cluster3_replicas1_incidents_per_s"] / figures["hub_sustained_incidents_per_s"])
+    report("ratio_cluster3_replicas2_to_replicas1",
+           figures["cluster3_replicas2_incidents_per_s"] / figures["cluster3_replicas1_incidents_per_s"])
 
     statistics_bench.run(args.statistics_incidents, runs=100,
                          report=report)
@@ -220,21 +247,32 @@ How each figure is made:
 - `ratio_hub_events_*`: events handled by the four consuming services per second, divided by
   the raw broker's confirmed publishes per second. `ratio_hub_to_framework_flow`: the hub's
   sustained incidents per second divided by the framework flow's.
-- `acute_*`: bench/test_acute_lane.py — 10,000 normal `incident_reported` events queued for
-  a stopped triage, then one acute one; the time from triage's start to the acute case's
-  referral, and how many normal reports were triaged before it.
+- `acute_*`: bench/test_acute_lane.py — 10,000 normal reports posted through intake's API while
+  triage is stopped, then one acute one (marked acute by intake's own check); the time from
+  triage's start to the acute case's referral, and how many normal reports were triaged before it.
 - `scale_342_*`: bench/scale_bench.py — a hub whose region has 342 municipalities, each with
   its own database on this PostgreSQL: the connections the five services hold and their
   resident memory together, idle and while eight paced clients offer 20 incidents/s round
   the region (`incidents_accepted_per_s` is the rate it took); the services' CPU, the
   machine's, and the new PostgreSQL connections per second idle (the periodic scans over every
   store, see [scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub); over the hub's
-  second minute, which holds the scans' rounds of 5, 30 and 60 s but not the outbox net's
-  171 s round) and under that load; then ten
+  second minute, after the start's round over every store; the nets' hourly rounds are spread
+  over the hour) and under that load; then ten
   incidents naming one perpetrator, one after the other round the region: seconds until
   triage's result (`triage_seconds_*`, what the referral waits for) and until the repeat
-  check is settled (`repeat_check_seconds_*`: triage asked the 341 other stores), and how
-  many found the perpetrator known elsewhere (all but the first should).
+  check is settled (`repeat_check_seconds_*`: triage asked the region's repeat index, and each
+  municipality it named), and how many found the perpetrator known elsewhere (all but the first
+  should). `machine_cpu_idle_percent` is the whole machine's busy time: on a machine shared with
+  other work it counts that work too; `service_cpu_idle_percent` is the hub's services alone.
+- `hub_statements_per_incident`, `hub_counted_transactions_per_incident`, `hub_statements_per_incident_<service>`:
+  counted inside each service process of the sustained run (bench/profiling/sql_count.py: every
+  `execute` is a statement, the implicit BEGIN and the COMMIT are not; a transaction is what a
+  commit or rollback ends), from the first POST until the last incident is through, per incident;
+  the key store's statements count for the service that asks. `bench/hub_bench.py --sql` prints
+  each statement's share; tests/integration/test_statements_per_incident.py counts one incident at
+  a time.
+- `hub_transactions_per_incident`: the transactions in the bench hub's databases
+  (pg_stat_database) during the sustained run, less the bench's own looks, per incident.
 - `statistics_*`: bench/statistics_bench.py — 1,000,000 incident facts over three years in 25
   municipalities, written with COPY into a throwaway statistics database (`copy_facts_per_s`),
   the daily and monthly counts built from them (`rollup_build_s`, what `meldpunt stats rebuild`

@@ -54,7 +54,7 @@ class ScaleHub(BenchHub):
         conn.autocommit = True
         with conn.cursor() as cur:
             for name in self.databases:
-                if name != template and not name.endswith("_statistics"):
+                if name != template and not name.endswith(("_statistics", "_repeat_index", "_keys", "_workbench")):
                     cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         conn.close()
 

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from services.statistics import figures, store  # noqa: E402
-from shared import vocabulary as v  # noqa: E402
+from shared import vocabulary  # noqa: E402
 from shared.db.migrate import STATISTICS_COMPONENTS, apply, ensure_database  # noqa: E402
 from shared.db.unit_of_work import UnitOfWork  # noqa: E402
 
@@ -43,20 +43,20 @@ def _rows(n: int, rng: random.Random):
     weights = list(range(1, len(MUNICIPALITIES) + 1))
     for _ in range(n):
         reported = FIRST_DAY + timedelta(days=rng.randrange(DAYS))
-        categories = "{" + ",".join(sorted(set(rng.choices(v.CATEGORIES, k=rng.choice((1, 1, 2)))))) + "}"
+        categories = "{" + ",".join(sorted(set(rng.choices(vocabulary.CATEGORIES, k=rng.choice((1, 1, 2)))))) + "}"
         referred = rng.random() < 0.35
         aangifte = referred and rng.random() < 0.5
         planned = rng.random() < 0.7
         contacted = planned and rng.random() < 0.85
         yield [rng.choices(MUNICIPALITIES, weights)[0], "\\x" + os.urandom(32).hex(), reported,
-               rng.choice(v.CHANNELS), rng.choice(v.LOCATION_TYPES), rng.choice(v.TARGET_ROLES), categories,
-               reported, categories, rng.choice(v.URGENCIES), referred, aangifte,
-               rng.choice(v.REFERRAL_OUTCOMES) if aangifte and rng.random() < 0.4 else "",
+               rng.choice(vocabulary.CHANNELS), rng.choice(vocabulary.LOCATION_TYPES), rng.choice(vocabulary.TARGET_ROLES), categories,
+               reported, categories, rng.choice(vocabulary.URGENCIES), referred, aangifte,
+               rng.choice(vocabulary.REFERRAL_OUTCOMES) if aangifte and rng.random() < 0.4 else "",
                referred and rng.random() < 0.05, rng.random() < 0.03, planned,
                reported + timedelta(days=1) if contacted else "",
                rng.randint(-20, 30) if contacted else "", rng.choice((0, 0, 1, 1, 2, 3, 5, 8)) if contacted else "",
                int(planned and rng.random() < 0.1),
-               rng.choice(v.CLOSE_REASONS) if planned and rng.random() < 0.5 else "",
+               rng.choice(vocabulary.CLOSE_REASONS) if planned and rng.random() < 0.5 else "",
                (repeat := rng.random() < 0.1), repeat and rng.random() < 0.3]
 
 
@@ -118,10 +118,11 @@ def run(incidents: int = 1_000_000, runs: int = 100, report=None) -> dict:
                 t0 = time.perf_counter()
                 now = store.counts(uow, period.first, period.last, period.monthly)
                 before = store.counts(uow, previous.first, previous.last, previous.monthly)
+                years = store.monthly_incidents(uow, figures.years_needed(period, previous))
                 conn.rollback()
                 t1 = time.perf_counter()
                 figures.figures(figures.Counts(now), figures.Counts(before), MUNICIPALITIES, viewer,
-                                figures.REGION, 5)
+                                figures.REGION, 5, period, years)
                 t2 = time.perf_counter()
                 sql_ms.append((t1 - t0) * 1000)
                 page_ms.append((t2 - t0) * 1000)

@@ -5,7 +5,6 @@ setting fails at start-up with one line naming the file, the municipality and th
 """
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import re
@@ -16,18 +15,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
-from shared.names import SERVICES
+from shared.names import PORTS, SERVICES
+from shared.schemas import MUNICIPALITY_CODE, POLICE_UNIT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGION_FILE = REPO_ROOT / "deploy" / "regions" / "demo.yaml"
 
-DEFAULT_PORTS = {
-    "intake": 8001,
-    "triage": 8002,
-    "police_liaison": 8003,
-    "aftercare": 8004,
-    "statistics": 8005,
-}
+DEFAULT_PORTS = PORTS
 
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::(?P<default>[^}]*))?\}")
 
@@ -39,18 +33,20 @@ class ConfigError(Exception):
 # ---------------------------------------------------------------- region file
 
 class MunicipalitySchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(
-        r"^GM\d{4}$", error="must be a CBS gemeentecode such as GM0687"))
+    code = fields.String(required=True, validate=MUNICIPALITY_CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     case_store_dsn = fields.String(required=True, validate=validate.Regexp(
         r"^postgres(ql)?://", error="must be a postgresql:// connection string"))
-    police_unit = fields.String(required=True, validate=validate.Regexp(
-        r"^[a-z0-9][a-z0-9-]{1,62}$",
-        error="must be a basisteam code of lower-case letters, digits and dashes"))
+    police_unit = fields.String(required=True, validate=POLICE_UNIT)
     # AVG: years after a case is closed (or withdrawn) that its personal data is kept;
     # `meldpunt retention run` erases it after that (docs/security.md).
     retention_years = fields.Integer(load_default=5, validate=validate.Range(
         min=1, max=30, error="must be a whole number of years from 1 to 30"))
+    # Where a report with a conflict of interest goes (the perpetrator is a colleague, a manager,
+    # the meldpunt's own staff or the municipality's leadership): the regional coordinator, or
+    # another municipality's meldpunt (docs/workbench.md#conflicts-of-interest).
+    conflicts_to = fields.String(load_default="region", validate=validate.Regexp(
+        r"^(region|GM\d{4})$", error="must be region or a gemeentecode such as GM0718"))
 
 
 class RegionHeaderSchema(Schema):
@@ -59,14 +55,41 @@ class RegionHeaderSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
+class BackupSchema(Schema):
+    """The region's backups (`backup:` in the region file): pgBackRest, set up by `meldpunt backup setup`
+    (docs/operations.md#backups). Relative paths are relative to the repository."""
+    # pgBackRest's repository (repo1-path): put it on another machine or disk than the databases
+    repository = fields.String(required=True, validate=validate.Length(min=1))
+    # the repository's own encryption key (not the master key); `backup setup` makes it when missing
+    cipher_key_file = fields.String(required=True, validate=validate.Length(min=1))
+    # the pgBackRest configuration `backup setup` writes (it holds the cipher key: mode 0600)
+    config_file = fields.String(load_default="/etc/pgbackrest/pgbackrest.conf")
+    log_dir = fields.String(load_default="/var/log/pgbackrest")
+    # the operating-system user that owns the PostgreSQL data directories; pgBackRest runs as it
+    os_user = fields.String(load_default="postgres", validate=validate.Regexp(r"^[a-z_][a-z0-9_-]{0,31}$"))
+    full_every_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=31))
+    # full backups (and the WAL after them) are kept this long: the window of point-in-time restore
+    retention_days = fields.Integer(load_default=28, validate=validate.Range(min=7, max=92))
+    max_age_hours = fields.Float(load_default=26.0, validate=validate.Range(min=1, max=24 * 14))
+    # a Prometheus textfile (node_exporter's textfile collector) that `backup run` and `backup status` write
+    metrics_file = fields.String(load_default=None, allow_none=True)
+
+
 RegionFileSchema = Schema.from_dict({
     "region": fields.Nested(RegionHeaderSchema, required=True),
     "statistics_dsn": fields.String(required=True, validate=validate.Regexp(
         r"^postgres(ql)?://", error="must be a postgresql:// connection string")),
+    # The region's key store: every case's own data key (crypto-shredding, docs/encryption.md#case-keys), in a
+    # database of its own so that a case store's backups never hold them. Without it each case store keeps its
+    # cases' keys itself (erasure then does not reach into older backups of that store).
+    "key_store_dsn": fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^postgres(ql)?://", error="must be a postgresql:// connection string")),
     "municipalities": fields.List(fields.Dict(), required=True,
                                   validate=validate.Length(min=1, error="lists no municipality")),
-    # One optional section per service (e.g. `triage:`), validated by services/<name>/options.py.
+    # One optional section per service (e.g. `triage:`), validated by services/<name>/options.py
+    # (the schemas the composition root hands to load_region: hub/registry.py).
     **{service: fields.Dict(load_default=dict) for service in SERVICES},
+    "backup": fields.Nested(BackupSchema, load_default=None, allow_none=True),
 }, name="RegionFileSchema")
 
 
@@ -77,6 +100,7 @@ class Municipality:
     case_store_dsn: str
     police_unit: str
     retention_years: int = 5
+    conflicts_to: str = "region"
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,8 @@ class Region:
     municipalities: tuple[Municipality, ...]
     source: str = ""
     options: dict = field(default_factory=dict)  # service name -> its validated region options
+    backup: dict | None = None  # the validated `backup:` section (BackupSchema), None: not configured
+    key_store_dsn: str | None = None  # the region's key store of case keys; None: in each case store
 
     def municipality(self, code: str) -> Municipality:
         for m in self.municipalities:
@@ -147,7 +173,9 @@ def _first_error(messages, prefix=""):
     return prefix, str(messages)
 
 
-def load_region(path: str | os.PathLike | None = None, environ=None) -> Region:
+def load_region(path: str | os.PathLike | None = None, environ=None, *, sections) -> Region:
+    """The region file. `sections`: each service's options schema class (None: it takes no options),
+    so that a broken section fails here, at start-up; hub.registry.load_region passes the services'."""
     environ = os.environ if environ is None else environ
     path = Path(path or environ.get("MELDPUNT_REGION") or DEFAULT_REGION_FILE)
     where = str(path)
@@ -191,37 +219,48 @@ def load_region(path: str | os.PathLike | None = None, environ=None) -> Region:
                 "every municipality needs its own case store")
         if database == _same_database(top["statistics_dsn"]):
             raise ConfigError(f"{where}: {label}: case_store_dsn: same database as statistics_dsn")
+        if top.get("key_store_dsn") and database == _same_database(top["key_store_dsn"]):
+            raise ConfigError(f"{where}: {label}: case_store_dsn: same database as key_store_dsn")
         seen_codes.add(m["code"])
         seen_dsns[database] = m["code"]
         municipalities.append(Municipality(**m))
+    codes = {m.code for m in municipalities}
+    for m in municipalities:
+        if m.conflicts_to != "region" and (m.conflicts_to == m.code or m.conflicts_to not in codes):
+            raise ConfigError(f"{where}: municipality {m.code}: conflicts_to: must be region or another "
+                              "municipality of this region")
 
     options = {}
     for service in SERVICES:
-        schema = _options_schema(service)
+        schema = sections.get(service)
         if schema is None:
             if top[service]:
                 raise ConfigError(f"{where}: {service}: this service takes no region options")
             continue
         try:
-            options[service] = schema.load(top[service])
+            options[service] = schema().load(top[service])
+            # what a section can only check against the rest of the file (e.g. municipality codes)
+            check = getattr(schema, "check_region", None)
+            if check is not None:
+                check(options[service], codes)
         except ValidationError as exc:
             field_path, message = _first_error(exc.messages)
             raise ConfigError(f"{where}: {service}.{field_path}: {message}") from None
 
+    backup = top.get("backup")
+    if backup:
+        backup = {**backup, **{key: str(from_repo(backup[key])) for key in
+                               ("repository", "cipher_key_file", "config_file", "log_dir", "metrics_file")
+                               if backup.get(key)}}
     return Region(code=top["region"]["code"], name=top["region"]["name"],
                   statistics_dsn=top["statistics_dsn"],
-                  municipalities=tuple(municipalities), source=where, options=options)
+                  municipalities=tuple(municipalities), source=where, options=options, backup=backup,
+                  key_store_dsn=top.get("key_store_dsn"))
 
 
-def _options_schema(service: str) -> Schema | None:
-    """The marshmallow schema of a service's region options (services/<name>/options.py), if any."""
-    try:
-        module = importlib.import_module(f"services.{service}.options")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"services.{service}.options":
-            raise
-        return None
-    return module.OptionsSchema()
+def from_repo(path: str) -> Path:
+    """Relative paths in the region file are relative to the repository, wherever the command runs."""
+    return Path(path) if Path(path).is_absolute() else REPO_ROOT / path
 
 
 # ------------------------------------------------------------ hub settings
@@ -236,13 +275,40 @@ def _delays(value: str) -> tuple[float, ...]:
     return delays
 
 
+def _networks(value: str) -> None:
+    from shared.ratelimit import parse_networks
+
+    try:
+        parse_networks(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 _SETTINGS_FIELDS = {
+    # One node's address, or every node of a cluster separated by `;` (kombu tries them in turn).
     "MELDPUNT_AMQP_URI": fields.String(load_default="amqp://guest:guest@127.0.0.1:5672/",
-                                       validate=validate.Regexp(r"^(py)?amqps?://", error="must start with amqp://")),
+                                       validate=validate.Regexp(r"^(py)?amqps?://[^;]+(;(py)?amqps?://[^;]+)*$",
+                                                                error="must start with amqp:// (several nodes: "
+                                                                      "amqp://…;amqp://…)")),
     "MELDPUNT_RABBIT_API_URI": fields.String(load_default="http://guest:guest@127.0.0.1:15672/api/"),
     "MELDPUNT_HTTP_HOST": fields.String(load_default="127.0.0.1"),
     "MELDPUNT_DB_MAX_CONNECTIONS": fields.Integer(load_default=12, validate=validate.Range(min=1, max=200)),
     "MELDPUNT_DB_IDLE_SECONDS": fields.Float(load_default=30.0, validate=validate.Range(min=0.1)),
+    # Every service connection's PostgreSQL session limits (milliseconds): a lock not granted, a statement
+    # not finished, a transaction left open (a stuck worker) end there instead of holding the pool.
+    "MELDPUNT_DB_LOCK_TIMEOUT_MS": fields.Integer(load_default=5000, validate=validate.Range(min=1)),
+    "MELDPUNT_DB_STATEMENT_TIMEOUT_MS": fields.Integer(load_default=30000, validate=validate.Range(min=1)),
+    "MELDPUNT_DB_IDLE_IN_TRANSACTION_MS": fields.Integer(load_default=60000, validate=validate.Range(min=1)),
+    # The web server of every service (shared/http.py): a read that waits longer than IDLE seconds, a request
+    # line and headers not complete within HEADER seconds, a body not complete within BODY seconds close the
+    # connection (408); more than MAX_CONNECTIONS open connections per process are answered 503 at once.
+    "MELDPUNT_HTTP_IDLE_SECONDS": fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=600)),
+    "MELDPUNT_HTTP_HEADER_SECONDS": fields.Float(load_default=15.0, validate=validate.Range(min=0.1, max=600)),
+    "MELDPUNT_HTTP_BODY_SECONDS": fields.Float(load_default=60.0, validate=validate.Range(min=0.1, max=3600)),
+    # The TLS proxies in front of the services (addresses or networks, comma-separated): only from these is
+    # X-Forwarded-For believed, for the public form's rate limit per address. Empty: no proxy is trusted.
+    "MELDPUNT_TRUSTED_PROXIES": fields.String(load_default="", validate=_networks),
+    "MELDPUNT_HTTP_MAX_CONNECTIONS": fields.Integer(load_default=200, validate=validate.Range(min=1, max=10000)),
     "MELDPUNT_RETRY_DELAYS": fields.String(load_default="1,5,30,120,600", validate=_delays),
     "MELDPUNT_OUTBOX_SWEEP_SECONDS": fields.Float(load_default=1.0, validate=validate.Range(min=0.05, max=60)),
     "MELDPUNT_MAX_WORKERS": fields.Integer(load_default=10, validate=validate.Range(min=1, max=200)),
@@ -254,13 +320,33 @@ _SETTINGS_FIELDS = {
     # 32 random bytes, directly or in a file. Never in the repository or the region file.
     "MELDPUNT_MASTER_KEY": fields.String(load_default=None),
     "MELDPUNT_MASTER_KEY_FILE": fields.String(load_default=None),
+    # The master key before a rotation (`meldpunt keys rotate-master`): data keys still wrapped by it unwrap
+    # until the rotation has re-wrapped them all; then it is removed.
+    "MELDPUNT_MASTER_KEY_PREVIOUS": fields.String(load_default=None),
+    "MELDPUNT_MASTER_KEY_PREVIOUS_FILE": fields.String(load_default=None),
     # The region secret for keyed hashes: perpetrator identifiers (triage) and case references
     # (statistics). No default on purpose: both refuse to start without it (or the region
     # file's triage.region_secret_file).
     "MELDPUNT_REGION_SECRET": fields.String(load_default=None, allow_none=True, validate=validate.Length(
         min=32, error="must be at least 32 characters (e.g. `openssl rand -hex 32`)")),
+    # Statistics' own key, derived from the region secret (`meldpunt keys derive-statistics`; shared/keyed.py): the
+    # statistics service gets this instead of the region secret (issue 21, item 2). 64 hexadecimal characters.
+    "MELDPUNT_STATISTICS_KEY": fields.String(load_default=None, validate=validate.Regexp(
+        r"^[0-9a-fA-F]{64}$", error="64 hexadecimal characters, as `meldpunt keys derive-statistics` prints")),
     **{f"MELDPUNT_{service.upper()}_PORT": fields.Integer(
         load_default=DEFAULT_PORTS[service], validate=validate.Range(min=1, max=65535))
+       for service in SERVICES},
+    # Each service's operator port: GET /metrics is served there only, never on the public port (issue 21,
+    # item 8); default the service's port + 1000 (9001 for intake). MELDPUNT_OPERATOR_HOST: where it listens.
+    **{f"MELDPUNT_{service.upper()}_OPERATOR_PORT": fields.Integer(
+        load_default=DEFAULT_PORTS[service] + 1000, validate=validate.Range(min=1, max=65535))
+       for service in SERVICES},
+    "MELDPUNT_OPERATOR_HOST": fields.String(load_default=None),
+    # Where the workbench reaches each service's HTTP API (its base URL, e.g. http://intake:8001 under
+    # docker-compose); default this host's own port, which serves only where every service runs on one host.
+    **{f"MELDPUNT_{service.upper()}_URL": fields.Url(
+        load_default=None, require_tld=False, schemes={"http", "https"},
+        error_messages={"invalid": "must be an http:// or https:// URL such as http://intake:8001"})
        for service in SERVICES},
     # Rate limit per API key on key-authenticated endpoints, per service process (token bucket).
     "MELDPUNT_API_RATE_PER_MINUTE": fields.Float(load_default=600.0, validate=validate.Range(min=0.1)),
@@ -273,6 +359,12 @@ _SETTINGS_FIELDS = {
        for service in SERVICES},
     **{f"MELDPUNT_AMQP_PASSWORD_{service.upper()}": fields.String(load_default=None) for service in SERVICES},
     **{f"MELDPUNT_AMQP_PASSWORD_FILE_{service.upper()}": fields.String(load_default=None) for service in SERVICES},
+    # Each service's own PostgreSQL role (issue 21, item 1; `meldpunt migrate` makes meldpunt_<service> with
+    # exactly its grants, and sets the password it is given); without it a service uses the DSNs' user.
+    **{f"MELDPUNT_PGUSER_{service.upper()}": fields.String(load_default=None, validate=validate.Regexp(
+        r"^[a-z_][a-z0-9_]{0,62}$", error="a PostgreSQL role name such as meldpunt_intake")) for service in SERVICES},
+    **{f"MELDPUNT_PGPASSWORD_{service.upper()}": fields.String(load_default=None) for service in SERVICES},
+    **{f"MELDPUNT_PGPASSWORD_FILE_{service.upper()}": fields.String(load_default=None) for service in SERVICES},
 }
 # MELDPUNT_* environment variables, each documented in docs/configuration.md.
 SettingsSchema = Schema.from_dict(_SETTINGS_FIELDS, name="SettingsSchema")
@@ -294,31 +386,88 @@ class Settings:
     max_body_bytes: int
     var_dir: Path
     master_key: bytes | None = field(default=None, repr=False)  # None: encryption unavailable
+    previous_master_key: bytes | None = field(default=None, repr=False)  # during a master key rotation
     region_secret: str | None = field(default=None, repr=False)
+    statistics_key: bytes | None = field(default=None, repr=False)  # MELDPUNT_STATISTICS_KEY (shared/keyed.py)
     api_rate_per_minute: float = 600.0
     api_burst: int = 60
     amqp_users: dict = field(default_factory=dict, repr=False)  # service -> (user, password)
+    pg_users: dict = field(default_factory=dict, repr=False)  # service -> (role, password or None)
+
+    def as_service(self, service: str) -> "Settings":
+        """These settings with every database DSN of the region naming the service's own role (when it has one)."""
+        if service not in self.pg_users:
+            return self
+        from psycopg2.extensions import make_dsn
+
+        user, password = self.pg_users[service]
+        own = (lambda dsn: make_dsn(dsn, user=user, password=password)) if password else \
+            (lambda dsn: make_dsn(dsn, user=user))
+        region = self.region
+        options = dict(region.options)
+        if (options.get("workbench") or {}).get("database_dsn"):
+            options["workbench"] = {**options["workbench"], "database_dsn": own(options["workbench"]["database_dsn"])}
+        region = replace(region, statistics_dsn=own(region.statistics_dsn), options=options,
+                         key_store_dsn=own(region.key_store_dsn) if region.key_store_dsn else None,
+                         municipalities=tuple(replace(m, case_store_dsn=own(m.case_store_dsn))
+                                              for m in region.municipalities))
+        return replace(self, region=region, pg_users={})
+    db_lock_timeout_ms: int = 5000
+    db_statement_timeout_ms: int = 30000
+    db_idle_in_transaction_ms: int = 60000
+    http_idle_seconds: float = 10.0
+    http_header_seconds: float = 15.0
+    http_body_seconds: float = 60.0
+    http_max_connections: int = 200
+    trusted_proxies: tuple = ()  # ipaddress networks
+    operator_ports: dict = field(default_factory=dict)  # service -> its operator port (GET /metrics)
+    operator_host: str | None = None  # None: http_host
+    service_urls: dict = field(default_factory=dict)  # service -> its base URL where MELDPUNT_<SERVICE>_URL sets one
+
+    @property
+    def db_session_options(self) -> str:
+        """libpq `options` for a service's connections: the session limits above."""
+        return (f"-c lock_timeout={self.db_lock_timeout_ms} -c statement_timeout={self.db_statement_timeout_ms} "
+                f"-c idle_in_transaction_session_timeout={self.db_idle_in_transaction_ms}")
 
     def runs_as_own_amqp_user(self, service: str) -> bool:
         return service in self.amqp_users
 
     def amqp_uri_for(self, service: str) -> str:
-        """MELDPUNT_AMQP_URI with the service's own user and password, when it has one."""
+        """MELDPUNT_AMQP_URI with the service's own user and password, when it has one (in
+        every node's address of a cluster)."""
         if service not in self.amqp_users:
             return self.amqp_uri
         user, password = self.amqp_users[service]
-        parts = urlsplit(self.amqp_uri)
-        host = parts.hostname or "localhost"
-        host = f"[{host}]" if ":" in host else host
-        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        own = []
+        for uri in self.amqp_uri.split(";"):
+            parts = urlsplit(uri)
+            host = parts.hostname or "localhost"
+            host = f"[{host}]" if ":" in host else host
+            netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+            own.append(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
+        return ";".join(own)
 
     def http_address(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
 
+    def service_url(self, service: str) -> str:
+        """The base URL another service (the workbench) calls this service at: MELDPUNT_<SERVICE>_URL, or this
+        host's port for it (127.0.0.1 when the services listen on every address), as under `meldpunt run`."""
+        if service in self.service_urls:
+            return self.service_urls[service]
+        host = self.http_host if self.http_host not in ("0.0.0.0", "") else "127.0.0.1"
+        return f"http://{host}:{self.ports[service]}"
+
+    def operator_address(self, service: str) -> str:
+        """Where a service serves its operator endpoints (GET /metrics), apart from the public port."""
+        port = self.operator_ports.get(service, self.ports[service] + 1000)
+        return f"{self.operator_host or self.http_host}:{port}"
+
     def nameko_config(self, service: str | None = None) -> dict:
         """The nameko container config for one service, built from these settings."""
         own = replace(self, amqp_uri=self.amqp_uri_for(service)) if service in self.amqp_users else self
+        own = own.as_service(service) if service else own
         config = {
             "AMQP_URI": own.amqp_uri,
             "max_workers": self.max_workers,
@@ -327,12 +476,14 @@ class Settings:
         }
         if service:
             config["WEB_SERVER_ADDRESS"] = self.http_address(service)
+            config["MELDPUNT_OPERATOR_ADDRESS"] = self.operator_address(service)
         return config
 
 
-def load_settings(environ=None, region_path=None) -> Settings:
+def load_settings(environ=None, region_path=None, *, sections) -> Settings:
+    """MELDPUNT_* and the region file (`sections`: as for load_region)."""
     environ = dict(os.environ if environ is None else environ)
-    region = load_region(region_path, environ)
+    region = load_region(region_path, environ, sections=sections)
     known = {k: v for k, v in environ.items() if k in _SETTINGS_FIELDS and v != ""}  # empty = unset
     try:
         data = SettingsSchema().load(known)
@@ -354,11 +505,50 @@ def load_settings(environ=None, region_path=None) -> Settings:
         max_body_bytes=data["MELDPUNT_MAX_BODY_BYTES"],
         var_dir=Path(data["MELDPUNT_VAR_DIR"]),
         master_key=_master_key(data),
+        previous_master_key=_master_key(data, "_PREVIOUS"),
         region_secret=data["MELDPUNT_REGION_SECRET"],
+        statistics_key=bytes.fromhex(data["MELDPUNT_STATISTICS_KEY"]) if data["MELDPUNT_STATISTICS_KEY"] else None,
         api_rate_per_minute=data["MELDPUNT_API_RATE_PER_MINUTE"],
         api_burst=data["MELDPUNT_API_BURST"],
         amqp_users=_amqp_users(data),
+        pg_users=_pg_users(data),
+        db_lock_timeout_ms=data["MELDPUNT_DB_LOCK_TIMEOUT_MS"],
+        db_statement_timeout_ms=data["MELDPUNT_DB_STATEMENT_TIMEOUT_MS"],
+        db_idle_in_transaction_ms=data["MELDPUNT_DB_IDLE_IN_TRANSACTION_MS"],
+        http_idle_seconds=data["MELDPUNT_HTTP_IDLE_SECONDS"],
+        http_header_seconds=data["MELDPUNT_HTTP_HEADER_SECONDS"],
+        http_body_seconds=data["MELDPUNT_HTTP_BODY_SECONDS"],
+        http_max_connections=data["MELDPUNT_HTTP_MAX_CONNECTIONS"],
+        trusted_proxies=_trusted_proxies(data["MELDPUNT_TRUSTED_PROXIES"]),
+        operator_ports={s: data[f"MELDPUNT_{s.upper()}_OPERATOR_PORT"] for s in SERVICES},
+        operator_host=data["MELDPUNT_OPERATOR_HOST"],
+        service_urls={s: data[f"MELDPUNT_{s.upper()}_URL"].rstrip("/") for s in SERVICES
+                      if data[f"MELDPUNT_{s.upper()}_URL"]},
     )
+
+
+def _pg_users(data) -> dict:
+    users = {}
+    for service in SERVICES:
+        upper = service.upper()
+        user = data[f"MELDPUNT_PGUSER_{upper}"]
+        if user is None:
+            continue
+        password, path = data[f"MELDPUNT_PGPASSWORD_{upper}"], data[f"MELDPUNT_PGPASSWORD_FILE_{upper}"]
+        if not password and path:
+            try:
+                password = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"environment: MELDPUNT_PGPASSWORD_FILE_{upper}: cannot read {path}: "
+                                  f"{type(exc).__name__}") from None
+        users[service] = (user, password or None)
+    return users
+
+
+def _trusted_proxies(text: str) -> tuple:
+    from shared.ratelimit import parse_networks
+
+    return parse_networks(text)
 
 
 def _amqp_users(data) -> dict:
@@ -384,11 +574,12 @@ def _amqp_users(data) -> dict:
     return users
 
 
-def _master_key(data) -> bytes | None:
+def _master_key(data, which: str = "") -> bytes | None:
     from shared.crypto import CryptoError, load_master_key
 
     try:
-        return load_master_key(data["MELDPUNT_MASTER_KEY"], data["MELDPUNT_MASTER_KEY_FILE"])
+        return load_master_key(data[f"MELDPUNT_MASTER_KEY{which}"], data[f"MELDPUNT_MASTER_KEY{which}_FILE"],
+                               name=f"MELDPUNT_MASTER_KEY{which}")
     except CryptoError as exc:
         raise ConfigError(f"environment: {exc}") from None
 
@@ -416,5 +607,6 @@ def settings_from_nameko(config: dict) -> Settings:
     """The settings a container was started with (the runner puts them in its config)."""
     settings = config.get("MELDPUNT_SETTINGS")
     if settings is None:
-        settings = load_settings()
+        raise ConfigError("the container's config has no MELDPUNT_SETTINGS: start services with "
+                          "`meldpunt run` (hub/runner.py) or Settings.nameko_config")
     return settings

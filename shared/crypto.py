@@ -8,18 +8,27 @@ re-encrypt old values later. Associated data binds each ciphertext to municipali
 table, column and row id: a value copied to another row, column or municipality no
 longer decrypts.
 
+A case's personal data is encrypted with the case's own key instead (crypto-shredding, issue 21 item 4): a
+random key per case, wrapped by the municipality's data key and kept in the region's key store
+(shared/db/case_keys.py), never in the case store's dumps. Erasure destroys it; what any copy of the case
+store still holds of that case then decrypts with no key anywhere.
+
 Ciphertext layout (bytes): b"MH" | format 0x01 | key version (4 bytes, big-endian) |
+nonce (12) | AES-GCM ciphertext and tag; with a case key: b"MH" | format 0x02 | case id (16) |
 nonce (12) | AES-GCM ciphertext and tag.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import struct
 import threading
 import time
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -27,7 +36,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"MH"
 FORMAT = 1
+FORMAT_CASE = 2
 _HEADER = struct.Struct(">2sBI")  # magic, format, key version
+_CASE_HEADER = struct.Struct(">2sB16s")  # magic, format, case id
 NONCE_BYTES = 12
 KEY_BYTES = 32
 # Writers hold this advisory lock shared while they encrypt; adding a key version takes it
@@ -44,6 +55,15 @@ class MasterKeyMissing(CryptoError):
     pass
 
 
+class CaseKeyDestroyed(CryptoError):
+    """The case was erased: its key is gone, and with it every copy of its data."""
+
+
+def master_key_id(master_key: bytes) -> str:
+    """A fingerprint of a master key (not the key): which master wraps a data key."""
+    return hashlib.sha256(b"meldpunt-master-key-id|" + master_key).hexdigest()[:16]
+
+
 def parse_master_key(value: str | bytes, source: str) -> bytes:
     """A base64 master key as 32 raw bytes; CryptoError naming `source` otherwise."""
     try:
@@ -56,19 +76,19 @@ def parse_master_key(value: str | bytes, source: str) -> bytes:
     return raw
 
 
-def load_master_key(key: str | None, key_file: str | None) -> bytes | None:
+def load_master_key(key: str | None, key_file: str | None, name: str = "MELDPUNT_MASTER_KEY") -> bytes | None:
     """The master key from MELDPUNT_MASTER_KEY (base64) or MELDPUNT_MASTER_KEY_FILE; None if neither."""
     if key:
-        return parse_master_key(key, "MELDPUNT_MASTER_KEY")
+        return parse_master_key(key, name)
     if key_file:
         path = Path(key_file)
         try:
             text = path.read_text(encoding="ascii")
         except FileNotFoundError:
-            raise CryptoError(f"MELDPUNT_MASTER_KEY_FILE: {path} does not exist (run `meldpunt keys init`)") from None
+            raise CryptoError(f"{name}_FILE: {path} does not exist (run `meldpunt keys init`)") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise CryptoError(f"MELDPUNT_MASTER_KEY_FILE: cannot read {path}: {type(exc).__name__}") from None
-        return parse_master_key(text, f"MELDPUNT_MASTER_KEY_FILE {path}")
+            raise CryptoError(f"{name}_FILE: cannot read {path}: {type(exc).__name__}") from None
+        return parse_master_key(text, f"{name}_FILE {path}")
     return None
 
 
@@ -95,6 +115,26 @@ def associated_data(municipality: str, table: str, column: str, row_id) -> bytes
 
 def _wrap_ad(municipality: str, version: int) -> bytes:
     return f"meldpunt-data-key|{municipality}|v{version}".encode()
+
+
+def _case_wrap_ad(municipality: str, case_id, version: int) -> bytes:
+    return f"meldpunt-case-key|{municipality}|{case_id}|v{version}".encode()
+
+
+def seal_for_case(case_key: bytes, case_id, plaintext: bytes, ad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    header = _CASE_HEADER.pack(MAGIC, FORMAT_CASE, uuid.UUID(str(case_id)).bytes)
+    return header + nonce + AESGCM(case_key).encrypt(nonce, plaintext, ad)
+
+
+def case_of(ciphertext: bytes) -> uuid.UUID | None:
+    """The case whose key a ciphertext was made with; None for one made with a municipality key."""
+    ciphertext = bytes(ciphertext)
+    if len(ciphertext) >= 3 and ciphertext[:2] == MAGIC and ciphertext[2] == FORMAT_CASE:
+        if len(ciphertext) < _CASE_HEADER.size + NONCE_BYTES + 16:
+            raise CryptoError("not a hub ciphertext: too short")
+        return uuid.UUID(bytes=ciphertext[3:_CASE_HEADER.size])
+    return None
 
 
 def seal(data_key: bytes, version: int, plaintext: bytes, ad: bytes) -> bytes:
@@ -130,24 +170,40 @@ class Keyring:
 
     One keyring per process (shared by a container's workers). Data keys are read
     through the caller's unit of work, so key creation commits with the data it protects.
+    `previous`: the master key before a rotation (`meldpunt keys rotate-master`), tried when the current
+    one does not unwrap. `case_keys`: where case keys live (shared/db/case_keys.py; default: in the case
+    store of the unit of work).
     """
 
-    def __init__(self, master_key: bytes):
+    CASE_KEY_SECONDS = 300.0   # how long an unwrapped case key stays in memory
+    CASE_KEY_CACHE = 10_000
+
+    def __init__(self, master_key: bytes, previous: bytes | None = None, case_keys=None):
         if master_key is None:
             raise MasterKeyMissing("no master key: set MELDPUNT_MASTER_KEY or MELDPUNT_MASTER_KEY_FILE")
         self._master = AESGCM(master_key)
+        self.master_id = master_key_id(master_key)
+        self._masters = [(self.master_id, self._master)]
+        if previous is not None and previous != master_key:
+            self._masters.append((master_key_id(previous), AESGCM(previous)))
         self._keys: dict[tuple[str, int], bytes] = {}
+        self._case_keys: OrderedDict = OrderedDict()  # (municipality, case id) -> (key, until)
         self._lock = threading.Lock()
+        if case_keys is None:
+            from shared.db.case_keys import CaseKeyStore
+
+            case_keys = CaseKeyStore(None)
+        self.case_keys = case_keys
 
     # ------------------------------------------------------------ data keys
-    def _unwrap(self, municipality: str, version: int, wrapped: bytes) -> bytes:
+    def _unwrap(self, municipality: str, version: int, wrapped: bytes, masters=None) -> bytes:
         wrapped = bytes(wrapped)
-        try:
-            return self._master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:],
-                                        _wrap_ad(municipality, version))
-        except InvalidTag:
-            raise CryptoError(f"data key v{version} of {municipality} does not unwrap: "
-                              "wrong master key") from None
+        for _, master in masters or self._masters:
+            try:
+                return master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_ad(municipality, version))
+            except InvalidTag:
+                continue
+        raise CryptoError(f"data key v{version} of {municipality} does not unwrap: wrong master key")
 
     def _wrap(self, municipality: str, version: int, data_key: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -166,6 +222,14 @@ class Keyring:
                 self._keys[(uow.municipality, version)] = key
         return key
 
+    def _insert_data_key(self, uow, version: int, conflict: str = "") -> int:
+        cur = uow.execute("INSERT INTO hub.data_keys (version, master_key_id, wrapped_key) VALUES (%s, %s, %s) "
+                          + conflict, (version, self.master_id,
+                                       self._wrap(uow.municipality, version, os.urandom(KEY_BYTES))))
+        count = cur.rowcount
+        cur.close()
+        return count
+
     def current(self, uow) -> tuple[int, bytes]:
         """The municipality's newest data key, made (version 1) on first use."""
         uow.execute("SELECT pg_advisory_xact_lock_shared(%s)", (KEY_VERSION_LOCK,)).close()
@@ -174,15 +238,94 @@ class Keyring:
         if row is None:
             # Two processes may race to make the first key: the primary key lets one win,
             # and both then use the stored one.
-            cur = uow.execute("INSERT INTO hub.data_keys (version, wrapped_key) VALUES (1, %s) "
-                              "ON CONFLICT (version) DO NOTHING",
-                              (self._wrap(uow.municipality, 1, os.urandom(KEY_BYTES)),))
-            made_here = cur.rowcount == 1
-            cur.close()
+            made_here = self._insert_data_key(uow, 1, "ON CONFLICT (version) DO NOTHING") == 1
             # A key made in this transaction is not cached: if the transaction rolls back,
             # the key is gone and a cached copy would encrypt what nothing can decrypt.
             return 1, self.data_key(uow, 1, cache=not made_here)
         return row["version"], self.data_key(uow, row["version"])
+
+    def rewrap_master(self, uow) -> int:
+        """Re-wrap this municipality's data keys that another master key wraps with the current one (`meldpunt
+        keys rotate-master`): only the data keys are unwrapped, never a value of the data. How many."""
+        rows = uow.fetchall("SELECT version, wrapped_key, master_key_id FROM hub.data_keys "
+                            "WHERE master_key_id IS DISTINCT FROM %s FOR UPDATE", (self.master_id,))
+        moved = 0
+        for row in rows:
+            try:  # NULL: wrapped before the column existed, perhaps by the current key already
+                self._unwrap(uow.municipality, row["version"], row["wrapped_key"], masters=self._masters[:1])
+                wrapped = None
+            except CryptoError:
+                key = self._unwrap(uow.municipality, row["version"], row["wrapped_key"], masters=self._masters[1:])
+                wrapped = self._wrap(uow.municipality, row["version"], key)
+            uow.execute("UPDATE hub.data_keys SET wrapped_key = coalesce(%s, wrapped_key), master_key_id = %s "
+                        "WHERE version = %s", (wrapped, self.master_id, row["version"])).close()
+            moved += wrapped is not None
+        return moved
+
+    # ------------------------------------------------------------ case keys
+    def case_key(self, uow, case_id, create: bool = False) -> bytes:
+        """The case's own key (made on first use when `create`); CaseKeyDestroyed once the case is erased."""
+        case_id = uuid.UUID(str(case_id))
+        slot = (uow.municipality, case_id)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._case_keys.get(slot)
+            if cached is not None and cached[1] > now:
+                self._case_keys.move_to_end(slot)
+                return cached[0]
+        row = self.case_keys.get(uow, case_id)
+        made_in_transaction = False
+        if row is not None and row["wrapped_key"] is not None and create and uow.fetchone(
+                "SELECT 1 AS present FROM hub.data_keys WHERE version = %s", (row["data_key_version"],)) is None:
+            # wrapped by a municipality key made in a transaction that rolled back: nothing committed uses it
+            self.case_keys.drop_orphan(uow, case_id, row["data_key_version"])
+            row = None
+        if row is None and create:
+            version, municipality_key = self.current(uow)
+            fresh = os.urandom(KEY_BYTES)
+            nonce = os.urandom(NONCE_BYTES)
+            wrapped = nonce + AESGCM(municipality_key).encrypt(
+                nonce, fresh, _case_wrap_ad(uow.municipality, case_id, version))
+            row, made_in_transaction = self.case_keys.create(uow, case_id, version, wrapped)
+        if row is None:
+            raise CryptoError(f"{uow.municipality} has no key for case {case_id}")
+        if row["wrapped_key"] is None:
+            raise CaseKeyDestroyed(f"case {case_id} of {uow.municipality} was erased: its key is destroyed")
+        key = self._unwrap_case_key(uow, case_id, row["data_key_version"], row["wrapped_key"])
+        if not made_in_transaction:
+            with self._lock:
+                self._case_keys[slot] = (key, now + self.CASE_KEY_SECONDS)
+                while len(self._case_keys) > self.CASE_KEY_CACHE:
+                    self._case_keys.popitem(last=False)
+        return key
+
+    def _unwrap_case_key(self, uow, case_id, version: int, wrapped: bytes) -> bytes:
+        wrapped = bytes(wrapped)
+        try:
+            return AESGCM(self.data_key(uow, version)).decrypt(
+                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _case_wrap_ad(uow.municipality, case_id, version))
+        except InvalidTag:
+            raise CryptoError(f"the key of case {case_id} does not unwrap with data key v{version}") from None
+
+    def destroy_case_key(self, uow, case_id) -> None:
+        """Crypto-shred a case: its key is gone from the key store (and from this process's memory)."""
+        case_id = uuid.UUID(str(case_id))
+        self.case_keys.destroy(uow, case_id)
+        with self._lock:
+            self._case_keys.pop((uow.municipality, case_id), None)
+
+    def rewrap_case_keys(self, uow, version: int, batch_size: int) -> int:
+        """Re-wrap up to `batch_size` case keys of this municipality on an older data key with data key `version`
+        (a data key rotation): the case keys are unwrapped and wrapped again, the data is not touched."""
+        target = self.data_key(uow, version)
+        moved = 0
+        for row in self.case_keys.not_on(uow, version, batch_size):
+            key = self._unwrap_case_key(uow, row["case_id"], row["data_key_version"], row["wrapped_key"])
+            nonce = os.urandom(NONCE_BYTES)
+            wrapped = nonce + AESGCM(target).encrypt(nonce, key, _case_wrap_ad(uow.municipality, row["case_id"],
+                                                                              version))
+            moved += self.case_keys.rewrap(uow, row["case_id"], row["data_key_version"], version, wrapped)
+        return moved
 
     def add_version(self, uow, wait_seconds: float = 60.0) -> int:
         """A new data key version for this municipality (the start of a rotation).
@@ -201,22 +344,36 @@ class Keyring:
             time.sleep(0.02)
         row = uow.fetchone("SELECT coalesce(max(version), 0) + 1 AS version FROM hub.data_keys")
         version = row["version"]
-        uow.execute("INSERT INTO hub.data_keys (version, wrapped_key) VALUES (%s, %s)",
-                    (version, self._wrap(uow.municipality, version, os.urandom(KEY_BYTES)))).close()
+        self._insert_data_key(uow, version)
         return version
 
     # ---------------------------------------------------------------- values
-    def encrypt(self, uow, table: str, column: str, row_id, plaintext: bytes) -> bytes:
+    def encrypt(self, uow, table: str, column: str, row_id, plaintext: bytes, case_id=None) -> bytes:
+        """With `case_id`: under that case's own key (what erasure destroys); else the municipality's data key."""
+        ad = associated_data(uow.municipality, table, column, row_id)
+        if case_id is not None:
+            return seal_for_case(self.case_key(uow, case_id, create=True), case_id, plaintext, ad)
         version, key = self.current(uow)
-        return seal(key, version, plaintext, associated_data(uow.municipality, table, column, row_id))
+        return seal(key, version, plaintext, ad)
 
     def decrypt(self, uow, table: str, column: str, row_id, ciphertext: bytes) -> bytes:
+        ad = associated_data(uow.municipality, table, column, row_id)
+        case_id = case_of(ciphertext)
+        if case_id is not None:
+            ciphertext = bytes(ciphertext)
+            key = self.case_key(uow, case_id)
+            start = _CASE_HEADER.size
+            try:
+                return AESGCM(key).decrypt(ciphertext[start:start + NONCE_BYTES], ciphertext[start + NONCE_BYTES:], ad)
+            except InvalidTag:
+                raise CryptoError("value does not decrypt: wrong key or moved to another row, column "
+                                  "or municipality") from None
         key = self.data_key(uow, key_version(ciphertext))
-        return open_sealed(key, ciphertext, associated_data(uow.municipality, table, column, row_id))
+        return open_sealed(key, ciphertext, ad)
 
-    def seal_json(self, uow, table: str, column: str, row_id, value) -> bytes:
+    def seal_json(self, uow, table: str, column: str, row_id, value, case_id=None) -> bytes:
         """A JSON value (dates as ISO text) encrypted for its place."""
-        return self.encrypt(uow, table, column, row_id, json.dumps(value, default=str).encode())
+        return self.encrypt(uow, table, column, row_id, json.dumps(value, default=str).encode(), case_id=case_id)
 
     def open_json(self, uow, table: str, column: str, row_id, ciphertext):
         """The JSON value of a sealed column; None stays None (an erased or empty value)."""

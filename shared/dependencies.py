@@ -17,6 +17,7 @@ from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider
 
 from shared.config import region_secret, settings_from_nameko
+from shared.keyed import statistics_key_of
 from shared.db.pool import ConnectionPool
 from shared.db.unit_of_work import Stores, UnknownMunicipality
 from shared.outbox import FRESH_GRACE_SECONDS, MARK_SECONDS, Backoff, EventPublisher, OutboxRelay
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 class WorkerStorage:
     """What a worker sees: units of work on the stores, with its inbox consumer name set."""
 
-    def __init__(self, stores: Stores, consumer: str, targets: list[tuple[str, str]]):
+    def __init__(self, stores: Stores, consumer: str, targets: list[tuple[str, str]], own=None):
         self._stores = stores
+        self._own = own
         self.consumer = consumer
         self.settings = stores.settings
         self.region = stores.region
@@ -48,6 +50,17 @@ class WorkerStorage:
     def statistics(self):
         return self._stores.statistics(consumer=self.consumer)
 
+    def own(self):
+        """A unit of work on the service's own regional database (`Storage(own_database=...)`)."""
+        if self._own is None:
+            raise RuntimeError("this service has no database of its own in this region")
+        label, dsn = self._own
+        return self._stores.unit_of_work(dsn, None, self.consumer)
+
+    @property
+    def has_own(self) -> bool:
+        return self._own is not None
+
     def reachable(self, dsn: str, fresh_seconds: float = 15.0):
         """Raise if the database cannot be reached; a store this process used successfully in
         the last `fresh_seconds` counts as reachable without a new round trip, so /health stays
@@ -58,16 +71,21 @@ class WorkerStorage:
 
 class Storage(DependencyProvider):
     def __init__(self, relay_outbox: bool = True, uses_case_stores: bool = True,
-                 uses_statistics: bool = False):
+                 uses_statistics: bool = False, own_database=None):
+        """`own_database(region)` gives (label, dsn) of a regional database of the service's own
+        (the workbench's sessions, triage's repeat index), reached with `WorkerStorage.own()`; None
+        when the region has none."""
         self.relay_outbox = relay_outbox
         self.uses_case_stores = uses_case_stores
         self.uses_statistics = uses_statistics
+        self.own_database = own_database
 
     def setup(self):
         self.settings = settings_from_nameko(self.container.config)
         service = self.container.service_name
         self.pool = ConnectionPool(self.settings.db_max_connections, self.settings.db_idle_seconds,
-                                   application_name=f"meldpunt-{service}")
+                                   application_name=f"meldpunt-{service}",
+                                   session_options=self.settings.db_session_options)
         self.stores = Stores(self.settings, self.pool, service)
         self._targets = None
         self._wake = GreenEvent()
@@ -105,7 +123,11 @@ class Storage(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return WorkerStorage(self.stores, f"{self.container.service_name}.{worker_ctx.entrypoint.method_name}",
-                             self._targets or self.targets())
+                             self._targets or self.targets(),
+                             self._own())
+
+    def _own(self):
+        return self.own_database(self.settings.region) if self.own_database else None
 
     # ------------------------------------------------------------ databases
     def targets(self) -> list[tuple[str, str]]:
@@ -114,6 +136,8 @@ class Storage(DependencyProvider):
             targets = self.stores.case_store_targets() if self.uses_case_stores else []
             if self.uses_statistics:
                 targets.append(("statistics", self.settings.region.statistics_dsn))
+            if self._own():
+                targets.append(self._own())
             self._targets = tuple(targets)
         return list(self._targets)
 
@@ -208,12 +232,12 @@ class Encryption(DependencyProvider):
     """
 
     def setup(self):
-        from shared.crypto import Keyring
+        from shared.db.case_keys import keyring_for
 
         settings = settings_from_nameko(self.container.config)
         if settings.master_key is None:
             raise MasterKeyRequired(missing_key_message(self.container.service_name))
-        self.keyring = Keyring(settings.master_key)
+        self.keyring = keyring_for(settings)
 
     def get_dependency(self, worker_ctx):
         return self.keyring
@@ -238,3 +262,14 @@ class RegionSecret(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.secret
+
+
+class StatisticsKey(DependencyProvider):
+    """Statistics' own key (shared/keyed.py), read at start-up: MELDPUNT_STATISTICS_KEY, or derived from the
+    region secret where the process has one (`make run`)."""
+
+    def setup(self):
+        self.key = statistics_key_of(settings_from_nameko(self.container.config))
+
+    def get_dependency(self, worker_ctx):
+        return self.key

@@ -7,28 +7,29 @@ that docs/events.md describes exactly these events.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 from datetime import datetime, timezone
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from shared import vocabulary as v
-from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, STATISTICS, TRIAGE
-from shared.schemas import instance
+from shared import vocabulary
+from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, SIGNALS, STATISTICS, TRIAGE, ZAAKSYSTEEM
+from shared.schemas import MUNICIPALITY_CODE, POLICE_UNIT, instance
 
-MUNICIPALITY_CODE = validate.Regexp(r"^GM\d{4}$", error="must be a CBS gemeentecode such as GM0687")
 
 
 def _codes(values):
     return validate.OneOf(values)
 
 
+# One of CATEGORIES or of the region's own categories (its rules file), and always a code's shape.
+CATEGORY = vocabulary.category_validators()
+
+
 # ---------------------------------------------------------------- payloads
 
 class ConsentSchema(Schema):
-    class Meta:
-        unknown = RAISE
     contact = fields.Boolean(required=True)
     police_referral = fields.Boolean(required=True)
     inform_manager = fields.Boolean(required=True)
@@ -36,74 +37,72 @@ class ConsentSchema(Schema):
 
 
 class IncidentReportedPayload(Schema):
-    class Meta:
-        unknown = RAISE
-    channel = fields.String(required=True, validate=_codes(v.CHANNELS))
+    channel = fields.String(required=True, validate=_codes(vocabulary.CHANNELS))
     occurred_at = fields.AwareDateTime(required=True)
-    location_type = fields.String(required=True, validate=_codes(v.LOCATION_TYPES))
-    target_role = fields.String(required=True, validate=_codes(v.TARGET_ROLES))
-    reported_categories = fields.List(fields.String(validate=_codes(v.CATEGORIES)), required=True)
+    location_type = fields.String(required=True, validate=_codes(vocabulary.LOCATION_TYPES))
+    target_role = fields.String(required=True, validate=_codes(vocabulary.TARGET_ROLES))
+    reported_categories = fields.List(fields.String(validate=CATEGORY), required=True)
     anonymous = fields.Boolean(required=True)
     perpetrator_count = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
     consent = fields.Nested(ConsentSchema, required=True)
+    # The reporter answered "Is er nu direct gevaar?" with yes (optional: older producers leave it out).
+    direct_danger = fields.Boolean()
 
 
 class IncidentTriagedPayload(Schema):
-    class Meta:
-        unknown = RAISE
-    categories = fields.List(fields.String(validate=_codes(v.CATEGORIES)), required=True,
+    categories = fields.List(fields.String(validate=CATEGORY), required=True,
                              validate=validate.Length(min=1))
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
-    decisions = fields.List(fields.String(validate=_codes(v.DECISIONS)), required=True)
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
+    decisions = fields.List(fields.String(validate=_codes(vocabulary.DECISIONS)), required=True)
     rules_version = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$"))
     occurred_at = fields.AwareDateTime(required=True)
-    location_type = fields.String(required=True, validate=_codes(v.LOCATION_TYPES))
-    target_role = fields.String(required=True, validate=_codes(v.TARGET_ROLES))
+    location_type = fields.String(required=True, validate=_codes(vocabulary.LOCATION_TYPES))
+    target_role = fields.String(required=True, validate=_codes(vocabulary.TARGET_ROLES))
+    # The reporter's consent as triage decided on it (police_liaison's ELA checklist needs it);
+    # absent in events triaged before it travelled here.
+    consent = fields.Nested(ConsentSchema)
 
 
 class IncidentUpdatedPayload(IncidentReportedPayload):
     """The incident as it stands after a change in intake: the fields of incident_reported, and
     what kind of information was added (never the information itself)."""
-    changes = fields.List(fields.String(validate=_codes(v.INCIDENT_CHANGES)), load_default=list)
+    changes = fields.List(fields.String(validate=_codes(vocabulary.INCIDENT_CHANGES)), load_default=list)
     evidence_count = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1000))
 
 
 class TriageOverriddenPayload(Schema):
     """Staff confirmed a triage result with changes; the reason stays in the audit log."""
-    class Meta:
-        unknown = RAISE
-    categories = fields.List(fields.String(validate=_codes(v.CATEGORIES)), required=True,
+    categories = fields.List(fields.String(validate=CATEGORY), required=True,
                              validate=validate.Length(min=1))
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
-    decisions = fields.List(fields.String(validate=_codes(v.DECISIONS)), required=True)
-    previous_urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
-    previous_decisions = fields.List(fields.String(validate=_codes(v.DECISIONS)), required=True)
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
+    decisions = fields.List(fields.String(validate=_codes(vocabulary.DECISIONS)), required=True)
+    previous_urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
+    previous_decisions = fields.List(fields.String(validate=_codes(vocabulary.DECISIONS)), required=True)
     rules_version = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$"))
+    # The incident's codes as incident_triaged carries them, so that police liaison and aftercare can
+    # make a referral or a care plan a person added (absent in events of triage before issue 19).
+    occurred_at = fields.AwareDateTime()
+    location_type = fields.String(validate=_codes(vocabulary.LOCATION_TYPES))
+    target_role = fields.String(validate=_codes(vocabulary.TARGET_ROLES))
+    consent = fields.Nested(ConsentSchema)
 
 
 class TriageOverduePayload(Schema):
-    class Meta:
-        unknown = RAISE
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
     due_at = fields.AwareDateTime(required=True)
 
 
 class RepeatDetectedPayload(Schema):
     """Counts only: never which perpetrator, nor any keyed hash of one."""
-    class Meta:
-        unknown = RAISE
-    kind = fields.String(required=True, validate=_codes(v.REPEAT_KINDS))
+    kind = fields.String(required=True, validate=_codes(vocabulary.REPEAT_KINDS))
     cases_in_municipality = fields.Integer(required=True, validate=validate.Range(min=0, max=100000))
     other_municipalities = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
-POLICE_UNIT = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="must be a police unit code")
 # A reference to the municipality's contact point for the police (details via the API), not a person.
 CONTACT_ROUTE = validate.Regexp(r"^gemeente:GM\d{4}$", error="must read gemeente:<gemeentecode>")
 
 
 class ElaSchema(Schema):
     """The ELA checklist (national agreements for incidents against people with a public task)."""
-    class Meta:
-        unknown = RAISE
     vpt_registered = fields.Boolean(required=True)
     domiciliekeuze = fields.Boolean(required=True)
     employer_aangifte = fields.Boolean(required=True)
@@ -111,45 +110,77 @@ class ElaSchema(Schema):
     claim_damages = fields.Boolean(required=True)
 
 
+class ElaChecklistSchema(Schema):
+    """The region's ELA checklist on a referral as codes: its version and the items beyond the five that are
+    ticked (deploy/ela/ela.yaml)."""
+    version = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"))
+    checked = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$")), required=True)
+
+
+class AangifteSchema(Schema):
+    """The aangifte option chosen with the victim, as codes: who files, onder nummer, domiciliekeuze, and
+    whether the employer's mandate is recorded (never who signed it)."""
+    by = fields.String(required=True, validate=_codes(vocabulary.AANGIFTE_BY))
+    onder_nummer = fields.Boolean(required=True)
+    domiciliekeuze = fields.Boolean(required=True)
+    mandate = fields.Boolean(required=True)
+
+
 class ReferralCreatedPayload(Schema):
-    class Meta:
-        unknown = RAISE
     referral_id = fields.UUID(required=True)
     police_unit = fields.String(required=True, validate=POLICE_UNIT)
-    categories = fields.List(fields.String(validate=_codes(v.CATEGORIES)), required=True)
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    categories = fields.List(fields.String(validate=CATEGORY), required=True)
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
     occurred_at = fields.AwareDateTime(required=True)
-    location_type = fields.String(required=True, validate=_codes(v.LOCATION_TYPES))
-    status = fields.String(required=True, validate=_codes(v.REFERRAL_STATUSES))
+    location_type = fields.String(required=True, validate=_codes(vocabulary.LOCATION_TYPES))
+    status = fields.String(required=True, validate=_codes(vocabulary.REFERRAL_STATUSES))
     ela = fields.Nested(ElaSchema)
     contact_route = fields.String(validate=CONTACT_ROUTE)
+    aangifte = fields.Nested(AangifteSchema)
 
 
 class ReferralUpdatedPayload(Schema):
-    class Meta:
-        unknown = RAISE
     referral_id = fields.UUID(required=True)
     police_unit = fields.String(required=True, validate=POLICE_UNIT)
-    status = fields.String(required=True, validate=_codes(v.REFERRAL_STATUSES))
-    previous_status = fields.String(required=True, validate=_codes(v.REFERRAL_STATUSES))
-    outcome = fields.String(allow_none=True, validate=_codes(v.REFERRAL_OUTCOMES))
+    status = fields.String(required=True, validate=_codes(vocabulary.REFERRAL_STATUSES))
+    previous_status = fields.String(required=True, validate=_codes(vocabulary.REFERRAL_STATUSES))
+    outcome = fields.String(allow_none=True, validate=_codes(vocabulary.REFERRAL_OUTCOMES))
     ela = fields.Nested(ElaSchema, required=True)
+    ela_checklist = fields.Nested(ElaChecklistSchema)
+    aangifte = fields.Nested(AangifteSchema)
+    # Set when a person's decision changed the referral's urgency (then status equals previous_status);
+    # `accept_deadline` is the acceptance deadline that follows from it while the referral waits.
+    urgency = fields.String(validate=_codes(vocabulary.URGENCIES))
+    previous_urgency = fields.String(validate=_codes(vocabulary.URGENCIES))
+    accept_deadline = fields.AwareDateTime(allow_none=True)
+
+
+class ReferralWithdrawnPayload(Schema):
+    """The hub withdrew the referral: the police stop working on the meldpunt's behalf."""
+    referral_id = fields.UUID(required=True)
+    police_unit = fields.String(required=True, validate=POLICE_UNIT)
+    previous_status = fields.String(required=True, validate=_codes(vocabulary.REFERRAL_STATUSES))
+    reason = fields.String(required=True, validate=_codes(vocabulary.REFERRAL_WITHDRAWAL_REASONS))
 
 
 class ReferralEscalatedPayload(Schema):
-    class Meta:
-        unknown = RAISE
     referral_id = fields.UUID(required=True)
     police_unit = fields.String(required=True, validate=POLICE_UNIT)
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
     deadline = fields.AwareDateTime(required=True)
 
 
+class AangifteReminderDuePayload(Schema):
+    referral_id = fields.UUID(required=True)
+    police_unit = fields.String(required=True, validate=POLICE_UNIT)
+    status = fields.String(required=True, validate=_codes(vocabulary.REFERRAL_STATUSES))
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
+    advice_due = fields.AwareDateTime(required=True)
+
+
 class AftercarePlannedPayload(Schema):
-    class Meta:
-        unknown = RAISE
     plan_id = fields.UUID(required=True)
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
     first_contact_due = fields.AwareDateTime(required=True)
     contact_moments = fields.Integer(required=True, validate=validate.Range(min=0, max=20))
 
@@ -158,11 +189,9 @@ PLAN_ID = fields.UUID(required=True)
 
 
 class AftercareContactDuePayload(Schema):
-    class Meta:
-        unknown = RAISE
     plan_id = PLAN_ID
-    moment = fields.String(required=True, validate=_codes(v.CONTACT_MOMENTS))
-    urgency = fields.String(required=True, validate=_codes(v.URGENCIES))
+    moment = fields.String(required=True, validate=_codes(vocabulary.CONTACT_MOMENTS))
+    urgency = fields.String(required=True, validate=_codes(vocabulary.URGENCIES))
     due_at = fields.AwareDateTime(required=True)
 
 
@@ -172,40 +201,123 @@ class AftercareOverduePayload(AftercareContactDuePayload):
 
 
 class AftercareContactRecordedPayload(Schema):
-    class Meta:
-        unknown = RAISE
     plan_id = PLAN_ID
-    moment = fields.String(required=True, validate=_codes(v.CONTACT_MOMENTS))
-    method = fields.String(required=True, validate=_codes(v.CONTACT_METHODS))
-    outcome = fields.String(required=True, validate=_codes(v.CONTACT_OUTCOMES))
+    moment = fields.String(required=True, validate=_codes(vocabulary.CONTACT_MOMENTS))
+    method = fields.String(required=True, validate=_codes(vocabulary.CONTACT_METHODS))
+    outcome = fields.String(required=True, validate=_codes(vocabulary.CONTACT_OUTCOMES))
     hours_after_due = fields.Integer(allow_none=True, load_default=None)
     days_since_incident = fields.Integer(required=True)
     wellbeing_checked = fields.Boolean(required=True)
 
 
 class AftercareReferredPayload(Schema):
-    class Meta:
-        unknown = RAISE
     plan_id = PLAN_ID
     referral_id = fields.UUID(required=True)
     days_since_incident = fields.Integer(required=True)
 
 
+class WitnessCareStartedPayload(Schema):
+    """A witness or colleague got a care track of their own (issue 20): its role and timing, never who."""
+    track_id = fields.UUID(required=True)
+    role = fields.String(required=True, validate=_codes(vocabulary.WITNESS_ROLES))
+    first_contact_due = fields.AwareDateTime(required=True)
+    contact_moments = fields.Integer(required=True, validate=validate.Range(min=0, max=20))
+
+
+class WitnessContactRecordedPayload(Schema):
+    track_id = fields.UUID(required=True)
+    role = fields.String(required=True, validate=_codes(vocabulary.WITNESS_ROLES))
+    moment = fields.String(required=True, validate=_codes(vocabulary.CONTACT_MOMENTS))
+    method = fields.String(required=True, validate=_codes(vocabulary.CONTACT_METHODS))
+    outcome = fields.String(required=True, validate=_codes(vocabulary.CONTACT_OUTCOMES))
+
+
+class WitnessContactDuePayload(Schema):
+    track_id = fields.UUID(required=True)
+    role = fields.String(required=True, validate=_codes(vocabulary.WITNESS_ROLES))
+    moment = fields.String(required=True, validate=_codes(vocabulary.CONTACT_MOMENTS))
+    due_at = fields.AwareDateTime(required=True)
+
+
+class WitnessCareClosedPayload(Schema):
+    track_id = fields.UUID(required=True)
+    role = fields.String(required=True, validate=_codes(vocabulary.WITNESS_ROLES))
+    reason = fields.String(required=True, validate=_codes(vocabulary.CLOSE_REASONS))
+    contacts = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+
+
+class AftercareHandoverPayload(Schema):
+    """A step of a handover to a partner (issue 20): the partner's code (the recipient, so that it can subscribe
+    to its own), the status, whose handover (victim, witness, colleague) as a code, never who or why."""
+    handover_id = fields.UUID(required=True)
+    partner = fields.String(required=True, validate=_codes(vocabulary.HANDOVER_PARTNERS))
+    status = fields.String(required=True, validate=_codes(vocabulary.HANDOVER_STATUSES))
+    previous_status = fields.String(allow_none=True, validate=_codes(vocabulary.HANDOVER_STATUSES))
+    person = fields.String(required=True, validate=_codes(("victim", *vocabulary.WITNESS_ROLES)))
+    follow_up_due = fields.AwareDateTime(required=True)
+    hand_over_by = fields.AwareDateTime(allow_none=True)
+
+
+class AftercareHandoverFollowUpDuePayload(Schema):
+    handover_id = fields.UUID(required=True)
+    partner = fields.String(required=True, validate=_codes(vocabulary.HANDOVER_PARTNERS))
+    status = fields.String(required=True, validate=_codes(vocabulary.HANDOVER_STATUSES))
+    follow_up_due = fields.AwareDateTime(required=True)
+
+
 class AftercareClosedPayload(Schema):
-    class Meta:
-        unknown = RAISE
     plan_id = PLAN_ID
-    reason = fields.String(required=True, validate=_codes(v.CLOSE_REASONS))
+    reason = fields.String(required=True, validate=_codes(vocabulary.CLOSE_REASONS))
     contacts = fields.Integer(required=True, validate=validate.Range(min=0))
     referrals = fields.Integer(required=True, validate=validate.Range(min=0))
     days_open = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
 class IncidentWithdrawnPayload(Schema):
-    class Meta:
-        unknown = RAISE
-    channel = fields.String(required=True, validate=_codes(v.CHANNELS))
-    withdrawn_by = fields.String(required=True, validate=_codes(v.WITHDRAWERS))
+    channel = fields.String(required=True, validate=_codes(vocabulary.CHANNELS))
+    withdrawn_by = fields.String(required=True, validate=_codes(vocabulary.WITHDRAWERS))
+
+
+class IncidentClosedPayload(Schema):
+    """Staff closed the case: its work stops everywhere (the reason's note stays in intake)."""
+    channel = fields.String(required=True, validate=_codes(vocabulary.CHANNELS))
+    reason = fields.String(required=True, validate=_codes(vocabulary.STAFF_CLOSE_REASONS))
+
+
+class CaseMessagePostedPayload(Schema):
+    """Staff wrote to the reporter, or the reporter answered, on the follow-up page (the text stays
+    encrypted in intake)."""
+    message_id = fields.UUID(required=True)
+    direction = fields.String(required=True, validate=_codes(vocabulary.MESSAGE_DIRECTIONS))
+
+
+class RepeatLinkedPayload(Schema):
+    """One of two cases in two municipalities with the same perpetrator (by keyed hash): each
+    municipality gets one, about its own case, naming the other municipality only."""
+    link_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=_codes(vocabulary.REPEAT_KINDS))
+    other_municipality = fields.String(required=True, validate=MUNICIPALITY_CODE)
+    side = fields.String(required=True, validate=_codes(vocabulary.REPEAT_SIDES))
+
+
+class SignalRaisedPayload(Schema):
+    """Something a named role must act on (docs/signals.md)."""
+    signal_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=_codes(vocabulary.SIGNAL_KINDS))
+    owner_role = fields.String(required=True, validate=_codes(vocabulary.SIGNAL_OWNER_ROLES))
+    scope = fields.String(required=True, validate=_codes(vocabulary.SIGNAL_SCOPES))
+    acute = fields.Boolean(required=True)
+    due_at = fields.AwareDateTime(required=True)
+
+
+class SignalHandledPayload(Schema):
+    """A person handled a signal, or the hub closed it (what it asked for happened, or the case stopped)."""
+    signal_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=_codes(vocabulary.SIGNAL_KINDS))
+    outcome = fields.String(required=True, validate=_codes(vocabulary.SIGNAL_OUTCOMES))
+    by_person = fields.Boolean(required=True)
+    minutes_open = fields.Integer(required=True, validate=validate.Range(min=0))
+    overdue = fields.Boolean(required=True)
 
 
 # ---------------------------------------------------------------- catalogue
@@ -229,52 +341,90 @@ class EventType:
 
 
 POLICE_REFERRALS_EXCHANGE = "police.referrals"
+POLICE_CLOUDEVENTS_EXCHANGE = "police.cloudevents"
 
 
 def police_unit_route(body: dict) -> list[tuple[str, str]]:
     """Referral events also go to `police.referrals` as `<police_unit>.<event_type>`, so a
-    liaison binds to exactly their unit (`zwb-walcheren.#`)."""
-    return [(POLICE_REFERRALS_EXCHANGE, f"{body['payload']['police_unit']}.{body['event_type']}")]
+    liaison binds to exactly their unit (`zwb-walcheren.#`); and, as CloudEvents, to
+    `police.cloudevents` with the same key (shared/partner_events.py): both formats during API 1.x."""
+    key = f"{body['payload']['police_unit']}.{body['event_type']}"
+    return [(POLICE_REFERRALS_EXCHANGE, key), (POLICE_CLOUDEVENTS_EXCHANGE, key)]
 
+
+# The decisions a person can change (issue 19) reach every service they concern: a referral,
+# a care plan, a signal, a triage deadline.
+DECIDED = (POLICE_LIAISON, AFTERCARE, SIGNALS, STATISTICS, ZAAKSYSTEEM)
+STOPPED = (TRIAGE, POLICE_LIAISON, AFTERCARE, SIGNALS, STATISTICS, ZAAKSYSTEEM)
 
 CATALOGUE: dict[str, EventType] = {e.name: e for e in (
-    EventType("incident_reported", 1, INTAKE, (TRIAGE, STATISTICS), IncidentReportedPayload,
+    EventType("incident_reported", 1, INTAKE, (TRIAGE, SIGNALS, STATISTICS, ZAAKSYSTEEM), IncidentReportedPayload,
               "An incident was received and stored in the municipality's case store."),
-    EventType("incident_triaged", 1, TRIAGE, (POLICE_LIAISON, AFTERCARE, STATISTICS),
-              IncidentTriagedPayload,
+    EventType("incident_triaged", 1, TRIAGE, DECIDED, IncidentTriagedPayload,
               "Triage classified the incident and decided what happens next."),
     EventType("incident_updated", 1, INTAKE, (TRIAGE, STATISTICS), IncidentUpdatedPayload,
               "An incident's details changed in intake; triage decides again."),
-    EventType("incident_withdrawn", 1, INTAKE, (STATISTICS,), IncidentWithdrawnPayload,
-              "The reporter withdrew the report; downstream work on the case should stop."),
-    EventType("triage_overridden", 1, TRIAGE, (AFTERCARE, STATISTICS),
-              TriageOverriddenPayload,
+    EventType("incident_withdrawn", 1, INTAKE, STOPPED, IncidentWithdrawnPayload,
+              "The reporter (or staff on the reporter's request) withdrew the report; its work stops everywhere."),
+    EventType("incident_closed", 1, INTAKE, STOPPED, IncidentClosedPayload,
+              "Staff closed the case; its work stops everywhere."),
+    EventType("triage_overridden", 1, TRIAGE, DECIDED, TriageOverriddenPayload,
               "Staff overrode a triage result (categories, urgency or decisions) with a reason."),
-    EventType("triage_overdue", 1, TRIAGE, (STATISTICS,), TriageOverduePayload,
+    EventType("triage_overdue", 1, TRIAGE, (SIGNALS, STATISTICS), TriageOverduePayload,
               "A case was not confirmed by staff before its triage deadline."),
     EventType("repeat_detected", 1, TRIAGE, (STATISTICS,), RepeatDetectedPayload,
               "A case's perpetrator or victim is known from earlier cases (counts only)."),
-    EventType("referral_created", 1, POLICE_LIAISON, (STATISTICS,), ReferralCreatedPayload,
+    EventType("repeat_linked", 1, TRIAGE, (SIGNALS, STATISTICS), RepeatLinkedPayload,
+              "A case's perpetrator is known in another municipality: each of the two is told about its own case."),
+    EventType("referral_created", 1, POLICE_LIAISON, (SIGNALS, STATISTICS), ReferralCreatedPayload,
               "A police referral was created for the case's police unit (basisteam).",
               extra_routes=police_unit_route),
-    EventType("referral_updated", 1, POLICE_LIAISON, (STATISTICS,), ReferralUpdatedPayload,
+    EventType("referral_updated", 1, POLICE_LIAISON, (SIGNALS, STATISTICS), ReferralUpdatedPayload,
               "A police liaison moved the referral a step in its lifecycle.",
               extra_routes=police_unit_route),
-    EventType("referral_escalated", 1, POLICE_LIAISON, (STATISTICS,), ReferralEscalatedPayload,
+    EventType("referral_escalated", 1, POLICE_LIAISON, (SIGNALS, STATISTICS), ReferralEscalatedPayload,
               "A referral was not accepted by its police unit before its deadline.",
               extra_routes=police_unit_route),
+    EventType("referral_withdrawn", 1, POLICE_LIAISON, (SIGNALS, STATISTICS), ReferralWithdrawnPayload,
+              "The hub withdrew a referral from the police (the report was withdrawn or closed, or a person "
+              "removed the decision).",
+              extra_routes=police_unit_route),
+    EventType("aangifte_reminder_due", 1, POLICE_LIAISON, (SIGNALS, STATISTICS), AangifteReminderDuePayload,
+              "The advice to file the aangifte within two working days passed with no aangifte planned: the "
+              "meldpunt's staff are reminded (not sent to the police)."),
     EventType("aftercare_planned", 1, AFTERCARE, (STATISTICS,), AftercarePlannedPayload,
               "A care plan (opvang en nazorg) was made, with its first contact moment."),
-    EventType("aftercare_contact_due", 1, AFTERCARE, (STATISTICS,), AftercareContactDuePayload,
+    EventType("aftercare_contact_due", 1, AFTERCARE, (SIGNALS, STATISTICS), AftercareContactDuePayload,
               "A planned contact moment is due (sent once per moment)."),
-    EventType("aftercare_overdue", 1, AFTERCARE, (STATISTICS,), AftercareOverduePayload,
+    EventType("aftercare_overdue", 1, AFTERCARE, (SIGNALS, STATISTICS), AftercareOverduePayload,
               "A planned contact moment passed its deadline without contact (sent once per moment)."),
-    EventType("aftercare_contact_recorded", 1, AFTERCARE, (STATISTICS,), AftercareContactRecordedPayload,
+    EventType("aftercare_contact_recorded", 1, AFTERCARE, (SIGNALS, STATISTICS), AftercareContactRecordedPayload,
               "An aftercare worker recorded a contact moment (timings and codes, never its content)."),
-    EventType("aftercare_referred", 1, AFTERCARE, (STATISTICS,), AftercareReferredPayload,
-              "The reporter was referred to help (which help is health data and stays in the case store)."),
-    EventType("aftercare_closed", 1, AFTERCARE, (STATISTICS,), AftercareClosedPayload,
+    EventType("aftercare_referred", 1, AFTERCARE, (SIGNALS, STATISTICS), AftercareReferredPayload,
+              "The reporter was referred to help (which help is health data and stays in the case store); "
+              "signals offers it to partner subscribers (Slachtofferhulp, docs/partners.md)."),
+    EventType("aftercare_closed", 1, AFTERCARE, (SIGNALS, STATISTICS), AftercareClosedPayload,
               "A care plan was closed, or declined by the reporter."),
+    EventType("witness_care_started", 1, AFTERCARE, (SIGNALS, STATISTICS), WitnessCareStartedPayload,
+              "A witness or colleague got a care track of their own, with their own consent and contact moments."),
+    EventType("witness_contact_recorded", 1, AFTERCARE, (SIGNALS, STATISTICS), WitnessContactRecordedPayload,
+              "An aftercare worker recorded a contact with a witness or colleague (codes, never its content)."),
+    EventType("witness_contact_due", 1, AFTERCARE, (SIGNALS, STATISTICS), WitnessContactDuePayload,
+              "A contact moment of a witness's or colleague's own care track comes due (once, a day ahead)."),
+    EventType("witness_care_closed", 1, AFTERCARE, (SIGNALS, STATISTICS), WitnessCareClosedPayload,
+              "A witness's or colleague's care track ended (completed, declined, ...)."),
+    EventType("aftercare_handover", 1, AFTERCARE, (SIGNALS, STATISTICS), AftercareHandoverPayload,
+              "A handover to help moved a step: proposed, handed over, finished or refused; signals offers it to "
+              "partner subscribers (docs/partners.md)."),
+    EventType("aftercare_handover_follow_up_due", 1, AFTERCARE, (SIGNALS, STATISTICS),
+              AftercareHandoverFollowUpDuePayload,
+              "A handover to help is past its follow-up (or Slachtofferhulp's 48 hours) and not yet finished."),
+    EventType("case_message_posted", 1, INTAKE, (SIGNALS, STATISTICS), CaseMessagePostedPayload,
+              "Staff wrote to the reporter, or the reporter answered, on the follow-up page."),
+    EventType("signal_raised", 1, SIGNALS, (STATISTICS,), SignalRaisedPayload,
+              "A signal was raised: a named role must act on something about the case."),
+    EventType("signal_handled", 1, SIGNALS, (STATISTICS,), SignalHandledPayload,
+              "A signal was handled by a person, or closed by the hub, with an outcome code."),
 )}
 
 
@@ -303,6 +453,9 @@ class Event:
     case_id: uuid.UUID
     correlation_id: uuid.UUID
     payload: dict
+    # The JSON-ready body this event was validated from, when it was built or received here:
+    # an event is serialised once on its way out (new_event) and never dumped again.
+    wire: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def producer(self) -> str:
@@ -331,7 +484,7 @@ def new_event(event_type: str, municipality: str, case_id, payload: dict,
         "correlation_id": str(correlation_id or uuid.uuid4()),
         "payload": spec.schema.dump(payload),
     }
-    return load_event(body)
+    return replace(load_event(body), wire=body)
 
 
 def load_event(body) -> Event:
@@ -351,6 +504,8 @@ def load_event(body) -> Event:
 
 def dump_event(event: Event) -> dict:
     """The JSON-ready body of an event, as it travels on the broker and sits in the outbox."""
+    if event.wire is not None:
+        return event.wire
     spec = CATALOGUE[event.event_type]
     body = instance(EnvelopeSchema).dump({**event.__dict__, "payload": {}})
     body["payload"] = spec.schema.dump(event.payload)

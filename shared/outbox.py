@@ -21,9 +21,11 @@ import time
 
 from shared import metrics
 from shared.events import CATALOGUE
-from shared.messaging import headers as h
+from shared.messaging import headers as hub_headers
 from shared.messaging.publisher import BatchPublisher, Outcome, Outgoing, Unroutable
-from shared.messaging.topology import event_exchange, police_referrals_exchange
+from shared.messaging.topology import (ACUTE_PRIORITY, acute_exchange, event_exchange, police_cloudevents_exchange,
+                                      police_referrals_exchange)
+from shared import partner_events
 
 log = logging.getLogger(__name__)
 
@@ -39,34 +41,48 @@ class EventPublisher:
     (shared/messaging/publisher.py). Mandatory means a message no queue is bound for is
     returned instead of dropped; that row then waits in the outbox (with growing delays)
     until `meldpunt declare` has bound a queue, while the service's other events keep
-    flowing. Extra routes (e.g. to police units) are never mandatory: a police unit without
-    a subscriber yet must not hold the event back from the hub's own consumers.
+    flowing. Extra routes (the acute lane, police units) are never mandatory: a police unit
+    without a subscriber yet must not hold the event back from the hub's own consumers, and
+    the acute lane is only a shortcut for what the main route carries anyway.
     """
 
     def __init__(self, amqp_uri: str, service: str):
         self.service = service
         self.exchange = event_exchange(service)
+        self.acute_exchange = acute_exchange(service)
         self.publisher = BatchPublisher(amqp_uri)
 
     def __call__(self, rows: list[tuple]) -> Outcome:
         """`rows`: (row id, envelope, priority); a row is confirmed once all its routes are."""
         return self.publisher.publish([
-            Outgoing(key=row_id, body=body, exchange=getattr(exchange, "name", exchange), routing_key=routing_key,
+            Outgoing(key=row_id, exchange=getattr(exchange, "name", exchange), routing_key=routing_key,
                      mandatory=index == 0, priority=priority, message_id=body["event_id"],
-                     headers={h.CORRELATION_ID: body["correlation_id"]})
+                     headers={hub_headers.CORRELATION_ID: body["correlation_id"]}, **_encoded(body, exchange))
             for row_id, body, priority in rows
-            for index, (exchange, routing_key) in enumerate(routes(body, self.exchange))])
+            for index, (exchange, routing_key) in enumerate(routes(body, self.exchange, priority,
+                                                                    self.acute_exchange))])
 
     def close(self):
         self.publisher.close()
 
 
-def routes(body: dict, own_exchange) -> list:
-    """The producer's exchange with routing key = event type, then the event type's extra routes."""
+def _encoded(body: dict, exchange) -> dict:
+    """The message body for a route: the envelope, or on `police.cloudevents` the CloudEvent (structured)."""
+    if getattr(exchange, "name", exchange) == police_cloudevents_exchange().name:
+        return {"body": partner_events.amqp_body(body), "content_type": partner_events.CONTENT_TYPE}
+    return {"body": body}
+
+
+def routes(body: dict, own_exchange, priority: int = 0, acute=None) -> list:
+    """The producer's exchange with routing key = event type; at the acute priority also the
+    producer's acute lane (`acute`, its `<service>.acute` exchange); then the event type's extra routes."""
     out = [(own_exchange, body["event_type"])]
+    if acute is not None and priority >= ACUTE_PRIORITY:
+        out.append((acute, body["event_type"]))
     spec = CATALOGUE.get(body["event_type"])
     if spec is not None and spec.extra_routes is not None:
-        exchanges = {"police.referrals": police_referrals_exchange()}
+        exchanges = {"police.referrals": police_referrals_exchange(),
+                     "police.cloudevents": police_cloudevents_exchange()}
         out += [(exchanges[name], key) for name, key in spec.extra_routes(body)]
     return out
 

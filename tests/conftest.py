@@ -1,9 +1,9 @@
 """Fixtures shared by every test layer.
 
-The integration and e2e layers use the real RabbitMQ and PostgreSQL of this machine:
-each test run gets its own freshly migrated databases (dropped at the end) and each test
-its own RabbitMQ vhost (nameko's rabbit_config fixture), so nothing is shared between
-runs or between tests' broker state.
+The integration and e2e layers use real RabbitMQ and PostgreSQL: each test run gets its own
+freshly migrated databases on this machine's PostgreSQL (dropped at the end), a RabbitMQ node
+of its own (tests/broker.py) and each test its own vhost there (nameko's rabbit_config fixture),
+so nothing is shared between runs or between tests' broker state.
 """
 import eventlet
 
@@ -16,12 +16,208 @@ import pytest  # noqa: E402
 from tests import support  # noqa: E402
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """A test over its time fails alone, and the run goes on.
+
+    pytest-timeout's signal method refuses to run under eventlet (its patched threading says the
+    main thread is not the main thread) and falls back to the thread method, which ends the whole
+    run with os._exit at the first slow test: a busy machine then lost every later test's result.
+    An eventlet.Timeout raises in the test's own greenlet the next time it waits, and every wait
+    here is green. A real OS thread stays as the last resort for a test that blocks the process
+    outright (a C call that never yields): it dumps the stacks and ends the run, as before."""
+    import os
+    import sys
+    import traceback
+
+    seconds = settings.timeout
+    green = eventlet.Timeout(seconds, pytest.fail.Exception(f"Timeout: the test took more than {seconds:g} s"))
+
+    def stuck():
+        sys.stderr.write(f"\n{item.nodeid} still blocked {seconds:g} s after its timeout; stacks:\n")
+        for frame in sys._current_frames().values():
+            sys.stderr.write("".join(traceback.format_stack(frame)) + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    last_resort = eventlet.patcher.original("threading").Timer(2 * seconds, stuck)
+    last_resort.daemon = True
+    last_resort.start()
+
+    def cancel():
+        green.cancel()
+        last_resort.cancel()
+
+    item.cancel_timeout = cancel
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item):
+    cancel = getattr(item, "cancel_timeout", None)
+    if cancel is not None:
+        cancel()
+    return True
+
+
+def pytest_configure(config):
+    _use_rabbit_api(config.getoption("RABBIT_API_URI", default=None))
+
+
+def _use_rabbit_api(api):
+    if api:
+        support.RABBIT_API_URI = api.rstrip("/") + ("/" if api.rstrip("/").endswith("/api") else "/api/")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """pytest-timeout's signal method, made to work under eventlet. pytest-timeout falls back to its
+    thread method when the test does not run on the main thread, which under eventlet's patched
+    threading it never seems to; that method ends the whole process (os._exit) on a test's
+    timeout: one slow test lost the run's every result. Here the test that overran fails, with
+    the stack where it waited, and the run goes on."""
+    if settings.method != "signal" or not settings.timeout:
+        return None
+    import signal
+
+    import greenlet
+
+    test = greenlet.getcurrent()  # the greenlet the test and its fixtures run in
+    timeout = settings.timeout + _first_use_of_session_fixtures(item)
+    if getattr(item, "_meldpunt_last", False):  # it also tears the session down
+        timeout += SESSION_SETUP_SECONDS
+
+    def overran(signum, frame):
+        failure = pytest.fail.Exception(f"Timeout: the test took more than {timeout:.0f} s")
+        if greenlet.getcurrent() is test:
+            raise failure
+        from eventlet.hubs import get_hub  # the hub or another green thread runs: fail the test where it waits
+
+        get_hub().schedule_call_global(0, test.throw, failure)
+
+    def cancel():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel
+    signal.signal(signal.SIGALRM, overran)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    return True
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    item._meldpunt_last = nextitem is None
+    yield
+
+
+SESSION_SETUP_SECONDS = 180  # a second PostgreSQL server, eight migrated databases, a broker node: 82 s at load 18
+SHARED_HUB_SECONDS = 60      # a package's or module's hub of six services (signals_hub, workbench_hub)
+_SHARED_FIXTURES_SEEN: set[tuple] = set()
+
+
+def _first_use_of_session_fixtures(item) -> float:
+    """Extra seconds for the test that first sets up session, package or module fixtures: their cost
+    is the run's or the file's, not the test's (pytest-timeout counts a test's fixture setup with it).
+    Under load the first test of the signals package (a six-service hub on top of the session's
+    setup) took over 120 s and failed, and with it the package's other ten tests."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return 0
+    extra = {"session": 0, "package": 0, "module": 0}
+    for name, defs in info.name2fixturedefs.items():
+        scope = defs[-1].scope if defs else None
+        if scope not in extra or name in ("tmp_path_factory", "worker_id"):
+            continue
+        key = (name, scope, "" if scope == "session" else str(item.path.parent if scope == "package" else item.path))
+        if key not in _SHARED_FIXTURES_SEEN:
+            _SHARED_FIXTURES_SEEN.add(key)
+            extra[scope] = SESSION_SETUP_SECONDS if scope == "session" else SHARED_HUB_SECONDS
+    return sum(extra.values())
+
+
+_OWN_NODE = None  # this run's RabbitMQ node (tests/broker.py), launched once the tests are collected
+
+
+def pytest_collection_finish(session):
+    """Boot the run's RabbitMQ node while the session's databases are made, if any test needs it."""
+    global _OWN_NODE
+    from tests import broker
+
+    if broker.wants_own_node(session.config) and broker.uses_rabbit(session.items):
+        _OWN_NODE = broker.own_node()
+
+
 @pytest.fixture(scope="session")
-def region_file(tmp_path_factory):
-    """A test copy of the demo region with fresh, migrated databases for this run."""
+def rabbit_broker(request):
+    """The RabbitMQ of this run: a node of its own (tests/broker.py says why), unless --amqp-uri
+    named one. nameko's --amqp-uri / --rabbit-api-uri options are pointed at it, for every fixture
+    and test that reads them."""
+    global _OWN_NODE
+    import shutil
+
+    from tests import broker
+
+    config = request.config
+    if not broker.wants_own_node(config):
+        yield None
+        return
+    node, _OWN_NODE = _OWN_NODE or broker.own_node(), None
+    try:
+        node.await_startup()
+        config.option.RABBIT_AMQP_URI = node.amqp_uri
+        config.option.RABBIT_API_URI = node.api_uri.removesuffix("/api/")
+        _use_rabbit_api(config.option.RABBIT_API_URI)
+        yield node
+    finally:
+        node.kill()  # a throwaway node: nothing to stop gracefully
+        shutil.rmtree(node.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rabbit_manager(request, rabbit_broker):
+    """nameko's management client, for the run's broker."""
+    from nameko.testing import rabbit
+
+    return rabbit.Client(request.config.getoption("RABBIT_API_URI"))
+
+
+@pytest.fixture(scope="session")
+def vhost_pipeline(request, rabbit_manager):
+    """A fresh vhost for every test (nameko's rabbit_config takes one from here), made ahead."""
+    from urllib.parse import urlparse
+
+    from tests.broker import VhostPipeline
+
+    pipeline = VhostPipeline(rabbit_manager, urlparse(request.config.getoption("RABBIT_AMQP_URI")).username)
+    yield pipeline
+    pipeline.close()
+
+
+@pytest.fixture(scope="session")
+def second_postgres():
+    """A second PostgreSQL server of this run's own (tests/engines.py): the test region keeps half
+    its municipalities' case stores there, so every test of the path, isolation, erasure and the
+    scans runs across two servers, as a region grown past one server does."""
+    import shutil
+
+    from tests.engines import postgres_server
+
+    server = postgres_server()
+    try:
+        yield server
+    finally:
+        server.remove()
+        shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def region_file(tmp_path_factory, second_postgres):
+    """A test copy of the demo region with fresh, migrated databases for this run: the first half
+    of the municipalities on this machine's PostgreSQL, the second half on `second_postgres`."""
     run_id = uuid.uuid4().hex[:8]
     path = tmp_path_factory.mktemp("region") / "test-region.yaml"
-    databases = support.write_test_region(path, run_id)
+    databases = support.write_test_region(path, run_id, f"postgresql://postgres@127.0.0.1:{second_postgres.port}")
     support.migrate(path)
     yield path
     support.drop_databases(databases)
@@ -35,14 +231,14 @@ def hub_env(rabbit_config, region_file):
 
 @pytest.fixture
 def settings(hub_env):
-    from shared.config import load_settings
+    from hub.registry import load_settings
 
     return load_settings(hub_env)
 
 
 @pytest.fixture
 def declared(settings):
-    from shared.messaging.topology import declare
+    from hub.registry import declare
 
     declare(settings.amqp_uri, len(settings.retry_delays))
     return settings
@@ -51,7 +247,7 @@ def declared(settings):
 @pytest.fixture
 def start_services(container_factory, declared):
     """Start hub services in this process, each in its own nameko container on its own port."""
-    from shared.messaging.topology import service_class
+    from hub.registry import service_class
 
     def start(*names, settings=None, clock=None):
         """`clock`: a shared.clock.FixedClock the services then use as their `self.clock`."""
@@ -61,6 +257,11 @@ def start_services(container_factory, declared):
             config = settings.nameko_config(name)
             if clock is not None:
                 config["MELDPUNT_CLOCK"] = clock
+            for key in ("WEB_SERVER_ADDRESS", "MELDPUNT_OPERATOR_ADDRESS"):
+                if config.get(key) and support.listened_on(config[key]):
+                    # a second instance of a service (scale-out tests) listens on ports of its own, as a replica
+                    # on the same host must: a port is one listener's alone (shared/http.py)
+                    config[key] = f"127.0.0.1:{support.free_port()}"
             container = container_factory(service_class(name), config)
             container.start()
             started[name] = container
@@ -74,3 +275,114 @@ def hub(settings, start_services):
     """All five services running against the test region."""
     start_services("intake", "triage", "police_liaison", "aftercare", "statistics")
     return support.Hub(settings)
+
+
+@pytest.fixture(scope="session")
+def private_region():
+    """One municipality and statistics on a PostgreSQL server of this test run's own, archiving its WAL to a
+    pgBackRest repository of its own (hub/ops/drill_demo.py), with one full backup: what the backup, restore
+    and doctor tests back up, restore and break. Never the system's server."""
+    from tests.ops_support import require_tool
+
+    require_tool("pgbackrest", "pgbackrest")
+    from hub.ops import backup
+    from hub.ops.drill_demo import PrivateRegion
+
+    PrivateRegion.remove_abandoned()  # what a run killed by its timeout left running
+    region = PrivateRegion()
+    try:
+        region.start()
+        problems = backup.run(region.settings, "full", report=lambda line: None)
+        assert not problems, problems
+        yield region
+    finally:
+        region.stop()
+
+
+# ------------------------------------------------------------------ people: the workbench
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """One real OpenID Connect provider (tools/node, panva's oidc-provider) for the whole run, with
+    the demo's users: every role, with and without a second factor."""
+    from tests import oidc
+
+    missing = oidc.available()
+    if missing:
+        pytest.skip(missing)
+    provider = oidc.TestProvider(support.free_port(), [f"http://127.0.0.1:{support.workbench_port()}"],
+                                 support.OIDC_CLIENT_SECRET).start()
+    support.OIDC_ISSUER = provider.issuer
+    yield provider
+    support.OIDC_ISSUER = None
+    provider.stop()
+
+
+@pytest.fixture(scope="module")
+def workbench_hub(request, region_file, oidc_provider, vhost_pipeline):
+    """All six services in this process, shared by a module's tests (each test makes its own cases):
+    starting them is most of what a workbench test would otherwise cost."""
+    from urllib.parse import urlparse
+
+    from nameko.containers import ServiceContainer
+
+    from hub.registry import declare, load_settings, service_class
+    from shared.names import SERVICES
+
+    uri = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
+    with vhost_pipeline.get() as vhost:
+        settings = load_settings(support.hub_environment(region_file, f"{uri.scheme}://{uri.netloc}/{vhost}"))
+        declare(settings.amqp_uri, len(settings.retry_delays))
+        containers = []
+        try:
+            clock = support.ShiftableClock()  # the workbench's: its sessions' timeouts are tested with it
+            for name in SERVICES:
+                config = settings.nameko_config(name)
+                if name == "workbench":
+                    config["MELDPUNT_CLOCK"] = clock
+                container = ServiceContainer(service_class(name), config)
+                container.start()
+                containers.append(container)
+            yield support.WorkbenchHub(settings, oidc_provider, clock)
+        finally:
+            for container in reversed(containers):
+                try:
+                    container.stop()
+                except Exception:
+                    container.kill()
+
+
+@pytest.fixture(scope="session")
+def rabbit_cluster():
+    """Three RabbitMQ nodes of this run's own, joined into a cluster (tests/engines.py): tests
+    that take a node down never touch the machine's broker, which other runs share."""
+    from tests.engines import RabbitCluster
+
+    cluster = RabbitCluster(f"mh{uuid.uuid4().hex[:6]}n", 3)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def private_rabbit():
+    """One RabbitMQ node of this run's own, for tests that stop it (the broker_outage tests)."""
+    from tests.engines import RabbitNode
+
+    node = RabbitNode(f"mh{uuid.uuid4().hex[:6]}p")
+    try:
+        yield node.start()
+    finally:
+        node.remove()
+
+
+@pytest.fixture
+def own_region(tmp_path):
+    """A region file with databases of its own (dropped afterwards), for tests that count every
+    case in the stores: cases other tests of the run left must not be in them."""
+    path = tmp_path / "own-region.yaml"
+    databases = support.write_test_region(path, uuid.uuid4().hex[:8])
+    support.migrate(path)
+    yield path
+    support.drop_databases(databases)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import socket
+import os
 import subprocess
 import sys
 import time
@@ -15,24 +15,59 @@ import requests
 import yaml
 from kombu import Connection, Exchange, Producer
 
-from shared.config import DEFAULT_REGION_FILE, REPO_ROOT, load_region
+from shared.config import DEFAULT_REGION_FILE, REPO_ROOT
+from hub.registry import load_region
+from shared.clock import FixedClock
 from shared.crypto import new_master_key
+from tests.engines import free_port  # noqa: F401  (tests import it from here too)
 
-PG = "postgresql://postgres@127.0.0.1:5432"
+# MELDPUNT_TEST_PG: a PostgreSQL server of one's own for heavy runs (the bench), instead of the shared one
+PG = os.environ.get("MELDPUNT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 # One fresh random master key per test run, like the run's databases: data keys wrapped in one test
 # (hub.data_keys of the run's case stores) must unwrap in the next.
+def listened_on(address: str) -> bool:
+    """Whether something listens on `host:port` already (its port cannot be bound)."""
+    import socket
+
+    host, port = address.rsplit(":", 1)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections closing there are no listener
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
+
+
 RUN_MASTER_KEY = new_master_key()
 
 
-def write_test_region(path: Path, run_id: str) -> list[str]:
+def write_test_region(path: Path, run_id: str, second_server: str | None = None) -> list[str]:
+    """A copy of the demo region with databases named for this run (and Terneuzen's conflicts of interest
+    routed to Goes' meldpunt, `conflicts_to`); returns the names of those on
+    this machine's server. `second_server` (`postgresql://postgres@host:port`): the second half of
+    the municipalities keep their case stores there (a server of the run's own, dropped whole)."""
     demo = yaml.safe_load(DEFAULT_REGION_FILE.read_text())
     databases = []
-    for m in demo["municipalities"]:
+    municipalities = demo["municipalities"]
+    for m in municipalities:  # one conflict route to a second meldpunt (the others go to the region)
+        if m["code"] == "GM0715":
+            m["conflicts_to"] = "GM0664"
+    for index, m in enumerate(municipalities):
         name = f"mh_test_{run_id}_{m['code'].lower()}"
+        if second_server and index >= len(municipalities) // 2:
+            m["case_store_dsn"] = f"{second_server}/{name}"
+            continue
         m["case_store_dsn"] = f"{PG}/{name}"
         databases.append(name)
     demo["statistics_dsn"] = f"{PG}/mh_test_{run_id}_statistics"
     databases.append(f"mh_test_{run_id}_statistics")
+    demo["key_store_dsn"] = f"{PG}/mh_test_{run_id}_keys"
+    databases.append(f"mh_test_{run_id}_keys")
+    demo["workbench"]["database_dsn"] = f"{PG}/mh_test_{run_id}_workbench"
+    databases.append(f"mh_test_{run_id}_workbench")
+    demo["triage"]["index_dsn"] = f"{PG}/mh_test_{run_id}_repeat_index"
+    databases.append(f"mh_test_{run_id}_repeat_index")
     path.write_text(yaml.safe_dump(demo, sort_keys=False))
     return databases
 
@@ -52,19 +87,50 @@ def drop_databases(names) -> None:
     conn.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 RUN_MASTER_KEY = new_master_key()
+
+# The workbench listens on one port for the whole run: the test identity provider registers its
+# redirect URIs once (OpenID Connect compares them exactly).
+WORKBENCH_PORT = None
+OIDC_CLIENT_SECRET = "test-oidc-client-secret-" + uuid.uuid4().hex
+_OIDC_SECRET_FILE = None
+
+
+def workbench_port() -> int:
+    global WORKBENCH_PORT
+    if WORKBENCH_PORT is None:
+        WORKBENCH_PORT = free_port()
+    return WORKBENCH_PORT
+
+
+def oidc_secret_file() -> str:
+    """The test provider's client secret, in a file as the region file wants it."""
+    global _OIDC_SECRET_FILE
+    if _OIDC_SECRET_FILE is None:
+        import tempfile
+
+        handle = tempfile.NamedTemporaryFile("w", prefix="mh_test_oidc_", suffix=".secret", delete=False)
+        handle.write(OIDC_CLIENT_SECRET)
+        handle.close()
+        _OIDC_SECRET_FILE = handle.name
+    return _OIDC_SECRET_FILE
+
+
+OIDC_ISSUER = None  # set by the oidc_provider fixture when a test provider runs
+
+
+# The management API of the broker the tests use: nameko's --rabbit-api-uri (tests/conftest.py sets it), so that a
+# run against a RabbitMQ node of one's own (--amqp-uri, --rabbit-api-uri) reads that node's queues too.
+RABBIT_API_URI = "http://guest:guest@127.0.0.1:15672/api/"
 
 
 def hub_environment(region_file: Path, amqp_uri: str) -> dict:
     env = {
         "MELDPUNT_REGION": str(region_file),
         "MELDPUNT_AMQP_URI": amqp_uri,
+        "MELDPUNT_RABBIT_API_URI": RABBIT_API_URI,
         "MELDPUNT_RETRY_DELAYS": "0.2,0.4",
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
@@ -77,12 +143,32 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_API_RATE_PER_MINUTE": "60000",
         "MELDPUNT_API_BURST": "1000",
     }
-    for service in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
+    from shared.names import SERVICES
+
+    for service in SERVICES:
         env[f"MELDPUNT_{service.upper()}_PORT"] = str(free_port())
+        env[f"MELDPUNT_{service.upper()}_OPERATOR_PORT"] = str(free_port())
+    env["MELDPUNT_WORKBENCH_PORT"] = str(workbench_port())
+    # the demo region's workbench signs in at the test provider (tests/oidc.py); without one running,
+    # an address nobody answers (the workbench still starts: it reads the provider when someone signs in)
+    env["MELDPUNT_OIDC_ISSUER"] = OIDC_ISSUER or "http://127.0.0.1:9"
+    env["MELDPUNT_OIDC_SECRET_FILE"] = oidc_secret_file()
     return env
 
 
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):
+# How long a test waits for the hub to do something before it fails. It is no measure of speed:
+# a test goes on the moment the proof is there (wait_for), so only a broken test ever waits this
+# long; short deadlines (15 s for a path through three services) failed tests on a busy machine.
+PATIENCE = float(os.environ.get("MELDPUNT_TEST_PATIENCE", "120"))
+
+
+def wait_for(predicate, timeout: float | None = None, interval: float = 0.05, what: str = "condition"):
+    """Wait until `predicate()` gives the proof that the hub did something (a row, an event, a
+    message) and return it. Never sleep a fixed time in a test: wait for what proves the step
+    (for "nothing more happens", WatchedClock.rounds: the scan that would have done it ran)."""
+    # a deadline is no measure of speed: one shorter than PATIENCE given by a test is raised to it, so that a
+    # busy machine (CI beside other work, five jobs on two cores) fails no test that would pass on a quiet one
+    timeout = PATIENCE if timeout is None else max(timeout, PATIENCE)
     deadline = time.monotonic() + timeout
     while True:
         result = predicate()
@@ -158,7 +244,7 @@ def publish_raw(amqp_uri: str, exchange: str, routing_key: str, body, headers=No
 def incident_body(**overrides) -> dict:
     body = {
         "occurred_at": "2026-11-20T14:05:00+01:00",
-        "description": "Een bezoeker schreeuwde aan de balie dat hij mij thuis zou opzoeken.",
+        "description": "Een bezoeker dreigde aan de balie dat hij mij iets zou aandoen.",
         "location_type": "balie",
         "target_role": "ambtenaar",
         "reporter": {"name": "Sanne Jansen", "email": "s.jansen@example.nl", "phone": "0612345678"},
@@ -180,6 +266,15 @@ class Hub:
         self.region = settings.region
 
     def url(self, service: str, path: str) -> str:
+        """The service's public port; /metrics lives on its operator port only."""
+        if path.startswith("/metrics"):
+            return self.operator_url(service, path)
+        return f"http://127.0.0.1:{self.settings.ports[service]}{path}"
+
+    def operator_url(self, service: str, path: str) -> str:
+        return f"http://127.0.0.1:{self.settings.operator_ports[service]}{path}"
+
+    def public_url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.settings.ports[service]}{path}"
 
     def key(self, code: str, role: str = "intake_channel") -> str:
@@ -232,17 +327,17 @@ class Hub:
 
     def facts(self, code: str, case_id) -> dict | None:
         from services.statistics.domain import case_ref
-        from shared.config import region_secret
+        from shared.keyed import statistics_key_of
 
         rows = query(self.region.statistics_dsn,
                      "SELECT * FROM statistics.incident_facts WHERE municipality = %s AND case_ref = %s",
-                     (code, case_ref(region_secret(self.settings), case_id)))
+                     (code, case_ref(statistics_key_of(self.settings), case_id)))
         return rows[0] if rows else None
 
 
-def meldpunt(env: dict, *args, timeout: float = 60) -> subprocess.CompletedProcess:
+def meldpunt(env: dict, *args, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run the operators' CLI in a subprocess, as an operator would."""
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO_ROOT, env=_full_env(env),
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=REPO_ROOT, env=_full_env(env),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -299,14 +394,37 @@ CASE_TABLES = ("intake.incidents", "triage.results", "police_liaison.referrals",
 PATH_EVENTS = ("incident_reported", "incident_triaged", "referral_created", "aftercare_planned")
 
 
+def case_progress(hub, code: str, case_id) -> dict:
+    """Where a case's path stopped: its rows in the case store, its events in the outbox (published or not),
+    and what statistics knows of it. For a test that timed out waiting for the path to finish."""
+    dsn = hub.case_store(code)
+    rows = {table: len(query(dsn, f"SELECT 1 FROM {table} WHERE case_id = %s", (str(case_id),)))
+            for table in CASE_TABLES}
+    events = query(dsn, "SELECT event_type, published_at IS NOT NULL AS published FROM hub.outbox "
+                        "WHERE envelope->>'case_id' = %s ORDER BY id", (str(case_id),))
+    facts = hub.facts(code, case_id)
+    from shared.messaging.dlq import DeadLetters
+    from shared.names import SERVICES
+
+    dead = DeadLetters(hub.settings.amqp_uri)
+    parked = {service: [(letter.event_type, letter.error[:300]) for letter in dead.list(service, municipality=code)
+                        if letter.case_id == str(case_id)] for service in SERVICES}
+    return {"rows": rows, "outbox": [(e["event_type"], e["published"]) for e in events],
+            "statistics": {k: facts[k] for k in ("referred", "aftercare_planned") if k in facts} if facts else None,
+            "parked": {service: letters for service, letters in parked.items() if letters}}
+
+
 def verify_exactly_once(settings, accepted, timeout: float = 120.0) -> str:
     """Every accepted (municipality, case id) completes its path exactly once: one case, one
     triage result, one referral, one care plan, each path event once in the outbox, and
     statistics counting exactly the accepted incidents. Returns what it verified."""
     hub = Hub(settings)
     for code, case_id in accepted:
-        wait_for(lambda: (f := hub.facts(code, case_id)) and f["referred"] and f["aftercare_planned"],
-                 timeout=timeout, what=f"case {case_id} of {code} to complete")
+        try:
+            wait_for(lambda: (f := hub.facts(code, case_id)) and f["referred"] and f["aftercare_planned"],
+                     timeout=timeout, what=f"case {case_id} of {code} to complete")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; how far it got: {case_progress(hub, code, case_id)}") from None
     for code in settings.region.codes:
         cases = [str(c) for m, c in accepted if m == code]
         dsn = hub.case_store(code)
@@ -328,3 +446,62 @@ def verify_exactly_once(settings, accepted, timeout: float = 120.0) -> str:
     assert facts["n"] == facts["done"] == len(accepted), f"statistics counts {facts} for {len(accepted)} accepted"
     return (f"verified: {len(accepted)} accepted incidents, each with one case, one triage result, one referral, "
             f"one care plan and each path event once; statistics counts exactly {facts['n']}")
+
+
+class WorkbenchHub(Hub):
+    """The running hub with its workbench, and the test identity provider people sign in with."""
+
+    def __init__(self, settings, provider, clock=None):
+        super().__init__(settings)
+        self.provider = provider
+        self.clock = clock
+        self.workbench = self.url("workbench", "")
+
+    def browser(self):
+        from tests.oidc import Browser
+
+        return Browser()
+
+    def signed_in(self, domain: str, username: str):
+        """A browser with a session of this person (their first page)."""
+        browser = self.browser()
+        page = browser.sign_in(self.workbench, domain, username)
+        assert page.status_code == 200, (page.status_code, page.url, page.text[:300])
+        return browser, page
+
+
+class WatchedClock(FixedClock):
+    """A FixedClock that counts its reads by the function that read it: `rounds(entrypoint)` waits
+    until a service's timer has run whole rounds on the time the test set. nameko's timer starts a
+    round only when the last one finished, and a round reads the clock first, so the second read
+    after the test moved the clock proves one whole round ran on the new time."""
+
+    def __init__(self, at):
+        super().__init__(at)
+        self.reads: dict[str, int] = {}
+
+    def now(self):
+        reader = sys._getframe(1).f_code.co_name
+        self.reads[reader] = self.reads.get(reader, 0) + 1
+        return super().now()
+
+    def rounds(self, entrypoint: str, rounds: int = 1) -> None:
+        """Return once `entrypoint` (a @timer method that reads `self.clock.now()` first) has run
+        `rounds` whole rounds that began after this call."""
+        start = self.reads.get(entrypoint, 0)
+        wait_for(lambda: self.reads.get(entrypoint, 0) >= start + rounds + 1,
+                 what=f"{rounds} whole round(s) of {entrypoint}")
+
+
+class ShiftableClock:
+    """The system clock, moved forward by a test on purpose (a service's idle timeout)."""
+
+    def __init__(self):
+        from datetime import timedelta
+
+        self.offset = timedelta(0)
+
+    def now(self):
+        from datetime import datetime, timezone
+
+        return datetime.now(timezone.utc) + self.offset

@@ -5,11 +5,11 @@ starts loads it. SIGUSR1 starts cProfile (so start-up and imports stay out of th
 SIGUSR2 stops it and writes <pid>-<what it is>.prof into MELDPUNT_PROFILE_DIR.
 """
 import os
+import signal
+import sys
 
 if os.environ.get("MELDPUNT_PROFILE_DIR"):
     import cProfile
-    import signal
-    import sys
     import time
 
     _profile = cProfile.Profile(time.process_time)  # CPU time: a greenthread waiting costs nothing
@@ -26,3 +26,26 @@ if os.environ.get("MELDPUNT_PROFILE_DIR"):
 
     signal.signal(signal.SIGUSR1, _start)
     signal.signal(signal.SIGUSR2, _dump)
+
+if os.environ.get("MELDPUNT_SQL_COUNT_DIR"):
+    # Counts SQL statements and transactions (bench/profiling/sql_count.py) from the start;
+    # SIGRTMIN starts the count anew, SIGRTMIN+1 writes <pid>-<what it is>.sql.json. Real-time
+    # signals, so that profiling (SIGUSR1/2 above) can run in the same process.
+    import json
+
+    import sql_count
+
+    sql_count.install()
+
+    def _reset(signum, frame):
+        sql_count.reset()
+
+    def _write(signum, frame):
+        what = sys.argv[-1] if len(sys.argv) > 1 else "python"
+        path = os.path.join(os.environ["MELDPUNT_SQL_COUNT_DIR"], f"{os.getpid()}-{what}.sql.json")
+        with open(path + ".part", "w") as out:
+            json.dump(sql_count.snapshot(), out)
+        os.replace(path + ".part", path)
+
+    signal.signal(signal.SIGRTMIN, _reset)
+    signal.signal(signal.SIGRTMIN + 1, _write)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.vocabulary import URGENCIES
+from shared.vocabulary import HANDOVER_PARTNERS, URGENCIES
 
 DEFAULT_FIRST_CONTACT_HOURS = {"hoog": 24, "normaal": 24, "laag": 24}
-DEFAULT_FOLLOW_UP_DAYS = {"acuut": [5, 28], "hoog": [7, 28], "normaal": [7, 35], "laag": [7, 42]}
+# About two weeks and six to eight weeks after the plan (the Dutch aftercare practice for people with a
+# public task); the more urgent, the earlier in that window.
+DEFAULT_FOLLOW_UP_DAYS = {"acuut": [14, 42], "hoog": [14, 42], "normaal": [14, 49], "laag": [14, 56]}
 
 
 def _per_urgency(values: dict, *, urgencies) -> None:
@@ -19,6 +21,14 @@ def _per_urgency(values: dict, *, urgencies) -> None:
         raise ValidationError(f"unknown urgency {extra[0]}; one of {', '.join(URGENCIES)}")
     if missing:
         raise ValidationError(f"missing urgency {missing[0]}")
+
+
+class HelpContactSchema(Schema):
+    """A partner's contact point for handovers: an organisation's desk, never a person of a case."""
+    name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    email = fields.Email(load_default=None)
+    url = fields.Url(load_default=None)
 
 
 class OptionsSchema(Schema):
@@ -35,8 +45,16 @@ class OptionsSchema(Schema):
     overdue_after_hours = fields.Integer(load_default=0, validate=validate.Range(min=0, max=168))
     # how often the reminder timer looks for due and overdue moments
     reminder_interval_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=0.05, max=3600))
-    # the TSQ advises referral from this many days after the incident (Brewin et al., 2002)
-    tsq_from_days = fields.Integer(load_default=21, validate=validate.Range(min=0, max=365))
+    # the TSQ is offered from this many days after the incident (four weeks); earlier it is refused
+    tsq_from_days = fields.Integer(load_default=28, validate=validate.Range(min=0, max=365))
+    # handovers to help (issue 20): each partner's contact point, the follow-up after a handover, and
+    # Slachtofferhulp within 48 hours of a police referral where the victim wants it
+    help_contacts = fields.Dict(keys=fields.String(validate=validate.OneOf(HANDOVER_PARTNERS)),
+                                values=fields.Nested(HelpContactSchema), load_default=dict)
+    handover_follow_up_days = fields.Integer(load_default=5, validate=validate.Range(min=1, max=60))
+    slachtofferhulp_within_hours = fields.Integer(load_default=48, validate=validate.Range(min=1, max=168))
+    # a witness's or colleague's own care track is planned as a case of this urgency, from their consent
+    witness_urgency = fields.String(load_default="normaal", validate=validate.OneOf(URGENCIES))
 
     @validates_schema
     def _check(self, data, **kwargs):

@@ -12,18 +12,24 @@ PLAN_COLUMNS = ("plan_id, case_id, urgency, status, planned_at, occurred_at, ass
                 "close_reason, declined_at, replanned_at")
 
 
+# The reminder scan's due-time index (shared/scan.py) hears of every deadline written here.
+REMINDERS_TASK = "reminders"
+
+
 def insert_plan(uow, plan, occurred_at) -> bool:
     """Store a plan and its contact moments; False if the case already has a plan."""
-    cur = uow.execute("INSERT INTO aftercare.care_plans (plan_id, case_id, urgency, planned_at, occurred_at) "
-                      "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (case_id) DO NOTHING",
-                      (plan.plan_id, plan.case_id, plan.urgency, plan.planned_at, occurred_at))
-    inserted = cur.rowcount == 1
-    cur.close()
+    # the plan and its moments in one statement (issue 25): the moments only when the plan is new
+    row = uow.fetchone(
+        "WITH plan AS (INSERT INTO aftercare.care_plans (plan_id, case_id, urgency, planned_at, occurred_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (case_id) DO NOTHING RETURNING plan_id), "
+        "moments AS (INSERT INTO aftercare.contact_moments (plan_id, kind, due_at) "
+        "SELECT plan.plan_id, m.kind, m.due_at FROM plan, unnest(%s::text[], %s::timestamptz[]) AS m (kind, due_at)) "
+        "SELECT count(*) AS inserted FROM plan",
+        (plan.plan_id, plan.case_id, plan.urgency, plan.planned_at, occurred_at,
+         [moment.kind for moment in plan.moments], [moment.due_at for moment in plan.moments]))
+    inserted = row["inserted"] == 1
     if inserted and plan.moments:
-        with uow.cursor() as cur:
-            psycopg2.extras.execute_values(
-                cur, "INSERT INTO aftercare.contact_moments (plan_id, kind, due_at) VALUES %s",
-                [(plan.plan_id, moment.kind, moment.due_at) for moment in plan.moments])
+        uow.wake(REMINDERS_TASK, min(moment.due_at for moment in plan.moments))
     return inserted
 
 
@@ -49,6 +55,7 @@ def replan(uow, plan_id, urgency: str, new_due: dict, now) -> None:
     for kind, due_at in new_due.items():
         uow.execute("UPDATE aftercare.contact_moments SET due_at = %s "
                     "WHERE plan_id = %s AND kind = %s AND done_at IS NULL", (due_at, plan_id, kind)).close()
+        uow.wake(REMINDERS_TASK, due_at)
 
 
 # ---------------------------------------------------------------- reminders
@@ -62,6 +69,21 @@ SELECT m.id, m.plan_id, m.kind, m.due_at, p.case_id, p.urgency
  LIMIT %s
    FOR UPDATE OF m SKIP LOCKED
 """
+
+
+def next_reminder(uow, remind_before_hours: float, overdue_after_hours: float):
+    """When the next reminder of this store falls due (the reminder scan's due-time index), or None."""
+    return uow.fetchone(
+        "SELECT least(min(m.due_at) FILTER (WHERE m.due_notified_at IS NULL) - %s * interval '1 hour', "
+        "min(m.due_at) FILTER (WHERE m.overdue_notified_at IS NULL) + %s * interval '1 hour') AS at "
+        "FROM aftercare.contact_moments m JOIN aftercare.care_plans p USING (plan_id) "
+        "WHERE p.status = 'open' AND m.done_at IS NULL", (remind_before_hours, overdue_after_hours))["at"]
+
+
+def next_follow_up(uow):
+    """When the next handover follow-up of this store falls due, or None (the reminder scan's due-time index)."""
+    return uow.fetchone("SELECT min(follow_up_due) AS at FROM aftercare.handovers WHERE status IN ('voorgesteld', "
+                        "'overgedragen') AND follow_up_notified_at IS NULL")["at"]
 
 
 def claim_reminders(uow, marker: str, due_before, limit: int = 200) -> list[dict]:
@@ -80,11 +102,13 @@ def mark_reminded(uow, marker: str, moment_id: int, now) -> None:
 
 # ----------------------------------------------------------------- worklist
 
-def worklist(uow, *, due_before, overdue_before, view: str, worker: str | None) -> list[dict]:
+def worklist(uow, *, due_before, overdue_before, view: str, worker: str | None, visible=("TRUE", ()),
+             limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
     """Open moments of open plans: 'overdue' (past overdue_before), 'due_today' (due before
-    due_before, not overdue), or 'open' (all)."""
-    where = ["p.status = 'open'", "m.done_at IS NULL"]
-    params: list = []
+    due_before, not overdue), or 'open' (all); (how many in all, this page). `visible` is the
+    caller's shared.auth.case_visibility on `p.case_id`."""
+    where = ["p.status = 'open'", "m.done_at IS NULL", visible[0]]
+    params: list = list(visible[1])
     if view == "overdue":
         where.append("m.due_at <= %s")
         params.append(overdue_before)
@@ -94,10 +118,12 @@ def worklist(uow, *, due_before, overdue_before, view: str, worker: str | None) 
     if worker:
         where.append("p.assigned_to = %s")
         params.append(worker)
-    return uow.fetchall(
-        "SELECT p.plan_id, p.case_id, p.urgency, p.assigned_to, m.kind AS moment, m.due_at "
-        "FROM aftercare.contact_moments m JOIN aftercare.care_plans p USING (plan_id) "
-        f"WHERE {' AND '.join(where)} ORDER BY m.due_at LIMIT 500", params)
+    sql_from = (f"FROM aftercare.contact_moments m JOIN aftercare.care_plans p USING (plan_id) "
+                f"WHERE {' AND '.join(where)}")
+    total = uow.fetchone(f"SELECT count(*) AS n {sql_from}", params)["n"]
+    return total, uow.fetchall(
+        f"SELECT p.plan_id, p.case_id, p.urgency, p.assigned_to, m.kind AS moment, m.due_at {sql_from} "
+        "ORDER BY m.due_at, m.id LIMIT %s OFFSET %s", (*params, limit, offset))
 
 
 def assign(uow, plan_id, worker: str) -> None:
@@ -166,3 +192,153 @@ def close(uow, plan_id, status: str, reason: str, now) -> None:
     uow.execute("UPDATE aftercare.care_plans SET status = %s, close_reason = %s, closed_at = %s, "
                 "declined_at = CASE WHEN %s = 'declined' THEN %s ELSE declined_at END WHERE plan_id = %s",
                 (status, reason, now, status, now, plan_id)).close()
+
+
+# ------------------------------------------------------------------ a person's decisions (issue 19)
+
+def case_state(uow, case_id) -> dict:
+    """The case's decision state (made when first needed), locked: one decision of a case at a time."""
+    uow.execute("INSERT INTO aftercare.cases (case_id) VALUES (%s) ON CONFLICT DO NOTHING", (case_id,)).close()
+    return uow.fetchone("SELECT * FROM aftercare.cases WHERE case_id = %s FOR UPDATE", (case_id,))
+
+
+def set_decided(uow, case_id, at) -> None:
+    uow.execute("UPDATE aftercare.cases SET decided_at = %s WHERE case_id = %s", (at, case_id)).close()
+
+
+def take_decision(uow, case_id, at) -> bool:
+    """`case_state`, its checks and `set_decided` in one statement (issue 25: a round trip each was
+    three): the case's decision state, made when first needed and locked (one decision of a case at
+    a time), moves to the decision made `at`. False, and nothing changes, when the case has stopped
+    or a newer decision was carried out already (decisions may arrive out of order)."""
+    row = uow.fetchone(
+        "INSERT INTO aftercare.cases AS c (case_id, decided_at) VALUES (%s, %s) ON CONFLICT (case_id) DO UPDATE "
+        "SET decided_at = CASE WHEN c.stopped_at IS NULL AND (c.decided_at IS NULL OR c.decided_at <= EXCLUDED.decided_at) "
+        "THEN EXCLUDED.decided_at ELSE c.decided_at END RETURNING stopped_at, decided_at", (case_id, at))
+    return row["stopped_at"] is None and row["decided_at"] == at
+
+
+def stop_case(uow, case_id, reason: str, at) -> None:
+    uow.execute("UPDATE aftercare.cases SET stopped_at = %s, stop_reason = %s WHERE case_id = %s",
+                (at, reason, case_id)).close()
+
+
+def reopen(uow, plan_id, urgency: str, new_due: dict, now) -> None:
+    """A plan closed because a person removed the decision, decided again: open, with the moments not
+    done due anew (from now) and reminded anew."""
+    uow.execute("UPDATE aftercare.care_plans SET status = 'open', urgency = %s, closed_at = NULL, close_reason = NULL, "
+                "replanned_at = %s WHERE plan_id = %s", (urgency, now, plan_id)).close()
+    for kind, due_at in new_due.items():
+        uow.execute("UPDATE aftercare.contact_moments SET due_at = %s, due_notified_at = NULL, "
+                    "overdue_notified_at = NULL WHERE plan_id = %s AND kind = %s AND done_at IS NULL",
+                    (due_at, plan_id, kind)).close()
+        uow.wake(REMINDERS_TASK, due_at)
+
+
+
+# ---------------------------------------------------------------- witnesses and colleagues (issue 20)
+
+TRACK_COLUMNS = ("track_id, case_id, role, consent_at, consent_version, added_by, personal, status, close_reason, "
+                 "closed_at, created_at")
+
+
+def insert_track(uow, track_id, case_id, role: str, consent_at, consent_version: str, added_by: str, personal,
+                 moments) -> None:
+    """A witness's or colleague's care track with its own contact moments."""
+    uow.execute("INSERT INTO aftercare.witness_tracks (track_id, case_id, role, consent_at, consent_version, added_by, "
+                "personal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (track_id, case_id, role, consent_at, consent_version, added_by, personal)).close()
+    with uow.cursor() as cur:
+        psycopg2.extras.execute_values(
+            cur, "INSERT INTO aftercare.witness_moments (track_id, kind, due_at) VALUES %s",
+            [(track_id, m.kind, m.due_at) for m in moments])
+
+
+def get_track(uow, track_id, lock: bool = False) -> dict | None:
+    return uow.fetchone(f"SELECT {TRACK_COLUMNS} FROM aftercare.witness_tracks WHERE track_id = %s"
+                        + (" FOR UPDATE" if lock else ""), (track_id,))
+
+
+def tracks_of_case(uow, case_id) -> list[dict]:
+    return uow.fetchall(f"SELECT {TRACK_COLUMNS} FROM aftercare.witness_tracks WHERE case_id = %s ORDER BY created_at",
+                        (case_id,))
+
+
+def track_moments(uow, track_id) -> list[dict]:
+    return uow.fetchall("SELECT kind, due_at, done_at FROM aftercare.witness_moments WHERE track_id = %s "
+                        "ORDER BY due_at, id", (track_id,))
+
+
+def insert_track_contact(uow, contact_id, track_id, kind: str, contact: dict, notes) -> None:
+    uow.execute("INSERT INTO aftercare.witness_contacts (contact_id, track_id, moment, contacted_at, contacted_by, "
+                "method, outcome, notes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (contact_id, track_id, kind, contact["contacted_at"], contact["contacted_by"], contact["method"],
+                 contact["outcome"], notes)).close()
+
+
+def complete_track_moment(uow, track_id, kind: str, at) -> None:
+    uow.execute("UPDATE aftercare.witness_moments SET done_at = %s WHERE track_id = %s AND kind = %s "
+                "AND done_at IS NULL", (at, track_id, kind)).close()
+
+
+def track_contacts(uow, track_id) -> int:
+    return uow.fetchone("SELECT count(*) AS n FROM aftercare.witness_contacts WHERE track_id = %s", (track_id,))["n"]
+
+
+def close_track(uow, track_id, status: str, reason: str, now) -> None:
+    uow.execute("UPDATE aftercare.witness_tracks SET status = %s, close_reason = %s, closed_at = %s "
+                "WHERE track_id = %s", (status, reason, now, track_id)).close()
+
+
+# ---------------------------------------------------------------- handovers to help (issue 20)
+
+def insert_handover(uow, row: dict) -> None:
+    columns = sorted(row)
+    uow.execute(f"INSERT INTO aftercare.handovers ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                [row[c] for c in columns]).close()
+    uow.wake(REMINDERS_TASK, row["follow_up_due"])
+
+
+def get_handover(uow, handover_id, lock: bool = False) -> dict | None:
+    return uow.fetchone("SELECT * FROM aftercare.handovers WHERE handover_id = %s" + (" FOR UPDATE" if lock else ""),
+                        (handover_id,))
+
+
+def handovers_of_case(uow, case_id) -> list[dict]:
+    return uow.fetchall("SELECT * FROM aftercare.handovers WHERE case_id = %s ORDER BY proposed_at", (case_id,))
+
+
+def update_handover(uow, handover_id, changes: dict) -> None:
+    columns = sorted(changes)
+    uow.execute(f"UPDATE aftercare.handovers SET {', '.join(f'{c} = %s' for c in columns)}, updated_at = now() "
+                "WHERE handover_id = %s", [changes[c] for c in columns] + [handover_id]).close()
+    if changes.get("follow_up_due"):
+        uow.wake(REMINDERS_TASK, changes["follow_up_due"])
+
+
+def claim_handover_follow_ups(uow, now, limit: int = 100) -> list[dict]:
+    """Open handovers past their follow-up and not yet told, locked so that one instance tells each once."""
+    return uow.fetchall("SELECT * FROM aftercare.handovers WHERE status IN ('voorgesteld', 'overgedragen') "
+                        "AND follow_up_notified_at IS NULL AND follow_up_due <= %s ORDER BY follow_up_due LIMIT %s "
+                        "FOR UPDATE SKIP LOCKED", (now, limit))
+
+
+def claim_witness_reminders(uow, due_before, limit: int = 200) -> list[dict]:
+    """Open moments of open witness tracks whose reminder is due and not yet sent, locked (SKIP LOCKED) so that
+    one instance tells each once."""
+    return uow.fetchall(
+        "SELECT m.id, m.track_id, m.kind, m.due_at, w.case_id, w.role FROM aftercare.witness_moments m "
+        "JOIN aftercare.witness_tracks w USING (track_id) WHERE w.status = 'open' AND m.done_at IS NULL "
+        "AND m.due_notified_at IS NULL AND m.due_at <= %s ORDER BY m.due_at LIMIT %s FOR UPDATE OF m SKIP LOCKED",
+        (due_before, limit))
+
+
+def mark_witness_reminded(uow, moment_id, now) -> None:
+    uow.execute("UPDATE aftercare.witness_moments SET due_notified_at = %s WHERE id = %s", (now, moment_id)).close()
+
+
+def next_witness_reminder(uow, remind_before_hours: float):
+    return uow.fetchone(
+        "SELECT min(m.due_at) - %s * interval '1 hour' AS at FROM aftercare.witness_moments m "
+        "JOIN aftercare.witness_tracks w USING (track_id) WHERE w.status = 'open' AND m.done_at IS NULL "
+        "AND m.due_notified_at IS NULL", (remind_before_hours,))["at"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from marshmallow import ValidationError
 
 from shared.http import invalid_params
 
-from services.intake import domain, store
+from services.intake import handlers, store
 from services.intake.schemas import IncidentReportSchema
 
 FORMATS = ("csv", "jsonl")
@@ -166,11 +165,8 @@ def store_rows(uow, checked: Checked, source: str, correlation_id) -> tuple[int,
         if store.imported_case(uow, digest) is not None:
             skipped += 1
             continue
-        case_id = uuid.uuid4()
-        store.insert_incident(uow, case_id, report, channel="import", received_by=f"import:{source}")
+        case_id = handlers.receive(uow, report, "import", f"import:{source}", correlation_id)
         store.remember_import(uow, digest, case_id, source, line)
-        uow.record("incident_reported", case_id, domain.reported_payload(report, "import"),
-                   correlation_id=correlation_id)
         imported += 1
     if imported:
         uow.audit("cli", "import", f"{imported} incident(s) from {source}")

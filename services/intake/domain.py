@@ -1,12 +1,15 @@
 """Intake's decisions, free of nameko and SQL: what an incident becomes and what its event says."""
 from __future__ import annotations
 
-from shared.vocabulary import CONSENTS
+from shared import triage_rules
+from shared import vocabulary
+from shared.vocabulary import CONSENTS, URGENCY_PRIORITY
 
 
 def reported_payload(report: dict, channel: str) -> dict:
     """The incident_reported payload: classifications and consent only, never what or who."""
     return {
+        "direct_danger": bool(report.get("direct_danger")),
         "channel": channel,
         "occurred_at": report["occurred_at"],
         "location_type": report["location_type"],
@@ -27,8 +30,19 @@ def updated_payload(row: dict, channel: str, changes: list[str], evidence_count:
         "target_role": row["target_role"], "categories": row["reported_categories"] or [],
         "reporter": row["reporter"], "perpetrators": row["perpetrators"] or [],
         "consent": {name: bool(consent.get(name)) for name in CONSENTS},
+        "direct_danger": bool(row.get("direct_danger")),
     }
     return {**reported_payload(current, channel), "changes": changes, "evidence_count": evidence_count}
+
+
+def priority_of(payload: dict, description: str | None, rules) -> int:
+    """The priority intake records the event with: acute when the region's rules find acute danger
+    (their acute floor, the same reading triage starts from; no model), so that an acute report
+    overtakes every backlog from the first hop (the acute lane in the triage documentation). Otherwise 0: how
+    urgent the rest is, triage decides."""
+    if triage_rules.acute_reason(payload, description, rules) is not None:
+        return URGENCY_PRIORITY["acuut"]
+    return 0
 
 
 def is_anonymous(report: dict) -> bool:
@@ -40,22 +54,13 @@ def is_anonymous(report: dict) -> bool:
 
 # Intake stores only its own part of the status: `ontvangen` until the reporter withdraws
 # (`ingetrokken`). How far the case has come since is read, when someone asks, from the
-# services that did the work (shared/case_progress.py; their tables are in the same case
+# services that did the work (shared/case_views.py; their tables are in the same case
 # store): a triage result, a referral, a care plan, and whether all of that is finished.
 # Reading it costs one statement on a rare read; following three events per incident cost
 # three deliveries and a transaction each on every incident.
 STATUSES = ("ontvangen", "in_behandeling", "doorverwezen", "nazorg", "afgesloten", "ingetrokken")
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
 FINAL = ("afgesloten", "ingetrokken")
-
-STATUS_WORDS = {
-    "nl": {"ontvangen": "ontvangen", "in_behandeling": "in behandeling",
-           "doorverwezen": "doorverwezen naar politie", "nazorg": "nazorg", "afgesloten": "afgesloten",
-           "ingetrokken": "ingetrokken"},
-    "en": {"ontvangen": "received", "in_behandeling": "being handled", "doorverwezen": "referred to the police",
-           "nazorg": "aftercare", "afgesloten": "closed", "ingetrokken": "withdrawn"},
-}
-
 
 def reporter_status(own: str, *, triaged: bool, referred: bool, planned: bool, closed: bool = False) -> str:
     """The status shown for a case: `afgesloten` once its work is done, else intake's own
@@ -109,8 +114,7 @@ def secret_matches(secret: str, stored_hash: str | None) -> bool:
 
 # ---------------------------------------------------------------- evidence
 
-MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
-               "message/rfc822")
+MEDIA_TYPES = vocabulary.EVIDENCE_MEDIA_TYPES
 
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
           (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"))
@@ -157,3 +161,15 @@ def check_evidence(content: bytes, case_total: int, max_file: int, max_case: int
     if media_type is None:
         raise EvidenceRefused("wrong_type")
     return media_type
+
+
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
+               "application/pdf": ".pdf", "text/plain": ".txt", "message/rfc822": ".eml"}
+
+
+def safe_filename(name: str | None, media_type: str) -> str:
+    """A download's file name: letters, digits, dashes and dots of the name the file came with, with
+    the extension of its checked kind (a `.exe` never comes back as one)."""
+    stem = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_ ") else "_"
+                   for ch in (name or "bewijs").rsplit(".", 1)[0]).strip()[:80] or "bewijs"
+    return stem + _EXTENSIONS.get(media_type, ".bin")

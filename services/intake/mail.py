@@ -25,7 +25,7 @@ from pathlib import Path
 
 from marshmallow import ValidationError
 
-from services.intake import store
+from services.intake import handlers, store
 from services.intake.schemas import IncidentReportSchema, ReporterSchema
 
 log = logging.getLogger(__name__)
@@ -263,9 +263,7 @@ def read_mailbox(open_case_store, code: str, source, max_bytes: int, now=None, r
                 if store.mail_case(uow, draft.message_id) is not None:
                     counts.duplicates += 1
                 else:
-                    case_id = uuid.uuid4()
-                    store.insert_incident(uow, case_id, draft.report, channel="email", received_by=source.name,
-                                          draft=True)
+                    case_id = handlers.receive(uow, draft.report, "email", source.name, draft=True)
                     store.add_evidence(uow, uuid.uuid4(), case_id, draft.filename, MEDIA_TYPE, raw, "intake-mail")
                     store.remember_mail(uow, draft.message_id, case_id, source.name)
                     uow.audit("intake-mail", "register", "draft incident from e-mail", case_id=case_id,

@@ -1,7 +1,8 @@
 """The intake API's OpenAPI 3 document, built from its marshmallow schemas (apispec's MarshmallowPlugin).
 
-Served at GET /api/v1/openapi.json; `python -m services.intake.openapi` writes docs/openapi/intake.json,
-which a test keeps equal to what the service serves and complete for every intake route.
+Served at GET /api/v1/openapi.json; `python -m hub.openapi` writes docs/openapi/intake.json (with
+every other service's), which a test keeps equal to what the service serves and complete for every
+intake route. shared/openapi.finish gives it what the API design rules ask of every document.
 """
 from __future__ import annotations
 
@@ -10,32 +11,17 @@ import json
 import sys
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
 
+from services.intake.schemas import AssignSchema, ConflictSchema, MessageSchema, NoteSchema, StaffCloseSchema
 from services.intake.schemas import (DraftSchema, EvidenceAddedSchema, IncidentCreatedSchema, IncidentReportSchema,
                                      IncidentViewSchema)
-from services.intake.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from shared import vocabulary
+from shared.openapi import finish, new_spec
+from shared.openapi import problem as _problem
+from shared.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 DOCS_COPY = "docs/openapi/intake.json"
-
-
-class InvalidParamSchema(Schema):
-    name = fields.String(required=True, metadata={"description": "the field or header at fault, e.g. reporter.email"})
-    reason = fields.String(required=True, metadata={"description": "why, in the caller's language (Accept-Language)"})
-
-
-class ProblemSchema(Schema):
-    """application/problem+json (RFC 9457) in the style of the Dutch government API design rules."""
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    invalid_params = fields.List(fields.Nested(InvalidParamSchema), data_key="invalid-params")
-
-
-def _problem(description: str) -> dict:
-    return {"description": description, "content": {"application/problem+json": {"schema": "Problem"}}}
+API_VERSION = "1.1.0"  # IntakeService.api_version; docs/api.md#changelog
 
 
 def _json(description: str, schema: str) -> dict:
@@ -58,7 +44,7 @@ SIGNED = [{"name": TIMESTAMP_HEADER, "in": "header", "required": False,
            "description": "unix seconds; required for a key with a signing secret",
            "schema": {"type": "string", "pattern": "^\\d+$"}},
           {"name": SIGNATURE_HEADER, "in": "header", "required": False,
-           "description": "sha256=<hex of HMAC-SHA256(signing secret, timestamp + '.' + body)>; "
+           "description": "sha256=<hex of HMAC-SHA256(signing secret, timestamp LF method LF path LF query LF body)>; "
                           "required for a key with a signing secret",
            "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}}]
 ACCEPT_LANGUAGE = {"name": "Accept-Language", "in": "header", "required": False,
@@ -120,6 +106,7 @@ def _paths(spec: APISpec) -> None:
                       "404": _problem("no such case in the key's municipality"),
                       "409": _problem("the case is not a draft (any more)"),
                       "422": _problem("invalid fields, each named in invalid-params")}}})
+    _casework_paths(spec)
     spec.path(path="/api/v1/openapi.json", operations={"get": {
         "summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document",
                                                           "content": {"application/json": {}}}}}})
@@ -129,6 +116,19 @@ def _paths(spec: APISpec) -> None:
     spec.path(path="/meld/static/meld.css", operations={"get": {
         "summary": "The public form's stylesheet",
         "responses": {"200": {"description": "CSS", "content": {"text/css": {"schema": {"type": "string"}}}}}}})
+    spec.path(path="/meld/privacy", operations={"get": {
+        "summary": "The privacy statement (AVG art. 13), linked from every page", "parameters": [LANG],
+        "responses": {"200": _html("privacy statement")}}})
+    spec.path(path="/meld/toegankelijkheid", operations={"get": {
+        "summary": "The accessibility statement (Besluit digitale toegankelijkheid overheid)", "parameters": [LANG],
+        "responses": {"200": _html("accessibility statement")}}})
+    spec.path(path="/favicon.ico", operations={"get": {
+        "summary": "The form's icon",
+        "responses": {"200": {"description": "ICO", "content": {"image/x-icon": {"schema": {"type": "string"}}}}}}})
+    spec.path(path="/robots.txt", operations={"get": {
+        "summary": "What crawlers may index: the form, not the follow-up page or the API",
+        "responses": {"200": {"description": "robots.txt",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
     form_post = {"200": _html("page"), "400": _html("expired form (CSRF) or honeypot"),
                  "413": _html("too large"), "422": _html("inline errors; what was typed is kept"),
                  "429": _html("too many posts from this address")}
@@ -160,22 +160,105 @@ def _paths(spec: APISpec) -> None:
         "responses": {"200": {"description": "text exposition format", "content": {"text/plain": {}}}}}})
 
 
+OBJECT = {"type": "object"}
+EVIDENCE_ID = {"name": "evidence_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+CASEWORK = "Permission case:work (staff, coordinator; people through the workbench with a person assertion). "
+
+
+def _object(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": OBJECT}}}
+
+
+def _casework_paths(spec: APISpec) -> None:
+    """The meldpunt's casework, used by the workbench (docs/api.md#casework)."""
+    not_found = {"404": _problem("no such case, or one the caller may not see (routed away, excluded)")}
+    multi = [{"name": name, "in": "query", "required": False, "explode": True,
+              "schema": {"type": "array", "items": {"type": "string", "enum": list(values)}}}
+             for name, values in (("status", ("ontvangen", "in_behandeling", "doorverwezen", "nazorg", "afgesloten",
+                                              "ingetrokken")),
+                                  ("category", vocabulary.CATEGORIES), ("urgency", vocabulary.URGENCIES), ("channel", vocabulary.CHANNELS))]
+    spec.path(path="/api/v1/cases", operations={"get": {
+        "summary": "The case list: filters, search, paging; most urgent first, then by deadline",
+        "description": CASEWORK + "Codes and dates only, never personal data.", "security": [{"apiKey": []}],
+        "parameters": [*multi,
+                       {"name": "assigned_to", "in": "query", "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 300}},
+                       {"name": "unassigned", "in": "query", "required": False, "schema": {"type": "boolean"}},
+                       {"name": "q", "in": "query", "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 100}},
+                       {"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                       {"name": "offset", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}}, ACCEPT_LANGUAGE],
+        "responses": {"200": _object("total, limit, offset and the page's items"), **KEYED,
+                      "422": _problem("a filter value that does not exist")}}})
+    spec.path(path="/api/v1/cases/counts", operations={"get": {
+        "summary": "How many cases per status (numbers only; the regional view)", "description": CASEWORK,
+        "security": [{"apiKey": []}], "parameters": [ACCEPT_LANGUAGE],
+        "responses": {"200": _object("counts per status and the total"), **KEYED}}})
+    for suffix, summary in (("additions", "What the reporter added later, and the evidence list"),
+                            ("timeline", "The case's audit entries and events, oldest first"),
+                            ("notes", "Internal notes"),
+                            ("messages", "The messages between staff and the reporter (follow-up page)"),
+                            ("disclosures", "The case's disclosure ledger: which fields left, to whom, when, why, how"),
+                            ("access-export", "AVG art. 15: the reporter's own case and its ledger, for staff to "
+                                              "hand over")):
+        operations = {"get": {"summary": summary, "description": CASEWORK + "Audited.",
+                              "security": [{"apiKey": []}], "parameters": [CASE_ID, ACCEPT_LANGUAGE],
+                              "responses": {"200": _object(summary), **KEYED, **not_found}}}
+        if suffix == "notes":
+            operations["post"] = {
+                "summary": "Add an internal note (encrypted at rest)", "description": CASEWORK,
+                "security": [{"apiKey": []}], "parameters": [CASE_ID, ACCEPT_LANGUAGE],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": "Note"}}},
+                "responses": {"201": _object("the note's id"), **KEYED, **not_found,
+                              "415": _problem("not application/json"), "422": _problem("invalid fields")}}
+        if suffix == "messages":
+            operations["post"] = {
+                "summary": "A message for the reporter: shown on the follow-up page (encrypted at rest); a "
+                           "reporter who asked for contact gets a mail without content (case_message_posted)",
+                "description": CASEWORK + "Audited.", "security": [{"apiKey": []}],
+                "parameters": [CASE_ID, ACCEPT_LANGUAGE],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": "Message"}}},
+                "responses": {"201": _object("the message's id"), **KEYED, **not_found,
+                              "415": _problem("not application/json"), "422": _problem("invalid fields")}}
+        spec.path(path=f"/api/v1/incidents/{{case_id}}/{suffix}", operations=operations)
+    spec.path(path="/api/v1/incidents/{case_id}/evidence/{evidence_id}", operations={"get": {
+        "summary": "Download one evidence file (an attachment, with the kind its content shows)",
+        "description": CASEWORK + "Audited. The content is checked again against its recorded kind.",
+        "security": [{"apiKey": []}], "parameters": [CASE_ID, EVIDENCE_ID, ACCEPT_LANGUAGE],
+        "responses": {"200": {"description": "the file", "content": {"application/octet-stream": {
+            "schema": {"type": "string", "format": "binary"}}}}, **KEYED, **not_found,
+            "409": _problem("the content no longer matches its recorded kind")}}})
+    for suffix, schema, summary in (
+            ("assign", "Assign", "Assign the case to a person (or to nobody)"),
+            ("close", "StaffClose", "Close the case with a reason (final)"),
+            ("withdraw", "StaffClose", "Withdraw the case with a reason (final; incident_withdrawn)"),
+            ("conflict", "Conflict", "Mark a conflict of interest: route the case away, exclude people")):
+        spec.path(path=f"/api/v1/incidents/{{case_id}}/{suffix}", operations={"post": {
+            "summary": summary, "description": CASEWORK + "Audited.", "security": [{"apiKey": []}],
+            "parameters": [CASE_ID, ACCEPT_LANGUAGE],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+            "responses": {"200": _object("done"), **KEYED, **not_found, "400": _problem("not JSON"),
+                          "409": _problem("the case is closed or withdrawn"),
+                          "413": _problem("body too large"), "415": _problem("not application/json"),
+                          "422": _problem("invalid fields"), "503": _problem("no region secret")}}})
+
+
 @functools.lru_cache(maxsize=1)
 def _built() -> str:
-    spec = APISpec(title="Meldpunt Hub intake API", version="1.0.0", openapi_version="3.0.3",
-                   info={"description": "Incidents in from municipality channels, staff, the public form and "
-                                        "e-mail. Rejections are application/problem+json naming each bad field, "
-                                        "in the caller's language (Accept-Language: nl or en)."},
-                   plugins=[MarshmallowPlugin()])
-    spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer",
-                                               "description": "GM<code>.<key id>.<secret>"})
+    spec = new_spec("Meldpunt Hub intake API", API_VERSION,
+                    "Incidents in from municipality channels, staff, the public form and e-mail. Rejections are "
+                    "application/problem+json naming each bad field, in the caller's language "
+                    "(Accept-Language: nl or en).")
     for name, schema in (("IncidentReport", IncidentReportSchema), ("IncidentCreated", IncidentCreatedSchema),
                          ("IncidentView", IncidentViewSchema), ("EvidenceAdded", EvidenceAddedSchema),
-                         ("Draft", DraftSchema),
-                         ("Problem", ProblemSchema)):
+                         ("Draft", DraftSchema), ("Note", NoteSchema), ("Message", MessageSchema),
+                         ("Assign", AssignSchema), ("StaffClose", StaffCloseSchema), ("Conflict", ConflictSchema),
+                         ):
         spec.components.schema(name, schema=schema)
     _paths(spec)
-    document = spec.to_dict()
+    document = finish(spec.to_dict())
     # `channel` is read by the service before the schema (it decides who may send what), so it is not a
     # schema field; the document still shows it.
     document["components"]["schemas"]["IncidentReport"]["properties"]["channel"] = {

@@ -12,10 +12,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from shared import vocabulary as v
+from shared import i18n
+from shared import vocabulary
+from shared.i18n import N_
 from shared.ratelimit import TokenBucket  # noqa: F401 — the public form's limiter per address
 
 TEMPLATES = Path(__file__).with_name("templates")
+LOCALE = Path(__file__).with_name("locale")
 LANGUAGES = ("nl", "en")
 
 FORM_COOKIE = "meld_form"
@@ -64,159 +67,153 @@ def new_nonce() -> str:
 
 # ---------------------------------------------------------------- texts
 
-TEXTS = {
-    "nl": {
-        "title": "Agressie of geweld melden", "picker_title": "Kies uw gemeente",
-        "picker_intro": "Bent u als ambtenaar of bestuurder bedreigd, geïntimideerd of aangevallen? Meld het hier.",
-        "intro": "Meld agressie, geweld, bedreiging of intimidatie tegen u of een collega. Velden met * zijn verplicht. "
-                 "U mag ook anoniem melden.",
-        "what": "Wat is er gebeurd?", "own_kind": "Wat voor voorval was het, in uw eigen woorden",
-        "description": "Beschrijving *", "categories": "Soort voorval (kies wat past)",
-        "when": "Wanneer?", "occurred_date": "Datum *", "occurred_time": "Tijd (als u die weet)",
-        "approximate": "De tijd is bij benadering",
-        "where": "Waar?", "location_type": "Soort plek", "location_detail": "Adres of plek (optioneel)",
-        "target": "Tegen wie was het gericht?", "target_role": "Functie van degene tegen wie het gericht was",
-        "target_department": "Afdeling", "target_function": "Functie",
-        "reporter_relation": "U bent", "perpetrator": "Dader (voor zover bekend)",
-        "perp_name": "Naam", "perp_description": "Beschrijving", "perp_relation": "Relatie",
-        "perp_online_handle": "Account online", "perp_phone": "Telefoonnummer", "perp_vehicle": "Voertuig of kenteken",
-        "consequences": "Gevolgen", "injuries": "Letsel", "damage": "Schade",
-        "witness": "Getuige", "witness_name": "Naam getuige", "witness_contact": "Contact getuige",
-        "evidence": "Bewijs (foto, pdf, tekst of e-mail)", "evidence_hint": "Maximaal {size} per bestand.",
-        "you": "Over u", "anonymous": "Ik meld anoniem (u krijgt wel een meldcode om de melding te volgen)",
-        "reporter_name": "Uw naam", "reporter_email": "E-mailadres", "reporter_phone": "Telefoonnummer",
-        "choices": "Uw keuzes", "consent_contact": "Het meldpunt mag contact met mij opnemen",
-        "contact_method": "Hoe?", "by_email": "per e-mail", "by_phone": "per telefoon",
-        "consent_inform_manager": "Mijn leidinggevende mag worden ingelicht",
-        "aangifte_help": "Ik wil hulp bij het doen van aangifte",
-        "consent_police_referral": "De melding mag aan de politie worden doorgegeven",
-        "consent_employer_reports": "Mijn werkgever mag namens mij aangifte doen",
-        "honeypot": "Laat dit veld leeg", "submit": "Melding versturen",
-        "errors_title": "Controleer de volgende velden:",
-        "received_title": "Uw melding is ontvangen",
-        "receipt_intro": "Bewaar deze gegevens goed. Met de meldcode en de geheime code kunt u uw melding volgen, "
-                         "aanvullen of intrekken. De geheime code wordt niet opnieuw getoond.",
-        "receipt_code": "Meldcode", "secret": "Geheime code", "follow_link": "Melding volgen",
-        "follow_title": "Uw melding volgen", "show": "Bekijken",
-        "status": "Status", "police_status": "Politie", "add_title": "Informatie toevoegen", "add_text": "Aanvulling", "add_submit": "Toevoegen",
-        "withdraw_title": "Melding intrekken", "withdraw_confirm": "Ja, ik wil mijn melding intrekken",
-        "withdraw_submit": "Intrekken", "added": "Uw aanvulling is toegevoegd.", "withdrawn": "Uw melding is ingetrokken.",
-        "not_found": "Deze combinatie van meldcode en geheime code kennen wij niet.",
-        "closed": "Deze melding is afgesloten of ingetrokken en kan niet meer worden gewijzigd.",
-        "too_many": "U heeft te veel verzoeken gedaan. Probeer het over een paar minuten opnieuw.",
-        "expired": "Het formulier is verlopen. Verstuur het opnieuw.",
-        "other_language": "English", "other_lang_code": "en", "choose": "— kies —",
-        "rel_target": "degene tegen wie het gericht was", "rel_witness": "getuige",
-        "rel_manager": "leidinggevende, en meldt voor een medewerker",
-    },
-    "en": {
-        "title": "Report aggression or violence", "picker_title": "Choose your municipality",
-        "picker_intro": "Were you threatened, intimidated or attacked as a civil servant or office holder? Report it here.",
-        "intro": "Report aggression, violence, threats or intimidation against you or a colleague. Fields marked * are "
-                 "required. You may report anonymously.",
-        "what": "What happened?", "own_kind": "What kind of incident was it, in your own words",
-        "description": "Description *", "categories": "Kind of incident (tick what fits)",
-        "when": "When?", "occurred_date": "Date *", "occurred_time": "Time (if you know it)",
-        "approximate": "The time is approximate",
-        "where": "Where?", "location_type": "Kind of place", "location_detail": "Address or place (optional)",
-        "target": "Who was it aimed at?", "target_role": "Role of the person it was aimed at",
-        "target_department": "Department", "target_function": "Job title",
-        "reporter_relation": "You are", "perpetrator": "Perpetrator (as far as known)",
-        "perp_name": "Name", "perp_description": "Description", "perp_relation": "Relation",
-        "perp_online_handle": "Online account", "perp_phone": "Phone number", "perp_vehicle": "Vehicle or licence plate",
-        "consequences": "Consequences", "injuries": "Injuries", "damage": "Damage",
-        "witness": "Witness", "witness_name": "Witness name", "witness_contact": "Witness contact",
-        "evidence": "Evidence (photo, PDF, text or e-mail)", "evidence_hint": "At most {size} per file.",
-        "you": "About you", "anonymous": "I report anonymously (you still get a receipt code to follow up)",
-        "reporter_name": "Your name", "reporter_email": "E-mail address", "reporter_phone": "Phone number",
-        "choices": "Your choices", "consent_contact": "The meldpunt may contact me",
-        "contact_method": "How?", "by_email": "by e-mail", "by_phone": "by phone",
-        "consent_inform_manager": "My manager may be informed",
-        "aangifte_help": "I want help with reporting to the police (aangifte)",
-        "consent_police_referral": "The report may be passed on to the police",
-        "consent_employer_reports": "My employer may report to the police on my behalf",
-        "honeypot": "Leave this field empty", "submit": "Send report",
-        "errors_title": "Please check these fields:",
-        "received_title": "Your report has been received",
-        "receipt_intro": "Keep these safe. With the receipt code and the secret you can follow, add to or withdraw "
-                         "your report. The secret is not shown again.",
-        "receipt_code": "Receipt code", "secret": "Secret", "follow_link": "Follow your report",
-        "follow_title": "Follow your report", "show": "Show",
-        "status": "Status", "police_status": "Police", "add_title": "Add information", "add_text": "Addition", "add_submit": "Add",
-        "withdraw_title": "Withdraw report", "withdraw_confirm": "Yes, I want to withdraw my report",
-        "withdraw_submit": "Withdraw", "added": "Your addition has been added.", "withdrawn": "Your report has been withdrawn.",
-        "not_found": "We do not know this combination of receipt code and secret.",
-        "closed": "This report is closed or withdrawn and can no longer be changed.",
-        "too_many": "Too many requests. Please try again in a few minutes.",
-        "expired": "The form has expired. Please send it again.",
-        "other_language": "Nederlands", "other_lang_code": "nl", "choose": "— choose —",
-        "rel_target": "the person it was aimed at", "rel_witness": "a witness",
-        "rel_manager": "a manager, reporting for an employee",
-    },
+# The form's texts by key, in the source language (English); the Dutch are in locale/nl. Templates
+# read them as `t.<key>` from TEXTS[lang].
+SOURCE_TEXTS = {
+    # the privacy statement (AVG art. 13), the accessibility statement, the pages' meta description (issue 21)
+    "meta_description": N_("Report aggression, threats or violence against civil servants and office holders to the"
+                           " regional meldpunt of your municipality. You may report anonymously."),
+    "privacy_link": N_("Privacy statement"),
+    "accessibility_link": N_("Accessibility statement"),
+    "privacy_who_h": N_("Who processes your data"),
+    "privacy_who": N_("The municipality you report to is responsible for your report (the controller). The meldpunt"
+                      " of {region} handles the reports of these municipalities:"),
+    "privacy_why_h": N_("Why"),
+    "privacy_why": N_("To record and handle reports of aggression and violence against people with a public task, "
+                      "to offer aftercare, to refer a report to the police when you agree to it, and to count "
+                      "incidents for the region without names. The basis is the municipality's legal duty to "
+                      "protect its staff (AVG art. 6(1)(c)) and its public task (art. 6(1)(e)); information about "
+                      "injuries is used for aftercare only (art. 9(2)(b) and (h))."),
+    "privacy_what_h": N_("What we keep"),
+    "privacy_what": N_("What you write in the form: what happened, when and where, who was involved, your contact "
+                       "details if you give them, and the files you add. You may report anonymously. We do not use "
+                       "cookies other than one that protects the form against misuse, and no trackers."),
+    "privacy_how_long_h": N_("How long"),
+    "privacy_how_long": N_("Your personal data is erased when the retention period of your municipality has passed "
+                           "after your report was closed or withdrawn. Counts without names are kept."),
+    "years_after_closure": N_("{years} years after closure"),
+    "privacy_shared_h": N_("Who receives it"),
+    "privacy_shared": N_("Only the staff of the meldpunt who handle reports, aftercare workers for aftercare, and "
+                         "the police if you agreed to a referral. Every look at your data is recorded. Nothing is "
+                         "sent outside the European Union."),
+    "privacy_rights_h": N_("Your rights"),
+    "privacy_rights": N_("You may ask to see, correct or erase your data, to restrict its use or to object to it "
+                         "(AVG art. 15 to 21), and withdraw your consent to a police referral. Use the follow-up "
+                         "page with your receipt code and secret, or write to the data protection officer. You may "
+                         "also complain to the Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl)."),
+    "privacy_officer_h": N_("Data protection officer (FG)"),
+    "privacy_officer": N_("Questions about your data: {contact}."),
+    "privacy_officer_default": N_("the data protection officer of your municipality (see its website)"),
+    "accessibility_intro": N_("The meldpunt of {region} wants everyone to be able to use these pages, as the "
+                              "Besluit digitale toegankelijkheid overheid asks. This statement covers the public "
+                              "form and the follow-up page under /meld."),
+    "accessibility_status_h": N_("Compliance status"),
+    "accessibility_status": N_("Partially compliant. The pages are built to meet WCAG 2.1 level AA (EN 301 549): "
+                               "they work without JavaScript and with a keyboard alone, text has a contrast of at "
+                               "least 4.5:1, every field has a label and errors are named at the field. Each change"
+                               " is checked with axe-core in a real browser. No independent audit has been done "
+                               "yet."),
+    "accessibility_problem_h": N_("Found a problem?"),
+    "accessibility_problem": N_("Tell us at {contact}. We answer within five working days."),
+    "accessibility_date": N_("This statement was drawn up on {date}."),
+    "title": N_("Report aggression or violence"), "picker_title": N_("Choose your municipality"),
+    "picker_intro": N_("Were you threatened, intimidated or attacked as a civil servant or office "
+                       "holder? Report it here."),
+    "intro": N_("Report aggression, violence, threats or intimidation against you or a colleague. "
+                "Fields marked * are required. You may report anonymously."),
+    "what": N_("What happened?"), "own_kind": N_("What kind of incident was it, in your own words"),
+    "description": N_("Description *"), "categories": N_("Kind of incident (tick what fits)"), "when": N_("When?"),
+    "occurred_date": N_("Date *"), "occurred_time": N_("Time (if you know it)"),
+    "approximate": N_("The time is approximate"), "where": N_("Where?"), "location_type": N_("Kind of place"),
+    "location_detail": N_("Address or place (optional)"), "target": N_("Who was it aimed at?"),
+    "target_role": N_("Role of the person it was aimed at"), "target_department": N_("Department"),
+    "target_function": N_("Job title"), "reporter_relation": N_("You are"),
+    "perpetrator": N_("Perpetrator (as far as known)"), "perp_name": N_("Name"),
+    "perp_description": N_("Description"), "perp_relation": N_("Relation"),
+    "perp_online_handle": N_("Online account"), "perp_phone": N_("Phone number"),
+    "perp_vehicle": N_("Vehicle or licence plate"), "consequences": N_("Consequences"), "injuries": N_("Injuries"),
+    "damage": N_("Damage"), "witness": N_("Witness"), "witness_name": N_("Witness name"),
+    "witness_contact": N_("Witness contact"), "evidence": N_("Evidence (photo, PDF, text or e-mail)"),
+    "evidence_hint": N_("At most {size} per file."), "you": N_("About you"),
+    "anonymous": N_("I report anonymously (you still get a receipt code to follow up)"),
+    "reporter_name": N_("Your name"), "reporter_email": N_("E-mail address"), "reporter_phone": N_("Phone number"),
+    "choices": N_("Your choices"), "consent_contact": N_("The meldpunt may contact me"),
+    "contact_method": N_("How?"), "by_email": N_("by e-mail"), "by_phone": N_("by phone"),
+    "consent_inform_manager": N_("My manager may be informed"),
+    "aangifte_help": N_("I want help with reporting to the police (aangifte)"),
+    "consent_police_referral": N_("The report may be passed on to the police"),
+    "consent_employer_reports": N_("My employer may report to the police on my behalf"),
+    "honeypot": N_("Leave this field empty"), "submit": N_("Send report"),
+    "errors_title": N_("Please check these fields:"), "received_title": N_("Your report has been received"),
+    "receipt_intro": N_("Keep these safe. With the receipt code and the secret you can follow, add to or "
+                        "withdraw your report. The secret is not shown again."),
+    "receipt_code": N_("Receipt code"), "secret": N_("Secret"), "follow_link": N_("Follow this report"),
+    "follow_title": N_("Follow your report"), "show": N_("Show"), "status": N_("Status"),
+    "police_status": N_("Police"), "add_title": N_("Add information"), "add_text": N_("Addition"),
+    "add_submit": N_("Add"), "withdraw_title": N_("Withdraw report"),
+    "withdraw_confirm": N_("Yes, I want to withdraw my report"), "withdraw_submit": N_("Withdraw"),
+    "added": N_("Your addition has been added."), "withdrawn": N_("Your report has been withdrawn."),
+    "messages_title": N_("Messages"), "from_meldpunt": N_("The meldpunt"), "from_you": N_("You"),
+    "answer": N_("Your answer to the meldpunt"), "answer_submit": N_("Send answer"),
+    "answered": N_("Your answer has been sent to the meldpunt."),
+    "not_found": N_("We do not know this combination of receipt code and secret."),
+    "closed": N_("This report is closed or withdrawn and can no longer be changed."),
+    "too_many": N_("Too many requests. Please try again in a few minutes."),
+    "expired": N_("The form has expired. Please send it again."), "choose": N_("— choose —"),
+    "rel_target": N_("the person it was aimed at"), "rel_witness": N_("a witness"),
+    "rel_manager": N_("a manager, reporting for an employee"), "notice_112": N_("In danger right now? Call 112."),
+    "notice_112_more": N_("This form is not for emergencies: the meldpunt does not read it at once."),
+    "danger": N_("Is there danger right now?"), "danger_no": N_("No"), "danger_yes": N_("Yes"),
+    "danger_call": N_("Call 112 now."),
+    "danger_call_more": N_("Are you or someone else in danger right now? Call 112 (police) first. Fill in "
+                           "this form afterwards, when it is safe."),
+    "receipt_danger": N_("You said there is danger right now. Is it still there? Call 112."),
 }
+# Each language's name in itself (not translated): the link that switches to it.
+LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
 
-CODE_LABELS = {
-    "nl": {"balie": "balie", "kantoor": "kantoor", "woning": "woonadres", "openbare_ruimte": "openbare ruimte",
-           "raadsvergadering": "raadsvergadering", "telefoon": "telefoon", "email_brief": "e-mail of brief",
-           "online": "sociale media of online", "overig": "anders",
-           "ambtenaar": "ambtenaar", "burgemeester": "burgemeester", "wethouder": "wethouder", "raadslid": "raadslid",
-           "griffier": "griffier", "handhaver": "handhaver/BOA",
-           "verbale_agressie": "verbale agressie", "bedreiging": "bedreiging", "intimidatie": "intimidatie",
-           "fysiek_geweld": "fysiek geweld", "discriminatie": "discriminatie", "vernieling": "vernieling",
-           "ondermijning": "ondermijning",
-           "resident": "inwoner", "client": "klant of cliënt", "colleague": "collega", "unknown": "onbekend"},
-    "en": {"balie": "counter", "kantoor": "office", "woning": "home address", "openbare_ruimte": "public space",
-           "raadsvergadering": "council meeting", "telefoon": "phone", "email_brief": "e-mail or letter",
-           "online": "social media or online", "overig": "other",
-           "ambtenaar": "civil servant", "burgemeester": "mayor", "wethouder": "alderman", "raadslid": "councillor",
-           "griffier": "council clerk", "handhaver": "enforcement officer (BOA)",
-           "verbale_agressie": "verbal aggression", "bedreiging": "threat", "intimidatie": "intimidation",
-           "fysiek_geweld": "physical violence", "discriminatie": "discrimination", "vernieling": "vandalism",
-           "ondermijning": "ondermijning (organised crime undermining)",
-           "resident": "resident", "client": "client", "colleague": "colleague", "unknown": "unknown"},
+SOURCE_LABELS = {
+    "balie": N_("counter"), "kantoor": N_("office"), "woning": N_("home address"),
+    "openbare_ruimte": N_("public space"), "raadsvergadering": N_("council meeting"), "telefoon": N_("phone"),
+    "email_brief": N_("e-mail or letter"), "online": N_("social media or online"), "overig": N_("other"),
+    "ambtenaar": N_("civil servant"), "burgemeester": N_("mayor"), "wethouder": N_("alderman"),
+    "raadslid": N_("councillor"), "griffier": N_("council clerk"), "handhaver": N_("enforcement officer (BOA)"),
+    "verbale_agressie": N_("verbal aggression"), "bedreiging": N_("threat"), "intimidatie": N_("intimidation"),
+    "fysiek_geweld": N_("physical violence"), "discriminatie": N_("discrimination"), "vernieling": N_("vandalism"),
+    "ondermijning": N_("ondermijning (organised crime undermining)"),
+    "seksuele_intimidatie": N_("sexual harassment"), "doxing": N_("doxing (personal data spread)"),
+    "resident": N_("resident"), "client": N_("client"), "colleague": N_("colleague"), "unknown": N_("unknown"),
 }
 
 # marshmallow's messages (and ours) in the caller's language; anything else gets the generic message.
-MESSAGES = {
-    "required": {"nl": "Vul dit veld in.", "en": "Please fill in this field."},
-    "invalid": {"nl": "Deze invoer klopt niet.", "en": "This value is not valid."},
-    "length": {"nl": "Deze tekst is te lang.", "en": "This text is too long."},
-    "choice": {"nl": "Kies een van de opties.", "en": "Choose one of the options."},
-    "email": {"nl": "Dit is geen geldig e-mailadres.", "en": "This is not a valid e-mail address."},
-    "phone": {"nl": "Dit is geen geldig telefoonnummer.", "en": "This is not a valid phone number."},
-    "date": {"nl": "Vul een geldige datum in (jjjj-mm-dd).", "en": "Enter a valid date (yyyy-mm-dd)."},
-    "time": {"nl": "Vul een geldige tijd in (uu:mm).", "en": "Enter a valid time (hh:mm)."},
-    "future": {"nl": "Deze datum ligt in de toekomst.", "en": "This date lies in the future."},
-    "contact_route": {"nl": "Geef een e-mailadres of telefoonnummer als wij contact mogen opnemen.",
-                      "en": "Give an e-mail address or phone number if we may contact you."},
-    "contact_method": {"nl": "Vul het bijbehorende e-mailadres of telefoonnummer in.",
-                       "en": "Fill in the matching e-mail address or phone number."},
-    "too_large": {"nl": "Dit bestand is te groot (maximaal {limit}).", "en": "This file is too large (at most {limit})."},
-    "case_full": {"nl": "Er is al te veel bewijs bij deze melding (maximaal {limit} in totaal).",
-                  "en": "This report already holds too much evidence (at most {limit} in total)."},
-    "wrong_type": {"nl": "Dit soort bestand kunnen wij niet aannemen: alleen foto's, pdf, tekst of e-mail.",
-                   "en": "We cannot accept this kind of file: only photos, PDF, text or e-mail."},
-    "empty": {"nl": "Dit bestand is leeg.", "en": "This file is empty."},
-    "confirm": {"nl": "Vink aan dat u de melding wilt intrekken.", "en": "Tick the box to confirm the withdrawal."},
-    "staff_channel": {"nl": "Een registratie door een medewerker noemt het kanaal: telefoon, balie of brief.",
-                      "en": "Staff registration needs one of telefoon, balie, brief."},
-    "api_channel": {"nl": "Een gemeentekanaal meldt als api.", "en": "A municipality channel reports as api."},
-    "idempotency_key_format": {"nl": "1 tot 200 zichtbare ASCII-tekens", "en": "1 to 200 visible ASCII characters"},
-    "idempotency_key_used": {"nl": "al gebruikt voor een andere inhoud", "en": "already used for a different body"},
-    "not_a_draft": {"nl": "Deze melding is geen concept (meer).", "en": "This case is not a draft (any more)."},
-    "json_type": {"nl": "stuur de inhoud als application/json", "en": "send the body as application/json"},
-    "body_size": {"nl": "de inhoud mag hoogstens {limit} bytes zijn", "en": "the body may be at most {limit} bytes"},
-    "json_syntax": {"nl": "de inhoud is geen geldige JSON", "en": "the body is not valid JSON"},
-    "case_closed": {"nl": "Deze melding is afgesloten of ingetrokken.", "en": "This case is closed or withdrawn."},
+SOURCE_MESSAGES = {
+    "required": N_("Please fill in this field."), "invalid": N_("This value is not valid."),
+    "length": N_("This text is too long."), "choice": N_("Choose one of the options."),
+    "email": N_("This is not a valid e-mail address."), "phone": N_("This is not a valid phone number."),
+    "date": N_("Enter a valid date (yyyy-mm-dd)."), "time": N_("Enter a valid time (hh:mm)."),
+    "future": N_("This date lies in the future."),
+    "contact_route": N_("Give an e-mail address or phone number if we may contact you."),
+    "contact_method": N_("Fill in the matching e-mail address or phone number."),
+    "too_large": N_("This file is too large (at most {limit})."),
+    "case_full": N_("This report already holds too much evidence (at most {limit} in total)."),
+    "wrong_type": N_("We cannot accept this kind of file: only photos, PDF, text or e-mail."),
+    "empty": N_("This file is empty."), "confirm": N_("Tick the box to confirm the withdrawal."),
+    "staff_channel": N_("Staff registration needs one of telefoon, balie, brief."),
+    "api_channel": N_("A municipality channel reports as api."),
+    "idempotency_key_format": N_("1 to 200 visible ASCII characters"),
+    "idempotency_key_used": N_("already used for a different body"),
+    "not_a_draft": N_("This case is not a draft (any more)."),
+    "json_type": N_("send the body as application/json"), "body_size": N_("the body may be at most {limit} bytes"),
+    "json_syntax": N_("the body is not valid JSON"), "case_closed": N_("This case is closed or withdrawn."),
 }
 
 # The problem+json `detail` of an API refusal, in the caller's language.
-API_DETAILS = {
-    400: {"nl": "het verzoek klopt niet", "en": "the request is malformed"},
-    409: {"nl": "dit kan niet in de huidige toestand van de melding", "en": "not possible in the case's current state"},
-    413: {"nl": "te groot", "en": "too large"},
-    415: {"nl": "dit soort inhoud wordt niet aangenomen", "en": "this kind of content is not accepted"},
-    422: {"nl": "een of meer velden kloppen niet", "en": "one or more fields are invalid"},
+SOURCE_API_DETAILS = {
+    400: N_("the request is malformed"),
+    409: N_("not possible in the case's current state"),
+    413: N_("too large"),
+    415: N_("this kind of content is not accepted"),
+    422: N_("one or more fields are invalid"),
 }
 _EVIDENCE_STATUS = {"too_large": (413, "Content Too Large"), "case_full": (413, "Content Too Large"),
                     "wrong_type": (415, "Unsupported Media Type"), "empty": (422, "Unprocessable Content")}
@@ -230,9 +227,30 @@ def api_problem(status: int, title: str, lang: str, key: str, field: str, **para
                    invalid_params=[{"name": field, "reason": MESSAGES[key][lang].format(**params)}])
 
 
-_AUTH_NL = {"missing Authorization header": "de kopregel Authorization ontbreekt",
-            "use Authorization: Bearer <key>": "gebruik Authorization: Bearer <sleutel>",
-            "unknown API key": "onbekende API-sleutel"}
+_AUTH_REASONS = (N_("missing Authorization header"), N_("use Authorization: Bearer <key>"),
+                 N_("unknown API key"))
+
+# How the case's status reads on the follow-up page (domain.STATUSES).
+SOURCE_STATUS_WORDS = {
+    "ontvangen": N_("received"), "in_behandeling": N_("being handled"), "doorverwezen": N_("referred to the police"),
+    "nazorg": N_("aftercare"), "afgesloten": N_("closed"), "ingetrokken": N_("withdrawn"),
+}
+
+
+def _translated(source: dict, lang: str) -> dict:
+    gettext = i18n.translations(LOCALE, lang).gettext
+    return {key: gettext(text) for key, text in source.items()}
+
+
+# The same texts per language, as the templates and handlers read them.
+TEXTS = {lang: {**_translated(SOURCE_TEXTS, lang), "other_lang_code": other, "other_language": LANGUAGE_NAMES[other]}
+         for lang, other in (("nl", "en"), ("en", "nl"))}
+CODE_LABELS = {lang: _translated(SOURCE_LABELS, lang) for lang in LANGUAGES}
+STATUS_WORDS = {lang: _translated(SOURCE_STATUS_WORDS, lang) for lang in LANGUAGES}
+MESSAGES = {key: {lang: _translated(SOURCE_MESSAGES, lang)[key] for lang in LANGUAGES} for key in SOURCE_MESSAGES}
+API_DETAILS = {status: {lang: _translated(SOURCE_API_DETAILS, lang)[status] for lang in LANGUAGES}
+               for status in SOURCE_API_DETAILS}
+_AUTH_NL = _translated({reason: reason for reason in _AUTH_REASONS}, "nl")
 
 
 def auth_reason(reason: str, lang: str) -> str:
@@ -300,7 +318,7 @@ ERROR_FIELD = {
     "reporter_relation": "reporter_relation", "reporter.name": "reporter_name", "reporter.email": "reporter_email",
     "reporter.phone": "reporter_phone", "consent.contact": "consent_contact",
     "consent.contact_method": "contact_method", "injuries": "injuries", "damage": "damage",
-    "categories": "categories", "witnesses.0.name": "witness_name", "witnesses.0.contact": "witness_contact",
+    "categories": "categories", "direct_danger": "direct_danger", "witnesses.0.name": "witness_name", "witnesses.0.contact": "witness_contact",
 }
 for _name in ("name", "description", "relation", "online_handle", "phone", "vehicle"):
     ERROR_FIELD[f"perpetrators.0.{_name}"] = f"perp_{_name}"
@@ -309,7 +327,8 @@ for _name in ("name", "description", "relation", "online_handle", "phone", "vehi
 def form_values(form) -> dict:
     values = {name: (form.get(name) or "").strip() for name in FORM_TEXT_FIELDS}
     values.update({name: form.get(name) == "on" for name in FORM_FLAGS})
-    values["categories"] = [c for c in form.getlist("categories") if c in v.CATEGORIES]
+    values["categories"] = [c for c in form.getlist("categories") if vocabulary.is_category(c)]
+    values["direct_danger"] = form.get("direct_danger") == "ja"
     return values
 
 
@@ -347,10 +366,11 @@ def report_from_form(values: dict) -> tuple[dict, dict]:
                "inform_manager": values["consent_inform_manager"],
                "police_referral": values["consent_police_referral"],
                "employer_reports": values["consent_employer_reports"]}
-    if consent["contact"] and values["contact_method"] in v.REPORTER_CONTACT_METHODS:
+    if consent["contact"] and values["contact_method"] in vocabulary.REPORTER_CONTACT_METHODS:
         consent["contact_method"] = values["contact_method"]
     body["consent"] = consent
     body["aangifte_help"] = values["aangifte_help"]
+    body["direct_danger"] = bool(values.get("direct_danger"))
     if values["categories"]:
         body["categories"] = values["categories"]
     return body, errors

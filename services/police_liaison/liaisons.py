@@ -1,8 +1,10 @@
 """AMQP subscriptions of police liaisons, made through the RabbitMQ management HTTP API.
 
-`meldpunt liaison add UNIT` gives a unit one RabbitMQ user, one durable queue bound to
-`police.referrals` with `<unit>.#`, and permissions that let that user read (consume)
-only that queue: configure and write nothing. The password is printed once.
+`meldpunt liaison add UNIT` gives a unit one RabbitMQ user, one quorum queue bound to
+`police.referrals` with `<unit>.#` (length-limited: past the limit the oldest messages move
+to the unit's parked queue `police.referrals.<unit>.parked`), and permissions that let that
+user read (consume) only those two queues: configure and write nothing. The password is
+printed once.
 """
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from shared.events import POLICE_REFERRALS_EXCHANGE
+from shared import vocabulary
+from shared.events import POLICE_CLOUDEVENTS_EXCHANGE, POLICE_REFERRALS_EXCHANGE
 from shared.messaging.management import ManagementApi, vhost_of  # noqa: F401 — the CLI's entry
 from shared.messaging.management import ManagementError as LiaisonError
 from shared.messaging.management import q as _q
-from shared.messaging.topology import liaison_queue_name
+from shared.messaging.topology import (UnitQueueLimits, liaison_parked_queue, liaison_parked_queue_name,
+                                       liaison_queue, liaison_queue_name, police_parked_exchange)
 
-UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+UNIT = re.compile(vocabulary.POLICE_UNIT_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,10 @@ def user_name(unit: str, vhost: str) -> str:
     return f"police-{unit}" if vhost == "/" else f"police-{unit}@{vhost}"
 
 
-def add(api: ManagementApi, vhost: str, unit: str) -> Subscription:
+def add(api: ManagementApi, vhost: str, unit: str, limits: UnitQueueLimits = UnitQueueLimits(),
+        cloudevents: bool = False) -> Subscription:
+    """`limits`: the region's `police_liaison.unit_queue_*` (options.unit_queue_limits; `meldpunt declare` keeps them);
+    `cloudevents`: the queue reads `police.cloudevents` instead of the hub's envelope (`police_liaison.formats`)."""
     if not UNIT.match(unit):
         raise LiaisonError(f"{unit!r} is not a police unit code such as zwb-walcheren")
     user, queue, password = user_name(unit, vhost), liaison_queue_name(unit), secrets.token_urlsafe(24)
@@ -40,16 +47,45 @@ def add(api: ManagementApi, vhost: str, unit: str) -> Subscription:
         raise LiaisonError(f"unit {unit} already has a RabbitMQ user {user}; "
                            f"`meldpunt liaison remove {unit}` first to issue a new password")
     v = _q(vhost)
-    api.call("PUT", f"exchanges/{v}/{_q(POLICE_REFERRALS_EXCHANGE)}",
-             json={"type": "topic", "durable": True, "auto_delete": False, "internal": False, "arguments": {}})
-    api.call("PUT", f"queues/{v}/{_q(queue)}", json={"durable": True, "auto_delete": False, "arguments": {}})
-    api.call("POST", f"bindings/{v}/e/{_q(POLICE_REFERRALS_EXCHANGE)}/q/{_q(queue)}",
-             json={"routing_key": f"{unit}.#", "arguments": {}})
+    parked = liaison_parked_queue(unit)
+    for exchange, kind in ((POLICE_REFERRALS_EXCHANGE, "topic"), (POLICE_CLOUDEVENTS_EXCHANGE, "topic"),
+                           (police_parked_exchange().name, "direct")):
+        api.call("PUT", f"exchanges/{v}/{_q(exchange)}",
+                 json={"type": kind, "durable": True, "auto_delete": False, "internal": False, "arguments": {}})
+    for declared in (parked, liaison_queue(unit, limits, cloudevents)):  # the parked queue first: the unit queue overflows into it
+        api.call("PUT", f"queues/{v}/{_q(declared.name)}",
+                 json={"durable": True, "auto_delete": False, "arguments": declared.queue_arguments})
+        api.call("POST", f"bindings/{v}/e/{_q(declared.exchange.name)}/q/{_q(declared.name)}",
+                 json={"routing_key": declared.routing_key, "arguments": {}})
     api.call("PUT", f"users/{_q(user)}", json={"password": password, "tags": ""})
-    # consuming needs read on the queue; nothing may be declared, bound or published
+    # consuming needs read on the queues; nothing may be declared, bound or published
     api.call("PUT", f"permissions/{v}/{_q(user)}",
-             json={"configure": "^$", "write": "^$", "read": f"^{re.escape(queue)}$"})
+             json={"configure": "^$", "write": "^$", "read": f"^{re.escape(queue)}(\\.parked)?$"})
     return Subscription(user, password, vhost, queue)
+
+
+def measure_queues(connection, units, limit: int) -> dict[str, dict[str, int]]:
+    """Each unit's AMQP queue (`waiting`) and its parked overflow (`parked`) into the gauges the
+    alerts on a unit that stopped reading use (deploy/prometheus/alerts.yml), at each scrape of
+    police liaison's /metrics; units without a subscription are skipped. Returns the depths."""
+    from shared import metrics
+
+    found = {}
+    for unit in sorted(set(units)):
+        depths = {}
+        for kind, name in (("waiting", liaison_queue_name(unit)), ("parked", liaison_parked_queue_name(unit))):
+            channel = connection.channel()
+            try:
+                depths[kind] = channel.queue_declare(name, passive=True).message_count
+            except Exception:  # no such queue (the broker closed that channel)
+                continue
+            channel.close()
+        for kind, depth in depths.items():
+            metrics.PARTNER_QUEUE.labels(unit, kind).set(depth)
+        if depths:
+            metrics.PARTNER_QUEUE_LIMIT.labels(unit).set(limit)
+            found[unit] = depths
+    return found
 
 
 def remove(api: ManagementApi, vhost: str, unit: str) -> tuple[bool, bool]:
@@ -59,4 +95,5 @@ def remove(api: ManagementApi, vhost: str, unit: str) -> tuple[bool, bool]:
     user_gone = api.call("DELETE", f"users/{_q(user_name(unit, vhost))}", ok=(204, 404)).status_code == 204
     queue_gone = api.call("DELETE", f"queues/{_q(vhost)}/{_q(liaison_queue_name(unit))}",
                           ok=(204, 404)).status_code == 204
+    api.call("DELETE", f"queues/{_q(vhost)}/{_q(liaison_parked_queue(unit).name)}", ok=(204, 404))
     return user_gone, queue_gone

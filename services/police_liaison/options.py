@@ -5,25 +5,28 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-UNIT = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="must be a police unit code such as zwb-walcheren")
-MUNICIPALITY = validate.Regexp(r"^GM\d{4}$", error="must be a CBS gemeentecode such as GM0687")
+from shared.messaging.topology import (PARTNER_MESSAGE_TTL_HOURS, PARTNER_QUEUE_MAX_BYTES, PARTNER_QUEUE_MAX_LENGTH,
+                                       UnitQueueLimits)
+from shared.partner_events import ENVELOPE, FORMATS
+from shared.schemas import MUNICIPALITY_CODE, POLICE_UNIT
+
+from services.police_liaison import ela
+
 
 
 class ContactSchema(Schema):
     """The municipality's contact point for the police: a function, not the victim."""
-    class Meta:
-        unknown = RAISE
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     role = fields.String(load_default="contactpersoon meldpunt", validate=validate.Length(max=120))
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    # The employer's address: with domiciliekeuze it stands in for the victim's home address.
+    address = fields.String(load_default=None, validate=validate.Length(max=200))
     email = fields.Email(load_default=None)
 
 
 class WebhookSchema(Schema):
-    class Meta:
-        unknown = RAISE
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     secret_env = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z_][A-Z0-9_]*$"))
     secret_file = fields.String(load_default=None)
@@ -39,14 +42,39 @@ class WebhookSchema(Schema):
 
 
 class OptionsSchema(Schema):
-    class Meta:
-        unknown = RAISE
     acute_accept_minutes = fields.Integer(load_default=60, validate=validate.Range(min=1, max=24 * 60))
     accept_working_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10))
-    contacts = fields.Dict(keys=fields.String(validate=MUNICIPALITY), values=fields.Nested(ContactSchema),
+    # The advice to file the aangifte within this many working days; past it, with no aangifte planned, the
+    # meldpunt's staff get a reminder (aangifte_reminder_due, a signal).
+    aangifte_advice_working_days = fields.Integer(load_default=2, validate=validate.Range(min=1, max=20))
+    contacts = fields.Dict(keys=fields.String(validate=MUNICIPALITY_CODE), values=fields.Nested(ContactSchema),
                            load_default=dict)
-    webhooks = fields.Dict(keys=fields.String(validate=UNIT), values=fields.Nested(WebhookSchema),
+    webhooks = fields.Dict(keys=fields.String(validate=POLICE_UNIT), values=fields.Nested(WebhookSchema),
                            load_default=dict)
+    # In which format a unit receives its referral events, on its AMQP queue and its webhook alike:
+    # the hub's envelope (the default during API 1.x) or CloudEvents (docs/events.md#cloudevents).
+    formats = fields.Dict(keys=fields.String(validate=POLICE_UNIT), values=fields.String(validate=validate.OneOf(FORMATS)),
+                          load_default=dict)
+    # How many referral messages a police unit's AMQP queue holds before the oldest move to its
+    # parked queue (shared/messaging/topology.py, liaison_queue_arguments).
+    unit_queue_max_length = fields.Integer(load_default=PARTNER_QUEUE_MAX_LENGTH,
+                                           validate=validate.Range(min=1, max=10_000_000))
+    # ... and how many bytes, and how long one message waits (hours) before it is parked all the same.
+    unit_queue_max_bytes = fields.Integer(load_default=PARTNER_QUEUE_MAX_BYTES,
+                                          validate=validate.Range(min=1024, max=16 * 1024 ** 3))
+    unit_queue_message_ttl_hours = fields.Float(load_default=PARTNER_MESSAGE_TTL_HOURS,
+                                                validate=validate.Range(min=0.001, max=24 * 365))
+
+    # The region's ELA checklist (services/police_liaison/ela.py): a versioned file of items with their meaning.
+    ela_file = fields.String(load_default=str(ela.DEFAULT_FILE))
+
+    @post_load
+    def _load_ela(self, data, **kwargs):
+        try:
+            data["ela"] = ela.load(data["ela_file"])
+        except ValueError as exc:
+            raise ValidationError(str(exc), "ela_file") from None
+        return data
 
 
 DEFAULTS = OptionsSchema().load({})
@@ -54,6 +82,12 @@ DEFAULTS = OptionsSchema().load({})
 
 def options_of(settings) -> dict:
     return settings.region.options.get("police_liaison") or DEFAULTS
+
+
+def unit_queue_limits(options: dict) -> UnitQueueLimits:
+    """The limits of every police unit's AMQP queue, from the region's options."""
+    return UnitQueueLimits(options["unit_queue_max_length"], options["unit_queue_max_bytes"],
+                           options["unit_queue_message_ttl_hours"])
 
 
 def webhook_secret(hook: dict, environ=None) -> bytes:

@@ -3,12 +3,16 @@ one read of intake's incidents (the details a liaison may fetch)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
-from services.police_liaison.domain import ELA_FLAGS
+from services.police_liaison.domain import COLUMNS, ELA_FLAGS
 
-_UPDATABLE = {"status", "registration_number", "outcome", "reason", *ELA_FLAGS}
-# Kept encrypted in `personal` (shared/personal_data.py): the police's registration number and free text.
-PERSONAL = ("registration_number", "reason")
+_UPDATABLE = COLUMNS
+# Kept encrypted in `personal` (shared/personal_data.py): the police's registration number, free text, and
+# the employer's mandate for the aangifte (who signed, when, scope).
+PERSONAL = ("registration_number", "reason", "mandate")
+# Of those, the ones stored in plain columns before encryption (emptied when a row is sealed again).
+LEGACY_PLAIN = ("registration_number", "reason")
 REFERRALS, STEPS = "police_liaison.referrals", "police_liaison.referral_steps"
 
 
@@ -22,19 +26,42 @@ def _opened(uow, row: dict | None) -> dict | None:
     return row
 
 
-def insert_referral(uow, referral, actor: str, ela: dict, accept_deadline) -> bool:
-    """Store a new referral; False if the case already has one."""
-    cur = uow.execute(
-        "INSERT INTO police_liaison.referrals (referral_id, case_id, police_unit, status, categories, urgency, "
-        "vpt_registered, domiciliekeuze, employer_aangifte, priority_handling, claim_damages, accept_deadline) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (case_id) DO NOTHING",
+# The escalation scan's due-time index (shared/scan.py) hears of every deadline written here: acceptance
+# deadlines and aangifte advice dates.
+ESCALATE_TASK = "escalate"
+_AT_ONCE = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def insert_referral(uow, referral, actor: str, ela: dict, accept_deadline, aangifte: dict | None = None,
+                    ela_version: str | None = None) -> bool:
+    """Store a new referral; False if the case already has one. `aangifte`: aangifte_by, onder_nummer and
+    aangifte_advice_due as they start; `ela_version`: the version of the region's ELA checklist it is made under."""
+    aangifte = aangifte or {}
+    # the referral and its first step in one statement (issue 25): the step only when the referral is new
+    row = uow.fetchone(
+        "WITH referral AS (INSERT INTO police_liaison.referrals (referral_id, case_id, police_unit, status, "
+        "categories, urgency, vpt_registered, domiciliekeuze, employer_aangifte, priority_handling, claim_damages, "
+        "accept_deadline, aangifte_by, onder_nummer, aangifte_advice_due, ela_version) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (case_id) DO NOTHING "
+        "RETURNING referral_id, status), "
+        "step AS (INSERT INTO police_liaison.referral_steps (referral_id, status, actor, at) "
+        "SELECT referral_id, status, %s, now() FROM referral) "
+        "SELECT count(*) AS inserted FROM referral",
         (referral.referral_id, referral.case_id, referral.police_unit, referral.status,
-         referral.categories, referral.urgency, *(ela[f] for f in ELA_FLAGS), accept_deadline))
-    inserted = cur.rowcount == 1
-    cur.close()
+         referral.categories, referral.urgency, *(ela[f] for f in ELA_FLAGS), accept_deadline,
+         aangifte.get("aangifte_by"), bool(aangifte.get("onder_nummer")), aangifte.get("aangifte_advice_due"),
+         ela_version, actor))
+    inserted = row["inserted"] == 1
     if inserted:
-        add_step(uow, referral.referral_id, referral.status, actor)
+        uow.wake(ESCALATE_TASK, accept_deadline)
+        uow.wake(ESCALATE_TASK, aangifte.get("aangifte_advice_due"))
     return inserted
+
+
+def _case_of(uow, referral_id):
+    """The case a referral belongs to: its personal data is encrypted with that case's key."""
+    row = uow.fetchone("SELECT case_id FROM police_liaison.referrals WHERE referral_id = %s", (referral_id,))
+    return row["case_id"] if row else None
 
 
 def add_step(uow, referral_id, status: str, actor: str, detail: str | None = None, at=None) -> None:
@@ -44,7 +71,7 @@ def add_step(uow, referral_id, status: str, actor: str, detail: str | None = Non
         return
     # the id is taken first: the encrypted detail is bound to it
     step_id = uow.fetchone("SELECT nextval('police_liaison.referral_steps_id_seq') AS id")["id"]
-    sealed = uow.seal(STEPS, "personal", step_id, {"detail": detail})
+    sealed = uow.seal(STEPS, "personal", step_id, {"detail": detail}, case_id=_case_of(uow, referral_id))
     uow.execute("INSERT INTO police_liaison.referral_steps (id, referral_id, status, actor, personal, at) "
                 "VALUES (%s, %s, %s, %s, %s, COALESCE(%s, now()))",
                 (step_id, referral_id, status, actor, sealed, at)).close()
@@ -56,17 +83,23 @@ def get_referral(uow, referral_id, for_update: bool = False) -> dict | None:
                                      (referral_id,)))
 
 
-def referral_of_case(uow, case_id) -> dict | None:
+def referral_of_case(uow, case_id, lock: bool = False) -> dict | None:
     """The case's referral without its encrypted details (status and outcome only)."""
-    row = uow.fetchone("SELECT * FROM police_liaison.referrals WHERE case_id = %s", (case_id,))
+    row = uow.fetchone("SELECT * FROM police_liaison.referrals WHERE case_id = %s" + (" FOR UPDATE" if lock else ""),
+                       (case_id,))
     if row is not None:
         row.pop("personal", None)
     return row
 
 
-def list_referrals(uow, police_unit: str) -> list[dict]:
+def list_referrals(uow, police_unit: str, visible=("TRUE", ()), case_id=None) -> list[dict]:
+    """The unit's referrals (of one case, when given); `visible` is the caller's
+    shared.auth.case_visibility on `r.case_id`."""
+    condition, params = visible
+    by_case = " AND r.case_id = %s" if case_id else ""
     return [_opened(uow, row) for row in uow.fetchall(
-        "SELECT * FROM police_liaison.referrals WHERE police_unit = %s ORDER BY created_at", (police_unit,))]
+        f"SELECT * FROM police_liaison.referrals r WHERE police_unit = %s AND {condition}{by_case} "
+        "ORDER BY created_at", (police_unit, *params, *([case_id] if case_id else [])))]
 
 
 def steps(uow, referral_id) -> list[dict]:
@@ -84,11 +117,19 @@ def update_referral(uow, referral_id, changes: dict) -> None:
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     plain = {c: v for c, v in changes.items() if c not in PERSONAL}
+    for deadline in ("accept_deadline", "aangifte_advice_due"):
+        if deadline in changes:
+            uow.wake(ESCALATE_TASK, changes[deadline])
+    if changes.get("status") == "created" or any(
+            column in changes and changes[column] is None for column in ("escalated_at", "aangifte_reminded_at")):
+        uow.wake(ESCALATE_TASK, _AT_ONCE)  # waiting again: the scan looks at its deadlines
     if set(changes) & set(PERSONAL):
         current = get_referral(uow, referral_id) or {}
         personal = {name: changes.get(name, current.get(name)) for name in PERSONAL}
-        plain["personal"] = uow.seal(REFERRALS, "personal", referral_id, personal)
-        plain.update({name: None for name in PERSONAL})  # no plaintext left from before encryption
+        plain["personal"] = uow.seal(REFERRALS, "personal", referral_id, personal, case_id=_case_of(uow, referral_id))
+        plain.update({name: None for name in LEGACY_PLAIN})  # no plaintext left from before encryption
+    if "ela_items" in plain:
+        plain["ela_items"] = json.dumps(plain["ela_items"])
     columns = sorted(plain)
     assignments = ", ".join(f"{c} = %s" for c in columns)
     uow.execute(f"UPDATE police_liaison.referrals SET {assignments}, updated_at = now() WHERE referral_id = %s",
@@ -103,28 +144,27 @@ def overdue_referrals(uow, now, limit: int = 100) -> list[dict]:
         "AND accept_deadline <= %s ORDER BY accept_deadline LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
 
 
+def unreminded_aangifte(uow, now, limit: int = 100) -> list[dict]:
+    """Referrals past their aangifte advice date with no aangifte planned and no reminder yet, claimed
+    (SKIP LOCKED) so that one instance reminds each; the caller marks them in the same transaction."""
+    return uow.fetchall(
+        "SELECT * FROM police_liaison.referrals WHERE status IN ('created', 'accepted') "
+        "AND aangifte_reminded_at IS NULL AND aangifte_advice_due <= %s ORDER BY aangifte_advice_due LIMIT %s "
+        "FOR UPDATE SKIP LOCKED", (now, limit))
+
+
+def next_escalation(uow):
+    """When the next referral of this store passes its acceptance deadline unaccepted or its aangifte
+    advice date unreminded (the escalation scan's due-time index), or None."""
+    return uow.fetchone(
+        "SELECT least(min(accept_deadline) FILTER (WHERE status = 'created' AND escalated_at IS NULL), "
+        "min(aangifte_advice_due) FILTER (WHERE status IN ('created', 'accepted') AND aangifte_reminded_at IS NULL)"
+        ") AS at FROM police_liaison.referrals")["at"]
+
+
 def mark_escalated(uow, referral_id, now) -> None:
     uow.execute("UPDATE police_liaison.referrals SET escalated_at = %s WHERE referral_id = %s",
                 (now, referral_id)).close()
-
-
-def incident_consent(uow, case_id) -> dict | None:
-    """The reporter's consent as intake stored it (for the ELA checklist's employer aangifte)."""
-    row = uow.fetchone("SELECT consent FROM intake.incidents WHERE case_id = %s", (case_id,))
-    return row["consent"] if row else None
-
-
-def incident_details(uow, case_id) -> dict | None:
-    """What the police may read of the incident: description, perpetrators, when and where
-    (decrypted through intake's store). Not the reporter's contact data (that goes through the
-    municipality), not aftercare. An erased case says so, with its personal data gone."""
-    from services.intake import store as intake_store
-
-    row = intake_store.get_incident(uow, case_id)
-    if row is None:
-        return None
-    return {name: row.get(name) for name in ("case_id", "occurred_at", "location_type", "target_role",
-                                             "reported_categories", "description", "perpetrators", "erased")}
 
 
 # ------------------------------------------------------------------ webhook deliveries
@@ -168,3 +208,38 @@ def replay_delivery(uow, delivery_id) -> bool:
     found = cur.rowcount == 1
     cur.close()
     return found
+
+
+# ------------------------------------------------------------------ a person's decisions (issue 19)
+
+def case_state(uow, case_id) -> dict:
+    """The case's decision state (made when first needed), locked: one decision of a case at a time."""
+    uow.execute("INSERT INTO police_liaison.cases (case_id) VALUES (%s) ON CONFLICT DO NOTHING", (case_id,)).close()
+    return uow.fetchone("SELECT * FROM police_liaison.cases WHERE case_id = %s FOR UPDATE", (case_id,))
+
+
+def set_decided(uow, case_id, at) -> None:
+    uow.execute("UPDATE police_liaison.cases SET decided_at = %s WHERE case_id = %s", (at, case_id)).close()
+
+
+def take_decision(uow, case_id, at) -> bool:
+    """`case_state`, its checks and `set_decided` in one statement (issue 25: a round trip each was
+    three): the case's decision state, made when first needed and locked (one decision of a case at
+    a time), moves to the decision made `at`. False, and nothing changes, when the case has stopped
+    or a newer decision was carried out already (decisions may arrive out of order)."""
+    row = uow.fetchone(
+        "INSERT INTO police_liaison.cases AS c (case_id, decided_at) VALUES (%s, %s) ON CONFLICT (case_id) DO UPDATE "
+        "SET decided_at = CASE WHEN c.stopped_at IS NULL AND (c.decided_at IS NULL OR c.decided_at <= EXCLUDED.decided_at) "
+        "THEN EXCLUDED.decided_at ELSE c.decided_at END RETURNING stopped_at, decided_at", (case_id, at))
+    return row["stopped_at"] is None and row["decided_at"] == at
+
+
+def stop_case(uow, case_id, reason: str, at) -> None:
+    uow.execute("UPDATE police_liaison.cases SET stopped_at = %s, stop_reason = %s WHERE case_id = %s",
+                (at, reason, case_id)).close()
+
+
+def stopped(uow, case_id) -> dict | None:
+    """When and why the case stopped (withdrawn or closed), or None."""
+    return uow.fetchone("SELECT stopped_at, stop_reason FROM police_liaison.cases "
+                        "WHERE case_id = %s AND stopped_at IS NOT NULL", (case_id,))

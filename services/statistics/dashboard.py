@@ -1,75 +1,236 @@
-"""The statistics dashboard: one HTML page with charts as inline SVG, rendered here on the server.
+"""The statistics dashboard: figures in, HTML out (templates/, texts in locale/ as gettext catalogues).
 
+`render_dashboard` and `render_login` are plain functions of their arguments. People see the page in
+the workbench, behind its sign-in (it asks for it with the person's assertion); `render_login` is
+what a browser without one gets: where to go instead. No key form, no key cookie.
 No script, no outside font or stylesheet: the page works offline and on a projector (large type,
-high contrast). The browser brings its key in a cookie set by the key form (HttpOnly,
-SameSite=Strict, only sent to /dashboard); docs/statistics.md explains the choice.
+high contrast); the charts are inline SVG made here.
 """
 from __future__ import annotations
 
 import csv
 import io
-from html import escape
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
 
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response
 
+from shared import i18n, icons
 from shared.http import PAGE_HEADERS
 
 from services.statistics import figures
 
-COOKIE = "meldpunt_statistics_key"
-COOKIE_PATH = "/dashboard"
-COOKIE_SECONDS = 8 * 3600  # one working day, then the key is asked again
+HERE = Path(__file__).parent
+LANGUAGES = ("nl", "en")
+CSS = (HERE / "static" / "dashboard.css").read_text(encoding="utf-8")
 
 
-CSS = """
-body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; font-size: 22px; margin: 0; color: #111;
-       background: #fff; line-height: 1.4; }
-header { background: #01689b; color: #fff; padding: 16px 32px; }
-header h1 { margin: 0; font-size: 36px; }
-header p { margin: 4px 0 0; }
-main { padding: 16px 32px 48px; }
-form.filters { display: flex; flex-wrap: wrap; gap: 16px 32px; align-items: end; margin: 8px 0 24px; }
-label { display: block; font-weight: bold; }
-input, select, button { font-size: 22px; padding: 6px 10px; }
-button { background: #01689b; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
-.quick a { margin-right: 16px; color: #01689b; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 16px; }
-.tile { border: 3px solid #01689b; border-radius: 6px; padding: 12px 16px; }
-.tile .value { font-size: 44px; font-weight: bold; }
-.tile .note { font-size: 18px; color: #333; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(640px, 1fr)); gap: 24px; margin-top: 24px; }
-section.chart h2 { font-size: 28px; margin: 8px 0; }
-svg text { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; }
-.notice { background: #fff4c2; border-left: 8px solid #c08a00; padding: 8px 16px; }
-.error { background: #fde2e1; border-left: 8px solid #b00020; padding: 8px 16px; }
-table.region { border-collapse: collapse; margin-top: 16px; }
-table.region th, table.region td { border: 1px solid #999; padding: 6px 12px; text-align: right; }
-table.region th:first-child, table.region td:first-child { text-align: left; }
-footer { font-size: 18px; color: #333; margin-top: 32px; }
-"""
+N_ = i18n.N_
 
+
+# How a code reads on the page (the JSON and CSV keep the codes). Codes not listed read as the
+# code with spaces (a region's own category, say).
 LABELS = {
-    "niet_verwezen": "niet verwezen", "verwezen": "verwezen, nog geen aangifte", "aangifte": "aangifte gedaan",
-    "op_tijd": "op tijd", "te_laat": "te laat", "nog_geen_contact": "nog geen contact",
-    "alleen_hier": "alleen in deze gemeente", "ook_elders": "ook in een andere gemeente",
-    "triage": "triage", "nazorg": "nazorg", "politie": "politie (acceptatie)", "onbekend": "onbekend",
+    "niet_verwezen": N_("not referred"), "verwezen": N_("referred, no report yet"),
+    "aangifte": N_("report to the police made"), "op_tijd": N_("on time"), "te_laat": N_("late"),
+    "nog_geen_contact": N_("no contact yet"), "alleen_hier": N_("only in this municipality"),
+    "ook_elders": N_("also in another municipality"), "triage": N_("triage"), "nazorg": N_("aftercare"),
+    "politie": N_("police (acceptance)"), "onbekend": N_("unknown"),
+    "verbale_agressie": N_("verbal aggression"), "bedreiging": N_("threat"), "intimidatie": N_("intimidation"),
+    "fysiek_geweld": N_("physical violence"), "discriminatie": N_("discrimination"), "vernieling": N_("vandalism"),
+    "ondermijning": N_("subversion"), "overig": N_("other"), "seksuele_intimidatie": N_("sexual harassment"),
+    "doxing": N_("doxing"),
+    "ambtenaar": N_("civil servant"), "burgemeester": N_("mayor"), "wethouder": N_("alderman"),
+    "raadslid": N_("council member"), "griffier": N_("clerk of the council"), "handhaver": N_("enforcement officer"),
+    "balie": N_("counter"), "kantoor": N_("office"), "woning": N_("home"), "openbare_ruimte": N_("public space"),
+    "raadsvergadering": N_("council meeting"), "telefoon": N_("telephone"), "email_brief": N_("e-mail or letter"),
+    "online": N_("online"), "api": N_("API"), "formulier": N_("form"), "brief": N_("letter"), "email": N_("e-mail"),
+    "import": N_("import"), "acuut": N_("acute"), "hoog": N_("high"), "normaal": N_("normal"), "laag": N_("low"),
+    "veroordeling": N_("conviction"), "sepot": N_("dismissed"), "schikking": N_("settlement"),
+    "completed": N_("completed"), "declined": N_("declined"), "no_contact_possible": N_("no contact possible"),
+    "referred_elsewhere": N_("referred elsewhere"), "other": N_("other"),
 }
+TITLES = {
+    "category": N_("Incidents by category"), "target_role": N_("Incidents by role of the person targeted"),
+    "location_type": N_("Incidents by kind of place"), "channel": N_("Incidents by channel of reporting"),
+    "urgency": N_("Incidents by urgency"), "police": N_("Police: referred and reported"),
+    "police_outcome": N_("Police: outcome of closed referrals"), "aftercare": N_("Aftercare: first contact"),
+    "aftercare_closed": N_("Aftercare: closed plans"), "deadline_breach": N_("Incidents with a missed deadline"),
+    "repeat_perpetrator": N_("Incidents with a perpetrator known before"),
+}
+NOTES = {
+    figures.NOTE_OTHERS_TOTALS: N_(
+        "Of another municipality only its number of incidents is shown, per month, quarter and year, "
+        "and only where no small number can be worked out from it; its breakdowns stay with it."),
+    figures.NOTE_WEEKS: N_("A week is too short: another municipality's figures of a week are not shown."),
+    figures.NOTE_SINGLE_HOLDER: N_(
+        "A municipality has one mayor and one clerk of the council: a count of incidents against "
+        "them is about one person, so the region's count is not shown."),
+    figures.NOTE_FEW: N_(
+        "With fewer than three municipalities each could subtract its own figures from the region's "
+        "and read the other's: only your own municipality's figures are shown."),
+    figures.NOTE_SCOPE_TOTAL: N_(
+        "This municipality's total is hidden: it is small, or hiding it keeps a small number "
+        "elsewhere from being worked out."),
+}
+KINDS = {"week": N_("week"), "month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}
+QUICK = (("week", N_("this week")), ("month", N_("this month")), ("quarter", N_("this quarter")),
+         ("year", N_("this year")))
 
 
-def label_of(code: str) -> str:
-    return LABELS.get(code, code.replace("_", " "))
+# ------------------------------------------------------------------ catalogues
+@lru_cache(maxsize=None)
+def translations(lang: str) -> Translations:
+    """The language's catalogue (shared/i18n.py), compiled from its .po file when first asked."""
+    return i18n.translations(HERE / "locale", lang)
+
+
+@lru_cache(maxsize=None)
+def environment(lang: str) -> Environment:
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(lang), newstyle=True)
+    return env
+
+
+def language(request) -> str:
+    """?lang= first, then Accept-Language; Dutch by default."""
+    chosen = (request.args.get("lang") or "").lower()
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "nl"
+
+
+# ------------------------------------------------------------------ numbers and charts
+def fmt(value) -> str:
+    """A number as the page prints it: hidden is MARKER, no number is a dash, decimals with a comma."""
+    if figures.is_hidden(value):
+        return figures.MARKER
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",")
+    return str(value)
+
+
+def pct(value) -> str:
+    return fmt(value) if value is None or figures.is_hidden(value) else f"{fmt(float(value))}%"
+
+
+def change(value) -> str:
+    if figures.is_hidden(value):
+        return figures.MARKER
+    if value is None:
+        return ""
+    if value > 0:
+        return f"▲ {value}"
+    if value < 0:
+        return f"▼ {-value}"
+    return "= 0"
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    y: int
+    width: int          # of the bar (0 for a hidden number)
+    text: str           # the number, or MARKER
+    previous: int | None  # width of the previous period's line, None when hidden or absent
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    width: int
+    height: int
+    label_width: int
+    bars: list[Bar]
+
+
+def bar_chart(chart_id: str, title: str, items: list[tuple[str, object, object]]) -> Chart:
+    """Horizontal bars (label, value, previous value): the value as a bar and its number, the
+    previous period as a thin line under it. A hidden number has no bar, only the marker."""
+    numbers = [x for _, value, previous in items for x in (value, previous) if isinstance(x, int)]
+    top = max(numbers + [1])
+    row, label_w, bar_w, width = 52, 360, 440, 900
+    bars = []
+    for index, (label, value, previous) in enumerate(items):
+        bars.append(Bar(label, 8 + index * row, round(bar_w * value / top) if isinstance(value, int) else 0,
+                        fmt(value), round(bar_w * previous / top) if isinstance(previous, int) else None))
+    return Chart(chart_id, title, width, row * len(items) + 16, label_w, bars)
+
+
+def quick_links(today: date, period: figures.Period) -> list[tuple[str, str]]:
+    """(text id, period label): this week, month, quarter and year as of `today`; the periods
+    before and after the one shown."""
+    links = [(text, figures.period_containing(kind, today).label) for kind, text in QUICK]
+    links.append((N_("previous"), period.previous().label))
+    following = figures.period_containing(period.kind, period.last + (date.resolution * 1))
+    links.append((N_("next"), following.label))
+    return links
+
+
+# ------------------------------------------------------------------ pages
+def render_dashboard(result: dict, period: figures.Period, *, region_name: str, municipalities: dict[str, str],
+                     signed_in_as: str, today: date, lang: str = "nl", error: str | None = None,
+                     csv_href: str | None = None, logout_action: str | None = None) -> str:
+    """The dashboard page of `result` (figures.figures plus period and previous_period).
+
+    `municipalities` maps codes to names in the region's order; `today` decides the quick links."""
+    _ = translations(lang).gettext
+    scope = result["scope"]
+    scope_name = region_name if scope == figures.REGION else f"{municipalities[scope]} ({scope})"
+    prev = period.previous()
+    incidents, shares, contact = result["incidents"], result["shares"], result["first_contact_days"]
+    breaches = result["tables"]["deadline_breach"]
+    tiles = [
+        (_("Incidents"), fmt(incidents["value"]),
+         _("%(change)s against %(previous)s (%(value)s)") % {
+             "change": change(incidents["change"]), "previous": prev.label, "value": fmt(incidents["previous"])}),
+        (_("Referred to the police"), pct(shares["referred_to_police_pct"]), _("of the incidents")),
+        (_("With a report to the police"), pct(shares["aangifte_pct"]), _("of the incidents")),
+        (_("Aftercare: first contact on time"), pct(shares["aftercare_first_contact_on_time_pct"]),
+         _("of the reporters reached")),
+        (_("Days to first contact"), f'{fmt(contact["median"])} / {fmt(contact["p90"])}',
+         _("median / 90th percentile (n = %(n)s)") % {"n": fmt(contact["n"])}),
+        (_("Aftercare plans completed"), fmt(shares["aftercare_plans_completed"]),
+         _("%(share)s of the closed plans") % {"share": pct(shares["aftercare_plans_completed_pct"])}),
+        (_("Deadlines missed"), fmt(breaches["total"]),
+         _("%(change)s against %(previous)s") % {"change": change(breaches["change"]["total"]), "previous": prev.label}),
+    ]
+    charts = []
+    if scope == figures.REGION:
+        police = result["tables"]["police"]
+        charts.append(bar_chart("chart-municipalities", _("Incidents by municipality"),
+                                [(municipalities[row["municipality"]], row["total"], None) for row in police["rows"]]))
+    for figure, table in result["tables"].items():
+        items = [(_(LABELS[c]) if c in LABELS else c.replace("_", " "), table["values"][c],
+                  table["previous"]["values"][c]) for c in table["columns"]]
+        charts.append(bar_chart(f"chart-{figure}", _(TITLES.get(figure, figure)), items))
+    suppression = result["suppression"]
+    return environment(lang).get_template("dashboard.html").render(
+        lang=lang, other_lang="en" if lang == "nl" else "nl", period=period, prev=prev,
+        kind=_(KINDS[period.kind]), scope=scope, scope_name=scope_name, region_name=region_name,
+        municipalities=municipalities, signed_in_as=signed_in_as, error=error, tiles=tiles, charts=charts,
+        quick=[(_(text), label) for text, label in quick_links(today, period)],
+        suppression=suppression, marker=figures.MARKER,
+        notes=[_(NOTES[code]) for code in (suppression or {}).get("notes", []) if code in NOTES],
+        csv_href=csv_href or f"/api/v1/statistics/figures?period={period.label}&municipality={scope}&format=csv",
+        logout_action=logout_action)
+
+
+def render_login(lang: str = "nl", error: str | None = None) -> str:
+    return environment(lang).get_template("login.html").render(lang=lang, other_lang="en" if lang == "nl" else "nl",
+                                                               error=error)
 
 
 def page_response(html: str, status: int = 200) -> Response:
     return Response(html, status=status, content_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
-
-
-def redirect(location: str) -> Response:
-    return Response("", status=303, headers={"Location": location, **PAGE_HEADERS})
-
-
-def set_key_cookie(response: Response, key: str) -> None:
-    response.set_cookie(COOKIE, key, max_age=COOKIE_SECONDS, path=COOKIE_PATH, httponly=True, samesite="Strict")
 
 
 def to_csv(header: list[str], rows: list[list]) -> str:
@@ -80,150 +241,8 @@ def to_csv(header: list[str], rows: list[list]) -> str:
     return out.getvalue()
 
 
-def _page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<link rel="stylesheet" href="/dashboard/dashboard.css"></head><body>{body}</body></html>')
-
-
-def login_page(error: str | None = None) -> str:
-    problem = f'<p class="error">{escape(error)}</p>' if error else ""
-    return _page("Meldpunt Hub — statistiek", (
-        '<header><h1>Meldpunt Hub — statistiek</h1></header><main>'
-        f'{problem}<form method="post" action="/dashboard/session">'
-        '<p><label for="key">API-sleutel (rol staff, coordinator of analyst)</label>'
-        '<input id="key" name="key" type="password" size="60" autocomplete="off" required></p>'
-        '<p><button type="submit">Open het dashboard</button></p></form>'
-        '<p>De sleutel blijft alleen in deze browser (een cookie voor /dashboard), een werkdag lang.</p>'
-        '</main>'))
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
-    return str(value)
-
-
-def _change(value) -> str:
-    if value is None:
-        return ""
-    if value > 0:
-        return f"▲ {value}"
-    if value < 0:
-        return f"▼ {-value}"
-    return "= 0"
-
-
-def bar_chart(chart_id: str, items: list[tuple[str, object, object]], hidden_label: str) -> str:
-    """Horizontal bars, one per item (label, value, previous value): the value as a filled bar and
-    number, the previous period as a thin line under it. A hidden value shows its label, no bar."""
-    numbers = [x for _, value, previous in items for x in (value, previous) if isinstance(x, int)]
-    top = max(numbers + [1])
-    row, label_w, bar_w, width = 52, 360, 440, 900
-    height = row * len(items) + 16
-    parts = [f'<svg class="bar-chart" id="{escape(chart_id)}" role="img" width="100%" viewBox="0 0 {width} {height}"'
-             f' xmlns="http://www.w3.org/2000/svg" aria-label="{escape(chart_id)}">']
-    for index, (label, value, previous) in enumerate(items):
-        y = 8 + index * row
-        parts.append(f'<text x="{label_w - 12}" y="{y + 30}" text-anchor="end" font-size="22" fill="#111">'
-                     f'{escape(label)}</text>')
-        if isinstance(value, int):
-            w = round(bar_w * value / top)
-            parts.append(f'<rect class="bar" x="{label_w}" y="{y + 6}" width="{w}" height="30" fill="#01689b"/>')
-            text = str(value)
-        else:
-            w = 0
-            text = hidden_label if value == hidden_label else "—"
-        parts.append(f'<text x="{label_w + w + 10}" y="{y + 30}" font-size="22" font-weight="bold" fill="#111">'
-                     f'{escape(text)}</text>')
-        if isinstance(previous, int):
-            pw = round(bar_w * previous / top)
-            parts.append(f'<rect class="previous" x="{label_w}" y="{y + 40}" width="{pw}" height="6" fill="#8fcae7"/>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def render(result: dict, period: figures.Period, region, principal, error: str | None = None) -> str:
-    scope = result["scope"]
-    names = {m.code: m.name for m in region.municipalities}
-    scope_name = region.name if scope == figures.REGION else f"{names[scope]} ({scope})"
-    hidden = result["suppression"]["label"] if result["suppression"] else "<5"
-    incidents, shares, contact = result["incidents"], result["shares"], result["first_contact_days"]
-
-    options = [f'<option value="{figures.REGION}"{" selected" if scope == figures.REGION else ""}>'
-               f'{escape(region.name)} (regio)</option>']
-    options += [f'<option value="{m.code}"{" selected" if scope == m.code else ""}>{escape(m.name)} ({m.code})</option>'
-                for m in region.municipalities]
-    quick = []
-    for kind, text in (("week", "deze week"), ("month", "deze maand"), ("quarter", "dit kwartaal"), ("year", "dit jaar")):
-        p = figures.period_containing(kind, period.last)
-        quick.append(f'<a href="/dashboard?period={p.label}&amp;municipality={scope}">{text} ({p.label})</a>')
-    prev = period.previous()
-    quick.append(f'<a href="/dashboard?period={prev.label}&amp;municipality={scope}">vorige ({prev.label})</a>')
-
-    notice = ("" if result["exact"] else
-              f'<p class="notice">Kleine aantallen (1 t/m {result["suppression"]["threshold"] - 1}) staan als '
-              f'"{escape(hidden)}", en soms ook een ander getal, zodat niemand ze kan terugrekenen: '
-              f'"{escape(hidden)}" betekent "verborgen".</p>')
-    problem = f'<p class="error">{escape(error)}</p>' if error else ""
-
-    breaches = result["tables"]["deadline_breach"]
-    tiles = [
-        ("Incidenten", _fmt(incidents["value"]), f'{_change(incidents["change"])} t.o.v. {prev.label} '
-                                                 f'({_fmt(incidents["previous"])})'),
-        ("Naar de politie verwezen", _pct(shares["referred_to_police_pct"]), "van de incidenten"),
-        ("Met aangifte", _pct(shares["aangifte_pct"]), "van de incidenten"),
-        ("Nazorg: eerste contact op tijd", _pct(shares["aftercare_first_contact_on_time_pct"]),
-         "van de bereikte melders"),
-        ("Dagen tot eerste contact", f'{_fmt(contact["median"])} / {_fmt(contact["p90"])}',
-         f'mediaan / 90e percentiel (n = {_fmt(contact["n"])})'),
-        ("Nazorgplannen voltooid", _fmt(shares["aftercare_plans_completed"]),
-         f'{_pct(shares["aftercare_plans_completed_pct"])} van de afgesloten plannen'),
-        ("Termijnen overschreden", _fmt(breaches["total"]), f'{_change(breaches["change"]["total"])} '
-                                                           f't.o.v. {prev.label}'),
-    ]
-    tiles_html = "".join(f'<div class="tile"><div>{escape(t)}</div><div class="value">{escape(v)}</div>'
-                         f'<div class="note">{escape(n)}</div></div>' for t, v, n in tiles)
-
-    charts = []
-    if scope == figures.REGION:
-        police = result["tables"]["police"]
-        items = [(names[row["municipality"]], row["total"], None) for row in police["rows"]]
-        charts.append(_section("Incidenten per gemeente", bar_chart("chart-municipalities", items, hidden)))
-    for figure, table in result["tables"].items():
-        items = [(label_of(c), table["values"][c], table["previous"]["values"][c]) for c in table["columns"]]
-        charts.append(_section(table["title"], bar_chart(f"chart-{figure}", items, hidden)))
-
-    body = (
-        f'<header><h1>Meldpunt Hub — {escape(scope_name)}</h1>'
-        f'<p>{escape(_period_text(period))} · vergeleken met {escape(prev.label)} · '
-        f'ingelogd als {escape(principal.municipality)} ({escape(principal.role)})</p></header><main>'
-        f'{problem}<form class="filters" method="get" action="/dashboard">'
-        f'<div><label for="period">Periode</label><input id="period" name="period" value="{escape(period.label)}"'
-        f' size="10" placeholder="2026-W09"></div>'
-        f'<div><label for="municipality">Gemeente</label><select id="municipality" name="municipality">'
-        f'{"".join(options)}</select></div><div><button type="submit">Toon</button></div></form>'
-        f'<p class="quick">{"".join(quick)}</p>{notice}'
-        f'<div class="tiles">{tiles_html}</div><div class="charts">{"".join(charts)}</div>'
-        f'<footer><p>Periode: ISO-week (2026-W09), maand (2026-03), kwartaal (2026-Q1) of jaar (2026). '
-        f'Een incident telt in de periode waarin het gemeld is. Lichte balk: vorige periode. '
-        f'<a href="/api/v1/statistics/figures?period={escape(period.label)}&amp;municipality={escape(scope)}'
-        f'&amp;format=csv">CSV</a> (met de sleutel in de Authorization-header).</p>'
-        f'<form method="post" action="/dashboard/logout"><button type="submit">Afmelden</button></form></footer>'
-        f'</main>')
-    return _page(f"Meldpunt Hub — statistiek {period.label}", body)
-
-
-def _section(title: str, svg: str) -> str:
-    return f'<section class="chart"><h2>{escape(title)}</h2>{svg}</section>'
-
-
-def _pct(value) -> str:
-    return "—" if value is None else f"{_fmt(float(value))}%"
-
-
-def _period_text(period: figures.Period) -> str:
-    kind = {"week": "week", "month": "maand", "quarter": "kwartaal", "year": "jaar"}[period.kind]
-    return f"{kind} {period.label} ({period.first.isoformat()} t/m {period.last.isoformat()})"
+# ------------------------------------------------------------------ favicon
+@lru_cache(maxsize=None)
+def favicon() -> bytes:
+    """/favicon.ico: the bar chart of the staff pages, one definition with the workbench's (shared/icons.py)."""
+    return icons.bar_chart()

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-def case_ref(secret: bytes, case_id) -> bytes:
-    """The incident's key in the read model: HMAC-SHA256 of the case id with the region secret,
-    so that nobody holding a list of case ids can find their rows by hashing them."""
-    return hmac.new(secret, f"meldpunt-statistics:{case_id}".encode(), hashlib.sha256).digest()
+def case_ref(key: bytes, case_id) -> bytes:
+    """The incident's key in the read model: HMAC-SHA256 of the case id with statistics' own key (derived from the
+    region secret, shared/keyed.statistics_key), so that nobody holding a list of case ids can find their rows by
+    hashing them, and so that this key opens none of triage's identity hashes."""
+    return hmac.new(key, f"meldpunt-statistics:{case_id}".encode(), hashlib.sha256).digest()
 
 
 def day(moment):
@@ -54,6 +55,14 @@ def facts_from(event) -> dict:
         return {}
     if event.event_type == "referral_escalated":
         return {"referral_escalated": True}
+    if event.event_type == "aangifte_reminder_due":
+        return {"aangifte_reminded": True}
+    if event.event_type == "referral_withdrawn":
+        return {"referral_withdrawn": True, "referral_withdrawn_reason": p["reason"]}
+    if event.event_type == "incident_closed":
+        return {"closed_by_staff": True, "staff_close_reason": p["reason"], "closed_on": day(event.occurred_at)}
+    if event.event_type == "repeat_linked":
+        return {"repeat_perpetrator": True, "repeat_elsewhere": True}
     if event.event_type == "aftercare_planned":
         return {"aftercare_planned": True, "first_contact_due_on": day(p["first_contact_due"])}
     if event.event_type == "aftercare_contact_recorded":
@@ -74,10 +83,28 @@ COUNTS = {
     "aftercare_overdue": "aftercare_overdue",
     "aftercare_contact_recorded": "aftercare_contacts",
     "aftercare_referred": "aftercare_help_referrals",
+    "witness_care_started": "witness_tracks",
+    "witness_contact_recorded": "witness_contacts",
+    "witness_care_closed": None,  # counted when it started
+    "witness_contact_due": "witness_reminders",
+    "aftercare_handover": "handovers_proposed",  # or handovers_made: counts_from
+    "aftercare_handover_follow_up_due": "handover_follow_ups",
+    "signal_raised": "signals_raised",
+    "signal_handled": "signals_handled",
+    "case_message_posted": "messages_to_reporter",  # or messages_from_reporter: counts_from
 }
 
 
 def counts_from(event) -> dict:
     """The counters of incident_facts that this event adds one to."""
     column = COUNTS.get(event.event_type)
-    return {column: 1} if column else {}
+    if column is None:
+        return {}
+    if event.event_type == "aftercare_handover":  # each proposal and each handover made, once
+        return {"voorgesteld": {"handovers_proposed": 1}, "overgedragen": {"handovers_made": 1}}.get(
+            event.payload["status"], {})
+    if event.event_type == "case_message_posted" and event.payload["direction"] == "from_reporter":
+        return {"messages_from_reporter": 1}
+    if event.event_type == "signal_handled" and event.payload["overdue"]:
+        return {column: 1, "signals_handled_late": 1}
+    return {column: 1}

@@ -1,11 +1,15 @@
 """Figures per municipality and for the region over a period, as one viewer may see them.
 
 Plain code, no SQL or nameko: it takes counts per (municipality, figure, value) for a period and
-for the period before it (services/statistics/store.py sums them) and gives the tables, shares,
-time to first contact and trends of one scope (a municipality or the region). A municipality's
-own key sees its own figures exactly; every other view goes through small-number suppression
-(services/statistics/suppression.py), one table at a time, with the same pattern in the region
-view and in a single municipality's view.
+for the period before it (services/statistics/store.py sums them), and each municipality's
+incidents per month of the calendar years involved, and gives the tables, shares, time to first
+contact and trends of one scope (a municipality or the region). A municipality's own key sees its
+own figures exactly. Every other view shows one publication, the same for every viewer: the
+region's figures, and of each other municipality only its number of incidents per month, quarter
+and year where services/statistics/suppression.py lets it (docs/statistics.md says why).
+
+A hidden number is the JSON object {"hidden": true} (HIDDEN), printed as MARKER on the page and in
+the CSV; None is a number that does not exist (a share of nothing, a median of no contacts).
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from shared import vocabulary as v
+from shared import vocabulary
 
 from services.statistics import suppression
 
@@ -22,22 +26,40 @@ REGION = "region"
 
 # figure -> (title on the dashboard, the values always shown, in this order)
 TABLES = {
-    "category": ("Incidenten per categorie", v.CATEGORIES),
-    "target_role": ("Incidenten per functie van de getroffene", v.TARGET_ROLES),
-    "location_type": ("Incidenten per soort plaats", v.LOCATION_TYPES),
-    "channel": ("Incidenten per kanaal van melden", v.CHANNELS),
-    "urgency": ("Incidenten per urgentie", v.URGENCIES),
+    "category": ("Incidenten per categorie", vocabulary.CATEGORIES),
+    "target_role": ("Incidenten per functie van de getroffene", vocabulary.TARGET_ROLES),
+    "location_type": ("Incidenten per soort plaats", vocabulary.LOCATION_TYPES),
+    "channel": ("Incidenten per kanaal van melden", vocabulary.CHANNELS),
+    "urgency": ("Incidenten per urgentie", vocabulary.URGENCIES),
     "police": ("Politie: verwezen en aangifte", ("niet_verwezen", "verwezen", "aangifte")),
-    "police_outcome": ("Politie: afloop van afgesloten verwijzingen", v.REFERRAL_OUTCOMES),
+    "police_outcome": ("Politie: afloop van afgesloten verwijzingen", vocabulary.REFERRAL_OUTCOMES),
     "aftercare": ("Nazorg: eerste contact", ("op_tijd", "te_laat", "nog_geen_contact")),
-    "aftercare_closed": ("Nazorg: afgesloten plannen", v.CLOSE_REASONS),
+    "aftercare_closed": ("Nazorg: afgesloten plannen", vocabulary.CLOSE_REASONS),
     "deadline_breach": ("Incidenten met een overschreden termijn", ("triage", "nazorg", "politie")),
     "repeat_perpetrator": ("Incidenten met een al bekende pleger", ("alleen_hier", "ook_elders")),
 }
 # Tables whose row totals are the municipality's incident count (each incident in exactly one
-# column): a total hidden in one of them is hidden in all, or another would give it away.
+# column): the one total of another municipality that a suppressed view may show.
 INCIDENT_MARGINS = ("police", "target_role", "location_type", "channel", "urgency")
 FIRST_CONTACT_DAYS = "first_contact_days"
+MARKER = "x"  # a hidden number on the page and in the CSV, as statistics offices print "secret"
+
+
+def hidden() -> dict:
+    """A hidden number in the JSON: never a bound, never a number."""
+    return {"hidden": True}
+
+
+def is_hidden(value) -> bool:
+    return isinstance(value, dict) and value.get("hidden") is True
+
+
+# Why a suppressed view hides what it hides (codes; docs/statistics.md and the page explain each).
+NOTE_OTHERS_TOTALS = "other_municipalities_totals_only"
+NOTE_WEEKS = "weeks_not_per_municipality"
+NOTE_SINGLE_HOLDER = "single_holder_roles"
+NOTE_FEW = "too_few_municipalities"
+NOTE_SCOPE_TOTAL = "municipality_total_hidden"
 
 
 # ------------------------------------------------------------------ periods
@@ -145,66 +167,75 @@ class Grid:
     total: int | None
 
 
-def _margins_hidden(cells, columns_count, threshold, forced_rows, forced_total) -> tuple[set[int], bool]:
-    also = frozenset({(i, columns_count) for i in forced_rows}
-                     | ({(len(cells), columns_count)} if forced_total else set()))
-    hidden = suppression.hidden_cells(cells, threshold, also)
-    return {i for (i, j) in hidden if j == columns_count and i < len(cells)}, (len(cells), columns_count) in hidden
+YEAR_LEVEL = {"month": suppression.MONTH, "quarter": suppression.QUARTER, "year": suppression.YEAR}
 
 
-def _suppressed_grids(matrices: dict[str, list[list[int]]], threshold: int) -> dict[str, suppression.Published]:
-    """Suppress each table; the tables with incident margins share their hidden totals."""
-    forced_rows: set[int] = set()
-    forced_total = False
-    group = [f for f in INCIDENT_MARGINS if f in matrices and matrices[f]]
-    while True:  # grows only, so it ends: until every table of the group hides the same totals
-        rows_now, total_now = set(forced_rows), forced_total
-        for figure in group:
-            cells = matrices[figure]
-            hidden_rows, hidden_total = _margins_hidden(cells, len(cells[0]), threshold, rows_now, total_now)
-            rows_now |= hidden_rows
-            total_now = total_now or hidden_total
-        if rows_now == forced_rows and total_now == forced_total:
-            break
-        forced_rows, forced_total = rows_now, total_now
-    out = {}
-    for figure, cells in matrices.items():
-        if not cells:
-            continue
-        n_cols = len(cells[0])
-        also = frozenset()
-        if figure in group:
-            also = frozenset({(i, n_cols) for i in forced_rows} | ({(len(cells), n_cols)} if forced_total else set()))
-        out[figure] = suppression.suppress(cells, threshold, also)
-    return out
+def year_index(period: Period) -> int:
+    if period.kind == "month":
+        return period.first.month - 1
+    if period.kind == "quarter":
+        return (period.first.month - 1) // 3
+    return 0
+
+
+def years_needed(*periods: Period) -> set[int]:
+    """The calendar years whose monthly incidents decide what others see of these periods."""
+    return {p.first.year for p in periods if p.kind != "week"}
+
+
+def totals_for_others(period: Period, counts: Counts, municipalities: list[str], threshold: int,
+                      years: dict[int, dict[str, list[int]]]) -> dict[str, int | None]:
+    """Each municipality's number of incidents in `period` as another viewer sees it (None: hidden)."""
+    region = sum(counts.get("police", m, c) for m in municipalities for c in counts.values("police"))
+    if len(municipalities) < suppression.MIN_MUNICIPALITIES:
+        return {m: None for m in municipalities}
+    if region == 0:  # nothing happened anywhere: no secret
+        return {m: 0 for m in municipalities}
+    if period.kind == "week":  # a week is too short: others' weeks are never shown
+        return {m: None for m in municipalities}
+    months = years.get(period.first.year) or {}
+    published = suppression.protect_year({m: list(months.get(m, [0] * 12)) for m in municipalities}, threshold)
+    return {m: published.shown(m, YEAR_LEVEL[period.kind], year_index(period)) for m in municipalities}
 
 
 def grids(counts: Counts, columns: dict[str, list[str]], municipalities: list[str], viewer: str | None,
-          threshold: int) -> dict[str, Grid]:
-    """Every table as `viewer` may see it: its own row exact, everyone else's suppressed.
-
-    The viewer's row is left out of the table that is suppressed: the viewer knows it, so it must
-    not be what keeps another municipality's small number hidden."""
-    others = [m for m in municipalities if m != viewer]
-    matrices = {f: [[counts.get(f, m, value) for value in cols] for m in others] for f, cols in columns.items()}
-    published = _suppressed_grids(matrices, threshold)
+          threshold: int, incidents_for_others: dict[str, int | None]) -> dict[str, Grid]:
+    """Every table as `viewer` may see it: its own row exact; the region's figures (but the
+    single-holder roles); of every other municipality its incident total where it may be shown,
+    and of its breakdowns only what the region's zeros already say."""
+    few = len(municipalities) < suppression.MIN_MUNICIPALITIES
     out = {}
     for figure, cols in columns.items():
+        exact_rows = {m: [counts.get(figure, m, c) for c in cols] for m in municipalities}
+        region = [sum(exact_rows[m][i] for m in municipalities) for i in range(len(cols))]
+        if few:
+            column_totals: list[int | None] = [None] * len(cols)
+            total: int | None = None
+        else:
+            column_totals = list(region)
+            total = sum(region)
+            if figure == "target_role":
+                single = [i for i, c in enumerate(cols) if c in vocabulary.SINGLE_HOLDER_ROLES]
+                if sum(region[i] for i in single) > 0:  # all zero is no secret: the others add up
+                    for i in single:
+                        column_totals[i] = None
         rows: dict[str, list[int | None]] = {}
         row_totals: dict[str, int | None] = {}
-        pub = published.get(figure)
-        for index, code in enumerate(others):
-            rows[code] = list(pub.cells[index])
-            row_totals[code] = pub.row_totals[index]
-        column_totals = list(pub.column_totals) if pub else [0] * len(cols)
-        total = pub.total if pub else 0
-        if viewer in municipalities:
-            own = [counts.get(figure, viewer, value) for value in cols]
-            rows[viewer], row_totals[viewer] = own, sum(own)
-            column_totals = [None if t is None else t + o for t, o in zip(column_totals, own)]
-            total = None if total is None else total + sum(own)
-        out[figure] = Grid({m: rows[m] for m in municipalities}, {m: row_totals[m] for m in municipalities},
-                           column_totals, total)
+        for m in municipalities:
+            if m == viewer:
+                rows[m], row_totals[m] = exact_rows[m], sum(exact_rows[m])
+                continue
+            if few:
+                rows[m], row_totals[m] = [None] * len(cols), None
+                continue
+            row_total = incidents_for_others[m] if figure in INCIDENT_MARGINS else (0 if total == 0 else None)
+            values: list[int | None] = [0 if column_totals[i] == 0 else None for i in range(len(cols))]
+            if figure in INCIDENT_MARGINS and row_total is not None:
+                unknown = [i for i in range(len(cols)) if values[i] is None]
+                if len(unknown) == 1:  # every other column is 0 in the whole region
+                    values[unknown[0]] = row_total
+            rows[m], row_totals[m] = values, row_total
+        out[figure] = Grid(rows, row_totals, column_totals, total)
     return out
 
 
@@ -213,7 +244,9 @@ def _sum(values):
 
 
 def _share(part, whole):
-    if part is None or whole is None or whole == 0:
+    if part is None or whole is None:
+        return hidden()
+    if whole == 0:
         return None
     return round(100 * part / whole, 1)
 
@@ -249,53 +282,77 @@ def scoped(grid: Grid, columns: list[str], scope: str) -> Scoped:
                   {scope: grid.row_totals[scope]})
 
 
+def _out(x):
+    return hidden() if x is None else x
+
+
+def _change(now, before):
+    if now is None or before is None:
+        return hidden()
+    return now - before
+
+
+def view(period: Period, counts: Counts, municipalities: list[str], viewer: str | None, scope: str,
+         threshold: int, years: dict[int, dict[str, list[int]]], columns: dict[str, list[str]]) -> dict:
+    """The tables of one period for `scope` as `viewer` sees them (values int or None = hidden)."""
+    others = totals_for_others(period, counts, municipalities, threshold, years)
+    return {f: scoped(g, columns[f], scope)
+            for f, g in grids(counts, columns, municipalities, viewer, threshold, others).items()}
+
+
 def figures(current: Counts, previous: Counts, municipalities: list[str], viewer: str | None, scope: str,
-            threshold: int) -> dict:
-    """What `viewer` (a municipality code, or None for a regional analyst) may see of `scope`
-    (a municipality code or REGION): tables, shares, time to first contact, trends.
-    Hidden values are the label "<threshold"."""
+            threshold: int, period: Period, years: dict[int, dict[str, list[int]]]) -> dict:
+    """What `viewer` (a municipality code whose own figures it may see exactly, or None) may see of
+    `scope` (a municipality code or REGION) in `period`: tables, shares, time to first contact,
+    trends. `years` holds every municipality's incidents per month of the calendar years of
+    `period` and the period before it (years_needed)."""
     if scope != REGION and scope not in municipalities:
         raise ValueError(f"{scope} is not a municipality of this region")
-    label = suppression.SUPPRESSED.format(threshold=threshold)
+    if viewer not in municipalities:  # a person of the region itself has no figures of its own
+        viewer = None
     exact = scope == viewer
-
-    def shown(x):
-        return label if x is None else x
-
     columns = {f: columns_of(f, current, previous) for f in TABLES}
-    now = {f: scoped(g, columns[f], scope) for f, g in grids(current, columns, municipalities, viewer,
-                                                            threshold).items()}
-    before = {f: scoped(g, columns[f], scope) for f, g in grids(previous, columns, municipalities, viewer,
-                                                               threshold).items()}
+    now = view(period, current, municipalities, viewer, scope, threshold, years, columns)
+    before = view(period.previous(), previous, municipalities, viewer, scope, threshold, years, columns)
     tables = {}
     for figure, (title, _) in TABLES.items():
         n, p = now[figure], before[figure]
         tables[figure] = {
             "title": title,
             "columns": n.columns,
-            "values": {c: shown(x) for c, x in zip(n.columns, n.values)},
-            "total": shown(n.total),
-            "rows": [{"municipality": m, "values": {c: shown(x) for c, x in zip(n.columns, n.rows[m])},
-                      "total": shown(n.row_totals[m])} for m in n.rows] if scope == REGION else [],
-            "previous": {"values": {c: shown(x) for c, x in zip(p.columns, p.values)}, "total": shown(p.total)},
+            "values": {c: _out(x) for c, x in zip(n.columns, n.values)},
+            "total": _out(n.total),
+            "rows": [{"municipality": m, "values": {c: _out(x) for c, x in zip(n.columns, n.rows[m])},
+                      "total": _out(n.row_totals[m])} for m in n.rows] if scope == REGION else [],
+            "previous": {"values": {c: _out(x) for c, x in zip(p.columns, p.values)}, "total": _out(p.total)},
             "change": {"values": {c: _change(x, y) for c, x, y in zip(n.columns, n.values, p.values)},
                        "total": _change(n.total, p.total)},
         }
+    few = len(municipalities) < suppression.MIN_MUNICIPALITIES
+    notes = []
+    if not exact:
+        notes.append(NOTE_FEW if few else NOTE_OTHERS_TOTALS)
+        if period.kind == "week" and not few:
+            notes.append(NOTE_WEEKS)
+        if scope == REGION and not few and any(
+                tables["target_role"]["values"].get(r) is not None and is_hidden(tables["target_role"]["values"][r])
+                for r in vocabulary.SINGLE_HOLDER_ROLES):
+            notes.append(NOTE_SINGLE_HOLDER)
+        if scope != REGION and scope != viewer and now["police"].total is None and not few:
+            notes.append(NOTE_SCOPE_TOTAL)
     return {
         "scope": scope,
         "exact": exact,
-        "suppression": None if exact else {"threshold": threshold, "label": label},
-        "incidents": {"value": shown(now["police"].total), "previous": shown(before["police"].total),
+        "suppression": None if exact else {"threshold": threshold, "label": MARKER, "hidden": hidden(),
+                                           "notes": notes},
+        "incidents": {"value": _out(now["police"].total), "previous": _out(before["police"].total),
                       "change": _change(now["police"].total, before["police"].total)},
         "shares": {**_shares(now), "previous": _shares(before)},
-        "first_contact_days": {**_first_contact(current, municipalities, scope, exact, threshold, label),
-                               "previous": _first_contact(previous, municipalities, scope, exact, threshold, label)},
+        "first_contact_days": {
+            **_first_contact(current, now, municipalities, scope, exact, threshold),
+            "previous": _first_contact(previous, before, municipalities, scope, exact, threshold)},
         "tables": tables,
     }
-
-
-def _change(now, before):
-    return None if now is None or before is None else now - before
 
 
 def _shares(tables: dict[str, Scoped]) -> dict:
@@ -312,16 +369,29 @@ def _shares(tables: dict[str, Scoped]) -> dict:
         "referred_to_police_pct": _share(referred, incidents),
         "aangifte_pct": _share(col("police", "aangifte"), incidents),
         "aftercare_first_contact_on_time_pct": _share(col("aftercare", "op_tijd"), contacted),
-        "aftercare_plans_completed": col("aftercare_closed", "completed"),
+        "aftercare_plans_completed": _out(col("aftercare_closed", "completed")),
         "aftercare_plans_completed_pct": _share(col("aftercare_closed", "completed"), tables["aftercare_closed"].total),
     }
 
 
-def _first_contact(counts: Counts, municipalities, scope, exact, threshold, label) -> dict:
+def _first_contact(counts: Counts, tables: dict[str, Scoped], municipalities, scope, exact, threshold) -> dict:
+    """n is the first contacts made (on time + late, the aftercare table's own numbers); the median
+    and 90th percentile of their days are shown in a suppressed view only where at least
+    `threshold` of the contacts are not any single municipality's, so no viewer's own contacts
+    leave another's days readable."""
+    t = tables["aftercare"]
+    n = _sum([t.values[t.columns.index("op_tijd")], t.values[t.columns.index("te_laat")]])
     histogram = counts.histogram(FIRST_CONTACT_DAYS, municipalities if scope == REGION else [scope])
-    n = sum(histogram.values())
-    if not exact and 0 < n < threshold:
-        return {"n": label, "median": None, "p90": None}
+    if n == 0:
+        return {"n": 0, "median": None, "p90": None}
+    if exact:
+        return {"n": n, "median": percentile(histogram, 0.5), "p90": percentile(histogram, 0.9)}
+    if n is None or scope != REGION:
+        return {"n": _out(n), "median": hidden(), "p90": hidden()}
+    everyone = sum(histogram.values())
+    largest = max((sum(counts.histogram(FIRST_CONTACT_DAYS, [m]).values()) for m in municipalities), default=0)
+    if everyone - largest < threshold:
+        return {"n": n, "median": hidden(), "p90": hidden()}
     return {"n": n, "median": percentile(histogram, 0.5), "p90": percentile(histogram, 0.9)}
 
 
@@ -331,31 +401,34 @@ CSV_HEADER = ["period", "scope", "figure", "municipality", "value", "count", "pr
 
 def csv_rows(period: Period, result: dict) -> list[list]:
     """One line per published number: each table's values for the scope (municipality 'region'
-    for the region totals), then per municipality in the region scope."""
+    for the region totals), then per municipality in the region scope. A hidden number is MARKER,
+    a number that does not exist is empty."""
     out = []
     scope = result["scope"]
-    out.append([period.label, scope, "incidents", scope, "", result["incidents"]["value"],
-                result["incidents"]["previous"], _blank(result["incidents"]["change"])])
+    out.append([period.label, scope, "incidents", scope, "", _cell(result["incidents"]["value"]),
+                _cell(result["incidents"]["previous"]), _cell(result["incidents"]["change"])])
     for figure, table in result["tables"].items():
         for column in table["columns"] + ["total"]:
             value = table["total"] if column == "total" else table["values"][column]
             previous = table["previous"]["total"] if column == "total" else table["previous"]["values"][column]
             change = table["change"]["total"] if column == "total" else table["change"]["values"][column]
-            out.append([period.label, scope, figure, scope, column, value, previous, _blank(change)])
+            out.append([period.label, scope, figure, scope, column, _cell(value), _cell(previous), _cell(change)])
         for row in table["rows"]:
             for column in table["columns"] + ["total"]:
                 value = row["total"] if column == "total" else row["values"][column]
-                out.append([period.label, scope, figure, row["municipality"], column, value, "", ""])
+                out.append([period.label, scope, figure, row["municipality"], column, _cell(value), "", ""])
     for name, value in result["shares"].items():
         if name != "previous":
-            out.append([period.label, scope, name, scope, "", _blank(value), _blank(result["shares"]["previous"][name]),
+            out.append([period.label, scope, name, scope, "", _cell(value), _cell(result["shares"]["previous"][name]),
                         ""])
     for name in ("n", "median", "p90"):
         out.append([period.label, scope, f"first_contact_days_{name}", scope, "",
-                    _blank(result["first_contact_days"][name]), _blank(result["first_contact_days"]["previous"][name]),
+                    _cell(result["first_contact_days"][name]), _cell(result["first_contact_days"]["previous"][name]),
                     ""])
     return out
 
 
-def _blank(value):
+def _cell(value):
+    if is_hidden(value):
+        return MARKER
     return "" if value is None else value

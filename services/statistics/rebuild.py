@@ -8,46 +8,9 @@ again exactly (the day of a change, repeat flags of cases triaged at the same mo
 """
 from __future__ import annotations
 
+from shared import case_views
+
 from services.statistics import domain, store
-
-# One row per incident in a case store, with what triage, police liaison and aftercare hold of it.
-# Schemas of every service exist in every case store (they are migrated together).
-CASES = """
-SELECT i.case_id, i.received_at, i.channel, i.location_type, i.target_role, i.reported_categories, i.withdrawn_at,
-       t.triaged_at, t.categories, t.urgency, t.status AS triage_status, t.overdue_reported_at,
-       r.created_at AS referred_at, r.status AS referral_status, r.outcome AS referral_outcome,
-       r.escalated_at,
-       (SELECT min(s.at) FROM police_liaison.referral_steps s
-         WHERE s.referral_id = r.referral_id AND s.status = 'aangifte_gedaan') AS aangifte_at,
-       (SELECT min(s.at) FROM police_liaison.referral_steps s
-         WHERE s.referral_id = r.referral_id AND s.status = 'afgesloten') AS referral_closed_at,
-       EXISTS (SELECT 1 FROM police_liaison.referral_steps s
-                WHERE s.referral_id = r.referral_id AND s.status = 'afgewezen') AS referral_rejected,
-       p.plan_id, p.planned_at, p.occurred_at AS plan_occurred_at, p.close_reason, p.closed_at,
-       (SELECT min(m.due_at) FROM aftercare.contact_moments m
-         WHERE m.plan_id = p.plan_id AND m.kind = 'first_contact') AS first_contact_due_at,
-       (SELECT count(*) FROM aftercare.contact_moments m
-         WHERE m.plan_id = p.plan_id AND m.due_notified_at IS NOT NULL) AS reminders,
-       (SELECT count(*) FROM aftercare.contact_moments m
-         WHERE m.plan_id = p.plan_id AND m.overdue_notified_at IS NOT NULL) AS overdue,
-       (SELECT count(*) FROM aftercare.contacts c WHERE c.plan_id = p.plan_id) AS contacts,
-       (SELECT count(*) FROM aftercare.referrals a WHERE a.plan_id = p.plan_id) AS help_referrals,
-       fc.contacted_at AS first_contacted_at, fc.recorded_at AS first_contact_recorded_at
-FROM intake.incidents i
-LEFT JOIN triage.results t ON t.case_id = i.case_id
-LEFT JOIN police_liaison.referrals r ON r.case_id = i.case_id
-LEFT JOIN aftercare.care_plans p ON p.case_id = i.case_id
-LEFT JOIN LATERAL (
-    SELECT c.contacted_at, c.recorded_at FROM aftercare.contacts c
-    WHERE c.plan_id = p.plan_id AND c.moment = 'first_contact' AND c.outcome = 'reached'
-    ORDER BY c.recorded_at DESC LIMIT 1) fc ON true
-WHERE NOT i.draft
-"""
-
-PERPETRATOR_KEYS = """
-SELECT k.case_id, k.keyed_hash, t.triaged_at FROM triage.identity_keys k
-JOIN triage.results t ON t.case_id = k.case_id WHERE k.kind = 'perpetrator'
-"""
 
 
 def _day(moment):
@@ -60,11 +23,22 @@ def hours_between(later, earlier) -> int:
 
 
 def facts_of_case(row: dict) -> dict:
-    """The incident_facts columns of one case, from its row of CASES (repeat flags apart)."""
+    """The incident_facts columns of one case, from its row of case_views.cases_for_statistics
+    (repeat flags apart)."""
     facts = {
         "reported_on": _day(row["received_at"]), "channel": row["channel"], "location_type": row["location_type"],
         "target_role": row["target_role"], "reported_categories": list(row["reported_categories"] or []),
         "withdrawn": row["withdrawn_at"] is not None, "withdrawn_on": _day(row["withdrawn_at"]),
+        "closed_by_staff": row["staff_closed_at"] is not None, "staff_close_reason": row["staff_close_reason"],
+        "closed_on": _day(row["staff_closed_at"]),
+        # a signal raised again after its decision came back counts once here (the events count each raise)
+        "signals_raised": row["signals_raised"], "signals_handled": row["signals_handled"],
+        "signals_handled_late": row["signals_handled_late"], "messages_to_reporter": row["messages_to_reporter"],
+        "messages_from_reporter": row["messages_from_reporter"],
+        # witnesses' own care and handovers to help (issue 20); a handover's follow-ups told before it was handed
+        # over leave no mark once the next follow-up is set, so a rebuild counts the last one of each
+        **{name: row.get(name, 0) for name in ("witness_tracks", "witness_contacts", "witness_reminders",
+                                               "handovers_proposed", "handovers_made", "handover_follow_ups")},
     }
     if row["triaged_at"] is not None:
         facts.update(triaged_on=_day(row["triaged_at"]), categories=list(row["categories"]), urgency=row["urgency"],
@@ -78,7 +52,10 @@ def facts_of_case(row: dict) -> dict:
                      referral_rejected=bool(row["referral_rejected"]),
                      referral_outcome=row["referral_outcome"] if closed else None,
                      referral_closed_on=_day(row["referral_closed_at"]) if closed else None,
-                     referral_escalated=row["escalated_at"] is not None)
+                     referral_escalated=row["escalated_at"] is not None,
+                     aangifte_reminded=row["aangifte_reminded_at"] is not None,
+                     referral_withdrawn=row["withdrawal_reason"] is not None,
+                     referral_withdrawn_reason=row["withdrawal_reason"])
     if row["plan_id"] is not None:
         facts.update(aftercare_planned=True, first_contact_due_on=_day(row["first_contact_due_at"]),
                      aftercare_closed_reason=row["close_reason"], aftercare_closed_on=_day(row["closed_at"]),
@@ -113,7 +90,7 @@ def repeat_flags(keys: list[tuple[str, object, bytes, object]]) -> dict[tuple[st
     return flags
 
 
-def rebuild(stores, secret: bytes) -> dict[str, int]:
+def rebuild(stores, key: bytes) -> dict[str, int]:
     """Replace the read model with facts from every case store; returns incidents per municipality."""
     with stores.statistics() as stats:
         # folds wait from here until the commit: whatever they bring is in the case stores already
@@ -122,13 +99,13 @@ def rebuild(stores, secret: bytes) -> dict[str, int]:
         rows, keys = [], []
         for code in stores.region.codes:
             with stores.case_store(code) as uow:
-                cases = uow.fetchall(CASES)
+                cases = case_views.cases_for_statistics(uow)
                 keys += [(code, r["case_id"], r["keyed_hash"], r["triaged_at"])
-                         for r in uow.fetchall(PERPETRATOR_KEYS)]
+                         for r in case_views.perpetrator_keys_for_statistics(uow)]
             rows += [(code, case) for case in cases]
         flags = repeat_flags(keys)
         store.replace_facts(stats, [
-            {"municipality": code, "case_ref": domain.case_ref(secret, case["case_id"]), **facts_of_case(case),
+            {"municipality": code, "case_ref": domain.case_ref(key, case["case_id"]), **facts_of_case(case),
              **flags.get((code, case["case_id"]), {})} for code, case in rows])
         store.refresh_all(stats)
     counted: dict[str, int] = {code: 0 for code in stores.region.codes}

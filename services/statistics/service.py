@@ -5,15 +5,16 @@ from __future__ import annotations
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from shared import auth
-from shared.config import region_secret
-from shared.dependencies import RegionSecret, Storage
+from shared import assertion, auth
+from shared.dependencies import StatisticsKey, Storage
+from shared.keyed import statistics_key_of
 from shared.http import Problem, api, json_response
 from shared.messaging.consumer import event_handler
-from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, STATISTICS, TRIAGE
+from shared.events import CATALOGUE
+from shared.names import STATISTICS
 from shared.service import HubService
 
-from services.statistics import dashboard, domain, figures, store
+from services.statistics import dashboard, domain, figures, handlers, store
 from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
 
 BATCH = 100  # events folded in one transaction when they wait in a queue (shared.messaging.consumer)
@@ -26,90 +27,32 @@ def folds(source: str, event_type: str):
     return event_handler(source, event_type, batch=BATCH, window=WINDOW)
 
 
+FIGURES_QUERY = [
+    {"name": "period", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "2026, 2026-Q3, 2026-09, 2026-W37 or a day 2026-09-14; default: this month"},
+    {"name": "municipality", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "a municipality code of the region, or the region (default)"},
+    {"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["json", "csv"]}}]
+
 class StatisticsService(HubService):
     name = STATISTICS
     storage = Storage(relay_outbox=False, uses_case_stores=False, uses_statistics=True)
-    region_secret = RegionSecret()
+    # its own key, never the region secret (issue 21, item 2; shared/keyed.py)
+    statistics_key = StatisticsKey()
 
     @staticmethod
     def check_settings(settings):
-        """Called by the runner before start: one clear line when the region secret is missing."""
-        region_secret(settings)
+        """Called by the runner before start: one clear line when statistics' key is missing."""
+        statistics_key_of(settings)
+
+    def _person_check(self) -> auth.PersonCheck:
+        """People's assertions from the workbench, checked with the key derived from statistics' own key."""
+        return auth.PersonCheck(None, self.name, now=lambda: self.clock.now().timestamp(),
+                                key=assertion.statistics_assertion_key(self.statistics_key))
 
     def _fold(self, events):
-        """Fold a batch of events in one transaction: each event once (inbox), the rows in one
-        order (case_ref) so that concurrent batches cannot deadlock, each marked day once."""
         with self.storage.statistics() as uow:
-            new = [(event.municipality, domain.case_ref(self.region_secret, event.case_id), event)
-                   for event in uow.first_deliveries(events)]
-            days = store.upsert_facts_many(uow, [
-                (municipality, ref, domain.facts_from(event), domain.counts_from(event))
-                for municipality, ref, event in sorted(new, key=lambda item: item[:2])])
-            store.mark_dirty(uow, days)  # recounted by refresh_counts
-
-    @folds(INTAKE, "incident_reported")
-    def on_incident_reported(self, events):
-        self._fold(events)
-
-    @folds(TRIAGE, "incident_triaged")
-    def on_incident_triaged(self, events):
-        self._fold(events)
-
-    @folds(INTAKE, "incident_updated")
-    def on_incident_updated(self, events):
-        self._fold(events)
-
-    @folds(INTAKE, "incident_withdrawn")
-    def on_incident_withdrawn(self, events):
-        self._fold(events)
-
-    @folds(TRIAGE, "triage_overridden")
-    def on_triage_overridden(self, events):
-        self._fold(events)
-
-    @folds(TRIAGE, "triage_overdue")
-    def on_triage_overdue(self, events):
-        self._fold(events)
-
-    @folds(TRIAGE, "repeat_detected")
-    def on_repeat_detected(self, events):
-        self._fold(events)
-
-    @folds(POLICE_LIAISON, "referral_created")
-    def on_referral_created(self, events):
-        self._fold(events)
-
-    @folds(POLICE_LIAISON, "referral_updated")
-    def on_referral_updated(self, events):
-        self._fold(events)
-
-    @folds(POLICE_LIAISON, "referral_escalated")
-    def on_referral_escalated(self, events):
-        self._fold(events)
-
-    @folds(AFTERCARE, "aftercare_planned")
-    def on_aftercare_planned(self, events):
-        self._fold(events)
-
-    @folds(AFTERCARE, "aftercare_contact_due")
-    def on_aftercare_contact_due(self, events):
-        self._fold(events)
-
-    @folds(AFTERCARE, "aftercare_overdue")
-    def on_aftercare_overdue(self, events):
-        self._fold(events)
-
-    @folds(AFTERCARE, "aftercare_contact_recorded")
-    def on_aftercare_contact_recorded(self, events):
-        self._fold(events)
-
-    @folds(AFTERCARE, "aftercare_referred")
-    def on_aftercare_referred(self, events):
-        self._fold(events)
-
-    @folds(AFTERCARE, "aftercare_closed")
-    def on_aftercare_closed(self, events):
-        self._fold(events)
+            handlers.fold(events, uow, self.statistics_key)
 
     # -------------------------------------------------------------- HTTP
     @api("GET", "/api/v1/statistics/summary")
@@ -120,7 +63,8 @@ class StatisticsService(HubService):
             figures_ = store.summary(uow, principal.municipality)
         return json_response({"municipality": principal.municipality, **figures_})
 
-    @api("GET", "/api/v1/statistics/figures")
+    @api("GET", "/api/v1/statistics/figures", query=FIGURES_QUERY, content=("application/json", "text/csv"),
+         errors={400: "an unknown period or municipality, named in invalid-params"})
     def get_figures(self, request):
         """Figures of one period for the region or one municipality, as the caller may see them;
         JSON, or CSV with ?format=csv or Accept: text/csv."""
@@ -138,12 +82,13 @@ class StatisticsService(HubService):
 
     @api("GET", "/dashboard")
     def get_dashboard(self, request):
-        """The dashboard page; without a valid key (cookie or Authorization header) the key form."""
-        try:
-            principal = self._dashboard_principal(request)
-        except (auth.Unauthorized, auth.Forbidden) as exc:
-            return dashboard.page_response(dashboard.login_page(str(exc) if request.cookies.get(
-                dashboard.COOKIE) else None), status=401)
+        """The dashboard page for a caller with an Authorization header: a person through the workbench
+        (which shows it behind its sign-in, issue 18) or a machine's key. No key form and no key cookie: a
+        browser without the header gets a page that sends the person to the workbench."""
+        lang = dashboard.language(request)
+        if not request.headers.get("Authorization"):  # a person's browser: the way to the workbench
+            return dashboard.page_response(dashboard.render_login(lang), status=401)
+        principal = self._principal(request, "statistics:read")  # a wrong key or role: 401/403 as the API
         try:
             period, scope = self._filters(request)
         except Problem as exc:
@@ -152,40 +97,28 @@ class StatisticsService(HubService):
         else:
             error = None
         result = self._figures(principal, period, scope)
-        html = dashboard.render(result, period, self.storage.region, principal, error)
+        region = self.storage.region
+        person = principal.kind == auth.PERSON
+        html = dashboard.render_dashboard(
+            result, period, region_name=region.name, municipalities={m.code: m.name for m in region.municipalities},
+            signed_in_as=(f"{principal.display_name} ({principal.role})" if person
+                          else f"{principal.municipality} ({principal.role})"),
+            today=domain.day(self.clock.now()), lang=lang, error=error,
+            # the workbench serves the CSV beside the page, behind the same sign-in
+            csv_href=(f"/dashboard/figures.csv?period={period.label}&municipality={scope}" if person else None))
         return dashboard.page_response(html)
-
-    @api("POST", "/dashboard/session")
-    def open_session(self, request):
-        """The key form: a valid key is kept in an HttpOnly, SameSite=Strict cookie for /dashboard."""
-        key = (request.form.get("key") or "").strip()
-        try:
-            self._principal(request, "statistics:read", authorization=f"Bearer {key}")
-        except (auth.Unauthorized, auth.Forbidden) as exc:
-            return dashboard.page_response(dashboard.login_page(str(exc)), status=401)
-        response = dashboard.redirect("/dashboard")
-        dashboard.set_key_cookie(response, key)
-        return response
-
-    @api("POST", "/dashboard/logout")
-    def close_session(self, request):
-        response = dashboard.redirect("/dashboard")
-        response.delete_cookie(dashboard.COOKIE, path=dashboard.COOKIE_PATH)
-        return response
 
     @api("GET", "/dashboard/dashboard.css")
     def stylesheet(self, request):
         return Response(dashboard.CSS, status=200, content_type="text/css; charset=utf-8",
                         headers={"Cache-Control": "max-age=3600"})
 
+    @api("GET", "/favicon.ico")
+    def favicon(self, request):
+        return Response(dashboard.favicon(), status=200, content_type="image/x-icon",
+                        headers={"Cache-Control": "max-age=86400"})
+
     # ------------------------------------------------------------ helpers
-    def _dashboard_principal(self, request) -> auth.Principal:
-        if request.headers.get("Authorization"):
-            return self._principal(request, "statistics:read")
-        key = request.cookies.get(dashboard.COOKIE)
-        if not key:
-            raise auth.Unauthorized("enter a key")
-        return self._principal(request, "statistics:read", authorization=f"Bearer {key}")
 
     def _default_period(self) -> figures.Period:
         return figures.period_containing("month", domain.day(self.clock.now()))
@@ -215,17 +148,34 @@ class StatisticsService(HubService):
                 done = store.refresh_dirty(uow, store.BATCH, wait=wait)
 
     def _figures(self, principal: auth.Principal, period: figures.Period, scope: str) -> dict:
-        # only a key with statistics:exact sees its own municipality unsuppressed
-        viewer = principal.municipality if principal.role in auth.PERMISSIONS["statistics:exact"] else None
+        # only a key or a person of the municipality with statistics:exact sees it unsuppressed (a person of
+        # the region acts in some municipality to be let in, and sees the region's suppressed figures)
+        own = principal.kind != auth.PERSON or principal.home == principal.municipality
+        viewer = principal.municipality if own and auth.may(principal, "statistics:exact") else None
         threshold = (self.storage.region.options.get(STATISTICS) or {}).get(
             "suppression_threshold", DEFAULT_SUPPRESSION_THRESHOLD)
         previous = period.previous()
         self._refresh_counts(wait=True)  # a reader sees every event folded before it asked
         with self.storage.statistics() as uow:
+            store.one_snapshot(uow)  # the period, the one before and their years from one state
             now = figures.Counts(store.counts(uow, period.first, period.last, period.monthly))
             before = figures.Counts(store.counts(uow, previous.first, previous.last, previous.monthly))
-        result = figures.figures(now, before, list(self.storage.region.codes), viewer, scope, threshold)
+            years = store.monthly_incidents(uow, figures.years_needed(period, previous))
+        result = figures.figures(now, before, list(self.storage.region.codes), viewer, scope, threshold, period, years)
         return {"period": period.as_dict(), "previous_period": previous.as_dict(), **result}
 
 
-SERVICE = StatisticsService
+def _folding(source: str, event_type: str):
+    @folds(source, event_type)
+    def handler(self, events):
+        self._fold(events)
+    handler.__name__ = handler.__qualname__ = f"on_{event_type}"
+    handler.__doc__ = f"{event_type}: folded into the read model (services/statistics/domain.py facts_from)."
+    return handler
+
+
+# Every event the catalogue names statistics a consumer of (shared/events.py) is folded the same way: a new
+# event is its entry in the catalogue and its rule in domain.facts_from or domain.COUNTS, nothing here.
+for _spec in CATALOGUE.values():
+    if STATISTICS in _spec.consumers:
+        setattr(StatisticsService, f"on_{_spec.name}", _folding(_spec.producer, _spec.name))

@@ -13,8 +13,12 @@ COLUMNS = {"reported_on", "channel", "location_type", "target_role", "reported_c
            "aftercare_closed_on", "updated_on", "overridden", "triage_overdue", "triage_overdue_on",
            "repeat_perpetrator", "repeat_elsewhere", "repeat_victim", "aangifte", "aangifte_on",
            "referral_rejected", "referral_outcome", "referral_closed_on", "referral_escalated", "withdrawn",
-           "withdrawn_on"}
-COUNTERS = {"aftercare_reminders", "aftercare_overdue", "aftercare_contacts", "aftercare_help_referrals"}
+           "withdrawn_on", "referral_withdrawn", "referral_withdrawn_reason", "closed_by_staff",
+           "staff_close_reason", "closed_on", "aangifte_reminded"}
+COUNTERS = {"aftercare_reminders", "aftercare_overdue", "aftercare_contacts", "aftercare_help_referrals",
+            "signals_raised", "signals_handled", "signals_handled_late", "messages_to_reporter",
+            "messages_from_reporter", "witness_tracks", "witness_contacts", "handovers_proposed", "handovers_made",
+            "handover_follow_ups", "witness_reminders"}
 
 
 def upsert_facts(uow, municipality: str, ref: bytes, facts: dict, counts: dict | None = None) -> date | None:
@@ -34,20 +38,32 @@ def upsert_facts(uow, municipality: str, ref: bytes, facts: dict, counts: dict |
     return uow.fetchone(query, [municipality, ref, *values])["reported_on"]
 
 
-def upsert_facts_many(uow, rows: list[tuple[str, bytes, dict, dict]]) -> set[tuple[str, date]]:
+def upsert_facts_many(uow, rows: list[tuple[str, bytes, dict, dict]], mark: bool = False) -> set[tuple[str, date]]:
     """`upsert_facts` for a batch of (municipality, ref, facts, counts), already in lock order:
     one statement when every row sets the same columns of a different incident (what a batch
     of one event type nearly always is), else one per row, so that rows are still locked in the
-    order given. Returns the (municipality, day reported) of every row whose incident has come."""
+    order given. Returns the (municipality, day reported) of every row whose incident has come;
+    with `mark`, those days are marked for their recount too (`mark_dirty`), in the same
+    statement when there is one (issue 25: a round trip fewer per batch)."""
     columns = {_columns(facts, counts) for _, _, facts, counts in rows}
     incidents = {(municipality, ref) for municipality, ref, _, _ in rows}
     if len(columns) != 1 or len(incidents) != len(rows) or columns == {((), ())}:
-        return {(municipality, day) for municipality, ref, facts, counts in rows
+        days = {(municipality, day) for municipality, ref, facts, counts in rows
                 if (day := upsert_facts(uow, municipality, ref, facts, counts)) is not None}
+        if mark:
+            mark_dirty(uow, days)
+        return days
     ((facts_names, count_names),) = columns
+    upsert = _upsert(facts_names, count_names, sql.SQL("%s"), returning="municipality, reported_on")
+    if mark:  # in one order, as mark_dirty, so that concurrent folds cannot deadlock
+        upsert = sql.SQL(
+            "WITH folded AS ({upsert}), marked AS (INSERT INTO statistics.dirty_days (municipality, day) "
+            "SELECT DISTINCT municipality, reported_on FROM folded WHERE reported_on IS NOT NULL "
+            "ORDER BY municipality, reported_on ON CONFLICT DO NOTHING) "
+            "SELECT municipality, reported_on FROM folded").format(upsert=upsert)
     with uow.cursor() as cur:
         returned = psycopg2.extras.execute_values(
-            cur, _upsert(facts_names, count_names, sql.SQL("%s"), returning="municipality, reported_on").as_string(cur),
+            cur, upsert.as_string(cur),
             [(municipality, ref, *(facts[n] for n in facts_names), *(counts[n] for n in count_names))
              for municipality, ref, facts, counts in rows],
             page_size=len(rows), fetch=True)
@@ -192,6 +208,28 @@ def counts(uow, first: date, last: date, monthly: bool) -> list[tuple[str, str, 
         return cur.fetchall()
 
 
+def one_snapshot(uow) -> None:
+    """Every read of this unit of work sees the same committed state (call it first): the tables
+    of a period and the monthly totals that decide what others see of them must agree."""
+    uow.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").close()
+
+
+def monthly_incidents(uow, years) -> dict[int, dict[str, list[int]]]:
+    """Each municipality's incidents per month of each of `years`: what decides which of its totals
+    another viewer sees (every incident is in exactly one column of the police figure)."""
+    out: dict[int, dict[str, list[int]]] = {year: {} for year in years}
+    if not years:
+        return out
+    with uow.conn.cursor() as cur:
+        cur.execute("SELECT municipality, month, sum(n)::int FROM statistics.monthly_counts "
+                    "WHERE figure = 'police' AND month >= %s AND month <= %s GROUP BY 1, 2",
+                    (date(min(years), 1, 1), date(max(years), 12, 1)))
+        for municipality, month, n in cur.fetchall():
+            if month.year in out:
+                out[month.year].setdefault(municipality, [0] * 12)[month.month - 1] = n
+    return out
+
+
 # --------------------------------------------------------------- rebuild
 def lock_facts(uow) -> None:
     """Hold back every fold until this unit of work ends."""
@@ -215,7 +253,13 @@ def summary(uow, municipality: str) -> dict:
     row = uow.fetchone(
         "SELECT count(reported_on) AS reported, count(triaged_on) AS triaged, "
         "count(*) FILTER (WHERE referred) AS referred, "
-        "count(*) FILTER (WHERE aftercare_planned) AS aftercare_planned "
+        "count(*) FILTER (WHERE aftercare_planned) AS aftercare_planned, "
+        # issue 20, counts only: witnesses' and colleagues' own care, handovers to help
+        "coalesce(sum(witness_tracks), 0)::int AS witness_tracks, "
+        "coalesce(sum(witness_contacts), 0)::int AS witness_contacts, "
+        "coalesce(sum(handovers_proposed), 0)::int AS handovers_proposed, "
+        "coalesce(sum(handovers_made), 0)::int AS handovers_made, "
+        "coalesce(sum(handover_follow_ups), 0)::int AS handover_follow_ups "
         "FROM statistics.incident_facts WHERE municipality = %s", (municipality,))
     by_category = uow.fetchall(
         "SELECT c AS category, count(*) AS incidents FROM statistics.incident_facts, unnest(categories) c "

@@ -1,23 +1,23 @@
 """Triage decisions: plain functions from an incident to categories, urgency, decisions and reasons.
 
-The rules come from the region's rules file (services/triage/rules.py); this module only
-applies them, adds the consent gates no rules file can lift, and computes deadlines.
-Every outcome carries its reasons in plain Dutch for staff. No nameko, SQL or AMQP here.
+The rules come from the region's rules file, read by shared/triage_rules.py (the same reading
+intake uses for its acute check); this module adds the consent gates no rules file can lift,
+and computes deadlines. Every outcome
+carries its reasons in plain Dutch for staff. No nameko, SQL or AMQP here.
 """
 from __future__ import annotations
 
-import functools
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared import vocabulary as v
+from shared import triage_rules as tr
+from shared import vocabulary
 from shared.workdays import add_working_days
 
+from services.triage import model as second_opinion
 from services.triage.rules import Rules, default_rules
 
-URGENCY_RANK = {u: i for i, u in enumerate(reversed(v.URGENCIES))}  # laag 0 … acuut 3
+URGENCY_RANK = tr.URGENCY_RANK
 
 # Consent no rule can do without: a decision is only taken when the reporter agreed.
 CONSENT_GATES = {
@@ -39,98 +39,87 @@ class TriageResult:
 
     @property
     def priority(self) -> int:
-        return v.URGENCY_PRIORITY[self.urgency]
+        return vocabulary.URGENCY_PRIORITY[self.urgency]
 
 
-def normalise_text(text: str | None) -> str:
-    """Lower case, accents removed, whitespace collapsed: 'Vermóórden!' matches 'vermoorden'."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+RULES_MODEL = object()
 
 
-def _contains(text: str, word: str) -> bool:
-    return _word_pattern(word).search(text) is not None
+def model_of(rules: Rules) -> second_opinion.Model | None:
+    """The second opinion the rules file names (`model:`), or None."""
+    return second_opinion.load_model(rules.model_file) if rules.model_file else None
 
 
-@functools.lru_cache(maxsize=4096)
-def _word_pattern(word: str) -> re.Pattern:
-    """A rules word as a whole-word pattern, normalised and compiled once (not per incident)."""
-    return re.compile(rf"(?<!\w){re.escape(normalise_text(word))}(?!\w)")
-
-
-def _matches(when: dict, incident: dict, categories: set, text: str) -> bool:
-    if "categories_any" in when and not categories & set(when["categories_any"]):
-        return False
-    if "only_categories" in when and not categories <= set(when["only_categories"]):
-        return False
-    if "location_types" in when and incident["location_type"] not in when["location_types"]:
-        return False
-    if "target_roles" in when and incident["target_role"] not in when["target_roles"]:
-        return False
-    if "keywords_any" in when and not any(_contains(text, w) for w in when["keywords_any"]):
-        return False
-    if "reported_any_category" in when and bool(incident["reported_categories"]) != when["reported_any_category"]:
-        return False
-    return True
-
-
-def triage(incident: dict, rules: Rules | None = None, description: str | None = None) -> TriageResult:
+def triage(incident: dict, rules: Rules | None = None, description: str | None = None,
+           model=RULES_MODEL) -> TriageResult:
     """Decide on an incident_reported payload (codes and consent) plus, if available, the
-    description from the case store — which is read here and never leaves triage."""
+    description from the case store — which is read here and never leaves triage. `model`: the
+    second opinion (default: the one the rules name; None: rules alone)."""
     rules = rules or default_rules()
-    text = normalise_text(description)
-    reasons = []
-    reported = [c for c in dict.fromkeys(incident["reported_categories"])]
-    categories = {c for c in reported if c in rules.categories}
-    for c in reported:
-        if c not in rules.categories:
-            categories.add("overig")
-            reasons.append(f"Categorie '{c}' wordt in deze regio niet gebruikt: als 'overig' behandeld.")
-
-    telling = [c for c in reported if c != "overig"]  # 'overig' says nothing about what happened
-    if text and len(telling) <= rules.keywords_apply_when_reported_at_most:
-        for kw in rules.keywords:
-            if kw["category"] in categories:
-                continue
-            hit = next((w for w in kw["words"] if _contains(text, w)), None)
-            if hit:
-                categories.add(kw["category"])
-                reasons.append(kw["reason"].replace("{word}", hit))
+    if model is RULES_MODEL:
+        model = model_of(rules)
+    reading = tr.read_categories(incident, description, rules)
+    categories, reasons = reading.categories, reading.reasons
+    opinions = model.opinions(reading.analysis, incident) if model is not None and reading.analysis.tokens else {}
+    ticked = set(incident["reported_categories"])
+    for code in sorted(categories - ticked - second_opinion.NEVER_DOUBTED):
+        found = opinions.get(code)
+        if found and found.probability < model.doubt_category:
+            categories.discard(code)
+            reasons.append(f"De regels vonden {code}, maar dit lijkt niet op zulke meldingen (tweede mening, "
+                           f"{found.probability:.0%}): niet overgenomen; een medewerker beoordeelt.")
+    rules_found = set(categories)
+    for code in rules.categories:
+        found = opinions.get(code)
+        if found and code not in categories and found.probability >= model.adds_from(rules_found):
+            if code in reading.ruled_out:
+                continue   # the rules read its words and said why they do not count (their reason stands)
+            categories.add(code)
+            categories.discard("overig")
+            reasons.append(f"Lijkt op meldingen van het type {code} (tweede mening, {found.probability:.0%}; "
+                           f"woorden: {', '.join(found.words)}); een medewerker beoordeelt.")
     if len(categories) > 1:
         categories.discard("overig")
     if not categories:
+        # nothing left, or nothing found
         categories = {"overig"}
         reasons.append("Melder koos geen categorie en de omschrijving gaf geen aanwijzing: voorlopig "
                        "'overig', beoordeling door medewerker nodig.")
+    reasons += tr.derive_categories(incident, categories, reading.analysis, rules)
 
-    urgency, urgency_reason = rules.default_urgency, None
-    for rule in rules.urgency:
-        if not _matches(rule["when"], incident, categories, text):
-            continue
-        # the highest matching urgency wins; the first rule reaching it explains it
-        if urgency_reason is None or URGENCY_RANK[rule["urgency"]] > URGENCY_RANK[urgency]:
-            urgency, urgency_reason = rule["urgency"], rule["reason"]
-    reasons.append(urgency_reason or f"Geen bijzondere omstandigheden: urgentie '{urgency}'.")
+    urgency, urgency_reason = tr.urgency_of(incident, categories, reading.analysis, rules)
+    reasons.append(urgency_reason)
+    acute = opinions.get(second_opinion.ACUTE)
+    if acute:
+        raised = "acuut" if acute.probability >= model.acute_acuut else \
+            "hoog" if acute.probability >= model.acute_hoog else None
+        if raised and URGENCY_RANK[raised] > URGENCY_RANK[urgency]:
+            urgency = raised
+            reasons.append(f"Lijkt op acute meldingen (tweede mening, {acute.probability:.0%}; woorden: "
+                           f"{', '.join(acute.words)}): urgentie '{raised}'; een medewerker beoordeelt of het acuut is.")
 
     decisions, consent = [], incident["consent"]
     for rule in rules.decisions:
         decision = rule["decision"]
-        if decision in decisions or not _matches(rule["when"], incident, categories, text):
+        if decision in decisions:
+            continue
+        words = tr.holds(rule["when"], incident, categories, reading.analysis, rules)
+        if words is None:
             continue
         gate = CONSENT_GATES.get(decision)
         if gate and not consent[gate[0]]:
-            if gate[1]:
+            if gate[1] and gate[1] not in reasons:
                 reasons.append(gate[1])
             continue
         decisions.append(decision)
-        reasons.append(rule["reason"])
-    decisions = [d for d in v.DECISIONS if d in decisions]
+        reasons.append(rule["reason"].replace("{word}", words))
+    decisions = [d for d in vocabulary.DECISIONS if d in decisions]
 
     intensity = rules.aftercare_intensity[urgency] if "aftercare" in decisions else None
     if intensity:
         reasons.append(f"Nazorg met intensiteit '{intensity}' (bij urgentie '{urgency}').")
-    ordered = [c for c in v.CATEGORIES if c in categories]
+    ordered = [c for c in vocabulary.category_codes() if c in categories]
+    ordered += sorted(categories - set(ordered))
     return TriageResult(ordered, urgency, decisions, reasons, rules.version, intensity)
 
 

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from datetime import date
 
+from shared.keyed import purpose_key
+
 
 
 def _plain(text: str) -> str:
@@ -81,7 +83,9 @@ def keyed_hash(secret: bytes, identifier: str) -> bytes:
 
 
 def keys_of(secret: bytes, perpetrators: list[dict], reporter: dict | None) -> dict[str, set[bytes]]:
-    """{'perpetrator': {hash, …}, 'victim': {hash, …}} for one case."""
+    """{'perpetrator': {hash, …}, 'victim': {hash, …}} for one case, with the identity key derived from the
+    region secret (shared/keyed.py: statistics' case references use another)."""
+    secret = purpose_key(secret, "identity")
     return {
         "perpetrator": {keyed_hash(secret, i) for p in perpetrators for i in perpetrator_identifiers(p)},
         "victim": {keyed_hash(secret, i) for i in victim_identifiers(reporter)},

@@ -30,11 +30,12 @@ class PoolTimeout(Exception):
 class ConnectionPool:
     def __init__(self, max_connections: int = 6, idle_seconds: float = 30.0,
                  application_name: str = "meldpunt", connect=None, acquire_timeout: float = 30.0,
-                 reuse_wait: float = 0.25):
+                 reuse_wait: float = 0.25, session_options: str | None = None):
         self.max_connections = max_connections
         self.idle_seconds = idle_seconds
         self.application_name = application_name
         self.acquire_timeout = acquire_timeout
+        self.session_options = session_options  # libpq `options`: e.g. lock_timeout, statement_timeout
         # At the cap, wait this long for a busy connection to the same store to come back
         # before closing another store's idle one: a new PostgreSQL connection costs a process
         # fork and several milliseconds, a reused one nothing.
@@ -50,7 +51,8 @@ class ConnectionPool:
         self._closed = False
 
     def _default_connect(self, dsn):
-        return psycopg2.connect(dsn, application_name=self.application_name, connect_timeout=5)
+        extra = {"options": self.session_options} if self.session_options else {}
+        return psycopg2.connect(dsn, application_name=self.application_name, connect_timeout=5, **extra)
 
     # -- accounting, under the condition's lock
     @property
@@ -116,6 +118,7 @@ class ConnectionPool:
                 self._open -= 1
                 self._in_use -= 1
                 self._busy[dsn] -= 1
+                self._worked.pop(dsn, None)  # /health asks the store itself next time
                 self._cond.notify_all()
             raise
 
@@ -133,6 +136,8 @@ class ConnectionPool:
             if discard or conn.closed or self._closed:
                 self._open -= 1
                 close_it = True
+                if discard:  # broken: the store no longer counts as recently reachable (/health)
+                    self._worked.pop(dsn, None)
             else:
                 self._idle[dsn].append((time.monotonic(), conn))
                 self._worked[dsn] = time.monotonic()

@@ -38,6 +38,15 @@ class UnitOfWork:
         self.outbox_rows: list[tuple[int, dict, int]] = []  # (row id, envelope, priority) once written
         self._deferred = deferred_outbox
         self._unwritten: list[tuple[Event, dict, int]] = []
+        self._unwritten_audit: list[tuple] = []  # audit rows `flush` writes with the outbox rows
+        self.wakes: list[tuple[str, object]] = []  # (periodic task, when) told after the commit
+        self.recorded: list[Event] = []  # every event recorded here (signals offers them to partner subscribers)
+
+    def wake(self, task: str, at) -> None:
+        """This transaction writes work for a periodic task that falls due at `at`: once it commits,
+        the process's due-time index of that task learns it (shared/scan.py), so no scan has to find it."""
+        if at is not None:
+            self.wakes.append((task, at))
 
     def cursor(self):
         return self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
@@ -64,20 +73,33 @@ class UnitOfWork:
         if self.municipality is None:
             raise RuntimeError("events belong to a municipality; this unit of work has none")
         event = new_event(event_type, self.municipality, case_id, payload, correlation_id)
+        self.recorded.append(event)
         self._unwritten.append((event, dump_event(event), priority))
         if not self._deferred:
             self.flush()
         return event
 
     def flush(self) -> None:
-        """Write the events recorded so far to the outbox, in one statement."""
+        """Write the events recorded so far to the outbox and the audit entries to the audit log, in one
+        statement (issue 25: the two were a round trip each)."""
+        audits, self._unwritten_audit = self._unwritten_audit, []
         if not self._unwritten:
+            if audits:
+                with self.cursor() as cur:
+                    psycopg2.extras.execute_values(
+                        cur, "INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) VALUES %s",
+                        audits, page_size=len(audits))
             return
         unwritten, self._unwritten = self._unwritten, []
         with self.cursor() as cur:
+            audit = ""
+            if audits:
+                audit = "WITH audit AS (INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) VALUES {}) "
+                audit = cur.mogrify(audit.format(", ".join(["(%s, %s, %s, %s, %s)"] * len(audits))),
+                                    [value for row in audits for value in row]).decode()
             rows = psycopg2.extras.execute_values(
-                cur, "INSERT INTO hub.outbox (service, event_id, event_type, priority, envelope) VALUES %s "
-                     "RETURNING id, event_id",
+                cur, audit.replace("%", "%%") + "INSERT INTO hub.outbox (service, event_id, event_type, priority, "
+                "envelope) VALUES %s RETURNING id, event_id",
                 [(self.service, event.event_id, event.event_type, priority, json.dumps(envelope))
                  for event, envelope, priority in unwritten], page_size=len(unwritten), fetch=True)
         ids = {str(row["event_id"]): row["id"] for row in rows}
@@ -115,12 +137,13 @@ class UnitOfWork:
             raise MasterKeyMissing("no master key: set MELDPUNT_MASTER_KEY or MELDPUNT_MASTER_KEY_FILE")
         return self._keyring
 
-    def seal(self, table: str, column: str, row_id, value, raw: bool = False) -> bytes:
-        """`value` (JSON, or bytes when raw) encrypted with this municipality's current data key,
-        bound to table, column and row id."""
+    def seal(self, table: str, column: str, row_id, value, raw: bool = False, case_id=None) -> bytes:
+        """`value` (JSON, or bytes when raw) encrypted, bound to table, column and row id: with the case's own
+        key when it belongs to a case (`case_id`: erasure destroys that key), else with this municipality's
+        current data key."""
         if raw:
-            return self.keyring.encrypt(self, table, column, row_id, bytes(value))
-        return self.keyring.seal_json(self, table, column, row_id, value)
+            return self.keyring.encrypt(self, table, column, row_id, bytes(value), case_id=case_id)
+        return self.keyring.seal_json(self, table, column, row_id, value, case_id=case_id)
 
     def unseal(self, table: str, column: str, row_id, sealed, raw: bool = False):
         """The value of a sealed column; None stays None (erased, or never given)."""
@@ -132,10 +155,25 @@ class UnitOfWork:
 
     # -------------------------------------------------------------- audit
     def audit(self, actor: str, action: str, subject: str, case_id=None, reason: str | None = None):
-        """Write who did what with which personal data to the municipality's audit log."""
-        with self.cursor() as cur:
-            cur.execute("INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) "
-                        "VALUES (%s, %s, %s, %s, %s)", (actor, action, case_id, subject, reason))
+        """Write who did what with which personal data to the municipality's audit log: in a unit of work
+        that defers its outbox, together with the outbox rows when it commits (`flush`), else at once."""
+        self._unwritten_audit.append((actor, action, case_id, subject, reason))
+        if not self._deferred:
+            self.flush()
+
+    # ---------------------------------------------------- disclosure ledger
+    def disclose(self, disclosure, at=None) -> int:
+        """One row in the disclosure ledger (shared/disclosures.py): personal data of a case left, or is
+        handed over to leave, in this transaction."""
+        from shared import disclosures
+
+        return disclosures.record(self, disclosure, at=at)
+
+    def disclosed(self, case_id) -> list[dict]:
+        """The case's disclosure ledger, each row with its status now."""
+        from shared import disclosures
+
+        return disclosures.of_case(self, case_id)
 
 
 class Stores:
@@ -147,16 +185,21 @@ class Stores:
         self.pool = pool
         self.service = service
         self._commit_listeners = []
+        self._wake_listeners = []
         self.keyring = None
         if settings.master_key is not None:
-            from shared.crypto import Keyring
+            from shared.db.case_keys import keyring_for
 
-            self.keyring = Keyring(settings.master_key)
+            self.keyring = keyring_for(settings)
 
     def on_commit(self, listener):
         """Call `listener(dsn, outbox_rows)` after a unit of work that recorded events commits:
         (row id, envelope, priority) of each, so that the relay can publish them without a query."""
         self._commit_listeners.append(listener)
+
+    def on_wake(self, listener):
+        """Call `listener(task, municipality, at)` for each `UnitOfWork.wake` once its unit of work commits."""
+        self._wake_listeners.append(listener)
 
     def dsn_of(self, municipality: str) -> str:
         try:
@@ -176,6 +219,10 @@ class Stores:
                 if not conn.closed:
                     conn.rollback()
                 raise
+        if uow.wakes and municipality is not None:
+            for listener in self._wake_listeners:
+                for task, at in uow.wakes:
+                    listener(task, municipality, at)
         if uow.outbox_rows:
             for listener in self._commit_listeners:
                 try:

@@ -8,6 +8,13 @@ breaks the event contract (or is not JSON at all), or names a municipality outsi
 region, is parked at once: retrying cannot help it. The handler method receives a validated
 `shared.events.Event`.
 
+With `acute=True` the handler also consumes its acute queue (shared/messaging/topology.py):
+the copies of acute events, on a connection and channel of their own so that they are not
+held behind what the handler's main queue has already delivered, and handed to the next free
+worker. The same event also waits in the main queue, which gives it retries and parking; so
+an acute copy that fails is dropped, and the main queue's copy later finds the work done
+(the inbox) or does it.
+
 With `batch=N` the handler receives a list of up to N events instead: those waiting in its
 queue, or arriving within `window` seconds of the first, are handled by one worker, so one
 transaction can take many (group commit). A consumer off the incident's critical path
@@ -34,8 +41,8 @@ from shared import metrics
 from shared.config import settings_from_nameko
 from shared.db.unit_of_work import UnknownMunicipality
 from shared.events import InvalidEvent, load_event
-from shared.messaging import headers as h
-from shared.messaging.topology import (consumer_queue, dead_letter_queue_name, retry_exchange,
+from shared.messaging import headers as hub_headers
+from shared.messaging.topology import (acute_queue, consumer_queue, dead_letter_queue_name, retry_exchange,
                                        retry_queue_name)
 
 log = logging.getLogger(__name__)
@@ -76,8 +83,20 @@ class ContractCheckingQueueConsumer(QueueConsumer):
         provider.park_undecodable(message, exc)
 
 
+class AcuteQueueConsumer(ContractCheckingQueueConsumer):
+    """The acute queues of a service's handlers: their own connection and channel, a small prefetch."""
+
+    @property
+    def prefetch_count(self):
+        return min(self.container.max_workers, ACUTE_PREFETCH)
+
+
+ACUTE_PREFETCH = 4  # acute copies are few; each waits for the next free worker
+
+
 class ReliableEventHandler(EventHandler):
     queue_consumer = ContractCheckingQueueConsumer()
+    acute = False
 
     def __init__(self, source_service: str, event_type: str, batch: int = 1,
                  window: float = BATCH_WINDOW_SECONDS, **kwargs):
@@ -203,14 +222,15 @@ class ReliableEventHandler(EventHandler):
 
     def _retry_or_park(self, message, error, permanent: bool):
         headers = dict(message.headers or {})
-        attempt = int(headers.get(h.ATTEMPT, 0)) + 1
+        headers.pop("x-delivery-count", None)  # the quorum queue's count of this copy, not of the event
+        attempt = int(headers.get(hub_headers.ATTEMPT, 0)) + 1
         headers.update({
-            h.ATTEMPT: attempt,
-            h.QUEUE: self.queue.name,
-            h.SERVICE: self.service,
-            h.EVENT_TYPE: self.event_type,
-            h.ERROR: _describe(error),
-            h.FAILED_AT: datetime.now(timezone.utc).isoformat(),
+            hub_headers.ATTEMPT: attempt,
+            hub_headers.QUEUE: self.queue.name,
+            hub_headers.SERVICE: self.service,
+            hub_headers.EVENT_TYPE: self.event_type,
+            hub_headers.ERROR: _describe(error),
+            hub_headers.FAILED_AT: datetime.now(timezone.utc).isoformat(),
         })
         common = dict(exchange=retry_exchange(self.service).name, content_type=message.content_type or "application/octet-stream",
                       content_encoding=message.content_encoding or "binary", headers=headers,
@@ -219,13 +239,13 @@ class ReliableEventHandler(EventHandler):
         if not permanent and attempt <= len(self.retry_delays):
             delay = self.retry_delays[attempt - 1]
             log.warning("handler %s.%s failed (attempt %d), retrying in %ss: %s", self.service,
-                        self.method_name, attempt, delay, headers[h.ERROR])
+                        self.method_name, attempt, delay, headers[hub_headers.ERROR])
             self.publisher.publish(message.body, routing_key=retry_queue_name(self.queue.name, attempt),
                                    expiration=delay, **common)
             metrics.EVENTS_RETRIED.labels(self.service, self.event_type).inc()
         else:
             log.error("parking message in %s after %d attempt(s): %s", dead_letter_queue_name(self.service),
-                      attempt, headers[h.ERROR])
+                      attempt, headers[hub_headers.ERROR])
             self.publisher.publish(message.body, routing_key=dead_letter_queue_name(self.service), **common)
             metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.event_type).inc()
 
@@ -240,4 +260,62 @@ def _describe(error) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-event_handler = ReliableEventHandler.decorator
+class AcuteLaneHandler(ReliableEventHandler):
+    """A reliable event handler that also takes the acute copies of its events first."""
+    acute = True
+    acute_queue_consumer = AcuteQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        self.lane = _AcuteLane(self, acute_queue(self.source_service, self.event_type, self.service,
+                                                 self.method_name, declare=not self.queue.no_declare))
+        self.acute_queue_consumer.register_provider(self.lane)
+
+    def stop(self):
+        self.acute_queue_consumer.unregister_provider(self.lane)
+        super().stop()
+
+    def handle_acute(self, body, message):
+        started = time.monotonic()
+        try:
+            event = load_event(body)
+            if event.event_type != self.event_type or not self.region.knows(event.municipality):
+                raise InvalidEvent({"event_type": ["not for this handler"]})
+        except InvalidEvent:
+            self.acute_queue_consumer.ack_message(message)  # the main queue's copy is parked
+            return
+        argument = [event] if self.batch > 1 else event
+        try:
+            self.container.spawn_worker(self, (argument,), {}, context_data=self.unpack_message_headers(message),
+                                        handle_result=partial(self._acute_result, message, started))
+        except ContainerBeingKilled:
+            self.acute_queue_consumer.requeue_message(message)
+
+    def _acute_result(self, message, started, worker_ctx, result=None, exc_info=None):
+        metrics.HANDLER_SECONDS.labels(self.service, self.event_type).observe(time.monotonic() - started)
+        if exc_info is None:
+            metrics.EVENTS_HANDLED.labels(self.service, self.event_type).inc()
+        else:
+            metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+            log.warning("acute copy of %s failed in %s.%s (%s); its copy in %s carries on", self.event_type,
+                        self.service, self.method_name, _describe(exc_info[1]), self.queue.name)
+        self.acute_queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class _AcuteLane:
+    """What the acute queue consumer needs of a provider: the queue, and where messages go."""
+
+    def __init__(self, handler: AcuteLaneHandler, queue):
+        self.handler, self.queue = handler, queue
+
+    def handle_message(self, body, message):
+        self.handler.handle_acute(body, message)
+
+    def park_undecodable(self, message, exc):
+        self.handler.acute_queue_consumer.ack_message(message)  # the main queue's copy is parked
+
+
+def event_handler(source_service: str, event_type: str, acute: bool = False, **kwargs):
+    """`@event_handler(source, event_type, batch=N, window=S, acute=True)`: see the module's docstring."""
+    return (AcuteLaneHandler if acute else ReliableEventHandler).decorator(source_service, event_type, **kwargs)

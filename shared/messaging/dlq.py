@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kombu import Connection, Producer, Queue
 
-from shared.messaging import headers as h
+from shared.messaging import headers as hub_headers
 from shared.messaging.topology import dead_letter_queue_name
 
 
@@ -35,8 +35,16 @@ class DeadLetter:
                                               "attempts", "replayed", "failed_at", "error", "queue")}
 
 
+def _broker_death(headers: dict) -> dict:
+    """What the broker wrote when it dead-lettered the message itself (a consumer queue's
+    delivery limit): the queue and the reason, from the newest `x-death` entry."""
+    deaths = headers.get("x-death") or []
+    return deaths[0] if deaths and isinstance(deaths[0], dict) else {}
+
+
 def _dead_letter(service: str, message) -> DeadLetter:
     headers = message.headers or {}
+    death = {} if hub_headers.QUEUE in headers else _broker_death(headers)
     raw = message.body
     if isinstance(raw, str):
         raw = raw.encode(message.content_encoding if message.content_encoding not in (None, "binary") else "utf-8")
@@ -47,11 +55,13 @@ def _dead_letter(service: str, message) -> DeadLetter:
         body = {}
     return DeadLetter(
         message_id=str(message.properties.get("message_id") or body.get("event_id") or "?"),
-        service=service, queue=str(headers.get(h.QUEUE, "?")),
-        event_type=str(body.get("event_type") or headers.get(h.EVENT_TYPE, "?")),
+        service=service, queue=str(headers.get(hub_headers.QUEUE) or death.get("queue") or "?"),
+        event_type=str(body.get("event_type") or headers.get(hub_headers.EVENT_TYPE, "?")),
         municipality=str(body.get("municipality", "?")), case_id=str(body.get("case_id", "?")),
-        attempts=int(headers.get(h.ATTEMPT, 0)), error=str(headers.get(h.ERROR, "")),
-        failed_at=str(headers.get(h.FAILED_AT, "")), replayed=int(headers.get(h.REPLAYED, 0)),
+        attempts=int(headers.get(hub_headers.ATTEMPT, 0)),
+        error=str(headers.get(hub_headers.ERROR) or (f"the broker parked it: {death['reason']} (a worker died handling it, "
+                                           "or its connection was lost, on every delivery)" if death else "")),
+        failed_at=str(headers.get(hub_headers.FAILED_AT) or death.get("time") or ""), replayed=int(headers.get(hub_headers.REPLAYED, 0)),
         body=raw, message=message)
 
 
@@ -67,21 +77,29 @@ class DeadLetters:
             _, count, _ = Queue(dead_letter_queue_name(service))(conn.default_channel).queue_declare(passive=True)
             return count
 
-    def list(self, service: str, limit: int = 100) -> list[DeadLetter]:
+    def list(self, service: str, limit: int = 100, municipality: str | None = None) -> list[DeadLetter]:
+        """The first `limit` parked messages in queue order (with `municipality`: only those naming it, looking
+        at no more than SCAN_LIMIT messages). Nothing is acknowledged or rejected: closing the channel hands every
+        fetched message back, and the broker puts each back where it was, so looking never changes the order."""
         with self._connection() as conn:
             channel = conn.channel()
-            found = self._fetch(channel, service, limit)
-            channel.close()  # unacked messages go back to the queue
+            found = self._fetch(channel, service, limit, municipality)
+            channel.close()  # unacked messages go back to the queue, in their places
         return found
 
-    def _fetch(self, channel, service, limit):
+    SCAN_LIMIT = 10_000
+
+    def _fetch(self, channel, service, limit, municipality=None):
         queue = Queue(dead_letter_queue_name(service))(channel)
-        found = []
-        while len(found) < limit:
+        found, looked = [], 0
+        while len(found) < limit and looked < self.SCAN_LIMIT:
             message = queue.get(no_ack=False, accept=None)
             if message is None:
                 break
-            found.append(_dead_letter(service, message))
+            looked += 1
+            letter = _dead_letter(service, message)
+            if municipality is None or letter.municipality == municipality:
+                found.append(letter)
         return found
 
     def replay(self, service: str, message_id: str | None = None) -> list[str]:
@@ -97,8 +115,8 @@ class DeadLetters:
                     continue  # nothing says where it belongs; leave it for a person
                 message = letter.message
                 headers = {k: v for k, v in (message.headers or {}).items()
-                           if k not in (h.ATTEMPT, h.ERROR, h.FAILED_AT)}
-                headers[h.REPLAYED] = letter.replayed + 1
+                           if k not in (hub_headers.ATTEMPT, hub_headers.ERROR, hub_headers.FAILED_AT, "x-delivery-count")}
+                headers[hub_headers.REPLAYED] = letter.replayed + 1
                 producer.publish(letter.body, exchange="", routing_key=letter.queue, headers=headers,
                                  content_type=message.content_type or "application/octet-stream",
                                  content_encoding=message.content_encoding or "binary",

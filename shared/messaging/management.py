@@ -11,7 +11,8 @@ class ManagementError(Exception):
 
 
 def vhost_of(amqp_uri: str) -> str:
-    path = urlsplit(amqp_uri).path
+    """The vhost of MELDPUNT_AMQP_URI (of its first node, when it lists a cluster's nodes)."""
+    path = urlsplit(amqp_uri.split(";")[0]).path
     return unquote(path[1:]) if len(path) > 1 else "/"
 
 

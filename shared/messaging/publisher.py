@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 
 import amqp
-from kombu import Connection
 from kombu.serialization import dumps
+
+from shared.messaging.nodes import connect
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,14 @@ class Nacked(Exception):
 @dataclass
 class Outgoing:
     key: object           # what the caller marks as done when every message of the key is confirmed
-    body: dict
+    body: dict | bytes    # a dict is sent as JSON; bytes as they are, with `content_type`
     exchange: str
     routing_key: str
     mandatory: bool = False
     priority: int = 0
     message_id: str | None = None
     headers: dict = field(default_factory=dict)
+    content_type: str | None = None
 
 
 @dataclass
@@ -79,8 +81,7 @@ class BatchPublisher:
 
     # ------------------------------------------------------------------ internals
     def _open(self):
-        connection = Connection(self.amqp_uri)
-        connection.connect()
+        connection = connect(self.amqp_uri)  # the first node of a cluster that answers
         channel = connection.channel()
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
@@ -99,7 +100,10 @@ class BatchPublisher:
             if self._channel is None:
                 self._open()
             for message in messages:
-                content_type, encoding, payload = dumps(message.body, serializer="json")
+                if isinstance(message.body, bytes):
+                    content_type, encoding, payload = message.content_type, "utf-8", message.body
+                else:
+                    content_type, encoding, payload = dumps(message.body, serializer="json")
                 self._channel.basic_publish(
                     amqp.Message(payload, content_type=content_type, content_encoding=encoding,
                                  delivery_mode=PERSISTENT, priority=message.priority,

@@ -7,10 +7,16 @@ dead-lettered back to its queue) and each service has one dead-letter queue. A s
 own direct exchange `<service>.retry` (bound to its retry queues and its dead-letter queue),
 never through the default exchange, which would reach every queue of the vhost; that keeps
 each service's broker permissions narrow (`service_permissions`, docs/security.md).
+
+Every queue is a quorum queue, replicated over the cluster's nodes. A consumer queue parks a
+message in the service's dead-letter queue after DELIVERY_LIMIT deliveries (a message that
+kills its worker is not redelivered forever). Quorum queues have no per-message priority
+before RabbitMQ 4, so the acute lane is a queue of its own: an event recorded at the acute
+priority also goes to `<service>.acute`, where each handler on the incident's path has an
+acute queue it takes first (docs/architecture.md, "The acute lane").
 """
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 
@@ -19,8 +25,44 @@ from kombu import Connection, Exchange, Queue
 from shared.names import AFTERCARE, INTAKE, POLICE_LIAISON, SERVICES, TRIAGE
 
 PERSISTENT = 2
-MAX_PRIORITY = 10  # acute incidents overtake a backlog (x-max-priority on event queues)
-EVENT_QUEUE_ARGUMENTS = {"x-max-priority": MAX_PRIORITY}
+# Events recorded at this priority or above (shared/vocabulary.py URGENCY_PRIORITY: acuut 9)
+# also go to the acute lane.
+ACUTE_PRIORITY = 9
+# Deliveries of one message before a consumer queue parks it: a handler's own failures go
+# through the retry queues and never count here, so only a message that kills its worker (or
+# is returned by a connection lost mid-work) gets near it; ten leaves room for a few node
+# failures and restarts.
+DELIVERY_LIMIT = 10
+# A police unit's queue holds at most this many referral messages and bytes, each message at most
+# PARTNER_MESSAGE_TTL_HOURS; past either limit the oldest, and an expired message, move to the unit's
+# parked queue (dead-lettered: never dropped in silence), which holds at most PARTNER_PARKED_MAX_LENGTH
+# messages and PARTNER_PARKED_MAX_BYTES (then the oldest go, after the alert on anything parked; the
+# referrals themselves stay readable in police_liaison's API and webhook).
+PARTNER_QUEUE_MAX_LENGTH = 10_000
+PARTNER_QUEUE_MAX_BYTES = 64 * 1024 * 1024
+PARTNER_MESSAGE_TTL_HOURS = 14 * 24
+PARTNER_PARKED_MAX_LENGTH = 100_000
+PARTNER_PARKED_MAX_BYTES = 512 * 1024 * 1024
+
+
+def quorum(**arguments) -> dict:
+    """Queue arguments of a quorum queue; dead-lettering, where asked for, at least once (which
+    needs `reject-publish` overflow: the dead-lettering waits for the target's confirm)."""
+    arguments = {"x-queue-type": "quorum", **{k.replace("_", "-"): v for k, v in arguments.items()}}
+    if "x-dead-letter-exchange" in arguments:
+        arguments.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+    return arguments
+
+
+def consumer_queue_arguments(service: str) -> dict:
+    return quorum(x_delivery_limit=DELIVERY_LIMIT, x_dead_letter_exchange=retry_exchange(service).name,
+                  x_dead_letter_routing_key=dead_letter_queue_name(service))
+
+
+# The acute copy of an event is only a way past a backlog: the same event also waits in the
+# consumer queue, which retries and parks it. An acute copy that fails is dropped, and so is
+# one past the delivery limit (no dead-lettering).
+ACUTE_QUEUE_ARGUMENTS = quorum(x_delivery_limit=DELIVERY_LIMIT)
 
 
 def event_exchange(service: str) -> Exchange:
@@ -34,13 +76,103 @@ def police_referrals_exchange() -> Exchange:
     return Exchange("police.referrals", type="topic", durable=True, delivery_mode=PERSISTENT)
 
 
+def police_cloudevents_exchange() -> Exchange:
+    """The same referral events as CloudEvents 1.0 (AMQP binding, structured mode, NL GOV profile;
+    shared/partner_events.py): topic `police.cloudevents`, routing key `<police_unit>.<event_type>`.
+    A unit reads one of the two, per the region's `police_liaison.formats` (docs/events.md#cloudevents)."""
+    return Exchange("police.cloudevents", type="topic", durable=True, delivery_mode=PERSISTENT)
+
+
 def liaison_queue_name(unit: str) -> str:
     return f"police.referrals.{unit}"
 
 
-def liaison_queue(unit: str) -> Queue:
-    return Queue(liaison_queue_name(unit), exchange=police_referrals_exchange(), routing_key=f"{unit}.#",
-                 durable=True)
+def liaison_parked_queue_name(unit: str) -> str:
+    return f"{liaison_queue_name(unit)}.parked"
+
+
+@dataclass(frozen=True)
+class UnitQueueLimits:
+    """How much a police unit's queue holds: the region's `police_liaison.unit_queue_max_length`,
+    `unit_queue_max_bytes` and `unit_queue_message_ttl_hours`."""
+    max_length: int = PARTNER_QUEUE_MAX_LENGTH
+    max_bytes: int = PARTNER_QUEUE_MAX_BYTES
+    message_ttl_hours: float = PARTNER_MESSAGE_TTL_HOURS
+
+
+def liaison_queue_arguments(unit: str, limits: UnitQueueLimits = UnitQueueLimits()) -> dict:
+    """A unit that stops consuming must not fill the broker (its alarms would block every
+    publisher): past its length or byte limit the oldest messages, and any message older than its
+    TTL, move to the unit's parked queue (dead-lettered through `police.referrals.parked`, with the
+    reason `maxlen` or `expired` in x-death), and police liaison's metrics raise the alert
+    (docs/police-liaison.md)."""
+    return {"x-queue-type": "quorum", "x-max-length": limits.max_length,
+            "x-max-length-bytes": limits.max_bytes, "x-message-ttl": int(limits.message_ttl_hours * 3_600_000),
+            "x-overflow": "drop-head", "x-dead-letter-exchange": police_parked_exchange().name,
+            "x-dead-letter-routing-key": liaison_parked_queue_name(unit)}
+
+
+# Partner subscribers beyond the police (docs/partners.md): signals publishes each delivery to
+# `partners.events` with the subscriber's name as routing key; its one queue `partners.<name>` is bounded in
+# bytes and in time, and refuses more when full (the delivery waits in signals' outbox, retried with
+# backoff, and is logged as failed when it gives up): a partner that stops reading cannot fill the broker.
+# A message that outlives its TTL is dead-lettered into the subscriber's parked queue `partners.<name>.parked`
+# (through `partners.parked`, x-death reason `expired`), which the partner reads like its queue: not dropped in
+# silence. The parked queue has no TTL and the same byte limit; past it its oldest go.
+PARTNERS_EXCHANGE = "partners.events"
+PARTNERS_PARKED_EXCHANGE = "partners.parked"
+SUBSCRIBER_QUEUE_MAX_BYTES = 50 * 1024 * 1024
+SUBSCRIBER_QUEUE_TTL_SECONDS = 7 * 24 * 3600
+
+
+def partners_exchange() -> Exchange:
+    return Exchange(PARTNERS_EXCHANGE, type="direct", durable=True, delivery_mode=PERSISTENT)
+
+
+def subscriber_queue_name(name: str) -> str:
+    return f"partners.{name}"
+
+
+def subscriber_parked_queue_name(name: str) -> str:
+    return f"{subscriber_queue_name(name)}.parked"
+
+
+def partners_parked_exchange() -> Exchange:
+    return Exchange(PARTNERS_PARKED_EXCHANGE, type="direct", durable=True, delivery_mode=PERSISTENT)
+
+
+def subscriber_queue(name: str, max_bytes: int = SUBSCRIBER_QUEUE_MAX_BYTES,
+                     ttl_seconds: int = SUBSCRIBER_QUEUE_TTL_SECONDS) -> Queue:
+    return Queue(subscriber_queue_name(name), exchange=partners_exchange(), routing_key=name, durable=True,
+                 queue_arguments=quorum(x_max_length_bytes=max_bytes, x_message_ttl=ttl_seconds * 1000,
+                                        x_dead_letter_exchange=PARTNERS_PARKED_EXCHANGE,
+                                        x_dead_letter_routing_key=subscriber_parked_queue_name(name)))
+
+
+def subscriber_parked_queue(name: str, max_bytes: int = SUBSCRIBER_QUEUE_MAX_BYTES) -> Queue:
+    parked = subscriber_parked_queue_name(name)
+    return Queue(parked, exchange=partners_parked_exchange(), routing_key=parked, durable=True,
+                 queue_arguments={"x-queue-type": "quorum", "x-max-length-bytes": max_bytes, "x-overflow": "drop-head"})
+
+
+def police_parked_exchange() -> Exchange:
+    return Exchange("police.referrals.parked", type="direct", durable=True, delivery_mode=PERSISTENT)
+
+
+def liaison_queue(unit: str, limits: UnitQueueLimits = UnitQueueLimits(), cloudevents: bool = False) -> Queue:
+    """The unit's queue, bound to the hub's envelope (`police.referrals`) or, with `cloudevents`, to
+    `police.cloudevents`: one format per unit, never both."""
+    exchange = police_cloudevents_exchange() if cloudevents else police_referrals_exchange()
+    return Queue(liaison_queue_name(unit), exchange=exchange, routing_key=f"{unit}.#",
+                 durable=True, queue_arguments=liaison_queue_arguments(unit, limits))
+
+
+def liaison_parked_queue(unit: str) -> Queue:
+    name = liaison_parked_queue_name(unit)
+    return Queue(name, exchange=police_parked_exchange(), routing_key=name, durable=True,
+                 # the last stop: no TTL, its own limits (the oldest go past them)
+                 queue_arguments={"x-queue-type": "quorum", "x-max-length": PARTNER_PARKED_MAX_LENGTH,
+                                  "x-max-length-bytes": PARTNER_PARKED_MAX_BYTES, "x-overflow": "drop-head"})
 
 
 def consumer_queue_name(source: str, event_type: str, service: str, method: str) -> str:
@@ -53,7 +185,22 @@ def consumer_queue(source: str, event_type: str, service: str, method: str, decl
     (its queues come from `meldpunt declare`, run with the administrator's account)."""
     return Queue(consumer_queue_name(source, event_type, service, method),
                  exchange=event_exchange(source), routing_key=event_type, durable=True,
-                 queue_arguments=EVENT_QUEUE_ARGUMENTS, no_declare=not declare)
+                 queue_arguments=consumer_queue_arguments(service), no_declare=not declare)
+
+
+def acute_exchange(service: str) -> Exchange:
+    """The acute lane of a service's events: topic `<service>.acute`, routing key = event type."""
+    return Exchange(f"{service}.acute", type="topic", durable=True, delivery_mode=PERSISTENT)
+
+
+def acute_queue_name(queue_name: str) -> str:
+    return f"{queue_name}.acute"
+
+
+def acute_queue(source: str, event_type: str, service: str, method: str, declare: bool = True) -> Queue:
+    return Queue(acute_queue_name(consumer_queue_name(source, event_type, service, method)),
+                 exchange=acute_exchange(source), routing_key=event_type, durable=True,
+                 queue_arguments=ACUTE_QUEUE_ARGUMENTS, no_declare=not declare)
 
 
 def retry_exchange(service: str) -> Exchange:
@@ -67,10 +214,8 @@ def retry_queue_name(queue_name: str, step: int) -> str:
 
 def retry_queue(queue_name: str, step: int, service: str) -> Queue:
     name = retry_queue_name(queue_name, step)
-    return Queue(name, exchange=retry_exchange(service), routing_key=name, durable=True, queue_arguments={
-        "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": queue_name,
-    })
+    return Queue(name, exchange=retry_exchange(service), routing_key=name, durable=True,
+                 queue_arguments=quorum(x_dead_letter_exchange="", x_dead_letter_routing_key=queue_name))
 
 
 def dead_letter_queue_name(service: str) -> str:
@@ -79,7 +224,8 @@ def dead_letter_queue_name(service: str) -> str:
 
 def dead_letter_queue(service: str) -> Queue:
     name = dead_letter_queue_name(service)
-    return Queue(name, exchange=retry_exchange(service), routing_key=name, durable=True)
+    # no delivery limit: an operator looking at dead letters (`meldpunt dlq list`) returns them
+    return Queue(name, exchange=retry_exchange(service), routing_key=name, durable=True, queue_arguments=quorum())
 
 
 def service_permissions(service: str) -> dict:
@@ -87,15 +233,17 @@ def service_permissions(service: str) -> dict:
 
     Configure nothing: `meldpunt declare` creates every exchange, queue and binding as the
     administrator. Write: its own event exchange and retry exchange (police_liaison also the
-    police units' exchange). Read: its own consumer queues and its own dead-letter queue.
+    police units' exchanges, signals the partner subscribers' exchange). Read: its own consumer queues and its own dead-letter queue.
     """
     svc = re.escape(service)
-    write = [f"{svc}\\.events", f"{svc}\\.retry"]
+    write = [f"{svc}\\.events", f"{svc}\\.acute", f"{svc}\\.retry"]
     if service == "police_liaison":
-        write.append(re.escape(police_referrals_exchange().name))
+        write += [re.escape(police_referrals_exchange().name), re.escape(police_cloudevents_exchange().name)]
+    if service == "signals":
+        write += [re.escape(PARTNERS_EXCHANGE)]
     return {"configure": "^$",
             "write": "^(" + "|".join(write) + ")$",
-            "read": f"^(evt-[a-z_]+-[a-z_]+--{svc}\\.[a-z_]+|{svc}\\.dlq)$"}
+            "read": f"^(evt-[a-z_]+-[a-z_]+--{svc}\\.[a-z_]+(\\.acute)?|{svc}\\.dlq)$"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +253,7 @@ class Subscription:
     event_type: str
     service: str
     method: str
+    acute: bool = False  # has an acute queue, taken first
 
     @property
     def queue_name(self) -> str:
@@ -113,10 +262,8 @@ class Subscription:
     def queue(self) -> Queue:
         return consumer_queue(self.source, self.event_type, self.service, self.method)
 
-
-def service_class(service: str):
-    module = importlib.import_module(f"services.{service}.service")
-    return module.SERVICE
+    def acute_queue(self) -> Queue:
+        return acute_queue(self.source, self.event_type, self.service, self.method)
 
 
 def subscriptions_of(cls) -> list[Subscription]:
@@ -129,12 +276,8 @@ def subscriptions_of(cls) -> list[Subscription]:
         for entrypoint in getattr(method, "nameko_entrypoints", ()):
             if isinstance(entrypoint, ReliableEventHandler):
                 found.append(Subscription(entrypoint.source_service, entrypoint.event_type,
-                                          cls.name, method_name))
+                                          cls.name, method_name, entrypoint.acute))
     return sorted(found, key=lambda s: s.queue_name)
-
-
-def all_subscriptions() -> list[Subscription]:
-    return [s for service in SERVICES for s in subscriptions_of(service_class(service))]
 
 
 # Handlers that are gone. `meldpunt declare` deletes their queues and retry queues, so that no
@@ -148,26 +291,67 @@ RETIRED = (
 )
 
 
-def declare(amqp_uri: str, retry_steps: int, report=lambda line: None) -> None:
-    """Declare exchanges, consumer queues with bindings, retry queues and dead-letter queues."""
+def declare(amqp_uri: str, retry_steps: int, subs: list[Subscription], report=lambda line: None,
+            police_units=(), unit_queue_limits: UnitQueueLimits = UnitQueueLimits(), cloudevents_units=()) -> None:
+    """Declare exchanges, consumer and acute queues with bindings (`subs`: every service's
+    handlers, hub.registry.subscriptions), retry queues and dead-letter queues; a queue declared
+    earlier with another definition (a classic queue of an older hub) is migrated without losing
+    its messages (shared/messaging/migration.py). `police_units`: the units whose existing
+    queues (`meldpunt liaison add`) get the same treatment, with `unit_queue_limits`."""
+    from shared.messaging.migration import MigrationRefused, declare_all
+
     with Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
         for service in SERVICES:
             event_exchange(service)(channel).declare()
+            acute_exchange(service)(channel).declare()
             retry_exchange(service)(channel).declare()
-            dead_letter_queue(service)(channel).declare()
         police_referrals_exchange()(channel).declare()
-        subs = all_subscriptions()
+        police_cloudevents_exchange()(channel).declare()
+        police_parked_exchange()(channel).declare()
+        partners_exchange()(channel).declare()
+        items = [(dead_letter_queue(service), ()) for service in SERVICES]
         for sub in subs:
-            sub.queue()(channel).declare()
-            for step in range(1, retry_steps + 1):
-                retry_queue(sub.queue_name, step, sub.service)(channel).declare()
-        dropped = retire(channel, retry_steps)
+            retries = [retry_queue(sub.queue_name, step, sub.service) for step in range(1, retry_steps + 1)]
+            items.append((sub.queue(), tuple(q.name for q in retries)))
+            items += [(queue, ()) for queue in retries]
+            if sub.acute:
+                items.append((sub.acute_queue(), ()))
+        migrated = declare_all(conn, items)
+        units = _existing(conn, [liaison_queue_name(unit) for unit in sorted(set(police_units))])
+        for unit in sorted(set(police_units)):
+            if liaison_queue_name(unit) in units:
+                try:  # the parked queue first: the unit's queue overflows into it
+                    migrated.update(declare_all(conn, [(liaison_parked_queue(unit), ()),
+                                                       (liaison_queue(unit, unit_queue_limits,
+                                                                     cloudevents=unit in cloudevents_units), ())]))
+                except MigrationRefused as exc:  # the unit reads it now: the hub's own queues go on
+                    report(f"not migrated yet: {exc}")
+        dropped = retire(conn.channel(), retry_steps)
         channel.close()
+    for name, moved in migrated.items():
+        report(f"queue {name}: declared anew in its new definition (quorum), {moved} waiting message(s) kept")
+    acute = sum(1 for sub in subs if sub.acute)
     report(f"declared {len(SERVICES)} exchanges, {len(subs)} consumer queues with "
-           f"{retry_steps} retry step(s) each, {len(SERVICES)} dead-letter queues")
+           f"{retry_steps} retry step(s) each, {acute} acute queues, {len(SERVICES)} dead-letter queues"
+           + (f", {len(units)} police unit queue(s)" if units else ""))
+    if migrated:
+        report(f"migrated {len(migrated)} queue(s) to their new definition, {sum(migrated.values())} message(s) kept")
     if dropped:
         report(f"deleted the queues of {len(RETIRED)} retired handlers ({dropped} message(s) no one needs)")
+
+
+def _existing(conn, names) -> set[str]:
+    found = set()
+    for name in names:
+        channel = conn.channel()
+        try:
+            channel.queue_declare(name, passive=True)
+        except Exception:  # NotFound closes the channel
+            continue
+        channel.close()
+        found.add(name)
+    return found
 
 
 def retire(channel, retry_steps: int) -> int:

@@ -63,13 +63,40 @@ def errors_in_english(page, base, code, name):
     return seen
 
 
+def direct_danger(page, base, code, name):
+    """The 112 notice on every page, and "Is er nu direct gevaar?" answered yes: bel 112, by CSS alone."""
+    seen = {"notice_112": {}}
+    page.goto(f"{base}/meld")
+    seen["notice_112"]["picker"] = page.locator("#notice-112").is_visible()
+    page.get_by_role("link", name=name).click()
+    seen["notice_112"]["form"] = page.locator("#notice-112").is_visible()
+    seen["notice_text"] = page.locator("#notice-112").inner_text()
+    seen["call_before"] = page.locator("#call-112").is_visible()
+    page.get_by_role("group", name="Is er nu direct gevaar?").get_by_label("Ja", exact=True).check()
+    seen["call_after_yes"] = page.locator("#call-112").is_visible()
+    seen["call_text"] = page.locator("#call-112 .call-112-now").inner_text()
+    page.get_by_role("group", name="Is er nu direct gevaar?").get_by_label("Nee", exact=True).check()
+    seen["call_after_no"] = page.locator("#call-112").is_visible()
+    page.get_by_role("group", name="Is er nu direct gevaar?").get_by_label("Ja", exact=True).check()
+    page.get_by_label("Beschrijving *").fill("Hij staat met een mes voor de deur van het kantoor.")
+    page.get_by_label("Datum *").fill("2026-11-20")
+    page.get_by_label("Ik meld anoniem", exact=False).check()
+    page.get_by_role("button", name="Melding versturen").click()
+    page.wait_for_selector("#received")
+    seen["receipt"] = page.locator("#receipt-code").inner_text()
+    seen["notice_112"]["receipt"] = page.locator("#notice-112").is_visible()
+    seen["call_on_receipt"] = page.locator("#call-112").is_visible()
+    page.get_by_role("link", name="Melding volgen").click()
+    seen["notice_112"]["follow"] = page.locator("#notice-112").is_visible()
+    return seen
+
+
 def statistics_dashboard(page, base, key, screenshot, code):
-    """Open the dashboard with a key, look at the charts, screenshot them, filter on a municipality."""
+    """Open the dashboard with a key (in the Authorization header, as the workbench asks for it on a
+    person's behalf: no key form, no key cookie), look at the charts, screenshot them, filter."""
     seen = {}
+    page.set_extra_http_headers({"Authorization": f"Bearer {key}"})
     page.goto(f"{base}/dashboard")
-    seen["login_status"] = page.locator("form").count()
-    page.get_by_label("API-sleutel", exact=False).fill(key)
-    page.get_by_role("button", name="Open het dashboard").click()
     page.wait_for_selector("svg.bar-chart")
     seen["title"] = page.locator("h1").inner_text()
     seen["charts"] = page.locator("svg.bar-chart").count()
@@ -79,18 +106,26 @@ def statistics_dashboard(page, base, key, screenshot, code):
     seen["headings"] = page.locator("section.chart h2").all_inner_texts()
     seen["tiles"] = page.locator(".tile .value").all_inner_texts()
     page.screenshot(path=screenshot, full_page=True)
-    page.get_by_label("Gemeente").select_option(code)
-    page.get_by_label("Periode").fill("2026")
+    # what a person reads on the screenshot: the text as laid out, the chart numbers included
+    seen["text"] = page.locator("body").inner_text()
+    seen["chart_texts"] = page.locator("svg.bar-chart text").all_text_contents()
+    seen["quick_links"] = page.locator("p.quick a").all_inner_texts()
+    seen["description"] = page.locator('meta[name="description"]').get_attribute("content")
+    seen["icon_href"] = page.locator('link[rel="icon"]').get_attribute("href")
+    page.get_by_label("Gemeente", exact=True).select_option(code)
+    page.get_by_label("Periode", exact=True).fill("2026")
     page.get_by_role("button", name="Toon").click()
     page.wait_for_selector("svg.bar-chart")
     seen["filtered_title"] = page.locator("h1").inner_text()
     seen["filtered_url"] = page.url
     seen["filtered_charts"] = page.locator("svg.bar-chart").count()
+    seen["filtered_text"] = page.locator("body").inner_text()
+    seen["favicon"] = page.request.get(f"{base}/favicon.ico").status
     return seen
 
 
 SCENARIOS = {"submit_and_follow_up": submit_and_follow_up, "errors_in_english": errors_in_english,
-             "statistics_dashboard": statistics_dashboard}
+             "direct_danger": direct_danger, "statistics_dashboard": statistics_dashboard}
 # The dashboard is for a projector: a wide window. The form for a phone.
 VIEWPORTS = {"statistics_dashboard": {"width": 1920, "height": 1080}}
 

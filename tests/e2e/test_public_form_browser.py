@@ -1,5 +1,6 @@
 """The public form in a real headless browser (Debian's chromium driven by Playwright): keyboard only, no
-JavaScript on the page, fill in, submit, see the receipt, follow up with it.
+JavaScript on the page, fill in, submit, see the receipt, follow up with it; the 112 notice on every
+page and "Is er nu direct gevaar?" answered yes.
 
 The browser is driven from a separate process (browser_driver.py): this test process is
 eventlet-monkey-patched for nameko, and Playwright's driver hangs under that.
@@ -54,3 +55,23 @@ def test_errors_are_tied_to_their_fields_and_keep_the_input_in_english(intake):
     assert seen["email_value"] == "not-an-address" and seen["name_value"] == "Sanne Jansen"
     # The summary links to the fields, so a keyboard user can jump to each.
     assert seen["summary_links"] == 1
+
+
+def test_direct_danger_shows_bel_112_without_javascript(intake):
+    code = intake.region.codes[0]
+    seen = browse(intake, "direct_danger", code)
+    # a notice on every page of the form, JavaScript off
+    assert seen["notice_112"] == {"picker": True, "form": True, "receipt": True, "follow": True}
+    assert "Bel 112" in seen["notice_text"]
+    # the call shows only while "Ja" is chosen, by CSS alone
+    assert (seen["call_before"], seen["call_after_yes"], seen["call_after_no"]) == (False, True, False)
+    assert seen["call_text"] == "Bel nu 112."
+    assert seen["call_on_receipt"] is True
+    store = intake.case_store(code)
+    row = query(store, "SELECT case_id, direct_danger FROM intake.incidents WHERE receipt_code = %s",
+                (seen["receipt"],))[0]
+    assert row["direct_danger"] is True
+    # intake's acute check: the report goes out at the acute priority from the first hop
+    [event] = query(store, "SELECT priority, envelope FROM hub.outbox WHERE event_type = 'incident_reported' "
+                           "AND envelope->>'case_id' = %s", (str(row["case_id"]),))
+    assert event["priority"] == 9 and event["envelope"]["payload"]["direct_danger"] is True

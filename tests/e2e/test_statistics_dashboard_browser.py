@@ -1,5 +1,6 @@
 """The statistics dashboard in a real headless browser (Debian's chromium driven by Playwright, in its
-own process as for the public form): enter a key, see the charts as inline SVG, take a screenshot,
+own process as for the public form): enter a key, see the charts as inline SVG, take a screenshot
+and read what it shows (hidden as x with its footnote, never a bound; quick links of today),
 filter on a municipality and a year."""
 import json
 import os
@@ -10,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from services.statistics.domain import day
+from services.statistics.figures import period_containing
+from shared.clock import Clock
 from tests.support import incident_body, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,3 +43,13 @@ def test_dashboard_shows_its_charts(hub, tmp_path):
     assert "period=2026" in seen["filtered_url"] and f"municipality={code}" in seen["filtered_url"]
     png = screenshot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+    # read the page as the screenshot shows it: a hidden number is x, explained, never a bound
+    for text in (seen["text"], seen["filtered_text"], " ".join(seen["chart_texts"])):
+        assert "<" not in text
+    assert "x = verborgen" in " ".join(seen["text"].split())
+    today = day(Clock().now())
+    expected = [f"{text} ({period_containing(kind, today).label})" for kind, text in
+                (("week", "deze week"), ("month", "deze maand"), ("quarter", "dit kwartaal"), ("year", "dit jaar"))]
+    assert seen["quick_links"][:4] == expected
+    assert len(seen["description"]) > 40 and seen["icon_href"] == "/favicon.ico" and seen["favicon"] == 200

@@ -14,38 +14,67 @@ import requests
 
 from shared import auth
 from shared.http import ApiRequestHandler
-from shared.messaging.topology import service_class
+from hub.registry import service_class
+from services.workbench.web import PageHandler
 from shared.names import SERVICES
+
+
+@pytest.fixture
+def hub(hub, start_services):
+    """The five services of `hub`, signals and zaaksysteem: every service's endpoints (or consumers) are looked at
+    here."""
+    start_services("signals", "zaaksysteem")
+    return hub
+
 
 # (method, url) pairs anyone may call: they carry no case content.
 PUBLIC = {
-    ("GET", "/health"), ("GET", "/metrics"),                       # liveness and counters, no labels with content
+    ("GET", "/health"), ("GET", "/metrics"),  # liveness; counters (on the operator port only), labels bounded
     ("GET", "/meld"), ("GET", "/meld/static/meld.css"),            # the public form: CSRF token + rate limit
     ("GET", "/meld/<code>"), ("POST", "/meld/<code>"),
     ("GET", "/meld/<code>/volg"), ("POST", "/meld/<code>/volg"),   # follow-up: the reporter's follow-up code
     ("GET", "/api/v1/openapi.json"),                               # a service's API description
-    # the statistics dashboard is a page: without a valid key (cookie) it shows only the key form, and
-    # its figures go through statistics:read like the API (tests/integration/test_statistics.py)
-    ("GET", "/dashboard"), ("POST", "/dashboard/session"), ("POST", "/dashboard/logout"),
-    ("GET", "/dashboard/dashboard.css"),
+    # the statistics dashboard (GET /dashboard) asks for statistics:read like the API: people see it in the
+    # workbench, behind its sign-in (tests/integration/test_statistics.py, test_workbench_pages.py)
+    ("GET", "/dashboard/dashboard.css"), ("GET", "/favicon.ico"),  # the dashboard's (and the form's) icon
+    ("GET", "/meld/privacy"), ("GET", "/meld/toegankelijkheid"),   # the privacy and accessibility statements
+    ("GET", "/robots.txt"),
 }
 GUARD = re.compile(r'self\._principal\(request, "([a-z_]+:[a-z_]+)"\)')
 
 
-def http_entrypoints():
-    """(service, method, url, python method) for every @api entrypoint of every service."""
+def http_entrypoints(pages=False):
+    """(service, method, url, python method) for every @api entrypoint of every service (or, with
+    `pages`, every workbench page, which people open with a session instead of a key)."""
     found = []
     for name in SERVICES:
         cls = service_class(name)
         for attr in dir(cls):
             method = getattr(cls, attr)
             for entrypoint in getattr(method, "nameko_entrypoints", ()):
-                if isinstance(entrypoint, ApiRequestHandler):
-                    found.append((name, entrypoint.method, entrypoint.url, method))
+                if isinstance(entrypoint, ApiRequestHandler) and isinstance(entrypoint, PageHandler) == pages:
+                    found.append((name, entrypoint.method, entrypoint.url, method) if not pages else
+                                 (name, entrypoint.method, entrypoint.url, entrypoint.needs))
     return found
 
 
 ENTRYPOINTS = http_entrypoints()
+PAGES = http_entrypoints(pages=True)
+# Workbench pages anyone may open: signing in and out, the stylesheet and the icon. Every other page names the
+# permission it needs (the same PERMISSIONS as the API) or asks only for a session (signed_in).
+PUBLIC_PAGES = {("GET", "/"), ("GET", "/static/workbench.css"), ("GET", "/favicon.ico"), ("GET", "/aanmelden"),
+                ("GET", "/aanmelden/<domain_code>"), ("GET", "/aanmelden/terug"), ("GET", "/afgemeld")}
+
+
+def test_every_page_is_public_on_purpose_or_needs_a_session_and_one_known_permission():
+    assert len(PAGES) >= 8
+    for service, verb, url, needs in PAGES:
+        if (verb, url) in PUBLIC_PAGES:
+            assert needs is None, (verb, url)
+        else:
+            # one permission, or a few of which any opens the page (a case: the meldpunt's or aftercare's part)
+            wanted = needs if isinstance(needs, tuple) else (needs,)
+            assert needs == "signed_in" or (wanted and all(n in auth.PERMISSIONS for n in wanted)), (verb, url, needs)
 GUARDED = [(service, verb, url) for service, verb, url, _ in ENTRYPOINTS if (verb, url) not in PUBLIC]
 
 
@@ -97,15 +126,20 @@ def role_keys(hub):
 
 
 def test_every_guarded_endpoint_answers_401_without_a_key_and_403_to_roles_without_its_permission(hub, role_keys):
+    hub_services = {"intake", "triage", "police_liaison", "aftercare", "statistics"}
     by_route = {(service, verb, url): method for service, verb, url, method in ENTRYPOINTS}
     for service, verb, url in GUARDED:
+        if service not in hub_services:  # the workbench serves pages (above), no key-guarded API
+            continue
         permission = permission_of(by_route[(service, verb, url)])
         address = hub.url(service, _concrete(url))
         body = {} if verb in ("POST", "PATCH", "PUT") else None
 
         anonymous = requests.request(verb, address, json=body, timeout=10)
         assert anonymous.status_code == 401, (service, verb, url, anonymous.text)
-        assert anonymous.headers["Content-Type"] == "application/problem+json"
+        # the dashboard is a page: a browser without a header is told where to go (the workbench)
+        assert anonymous.headers["Content-Type"] == ("text/html; charset=utf-8" if url == "/dashboard"
+                                                     else "application/problem+json")
 
         for role, key in role_keys.items():
             answer = requests.request(verb, address, json=body, timeout=10,
@@ -120,12 +154,9 @@ def test_every_guarded_endpoint_answers_401_without_a_key_and_403_to_roles_witho
 def test_public_endpoints_answer_without_a_key(hub):
     code = hub.region.codes[0]
     for service, verb, url, _ in ENTRYPOINTS:
-        if (verb, url) not in PUBLIC or verb != "GET":
+        if (verb, url) not in PUBLIC or verb != "GET" or service == "workbench":  # not started by `hub`
             continue
         answer = requests.get(hub.url(service, url.replace("<code>", code)), timeout=10)
-        if url == "/dashboard":  # without a key: only the key form, no figures
-            assert answer.status_code == 401 and 'name="key"' in answer.text and "<svg" not in answer.text
-            continue
         assert answer.status_code == 200, (service, url, answer.status_code)
 
 
@@ -146,7 +177,10 @@ def test_an_operator_sees_dead_letter_summaries_without_bodies(hub):
 
     code = hub.region.codes[0]
     operator = {"Authorization": f"Bearer {hub.key(code, 'operator')}"}
-    publish_raw(hub.settings.amqp_uri, "intake.events", "incident_reported", b'{"name": "Sanne Jansen"')
+    # malformed (no envelope, a name in it), but naming the operator's municipality: an operator sees only
+    # their own municipality's letters (tests/integration/test_dead_letters_scope.py)
+    publish_raw(hub.settings.amqp_uri, "intake.events", "incident_reported",
+                f'{{"municipality": "{code}", "name": "Sanne Jansen"}}'.encode())
     from tests.support import wait_for
 
     listed = wait_for(lambda: (r := requests.get(hub.url("triage", "/api/v1/dead-letters"), headers=operator,

@@ -9,16 +9,18 @@ import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import eventlet
+import psycopg2
 import pytest
 import requests
 
 from shared.clock import FixedClock
 from shared.crypto import CryptoError, Keyring
+from shared.db.case_keys import CaseKeyStore
+from shared.db.unit_of_work import UnitOfWork
 from shared.events import dump_event, new_event
-from shared.messaging.topology import service_class
+from hub.registry import service_class
 from shared.config import REPO_ROOT
-from tests.support import create_key, free_port, publish_raw, query, wait_for
+from tests.support import WatchedClock, create_key, free_port, publish_raw, query, wait_for
 
 MONDAY = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)  # 09:30 in Middelburg
 REMINDERS = ("aftercare_contact_due", "aftercare_overdue")
@@ -71,15 +73,11 @@ class Api:
         return requests.post(self.base + path, json=body, headers=self.headers, timeout=10)
 
 
-def settle(ticks=5, interval=0.1):
-    eventlet.sleep(ticks * interval)
-
-
 # ----------------------------------------------------------------- whole plan
 
 def test_a_whole_plan_walked_through_on_a_fixed_clock(settings, start_services):
     settings = fast(settings)
-    clock = FixedClock(MONDAY)
+    clock = WatchedClock(MONDAY)
     start_services("aftercare", settings=settings, clock=clock)
     code = settings.region.codes[0]
     dsn = settings.region.municipality(code).case_store_dsn
@@ -96,12 +94,12 @@ def test_a_whole_plan_walked_through_on_a_fixed_clock(settings, start_services):
     # first contact is due within 24 hours, so it shows as due at once (remind_before_hours: 24)
     wait_for(lambda: reminders(dsn, case_id) == [("aftercare_contact_due", "first_contact")], what="due")
     assert [i["moment"] for i in api.get("/worklist", view="open").json()["items"]
-            if i["case_id"] == str(case_id)] == ["first_contact", "follow_up_week", "follow_up_weeks_4_6"]
+            if i["case_id"] == str(case_id)] == ["first_contact", "follow_up_2_weeks", "follow_up_6_8_weeks"]
 
     # nobody called in time: overdue, once
     clock.advance(hours=24, minutes=1)
     wait_for(lambda: ("aftercare_overdue", "first_contact") in reminders(dsn, case_id), what="overdue")
-    settle()
+    clock.rounds("send_reminders")  # a whole reminder round on the new time
     assert reminders(dsn, case_id) == [("aftercare_contact_due", "first_contact"),
                                        ("aftercare_overdue", "first_contact")]
     assert api.post(f"/plans/{plan_id}/assign", {"worker": "m.devries"}).status_code == 200
@@ -116,24 +114,25 @@ def test_a_whole_plan_walked_through_on_a_fixed_clock(settings, start_services):
     assert response.json()["moment"] == "first_contact"
     assert api.get("/worklist", view="overdue", worker="m.devries").json()["items"] == []
 
-    # the week follow-up: due a day ahead, shown as due today on its day
-    clock.set(MONDAY + timedelta(days=6, hours=1))
-    wait_for(lambda: ("aftercare_contact_due", "follow_up_week") in reminders(dsn, case_id), what="week due")
-    clock.set(MONDAY + timedelta(days=7, hours=-1))
+    # the two-week follow-up: due a day ahead, shown as due today on its day
+    clock.set(MONDAY + timedelta(days=13, hours=1))
+    wait_for(lambda: ("aftercare_contact_due", "follow_up_2_weeks") in reminders(dsn, case_id), what="2 weeks due")
+    clock.set(MONDAY + timedelta(days=14, hours=-1))
     today = api.get("/worklist", view="due_today").json()["items"]
-    assert (str(case_id), "follow_up_week") in [(i["case_id"], i["moment"]) for i in today]
+    assert (str(case_id), "follow_up_2_weeks") in [(i["case_id"], i["moment"]) for i in today]
     assert api.post(f"/plans/{plan_id}/contacts", {
         "contacted_at": clock.now().isoformat(), "contacted_by": "m.devries", "method": "visit",
         "outcome": "reached"}).status_code == 201
 
-    # four weeks (hoog: day 28): the TSQ says 7 of 10, more than three weeks after the incident
-    clock.set(MONDAY + timedelta(days=27, hours=12))
-    wait_for(lambda: ("aftercare_contact_due", "follow_up_weeks_4_6") in reminders(dsn, case_id), what="due")
+    # six weeks (hoog: day 42): the TSQ says 7 of 10, past four weeks after the incident: huisarts or bedrijfsarts
+    clock.set(MONDAY + timedelta(days=41, hours=12))
+    wait_for(lambda: ("aftercare_contact_due", "follow_up_6_8_weeks") in reminders(dsn, case_id), what="due")
     response = api.post(f"/plans/{plan_id}/contacts", {
         "contacted_at": clock.now().isoformat(), "contacted_by": "m.devries", "method": "video",
         "outcome": "reached", "tsq_answers": TSQ_SEVEN_YES, "notes": CANARY})
     assert response.status_code == 201, response.text
-    assert response.json()["wellbeing"] == {"score": 7, "advise_referral": True, "too_early": False}
+    assert response.json()["wellbeing"] == {"score": 7, "advise_referral": True, "too_early": False, "threshold": 6,
+                                            "refer_to": ["huisarts", "bedrijfsarts"]}
 
     response = api.post(f"/plans/{plan_id}/referrals", {
         "kind": "slachtofferhulp", "referred_at": clock.now().isoformat(), "referred_by": "m.devries"})
@@ -158,15 +157,15 @@ def test_a_whole_plan_walked_through_on_a_fixed_clock(settings, start_services):
     assert response.status_code == 200, response.text
     closed = outbox(dsn, case_id, "aftercare_closed")
     assert [c["payload"] for c in closed] == [{"plan_id": plan_id, "reason": "completed", "contacts": 3,
-                                               "referrals": 1, "days_open": 29}]
+                                               "referrals": 1, "days_open": 43}]
     assert api.post(f"/plans/{plan_id}/close", {"reason": "completed"}).status_code == 409
 
     # every contact moment was reminded exactly once, and nothing follows a closed plan
     clock.advance(days=100)
-    settle()
+    clock.rounds("send_reminders")  # a whole reminder round on the new time
     assert sorted(reminders(dsn, case_id)) == sorted([
         ("aftercare_contact_due", "first_contact"), ("aftercare_overdue", "first_contact"),
-        ("aftercare_contact_due", "follow_up_week"), ("aftercare_contact_due", "follow_up_weeks_4_6")])
+        ("aftercare_contact_due", "follow_up_2_weeks"), ("aftercare_contact_due", "follow_up_6_8_weeks")])
 
     recorded = [r["payload"] for r in outbox(dsn, case_id, "aftercare_contact_recorded", "aftercare_referred")]
     assert len(recorded) == 4 and CANARY not in str(recorded) and "slachtofferhulp" not in str(recorded)
@@ -202,30 +201,34 @@ def test_contact_fields_are_checked(settings, start_services):
 
 def test_two_aftercare_instances_send_each_reminder_once(settings, start_services, container_factory):
     settings = fast(settings, reminder_interval_seconds=0.05)
-    clock = FixedClock(MONDAY)
-    start_services("aftercare", settings=settings, clock=clock)
+    clocks = (WatchedClock(MONDAY), WatchedClock(MONDAY))  # one each: each instance's rounds are watched
+    start_services("aftercare", settings=settings, clock=clocks[0])
     second = settings.nameko_config("aftercare")
-    second.update(WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", MELDPUNT_CLOCK=clock)
+    second.update(WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", MELDPUNT_OPERATOR_ADDRESS=f"127.0.0.1:{free_port()}",
+                  MELDPUNT_CLOCK=clocks[1])
     container_factory(service_class("aftercare"), second).start()
 
     codes = settings.region.codes[:2]
     cases = {(code, uuid.uuid4()) for code in codes for _ in range(15)}
     # planned while the timers may not see anything due yet (first contact tomorrow, shown a day ahead)
-    clock.set(MONDAY - timedelta(days=400))
+    for clock in clocks:
+        clock.set(MONDAY - timedelta(days=400))
     for code, case_id in cases:
         triaged(settings, code, case_id, urgency="normaal")
     for code, case_id in cases:
         wait_for(lambda: plan_of(settings.region.municipality(code).case_store_dsn, case_id), what="plans")
     # "downtime": the clock jumps far past every deadline, both instances catch up at once
-    clock.set(MONDAY)
-    expected = {(t, m) for t in REMINDERS for m in ("first_contact", "follow_up_week", "follow_up_weeks_4_6")}
+    for clock in clocks:
+        clock.set(MONDAY)
+    expected = {(t, m) for t in REMINDERS for m in ("first_contact", "follow_up_2_weeks", "follow_up_6_8_weeks")}
 
     def all_sent():
         return all(len(reminders(settings.region.municipality(c).case_store_dsn, case_id)) >= 6
                    for c, case_id in cases)
 
-    wait_for(all_sent, timeout=30, what="every reminder")
-    settle(ticks=10, interval=0.05)
+    wait_for(all_sent, what="every reminder")
+    for clock in clocks:  # a whole round of each instance after that sends nothing twice
+        clock.rounds("send_reminders")
     for code, case_id in cases:
         sent = reminders(settings.region.municipality(code).case_store_dsn, case_id)
         assert len(sent) == 6 and set(sent) == expected, (code, case_id, sent)
@@ -250,7 +253,7 @@ def test_a_plan_is_replanned_when_triage_changes_the_urgency(settings, start_ser
     due = {r["kind"]: r["due_at"] for r in query(
         dsn, "SELECT kind, due_at FROM aftercare.contact_moments WHERE plan_id = %s", (plan["plan_id"],))}
     assert due == {"first_contact": MONDAY.replace(hour=16, minute=0),  # 17:00 Amsterdam, same working day
-                   "follow_up_week": MONDAY + timedelta(days=5), "follow_up_weeks_4_6": MONDAY + timedelta(days=28)}
+                   "follow_up_2_weeks": MONDAY + timedelta(days=14), "follow_up_6_8_weeks": MONDAY + timedelta(days=42)}
     planned = [r["payload"] for r in outbox(dsn, case_id, "aftercare_planned")]
     assert [(p["urgency"], p["plan_id"]) for p in planned] == [("laag", str(plan["plan_id"])),
                                                                ("acuut", str(plan["plan_id"]))]
@@ -261,7 +264,7 @@ def test_a_plan_is_replanned_when_triage_changes_the_urgency(settings, start_ser
 
 def test_declined_aftercare_sends_nothing(settings, start_services):
     settings = fast(settings, remind_before_hours=0)
-    clock = FixedClock(MONDAY)
+    clock = WatchedClock(MONDAY)
     start_services("aftercare", settings=settings, clock=clock)
     code = settings.region.codes[0]
     dsn = settings.region.municipality(code).case_store_dsn
@@ -279,7 +282,7 @@ def test_declined_aftercare_sends_nothing(settings, start_services):
     clock.advance(days=60)
     # the control plan proves the timer ran past every deadline
     wait_for(lambda: len(reminders(dsn, control)) == 6, what="control reminders")
-    settle()
+    clock.rounds("send_reminders")  # a whole reminder round on the new time
     assert reminders(dsn, declined) == []
     closed = outbox(dsn, declined, "aftercare_closed")
     assert [c["payload"]["reason"] for c in closed] == ["declined"]
@@ -298,7 +301,6 @@ def test_no_plan_without_an_aftercare_decision(settings, start_services):
     event = triaged(settings, code, without, decisions=("police_referral",))
     wait_for(lambda: query(dsn, "SELECT 1 FROM hub.inbox WHERE consumer = 'aftercare.on_incident_triaged' "
                                 "AND event_id = %s", (event.event_id,)), what="event handled")
-    settle()
     assert plan_of(dsn, without) is None and outbox(dsn, without, "aftercare_planned", *REMINDERS) == []
 
 
@@ -325,7 +327,8 @@ def test_health_data_is_unreadable_in_the_database_without_the_key(settings, sta
     contact = query(dsn, "SELECT contact_id, health FROM aftercare.contacts WHERE plan_id = %s", (plan_id,))[0]
     referral = query(dsn, "SELECT details FROM aftercare.referrals WHERE referral_id = %s", (referral_id,))[0]
     raw = bytes(contact["health"])
-    assert raw[:3] == b"MH\x01" and CANARY.encode() not in raw and b"tsq" not in raw
+    assert raw[:3] == b"MH\x02"  # sealed under the case's own key (crypto-shredding)
+    assert CANARY.encode() not in raw and b"tsq" not in raw
     assert CANARY.encode() not in bytes(referral["details"]) and b"bedrijfsarts" not in bytes(referral["details"])
     # nowhere in the case store as text either: not in any table the aftercare schema has, nor the outbox
     for table in ("aftercare.contacts", "aftercare.referrals", "aftercare.care_plans", "hub.outbox",
@@ -335,22 +338,24 @@ def test_health_data_is_unreadable_in_the_database_without_the_key(settings, sta
     wrapped = query(dsn, "SELECT version, wrapped_key FROM hub.data_keys")
     assert [w["version"] for w in wrapped] == [1] and len(bytes(wrapped[0]["wrapped_key"])) == 12 + 32 + 16
 
-    class Store:
-        municipality = code
-
-        def fetchone(self, sql, params=None):
-            return query(dsn, sql, params)[0] if query(dsn, sql, params) else None
-
     table, column = "aftercare.contacts", "health"
-    assert CANARY.encode() in Keyring(settings.master_key).decrypt(Store(), table, column, contact["contact_id"], raw)
-    with pytest.raises(CryptoError):
-        Keyring(os.urandom(32)).decrypt(Store(), table, column, contact["contact_id"], raw)
+    key_store = CaseKeyStore(settings.region.key_store_dsn)  # the case keys, wrapped under the data key
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn:
+            uow = UnitOfWork(conn, "test", code)
+            assert CANARY.encode() in Keyring(settings.master_key, case_keys=key_store).decrypt(
+                uow, table, column, contact["contact_id"], raw)
+            with pytest.raises(CryptoError):
+                Keyring(os.urandom(32), case_keys=key_store).decrypt(uow, table, column, contact["contact_id"], raw)
+    finally:
+        conn.close()
 
 
 def test_aftercare_will_not_start_without_a_master_key(hub_env):
     env = {k: v for k, v in {**os.environ, **hub_env}.items()
            if k not in ("MELDPUNT_MASTER_KEY", "MELDPUNT_MASTER_KEY_FILE")}
-    result = subprocess.run([sys.executable, "-m", "shared.runner", "aftercare"], cwd=REPO_ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "hub.runner", "aftercare"], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

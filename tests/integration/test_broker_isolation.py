@@ -10,7 +10,7 @@ import uuid
 import pika
 import pytest
 
-from shared.config import load_settings
+from hub.registry import load_settings
 from shared.messaging.management import ManagementApi
 from shared.messaging.topology import dead_letter_queue_name
 from shared.names import SERVICES

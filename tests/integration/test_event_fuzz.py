@@ -10,13 +10,22 @@ One hub for all examples; each message is recognised by its AMQP message_id.
 import json
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shared.events import CATALOGUE, dump_event, new_event
 from shared.messaging.dlq import DeadLetters
-from shared.messaging.topology import all_subscriptions
+from hub.registry import all_subscriptions
 from tests.support import publish_raw, query, wait_for
 from tests.unit import samples
+
+
+@pytest.fixture
+def hub(hub, start_services):
+    """The five services of `hub`, signals and zaaksysteem: every service's endpoints (or consumers) are looked at here."""
+    start_services("signals", "zaaksysteem")
+    return hub
+
 
 SUBSCRIPTIONS = all_subscriptions()
 ROUTES = sorted({(s.source, s.event_type) for s in SUBSCRIPTIONS})

@@ -78,7 +78,9 @@ def test_old_clients_get_the_same_answers(intake):
     code = intake.region.codes[0]
     key = intake.key(code)
     response = post(intake, key, {"occurred_at": "2026-11-20T14:05:00+01:00", "description": "Uitgescholden."})
-    assert response.status_code == 201 and set(response.json()) == {"case_id", "status"}
+    # the foundation's answer, extended only: the receipt (issue 19) is added, nothing renamed or taken away
+    assert response.status_code == 201 and set(response.json()) == {"case_id", "status", "receipt_code", "secret"}
+    assert response.json()["status"] == "ontvangen"
     shown = requests.get(intake.url("intake", f"/api/v1/incidents/{response.json()['case_id']}"),
                          headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
     assert shown["occurred_at_precision"] == "exact" and shown["reporter_relation"] == "target"

@@ -7,7 +7,8 @@ import uuid
 import pytest
 import requests
 
-from services.intake import openapi, signatures
+from services.intake import openapi
+from shared import signatures
 from shared.config import REPO_ROOT
 from tests.support import Hub, case_store_uow, incident_body, meldpunt, query, wait_for
 
@@ -46,7 +47,8 @@ def signed_post(hub, key, secret, body: bytes, timestamp=None, signature=None, *
     timestamp = str(int(time.time())) if timestamp is None else timestamp
     return requests.post(hub.url("intake", "/api/v1/incidents"), data=body, timeout=10, headers={
         **bearer(key), "Content-Type": "application/json", signatures.TIMESTAMP_HEADER: timestamp,
-        signatures.SIGNATURE_HEADER: signature or signatures.sign(secret, timestamp, body), **headers})
+        signatures.SIGNATURE_HEADER: signature or signatures.sign(secret, timestamp, "POST", "/api/v1/incidents", "",
+                                                                  body), **headers})
 
 
 def test_a_good_signature_is_accepted(intake, signing_key):
@@ -60,7 +62,8 @@ def test_a_good_signature_is_accepted(intake, signing_key):
     # a GET by the same key is signed too (over an empty body)
     ts = str(int(time.time()))
     shown = requests.get(intake.url("intake", f"/api/v1/incidents/{case_id}"), timeout=10, headers={
-        **bearer(key), signatures.TIMESTAMP_HEADER: ts, signatures.SIGNATURE_HEADER: signatures.sign(secret, ts, b"")})
+        **bearer(key), signatures.TIMESTAMP_HEADER: ts,
+        signatures.SIGNATURE_HEADER: signatures.sign(secret, ts, "GET", f"/api/v1/incidents/{case_id}", "", b"")})
     assert shown.status_code == 200 and shown.json()["channel"] == "api"
 
 
@@ -85,7 +88,7 @@ def test_a_bad_signature_is_401_naming_the_header_and_stores_nothing(intake, sig
     else:  # signed one body, sent another
         ts = str(int(time.time()))
         response = signed_post(intake, key, secret, body.replace(b"balie", b"bAlie"), timestamp=ts,
-                               signature=signatures.sign(secret, ts, body))
+                               signature=signatures.sign(secret, ts, "POST", "/api/v1/incidents", "", body))
     assert response.status_code == 401, response.text
     problem = response.json()
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -118,7 +121,7 @@ def test_keys_without_a_signing_secret_need_no_signature_and_unsign_lifts_it(int
     assert intake.report(key).status_code == 401
     assert meldpunt(hub_env, "apikey", "unsign", code, key.split(".")[1]).returncode == 0
     assert intake.report(key).status_code == 201
-    assert query(intake.case_store(code), "SELECT count(*) AS n FROM intake.signing_secrets WHERE key_id = %s",
+    assert query(intake.case_store(code), "SELECT count(*) AS n FROM hub.signing_secrets WHERE key_id = %s",
                  (key.split(".")[1],))[0]["n"] == 0
 
 
@@ -129,7 +132,7 @@ def test_sign_refuses_an_unknown_key(intake, hub_env):
 
 def test_the_signing_secret_is_stored_encrypted(intake, signing_key):
     _, secret = signing_key
-    stored = query(intake.case_store(intake.region.codes[0]), "SELECT secret FROM intake.signing_secrets")
+    stored = query(intake.case_store(intake.region.codes[0]), "SELECT secret FROM hub.signing_secrets")
     assert stored and all(secret.encode() not in bytes(row["secret"]) for row in stored)
     assert all(bytes(row["secret"]).startswith(b"MH") for row in stored)
 

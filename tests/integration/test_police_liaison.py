@@ -18,9 +18,9 @@ import requests
 import yaml
 
 from services.police_liaison import webhooks
-from shared.clock import FixedClock
-from shared.config import load_settings
-from tests.support import Hub, incident_body, meldpunt, query, wait_for
+from shared.clock import FixedClock  # noqa: F401 — some tests want a plain one
+from hub.registry import load_settings
+from tests.support import Hub, WatchedClock, incident_body, meldpunt, query, wait_for
 
 WALCHEREN, BEVELANDEN = "zwb-walcheren", "zwb-de-bevelanden"
 MIDDELBURG, GOES = "GM0687", "GM0664"   # walcheren, de-bevelanden
@@ -91,7 +91,7 @@ def test_plain_pika_subscriber_gets_its_own_units_referrals_and_no_others(hub, h
                               liaison_users[unit]["password"], wait=0.3)
             return any(m["body"]["case_id"] == case for m in received)
         received = []
-        wait_for(check, timeout=20, what=f"{unit} referral")
+        wait_for(check, what=f"{unit} referral")
         return received
 
     walcheren = got(WALCHEREN, walcheren_case)
@@ -146,6 +146,43 @@ def _liaison(hub, code=MIDDELBURG):
 def _referral_of(hub, code, case_id):
     return wait_for(lambda: query(hub.case_store(code), "SELECT * FROM police_liaison.referrals WHERE case_id = %s",
                                   (case_id,)), what="referral")[0]
+
+
+def test_the_whole_ela_checklist_is_visible_and_ticked_by_both_sides(hub):
+    """The region's versioned ELA checklist (deploy/ela/ela.yaml) on a referral: every item with its meaning, seen
+    alike by the meldpunt and the liaison; either side ticks items beyond the five (kept with when and by whom),
+    referral_updated carries their codes and the version; an item outside the checklist, a non-boolean, and an
+    item that follows the aangifte option are refused with the field named."""
+    case_id = hub.report(hub.key(MIDDELBURG)).json()["case_id"]
+    referral_id = str(_referral_of(hub, MIDDELBURG, case_id)["referral_id"])
+    url = hub.url("police_liaison", f"/api/v1/referrals/{referral_id}")
+    staff = {"Authorization": f"Bearer {hub.key(MIDDELBURG, 'staff')}"}
+    by_staff = requests.patch(f"{url}/ela", json={"employer_injured_party": True, "claim_damages": True},
+                              headers=staff, timeout=10)
+    assert by_staff.status_code == 200, by_staff.text
+    by_liaison = requests.patch(f"{url}/ela", json={"snelrecht": True, "strafeis_200": True}, headers=_liaison(hub),
+                                timeout=10)
+    assert by_liaison.status_code == 200, by_liaison.text
+    seen = [requests.get(url, headers=who, timeout=10).json()["ela_checklist"] for who in (staff, _liaison(hub))]
+    assert seen[0] == seen[1] and seen[0]["version"] == "ela-2026-12"
+    items = {item["code"]: item for item in seen[0]["items"]}
+    assert {"vpt_registered", "priority_handling", "employer_injured_party", "claim_damages", "snelrecht",
+            "strafeis_200", "feedback_victim", "feedback_employer"} <= set(items)
+    assert all(item["meaning"] for item in items.values())
+    assert [c for c, item in items.items() if item["checked"]] == [
+        "priority_handling", "domiciliekeuze", "employer_injured_party", "claim_damages", "snelrecht", "strafeis_200"]
+    assert items["snelrecht"]["by"].endswith("police_liaison)") and items["employer_injured_party"]["at"]
+    for body, name in (({"bestaat_niet": True}, "ela.bestaat_niet"), ({"snelrecht": "ja"}, "ela.snelrecht"),
+                       ({"employer_aangifte": True}, "ela.employer_aangifte")):
+        refused = requests.patch(f"{url}/ela", json=body, headers=staff, timeout=10)
+        assert refused.status_code == 422 and refused.json()["invalid-params"][0]["name"] == name, refused.text
+    updates = wait_for(lambda: (rows := query(hub.case_store(MIDDELBURG),
+                                              "SELECT envelope FROM hub.outbox WHERE event_type = 'referral_updated' "
+                                              "AND envelope->>'case_id' = %s ORDER BY id", (case_id,))) and
+                       len(rows) == 2 and rows, what="2 referral_updated")
+    assert [u["envelope"]["payload"]["ela_checklist"] for u in updates] == [
+        {"version": "ela-2026-12", "checked": ["employer_injured_party"]},
+        {"version": "ela-2026-12", "checked": ["employer_injured_party", "snelrecht", "strafeis_200"]}]
 
 
 def test_lifecycle_api_rejects_illegal_jumps_and_records_every_step(hub):
@@ -247,7 +284,7 @@ def test_no_aftercare_personal_or_free_text_data_in_any_referral_event(hub, decl
                     break
                 captured.append((method.exchange, method.routing_key, body.decode()))
             return len(captured) >= 6  # 3 events, each on both exchanges
-        wait_for(enough, timeout=20, what="referral events on both exchanges")
+        wait_for(enough, what="referral events on both exchanges")
     finally:
         conn.close()
 
@@ -265,7 +302,7 @@ def test_no_aftercare_personal_or_free_text_data_in_any_referral_event(hub, decl
 # ------------------------------------------------------------------ deadlines
 
 def test_unaccepted_acute_referral_escalates_exactly_once(settings, start_services):
-    clock = FixedClock(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))
+    clock = WatchedClock(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))
     start_services("intake", "triage", "police_liaison", clock=clock)
     hub = Hub(settings)
     body = incident_body(location_type="woning")  # bedreiging at home: acuut
@@ -275,14 +312,13 @@ def test_unaccepted_acute_referral_escalates_exactly_once(settings, start_servic
     assert referral["accept_deadline"] == clock.now() + timedelta(hours=1)
 
     clock.advance(minutes=59)
-    import time
-    time.sleep(6)  # one escalation sweep (every 5 s) before the deadline
+    clock.rounds("escalate_overdue")  # a whole escalation round before the deadline
     escalated = "SELECT * FROM hub.outbox WHERE event_type = 'referral_escalated' AND envelope->>'case_id' = %s"
     assert query(hub.case_store(MIDDELBURG), escalated, (case_id,)) == []
 
     clock.advance(minutes=2)
-    wait_for(lambda: query(hub.case_store(MIDDELBURG), escalated, (case_id,)), timeout=15, what="escalation")
-    time.sleep(6)  # another sweep must not escalate it again
+    wait_for(lambda: query(hub.case_store(MIDDELBURG), escalated, (case_id,)), what="escalation")
+    clock.rounds("escalate_overdue")  # another whole round must not escalate it again
     rows = query(hub.case_store(MIDDELBURG), escalated, (case_id,))
     assert len(rows) == 1
     assert rows[0]["envelope"]["payload"]["urgency"] == "acuut"
@@ -338,7 +374,7 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
         dsn = hub.case_store(MIDDELBURG)
         delivered = wait_for(lambda: query(dsn, "SELECT * FROM police_liaison.webhook_deliveries "
                                                 "WHERE status = 'delivered' AND body->>'case_id' = %s", (case_id,)),
-                             timeout=30, what="webhook delivered")
+                             what="webhook delivered")
         assert len(delivered) == 1 and delivered[0]["attempts"] == 3
 
         seen = FlakyReceiver.requests_seen
@@ -359,7 +395,7 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
         replay = meldpunt({**hub_env, "MELDPUNT_REGION": str(path)}, "liaison", "replay",
                           str(delivered[0]["delivery_id"]))
         assert replay.returncode == 0, replay.stderr
-        wait_for(lambda: len(FlakyReceiver.requests_seen) == 4, timeout=15, what="replayed delivery")
+        wait_for(lambda: len(FlakyReceiver.requests_seen) == 4, what="replayed delivery")
         # a replay is the same delivery (same id), so the receiver deduplicates it; no second record
         assert FlakyReceiver.requests_seen[3]["headers"]["X-Meldpunt-Delivery"] == str(delivered[0]["delivery_id"])
         rows = query(dsn, "SELECT count(*) AS n FROM police_liaison.webhook_deliveries WHERE body->>'case_id' = %s",

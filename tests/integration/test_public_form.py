@@ -34,21 +34,22 @@ def intake_events_queue(settings, declared):
         queue(conn.default_channel).delete()
 
 
-def broker_events(settings, queue, count, timeout=15):
+def broker_events(settings, queue, count):
+    """The first `count` events the test's queue receives (waits for them: they are the proof)."""
     import json
-    import time
 
     from kombu import Connection
 
-    got, deadline = [], time.monotonic() + timeout
+    got = []
     with Connection(settings.amqp_uri) as conn:
         bound = queue(conn.default_channel)
-        while len(got) < count and time.monotonic() < deadline:
-            message = bound.get(no_ack=True)
-            if message is None:
-                time.sleep(0.05)
-                continue
-            got.append(json.loads(message.body))
+
+        def received():
+            while (message := bound.get(no_ack=True)) is not None:
+                got.append(json.loads(message.body))
+            return len(got) >= count
+
+        wait_for(received, what=f"{count} event(s) on the test's queue")
     return got
 
 

@@ -1,7 +1,6 @@
 """Nothing lost, nothing doubled: idempotent consumers, the outbox across a broker outage,
 retries with backoff into the dead-letter queue, and replay — all on the real broker and stores."""
 import json
-import subprocess
 import uuid
 from datetime import datetime, timezone
 
@@ -48,11 +47,27 @@ def test_the_same_event_delivered_twice_has_one_effect(settings, start_services)
     assert [r["consumer"] for r in stats] == ["statistics.on_incident_reported"]
 
 
+@pytest.fixture
+def hub_on_private_rabbit(private_rabbit, region_file, container_factory):
+    """The five services on a RabbitMQ node of this run's own (tests/engines.py), which the test
+    may stop: the machine's broker is shared with other test runs and the demo."""
+    from hub.registry import declare, load_settings, service_class
+    from tests.support import Hub, hub_environment
+
+    settings = load_settings(hub_environment(region_file, private_rabbit.amqp_uri))
+    declare(settings.amqp_uri, len(settings.retry_delays))
+    for name in ("intake", "triage", "police_liaison", "aftercare", "statistics"):
+        container_factory(service_class(name), settings.nameko_config(name)).start()
+    return Hub(settings)
+
+
 @pytest.mark.broker_outage
-def test_a_change_committed_while_the_broker_is_down_reaches_consumers_afterwards(hub):
+def test_a_change_committed_while_the_broker_is_down_reaches_consumers_afterwards(hub_on_private_rabbit,
+                                                                                   private_rabbit):
+    hub = hub_on_private_rabbit
     code = hub.region.codes[1]
     key = hub.key(code)
-    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=60)
+    private_rabbit.stop_app()
     try:
         response = hub.report(key)  # intake writes the case and its event in one transaction
         assert response.status_code == 201, response.text
@@ -61,20 +76,19 @@ def test_a_change_committed_while_the_broker_is_down_reaches_consumers_afterward
                         (case_id,))
         assert pending == [{"published_at": None}]
     finally:
-        subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120)
-        subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=120)
+        private_rabbit.start_app()
     facts = wait_for(lambda: (f := hub.facts(code, uuid.UUID(case_id))) and f["aftercare_planned"] and f["referred"]
                      and f, timeout=60, what="the incident to travel after the broker came back")
     assert facts["urgency"] == "hoog"
 
+    expected = sorted(["incident_reported", "incident_triaged", "referral_created", "aftercare_planned"])
+
     def path():
-        """The incident's own path marked published, each once (reminders and repeat signals may come
-        beside it); a relay marks what the broker confirmed a moment later, many rows at once."""
+        """The incident's own path marked published, each once (reminders, repeats and signals may come beside
+        it); a relay marks what the broker confirmed a moment later, many rows at once."""
         published = query(hub.case_store(code), "SELECT event_type FROM hub.outbox WHERE envelope->>'case_id' = %s "
                                                 "AND published_at IS NOT NULL ORDER BY id", (case_id,))
-        return sorted(r["event_type"] for r in published
-                      if r["event_type"] not in ("aftercare_contact_due", "repeat_detected"))
-    expected = sorted(["incident_reported", "incident_triaged", "referral_created", "aftercare_planned"])
+        return sorted(r["event_type"] for r in published if r["event_type"] in expected)
     wait_for(lambda: path() == expected, timeout=10, what=f"{expected} marked published")
 
 
@@ -110,7 +124,14 @@ def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_b
                      and f["referred"] is not False and f, what="the replayed incident to complete")
     assert facts["referred"] is True
     assert len(query(broken_dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (poisoned,))) == 1
-    assert dead.list("triage") == []
+    # at least once: a second copy of the event (the outbox's sweep published it again before the relay marked
+    # it) may be parked after the first was listed; it is the same message, and replaying it changes nothing
+    left = dead.list("triage")
+    assert all(copy.message_id == letter.message_id for copy in left), left
+    if left:
+        assert meldpunt(hub_env, "dlq", "replay", "triage", letter.message_id).returncode == 0
+        wait_for(lambda: not dead.list("triage"), what="the copy handled")
+        assert len(query(broken_dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (poisoned,))) == 1
 
 
 def test_malformed_messages_are_parked_at_once_and_the_hub_keeps_working(hub, hub_env):
@@ -154,12 +175,12 @@ def test_a_batch_handler_folds_waiting_events_together_and_parks_only_the_poison
     holding one event that cannot be stored is handled again event by event: the rest is counted
     once, the bad one retried and parked alone, and a replay counts it after the repair."""
     from services.statistics import domain
-    from shared.config import region_secret
+    from shared.keyed import statistics_key_of
 
     code = settings.region.codes[0]
     events = [reported_event(code) for _ in range(40)]
     poisoned = events[17]
-    ref = domain.case_ref(region_secret(settings), poisoned.case_id)
+    ref = domain.case_ref(statistics_key_of(settings), poisoned.case_id)
     stats_dsn = settings.region.statistics_dsn
     query(stats_dsn, "ALTER TABLE statistics.incident_facts ADD CONSTRAINT test_poison CHECK (case_ref <> %s)",
           (ref,))
@@ -171,11 +192,11 @@ def test_a_batch_handler_folds_waiting_events_together_and_parks_only_the_poison
             publish_raw(settings.amqp_uri, "intake.events", "incident_reported", dump_event(event))
         start_services("statistics")
         dead = DeadLetters(settings.amqp_uri)
-        letters = wait_for(lambda: dead.list("statistics"), timeout=30, what="the poisoned event parked")
+        letters = wait_for(lambda: dead.list("statistics"), what="the poisoned event parked")
         assert [letter.case_id for letter in letters] == [str(poisoned.case_id)]
         assert handled("statistics", "incident_reported") - before == 39
         assert batches() - batches_before < 39  # taken in batches, not one worker per event
-        refs = [domain.case_ref(region_secret(settings), e.case_id) for e in events if e is not poisoned]
+        refs = [domain.case_ref(statistics_key_of(settings), e.case_id) for e in events if e is not poisoned]
         counted = query(stats_dsn, "SELECT count(*) AS n FROM statistics.incident_facts WHERE case_ref = ANY(%s)",
                         (refs,))
         assert counted[0]["n"] == 39

@@ -51,7 +51,16 @@ def test_staff_see_the_queue_and_override_with_a_reason(hub):
                         timeout=5).status_code == 403
     queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(staff), timeout=5).json()
     item = next(i for i in queue["items"] if i["case_id"] == str(case_id))
-    assert item["urgency"] == "hoog" and item["rules_version"] == "vr19-2026.1" and item["reasons"]
+    assert item["urgency"] == "hoog" and item["rules_version"] == "vr19-2026.4" and item["reasons"]
+    assert queue["total"] >= 1 and (queue["limit"], queue["offset"]) == (200, 0)
+    first = requests.get(hub.url("triage", "/api/v1/triage/queue"), params={"limit": 1}, headers=auth(staff),
+                         timeout=5).json()
+    assert len(first["items"]) == 1 and first["total"] == queue["total"]
+    beyond = requests.get(hub.url("triage", "/api/v1/triage/queue"), params={"offset": queue["total"]},
+                          headers=auth(staff), timeout=5).json()
+    assert beyond["items"] == [] and beyond["total"] == queue["total"]
+    wrong = requests.get(hub.url("triage", "/api/v1/triage/queue"), params={"limit": 0}, headers=auth(staff), timeout=5)
+    assert wrong.status_code == 422 and wrong.json()["invalid-params"][0]["name"] == "limit"
 
     url = hub.url("triage", f"/api/v1/triage/{case_id}/override")
     refused = requests.post(url, headers=auth(staff), timeout=5, json={
@@ -70,7 +79,11 @@ def test_staff_see_the_queue_and_override_with_a_reason(hub):
     assert (row["status"], row["urgency"], row["decisions"]) == ("overschreven", "acuut", ["aftercare", "safety_advice"])
     audit = query(hub.case_store(code), "SELECT * FROM hub.audit_log WHERE case_id = %s AND action = 'override'",
                   (case_id,))
-    assert len(audit) == 1 and "huisadres" in audit[0]["reason"] and "was hoog" in audit[0]["reason"]
+    # issue 21, item 5: the audit keeps the codes; the staff's words are in the result, under the case's key
+    assert len(audit) == 1 and "huisadres" not in audit[0]["reason"] and "was hoog" in audit[0]["reason"]
+    view = requests.get(hub.url("triage", f"/api/v1/triage/{case_id}"), headers=auth(staff), timeout=5).json()
+    assert view["reasons"][-1] == "Aangepast door medewerker: Dader kent het huisadres; melder belde opnieuw."
+    assert row["reasons"] is None and row["personal"] is not None
     [event] = outbox(hub, code, "triage_overridden", case_id)
     assert event["payload"]["previous_urgency"] == "hoog" and event["payload"]["urgency"] == "acuut"
     assert "huisadres" not in str(event)
@@ -81,7 +94,7 @@ def test_staff_see_the_queue_and_override_with_a_reason(hub):
 def test_incident_updated_retriages(hub):
     code = hub.region.codes[2]
     case_id = report_and_triage(hub, code, incident_body(categories=[], description="Vervelend gesprek."))
-    assert triage_row(hub, code, case_id)["urgency"] == "normaal"
+    assert triage_row(hub, code, case_id)["urgency"] == "laag"  # unpleasant, no crime
     # intake changes the case (its own issue), then tells triage with incident_updated
     with case_store_uow(hub.settings, code) as uow:
         store.update_personal(uow, case_id, {"description": "Hij zei: ik weet waar je woont."})
@@ -94,11 +107,12 @@ def test_incident_updated_retriages(hub):
     publish_raw(hub.settings.amqp_uri, "intake.events", "incident_updated", dump_event(event))
 
     row = wait_for(lambda: (r := triage_row(hub, code, case_id)) and r["urgency"] == "acuut" and r, what="re-triage")
-    assert row["categories"] == ["bedreiging"] and "safety_advice" in row["decisions"]
+    # the rules find the threat; the second opinion may add intimidatie beside it (docs/triage.md)
+    assert "bedreiging" in row["categories"] and "safety_advice" in row["decisions"]
     assert row["status"] == "voorstel"
     assert row["due_at"] - row["received_at"] == timedelta(hours=1)  # the acute deadline now applies
     triaged = wait_for(lambda: len(e := outbox(hub, code, "incident_triaged", case_id)) == 2 and e, what="2nd event")
-    assert [e["payload"]["urgency"] for e in triaged] == ["normaal", "acuut"]
+    assert [e["payload"]["urgency"] for e in triaged] == ["laag", "acuut"]
 
 
 def test_overdue_is_reported_exactly_once_by_two_triage_instances(settings, start_services):
@@ -151,13 +165,32 @@ def test_repeat_perpetrator_across_municipalities_without_sharing_personal_data(
         reporter=b_reporter, description=f"Tweede keer {run}."))
 
     staff = hub.key(b, "staff")
-    view = requests.get(hub.url("triage", f"/api/v1/triage/{second_b}"), headers=auth(staff), timeout=5).json()
+
+    def read_view():
+        return requests.get(hub.url("triage", f"/api/v1/triage/{second_b}"), headers=auth(staff), timeout=5).json()
+
+    # the region's answer is settled after the result itself (a second transaction)
+    view = wait_for(lambda: (v := read_view())["repeats"]["other_municipalities"] and v, what="region's answer")
     assert view["repeats"]["perpetrator_cases"] == [str(first_b)]
     assert view["repeats"]["victim_cases"] == [str(first_b)]
     [elsewhere] = view["repeats"]["other_municipalities"]
     assert elsewhere["municipality"] == a and elsewhere["name"] == hub.region.municipality(a).name
     assert "Meldpunt" in elsewhere["contact"]
     assert str(in_a) not in str(view)
+
+    # issue 21, item 14: A audited each question B's triage asked it (who asked, why, the answer; never the
+    # identifier), and reading B's result again asks A nothing more
+    def lookups():
+        return query(hub.case_store(a), "SELECT actor, subject, reason, case_id FROM hub.audit_log "
+                                        "WHERE action = 'lookup' AND subject = %s", (f"perpetrator look-up by {b}",))
+    asked = lookups()
+    assert "incident_reported; answered known" in {r["reason"] for r in asked}
+    assert {r["reason"] for r in asked} <= {f"{e}; answered {k}" for e in ("incident_reported", "incident_updated")
+                                            for k in ("known", "not known")}
+    assert all(r["actor"] == "service:triage" and r["case_id"] is None for r in asked)
+    for _ in range(3):
+        assert read_view()["repeats"]["other_municipalities"] == view["repeats"]["other_municipalities"]
+    assert len(lookups()) == len(asked)
 
     repeats = wait_for(lambda: outbox(hub, b, "repeat_detected", second_b), what="repeat_detected")
     assert {(e["payload"]["kind"], e["payload"]["other_municipalities"]) for e in repeats} == {
@@ -176,6 +209,44 @@ def test_repeat_perpetrator_across_municipalities_without_sharing_personal_data(
         assert name.lower() not in envelopes.lower()
     assert "Verhoeven" not in _all_text(hub.region.statistics_dsn)
 
+    # the region's index answered (one query, not one per store): each look-up logged without the hashes
+    index = hub.region.options["triage"]["index_dsn"]
+    logged = query(index, "SELECT actor, reason, hashes, found FROM triage_index.lookups WHERE asked_by = %s "
+                          "ORDER BY id", (b,))
+    assert logged and all(row["actor"] == "service:triage" and row["hashes"] >= 1 for row in logged)
+    assert logged[-1]["found"] == [a]
+    assert query(index, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'triage_index' "
+                        "AND table_name = 'lookups' AND data_type = 'bytea'") == []
+    assert "Verhoeven" not in _all_text(index) and str(in_a) not in _all_text(index)
+
+
+def test_the_repeat_index_follows_an_erasure(hub, hub_env):
+    """An erased case's perpetrator hashes leave the region's index with it (`meldpunt erase`), so the
+    next report naming the perpetrator finds no repeat elsewhere."""
+    from tests.support import meldpunt
+
+    a, b = hub.region.codes[2], hub.region.codes[3]
+    index = hub.region.options["triage"]["index_dsn"]
+    run = uuid.uuid4().hex[:6]
+    body = incident_body(perpetrators=[{"online_handle": f"@wisbaar{run}"}])
+    in_a = report_and_triage(hub, a, body)
+    wait_for(lambda: not query(hub.case_store(a), "SELECT 1 FROM triage.repeat_checks WHERE case_id = %s",
+                               (in_a,)), what="a's repeat check settled")
+    known_in_a = query(index, "SELECT count(*) AS n FROM triage_index.perpetrator_keys WHERE municipality = %s",
+                       (a,))[0]["n"]
+    assert known_in_a >= 1
+
+    erased = meldpunt(hub_env, "erase", a, "--case", str(in_a), "--reason", "verzoek betrokkene")
+    assert erased.returncode == 0, erased.stderr
+    assert query(index, "SELECT count(*) AS n FROM triage_index.perpetrator_keys WHERE municipality = %s",
+                 (a,))[0]["n"] == known_in_a - 1
+
+    in_b = report_and_triage(hub, b, body)
+    wait_for(lambda: not query(hub.case_store(b), "SELECT 1 FROM triage.repeat_checks WHERE case_id = %s",
+                               (in_b,)), what="b's repeat check settled")
+    # no perpetrator repeat: the only other case with them is erased
+    assert [e for e in outbox(hub, b, "repeat_detected", in_b) if e["payload"]["kind"] == "perpetrator"] == []
+
 
 def test_coordinator_confirms_and_the_result_leaves_the_queue(hub):
     code = hub.region.codes[3]
@@ -191,8 +262,11 @@ def test_coordinator_confirms_and_the_result_leaves_the_queue(hub):
 
     row = triage_row(hub, code, case_id)
     assert row["status"] == "bevestigd" and row["decided_by"].startswith("apikey:")
+    # issue 21, item 5: the audit keeps the codes confirmed; the coordinator's words are in the result, sealed
     assert query(hub.case_store(code), "SELECT reason FROM hub.audit_log WHERE case_id = %s AND action = 'confirm'",
-                 (case_id,)) == [{"reason": "Klopt zo."}]
+                 (case_id,)) == [{"reason": "hoog bedreiging [police_referral,aftercare]"}]
+    view = requests.get(hub.url("triage", f"/api/v1/triage/{case_id}"), headers=auth(coordinator), timeout=5).json()
+    assert view["reasons"][-1] == "Bevestigd door medewerker: Klopt zo."
     queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(coordinator), timeout=5).json()
     assert str(case_id) not in [i["case_id"] for i in queue["items"]]
 
@@ -206,11 +280,12 @@ def test_the_decision_goes_out_while_another_municipality_cannot_answer(hub_env,
     import yaml
     from kombu import Connection
 
-    from shared.config import load_settings
+    from hub.registry import load_settings
     from tests.support import Hub, drop_databases, meldpunt
 
     late = f"mh_late_{uuid.uuid4().hex[:8]}"
     region = yaml.safe_load(region_file.read_text())
+    del region["triage"]["index_dsn"]  # without the region's index every other store is asked
     region["municipalities"].append({"code": "GM0677", "name": "Hulst", "police_unit": "zwb-zeeuws-vlaanderen",
                                      "case_store_dsn": f"postgresql://postgres@127.0.0.1:5432/{late}"})
     path = tmp_path / "region-with-a-store-not-there-yet.yaml"
@@ -233,9 +308,9 @@ def test_the_decision_goes_out_while_another_municipality_cannot_answer(hub_env,
 
     try:
         in_a = uuid.UUID(hub.report(hub.key(a), body).json()["case_id"])
-        wait_for(lambda: parked() == 1, what="a's repeat check parked", timeout=30)
+        wait_for(lambda: parked() == 1, what="a's repeat check parked")
         in_b = uuid.UUID(hub.report(hub.key(b), body).json()["case_id"])
-        wait_for(lambda: parked() == 2, what="b's repeat check parked", timeout=30)
+        wait_for(lambda: parked() == 2, what="b's repeat check parked")
         # the decisions went out; the repeat waits for the store that did not answer
         for code, case_id in ((a, in_a), (b, in_b)):
             assert len(outbox(hub, code, "incident_triaged", case_id)) == 1
@@ -247,15 +322,17 @@ def test_the_decision_goes_out_while_another_municipality_cannot_answer(hub_env,
         replayed = meldpunt(env, "dlq", "replay", "triage", "--all")
         assert replayed.returncode == 0, replayed.stderr
 
-        repeat = wait_for(lambda: perpetrator_repeats(b, in_b), what="b's repeat", timeout=30)
+        repeat = wait_for(lambda: perpetrator_repeats(b, in_b), what="b's repeat")
         assert repeat == [{"kind": "perpetrator", "cases_in_municipality": 0, "other_municipalities": 1}]
-        wait_for(lambda: perpetrator_repeats(a, in_a), what="a's repeat", timeout=30)
-        eventlet.sleep(1)  # nothing more comes
+        wait_for(lambda: perpetrator_repeats(a, in_a), what="a's repeat")
+        # both replayed checks settled (the row goes in the transaction that records the repeat)
+        # and nothing parked again: what is left to come would be a redelivery, which changes nothing
+        wait_for(lambda: not any(query(hub.case_store(code), "SELECT 1 FROM triage.repeat_checks "
+                                                              "WHERE case_id = %s", (case_id,))
+                                 for code, case_id in ((a, in_a), (b, in_b))), what="both repeat checks settled")
+        assert parked() == 0
         for code, case_id in ((a, in_a), (b, in_b)):
             assert len(outbox(hub, code, "incident_triaged", case_id)) == 1
             assert len(perpetrator_repeats(code, case_id)) == 1
-            assert query(hub.case_store(code), "SELECT 1 FROM triage.repeat_checks WHERE case_id = %s",
-                         (case_id,)) == []
-        assert parked() == 0
     finally:
         drop_databases([late])

@@ -16,18 +16,18 @@ NOW = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)  # Monday 09:30 in Amster
 
 
 @pytest.mark.parametrize("urgency, first_contact, week, later", [
-    ("acuut", timedelta(hours=7, minutes=30), 5, 28),   # same working day, 17:00 Amsterdam = 16:00 UTC
-    ("hoog", timedelta(hours=24), 7, 28),
-    ("normaal", timedelta(hours=24), 7, 35),
-    ("laag", timedelta(hours=24), 7, 42),
+    ("acuut", timedelta(hours=7, minutes=30), 14, 42),   # same working day, 17:00 Amsterdam = 16:00 UTC
+    ("hoog", timedelta(hours=24), 14, 42),
+    ("normaal", timedelta(hours=24), 14, 49),
+    ("laag", timedelta(hours=24), 14, 57),   # day 56 is Koningsdag (27 April 2026): the next working day
 ])
 def test_contact_moments(urgency, first_contact, week, later):
     plan = plan_care(CASE_ID, urgency, ["police_referral", "aftercare"], NOW)
 
     assert [(m.kind, m.due_at - NOW) for m in plan.moments] == [
         ("first_contact", first_contact),
-        ("follow_up_week", timedelta(days=week)),
-        ("follow_up_weeks_4_6", timedelta(days=later)),
+        ("follow_up_2_weeks", timedelta(days=week)),
+        ("follow_up_6_8_weeks", timedelta(days=later)),
     ]
     assert plan.first_contact_due == NOW + first_contact
     assert (plan.case_id, plan.urgency, plan.planned_at) == (CASE_ID, urgency, NOW)
@@ -64,8 +64,20 @@ def test_bad_options_are_refused(bad):
 
 
 def test_replan_counts_from_the_original_plan_and_only_open_moments():
-    new = replan("acuut", NOW, {"follow_up_week", "follow_up_weeks_4_6"})
-    assert new == {"follow_up_week": NOW + timedelta(days=5), "follow_up_weeks_4_6": NOW + timedelta(days=28)}
+    new = replan("acuut", NOW, {"follow_up_2_weeks", "follow_up_6_8_weeks"})
+    assert new == {"follow_up_2_weeks": NOW + timedelta(days=14), "follow_up_6_8_weeks": NOW + timedelta(days=42)}
+    # a plan made before issue 20 keeps its kinds and gets the deadlines of their successors
+    assert replan("hoog", NOW, {"follow_up_weeks_4_6"}) == {"follow_up_weeks_4_6": NOW + timedelta(days=42)}
+
+
+def test_a_deadline_on_a_weekend_or_holiday_moves_to_the_next_working_day():
+    friday = datetime(2026, 12, 18, 14, 0, tzinfo=timezone.utc)   # 15:00 in Amsterdam
+    first, two_weeks, later = schedule("hoog", friday)
+    assert first.due_at == datetime(2026, 12, 21, 14, 0, tzinfo=timezone.utc)       # Saturday -> Monday
+    assert two_weeks.due_at == datetime(2027, 1, 4, 14, 0, tzinfo=timezone.utc)     # Friday 1 January -> Monday
+    assert later.due_at == datetime(2027, 1, 29, 14, 0, tzinfo=timezone.utc)        # a Friday: stays
+    christmas_eve = datetime(2026, 12, 24, 9, 0, tzinfo=timezone.utc)              # Thursday
+    assert schedule("normaal", christmas_eve)[0].due_at == datetime(2026, 12, 28, 9, 0, tzinfo=timezone.utc)
 
 
 def test_due_and_overdue():
@@ -102,20 +114,66 @@ def test_plan_fits_the_aftercare_planned_event():
 INCIDENT = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("yes, days, advise, too_early", [
-    (6, 21, True, False),
-    (5, 30, False, False),
-    (10, 20, False, True),     # within three weeks: reactions are normal, no advice yet
-    (0, 40, False, False),
-    (6, 22, True, False),
+@pytest.mark.parametrize("yes, days, advise", [
+    (6, 28, True),     # the Dutch cut-off: six or more of ten
+    (5, 30, False),
+    (0, 40, False),
+    (10, 60, True),
 ])
-def test_tsq_scoring(yes, days, advise, too_early):
+def test_tsq_scoring(yes, days, advise):
     answers = [True] * yes + [False] * (10 - yes)
     result = score_tsq(answers, INCIDENT, INCIDENT + timedelta(days=days))
-    assert (result.score, result.advise_referral, result.too_early) == (yes, advise, too_early)
+    assert (result.score, result.advise_referral) == (yes, advise)
+    assert result.refer_to == (("huisarts", "bedrijfsarts") if advise else ())
+
+
+@pytest.mark.parametrize("days", [0, 14, 21, 27])
+def test_tsq_before_four_weeks_is_refused_with_the_reason(days):
+    from services.aftercare.domain import TsqTooEarly
+
+    with pytest.raises(TsqTooEarly, match=r"from 28 days after the incident \(2026-03-29\).*stress reactions are normal"):
+        score_tsq([True] * 10, INCIDENT, INCIDENT + timedelta(days=days, hours=23))
 
 
 @pytest.mark.parametrize("answers", [[True] * 9, [True] * 11, [1] * 10, ["ja"] * 10])
 def test_tsq_needs_ten_yes_no_answers(answers):
     with pytest.raises(ValueError):
         score_tsq(answers, INCIDENT, INCIDENT + timedelta(days=30))
+
+
+def test_the_contact_form_asks_nothing_that_makes_one_relive_the_incident():
+    """No psychological debriefing (docs/aftercare.md): a contact records how it went, the TSQ and notes
+    for practical follow-up — no field for an account of the incident or the feelings about it."""
+    from services.aftercare.schemas import ContactSchema
+
+    assert set(ContactSchema().fields) == {"moment", "contacted_at", "contacted_by", "method", "outcome",
+                                           "tsq_answers", "notes"}
+
+
+def test_a_witness_track_counts_from_the_witness_consent_and_handovers_have_their_rules():
+    """A witness's own moments follow the practice's timeline from their own consent (weekends moved to Monday);
+    a handover needs consent, Weerbaar Bestuur only for political office holders, Slachtofferhulp's 48 hours run
+    from the police referral, and the steps go voorgesteld -> overgedragen -> afgerond (or afgewezen)."""
+    from datetime import datetime, timedelta, timezone
+
+    from services.aftercare import domain
+    from shared import vocabulary
+    friday = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+    moments = domain.witness_moments(friday)
+    assert [m.kind for m in moments] == ["first_contact", "follow_up_2_weeks", "follow_up_6_8_weeks"]
+    assert moments[0].due_at == datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)  # Saturday's deadline: Monday
+    with pytest.raises(domain.HandoverRefused, match="consent"):
+        domain.check_handover("slachtofferhulp", "ambtenaar", False, vocabulary.POLITICAL_ROLES)
+    with pytest.raises(domain.HandoverRefused, match="political office holders"):
+        domain.check_handover("weerbaar_bestuur", "ambtenaar", True, vocabulary.POLITICAL_ROLES)
+    domain.check_handover("weerbaar_bestuur", "wethouder", True, vocabulary.POLITICAL_ROLES)
+    referred = friday - timedelta(hours=3)
+    shn = domain.handover_deadlines("slachtofferhulp", friday, referred)
+    assert shn["hand_over_by"] == referred + timedelta(hours=48) and shn["follow_up_due"] == shn["hand_over_by"]
+    arts = domain.handover_deadlines("bedrijfsarts", friday, referred)
+    assert arts["hand_over_by"] is None and arts["follow_up_due"] == datetime(2026, 12, 9, 9, 0, tzinfo=timezone.utc)
+    domain.check_handover_step("voorgesteld", "overgedragen")
+    domain.check_handover_step("overgedragen", "afgerond")
+    for current, status in (("voorgesteld", "afgerond"), ("afgerond", "afgewezen"), ("afgewezen", "overgedragen")):
+        with pytest.raises(domain.HandoverRefused):
+            domain.check_handover_step(current, status)

@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from shared.config import ConfigError, load_settings
-from shared.messaging.topology import (all_subscriptions, dead_letter_queue_name, liaison_queue_name,
-                                       retry_queue_name, service_permissions)
+from shared.config import ConfigError
+from shared.messaging.topology import dead_letter_queue_name, liaison_queue_name, retry_queue_name, service_permissions
+from hub.registry import all_subscriptions, load_settings
 from shared.names import SERVICES
 
 ADMIN = "amqp://admin:secret@rabbit.example:5672/%2Fmeldpunt-vr19"

@@ -1,7 +1,7 @@
 """The catalogue's consumers are exactly the services that have a handler for each event:
 an event a consumer is listed for but does not handle would wait unrouted in the outbox."""
 from shared.events import CATALOGUE
-from shared.messaging.topology import all_subscriptions
+from hub.registry import all_subscriptions
 
 
 def test_every_listed_consumer_handles_the_event_and_no_other_does():

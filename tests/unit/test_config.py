@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from shared.config import DEFAULT_PORTS, DEFAULT_REGION_FILE, ConfigError, load_region, load_settings
+from shared.config import DEFAULT_PORTS, DEFAULT_REGION_FILE, ConfigError
+from hub.registry import load_region, load_settings
 
 
 # ---------------------------------------------------------------- the real demo region
@@ -303,7 +304,8 @@ def test_bad_port(value):
         load_settings(environ={"MELDPUNT_POLICE_LIAISON_PORT": value})
 
 
-@pytest.mark.parametrize("uri", ["amqp://hub:secret@rabbit:5672/meldpunt", "amqps://rabbit/", "pyamqp://rabbit//"])
+@pytest.mark.parametrize("uri", ["amqp://hub:secret@rabbit:5672/meldpunt", "amqps://rabbit/", "pyamqp://rabbit//",
+                                 "amqp://a:5672/v;amqp://b:5673/v;amqp://c:5674/v"])
 def test_amqp_uri_accepted(uri):
     settings = load_settings(environ={"MELDPUNT_AMQP_URI": uri})
 
@@ -311,12 +313,21 @@ def test_amqp_uri_accepted(uri):
     assert settings.nameko_config()["AMQP_URI"] == uri
 
 
-@pytest.mark.parametrize("uri", ["http://rabbit:15672/", "rabbit:5672", " "])
+@pytest.mark.parametrize("uri", ["http://rabbit:15672/", "rabbit:5672", " ", "amqp://a/;http://b/", "amqp://a/;"])
 def test_bad_amqp_uri(uri):
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={"MELDPUNT_AMQP_URI": uri})
 
-    assert str(caught.value) == "environment: MELDPUNT_AMQP_URI: must start with amqp://"
+    assert str(caught.value) == ("environment: MELDPUNT_AMQP_URI: must start with amqp:// "
+                                 "(several nodes: amqp://…;amqp://…)")
+
+
+def test_a_cluster_s_node_addresses_each_get_the_service_s_own_user():
+    settings = load_settings(environ={"MELDPUNT_AMQP_URI": "amqp://admin:x@a:5672/%2Fvr19;amqp://admin:x@b:5673/%2Fvr19",
+                                      "MELDPUNT_AMQP_USER_TRIAGE": "meldpunt-triage",
+                                      "MELDPUNT_AMQP_PASSWORD_TRIAGE": "p/w"})
+    assert settings.amqp_uri_for("triage") == ("amqp://meldpunt-triage:p%2Fw@a:5672/%2Fvr19;"
+                                               "amqp://meldpunt-triage:p%2Fw@b:5673/%2Fvr19")
 
 
 def test_nameko_config_carries_the_settings():
@@ -359,3 +370,19 @@ def test_bad_retention_years(tmp_path, years):
     doc["municipalities"][0]["retention_years"] = years
     message = config_error(write_region(tmp_path, doc))
     assert "retention_years" in message and doc["municipalities"][0]["code"] in message
+
+
+def test_the_workbench_reaches_each_service_at_its_url_or_on_this_host():
+    """Under docker-compose and Kubernetes each service is a host of its own (MELDPUNT_<SERVICE>_URL); without it
+    the workbench calls this host's port, as under `meldpunt run`."""
+    settings = load_settings(environ={"MELDPUNT_HTTP_HOST": "0.0.0.0", "MELDPUNT_TRIAGE_PORT": "9102",
+                                      "MELDPUNT_INTAKE_URL": "http://intake:8001/",
+                                      "MELDPUNT_POLICE_LIAISON_URL": "https://police-liaison.internal"})
+    assert settings.service_url("intake") == "http://intake:8001"
+    assert settings.service_url("police_liaison") == "https://police-liaison.internal"
+    assert settings.service_url("triage") == "http://127.0.0.1:9102"
+    assert load_settings(environ={"MELDPUNT_HTTP_HOST": "10.0.0.4"}).service_url("signals") == "http://10.0.0.4:8007"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"MELDPUNT_SIGNALS_URL": "signals:8007"})
+    assert str(caught.value) == ("environment: MELDPUNT_SIGNALS_URL: must be an http:// or https:// URL such as "
+                                 "http://intake:8001")

@@ -139,7 +139,8 @@ def test_missing_key_file_is_named(tmp_path):
 
 
 def test_settings_read_the_master_key(tmp_path):
-    from shared.config import ConfigError, load_settings
+    from shared.config import ConfigError
+    from hub.registry import load_settings
 
     key = crypto.new_master_key()
     assert load_settings({"MELDPUNT_MASTER_KEY": key}).master_key == base64.b64decode(key)

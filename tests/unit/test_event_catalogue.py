@@ -47,6 +47,19 @@ def test_round_trip(event_type):
     assert load_event(wire) == event
 
 
+@pytest.mark.parametrize("event_type", sorted(CATALOGUE))
+def test_an_event_is_serialised_once_on_its_way_out(event_type, monkeypatch):
+    event = new_event(event_type, "GM0687", CASE_ID, PAYLOADS[event_type](), occurred_at=OCCURRED_AT)
+    dumps = []
+    schema = CATALOGUE[event_type].schema
+    monkeypatch.setattr(schema, "dump", lambda *a, **k: dumps.append(a) or {})
+
+    wire = dump_event(event)
+
+    assert dumps == []  # the body new_event validated is the body that goes out
+    assert load_event(json.loads(json.dumps(wire))) == event
+
+
 def test_new_event_gets_fresh_ids_and_a_correlation_id():
     first = new_event("incident_triaged", "GM0718", CASE_ID, PAYLOADS["incident_triaged"]())
     second = new_event("incident_triaged", "GM0718", CASE_ID, PAYLOADS["incident_triaged"]())

@@ -142,7 +142,7 @@ def test_reported_payload_passes_the_event_contract():
     assert event.payload == {
         "channel": "api", "occurred_at": report["occurred_at"], "location_type": "woning",
         "target_role": "raadslid", "reported_categories": ["bedreiging", "intimidatie"], "anonymous": False,
-        "perpetrator_count": 1,
+        "perpetrator_count": 1, "direct_danger": False,
         "consent": {"contact": True, "police_referral": True, "inform_manager": False, "employer_reports": False}}
 
 

@@ -14,8 +14,9 @@ ALL_COMPONENTS = sorted(set(CASE_STORE_COMPONENTS + STATISTICS_COMPONENTS), key=
 
 def test_case_stores_and_statistics_start_from_the_core():
     assert CASE_STORE_COMPONENTS[0] == STATISTICS_COMPONENTS[0] == CORE
-    assert [c.name for c in CASE_STORE_COMPONENTS] == ["hub_core", "hub_case_store", "intake", "triage",
-                                                        "police_liaison", "aftercare"]
+    assert [c.name for c in CASE_STORE_COMPONENTS] == ["hub_core", "hub_case_store", "hub_key_store", "intake", "triage",
+                                                        "police_liaison", "aftercare", "signals",
+                                                        "zaaksysteem"]
     assert [c.name for c in STATISTICS_COMPONENTS] == ["hub_core", "statistics"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from services.police_liaison.options import options_of, webhook_secret
-from shared.config import load_region
+from hub.registry import load_region
 from tests.unit.test_config import config_error, region_doc, write_region
 
 HOOK = {"url": "https://politie.example.nl/hook", "secret_env": "WALCHEREN_SECRET"}
@@ -46,3 +46,30 @@ def test_webhook_secret_from_env_or_file(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("from-file\n")
     assert webhook_secret({"secret_env": None, "secret_file": str(secret)}, {}) == b"from-file"
+
+
+def test_the_ela_checklist_is_the_regions_versioned_file(tmp_path):
+    """Every item of deploy/ela/ela.yaml with its meaning is loaded with the region; a region names its own copy
+    (a new version, one more item); a copy without one of the five items the hub sets itself, or with a code
+    twice, is refused in one line naming ela_file."""
+    import yaml
+    from services.police_liaison import ela
+    options = load_region(write_region(tmp_path, region_doc()), environ={}).options.get("police_liaison")
+    checklist = (options or {}).get("ela") or ela.load(ela.DEFAULT_FILE)
+    codes = [item["code"] for item in checklist["items"]]
+    assert checklist["version"] == "ela-2026-12" and all(item["meaning"] for item in checklist["items"])
+    assert {"vpt_registered", "priority_handling", "employer_injured_party", "claim_damages", "snelrecht",
+            "feedback_victim", "feedback_employer", "strafeis_200"} <= set(codes)
+    own = yaml.safe_load(ela.DEFAULT_FILE.read_text())
+    own["version"], own["items"] = "vr19-2027-01", own["items"] + [
+        {"code": "camerabeelden", "label": "Camerabeelden veiliggesteld", "meaning": "The employer kept the footage."}]
+    (tmp_path / "own-ela.yaml").write_text(yaml.safe_dump(own))
+    loaded = load_region(write_region(tmp_path, {**region_doc(), "police_liaison": {
+        "ela_file": str(tmp_path / "own-ela.yaml")}}), environ={}).options["police_liaison"]["ela"]
+    assert loaded["version"] == "vr19-2027-01" and loaded["items"][-1]["code"] == "camerabeelden"
+    for broken in ({**own, "items": [i for i in own["items"] if i["code"] != "vpt_registered"]},
+                   {**own, "items": own["items"] + own["items"][:1]}):
+        (tmp_path / "broken-ela.yaml").write_text(yaml.safe_dump(broken))
+        message = config_error(write_region(tmp_path, {**region_doc(), "police_liaison": {
+            "ela_file": str(tmp_path / "broken-ela.yaml")}}))
+        assert "ela_file" in message

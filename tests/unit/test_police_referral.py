@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from services.police_liaison.domain import referral_created_payload, referral_for
-from shared import vocabulary as v
+from shared import vocabulary
 from shared.events import dump_event, new_event
 from tests.unit.samples import triaged
 
@@ -69,7 +69,7 @@ def test_referral_created_payload_carries_only_codes():
                                 referral_created_payload(referral, triaged_.payload)))
     payload = body["payload"]
 
-    codes = set(v.CATEGORIES) | set(v.URGENCIES) | set(v.LOCATION_TYPES) | set(v.REFERRAL_STATUSES)
+    codes = set(vocabulary.CATEGORIES) | set(vocabulary.URGENCIES) | set(vocabulary.LOCATION_TYPES) | set(vocabulary.REFERRAL_STATUSES)
     assert set(payload["categories"]) <= codes
     assert {payload["urgency"], payload["location_type"], payload["status"]} <= codes
     assert re.fullmatch(r"[a-z0-9-]+", payload["police_unit"])

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.police_liaison import domain, webhooks
-from shared import vocabulary as v
+from shared import vocabulary
 
 UTC = timezone.utc
 
@@ -35,8 +35,8 @@ def test_illegal_jumps_are_refused(current, target):
 
 
 def test_every_status_of_the_vocabulary_has_transitions_and_plain_words():
-    assert set(domain.TRANSITIONS) == set(v.REFERRAL_STATUSES)
-    assert set(domain.PLAIN_WORDS) == set(v.REFERRAL_STATUSES)
+    assert set(domain.TRANSITIONS) == set(vocabulary.REFERRAL_STATUSES)
+    assert set(vocabulary.REFERRAL_STATUS_WORDS) == set(vocabulary.REFERRAL_STATUSES)
 
 
 def test_aangifte_gedaan_needs_a_registration_number_and_sets_vpt():
@@ -73,8 +73,8 @@ def test_ela_flags_travel_with_a_step_and_unknown_ones_are_refused():
 
 
 def test_plain_words_include_the_outcome():
-    assert "geseponeerd" in domain.plain_status("afgesloten", "sepot")
-    assert domain.plain_status("created") == domain.PLAIN_WORDS["created"]
+    assert "geseponeerd" in vocabulary.referral_status_words("afgesloten", "sepot")
+    assert vocabulary.referral_status_words("created") == vocabulary.REFERRAL_STATUS_WORDS["created"]
 
 
 def test_acute_referrals_must_be_accepted_within_the_hour():
@@ -112,3 +112,37 @@ def test_initial_ela_takes_the_employer_aangifte_from_the_consent():
     assert domain.initial_ela(None) == {"vpt_registered": False, "domiciliekeuze": True,
                                         "employer_aangifte": False, "priority_handling": True,
                                         "claim_damages": False}
+
+
+def test_the_whole_ela_checklist_is_ticked_item_by_item():
+    """Beyond the five columns, an item of the region's checklist is kept with when and by whom it was ticked;
+    a code outside the checklist, a non-boolean and an item that follows the aangifte option are refused; the
+    view lists every item with its meaning, and one ticked under an older version stays visible as retired."""
+    from services.police_liaison import ela
+    checklist = ela.load(ela.DEFAULT_FILE)
+    codes = ela.codes(checklist)
+    assert domain.check_ela({"snelrecht": True, "vpt_registered": True}, codes) == {
+        "snelrecht": True, "vpt_registered": True}
+    for bad, reason in (({"snelrecht": "ja"}, "true or false"), ({"camerabeelden": True}, "not an item"),
+                        ({"domiciliekeuze": False}, "follows the aangifte option")):
+        with pytest.raises(domain.InvalidStep, match=reason):
+            domain.check_ela(bad, codes)
+    with pytest.raises(domain.InvalidStep):  # without the region's checklist only the five are known
+        domain.check_ela({"snelrecht": True})
+    now = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    row = {"ela_items": {"oud_item": {"checked": True, "at": "2026-01-01T00:00:00+00:00", "by": "x"}},
+           "ela_version": "ela-2026-01", "vpt_registered": False, "priority_handling": True}
+    changes = domain.ela_columns({"snelrecht": True, "vpt_registered": True, "status": "accepted"}, row, "liaison", now)
+    assert changes["vpt_registered"] is True and changes["status"] == "accepted"
+    assert changes["ela_items"]["snelrecht"] == {"checked": True, "at": now.isoformat(), "by": "liaison"}
+    row = {**row, **changes}
+    view = domain.checklist_view(checklist, row)
+    by_code = {item["code"]: item for item in view["items"]}
+    assert view["version"] == "ela-2026-01" and view["current_version"] == "ela-2026-12"
+    assert by_code["snelrecht"]["checked"] and by_code["snelrecht"]["by"] == "liaison"
+    assert by_code["vpt_registered"]["checked"] and by_code["priority_handling"]["checked"]
+    assert not by_code["strafeis_200"]["checked"] and by_code["strafeis_200"]["meaning"]
+    assert by_code["domiciliekeuze"]["follows"] == "aangifte_option"
+    assert by_code["oud_item"]["retired"] is True
+    assert domain.ela_checklist_codes(row, checklist) == {
+        "ela_checklist": {"version": "ela-2026-01", "checked": ["oud_item", "snelrecht"]}}

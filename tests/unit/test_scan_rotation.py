@@ -29,10 +29,10 @@ def test_a_long_tick_visits_all_stores_each_time():
     assert Rotation().due([], 5) == []
 
 
-def test_the_outbox_nets_full_look_is_rarer_in_a_large_region():
+def test_the_outbox_nets_full_look_costs_a_connection_per_store_per_hour_in_a_large_region():
     from shared.scan import SWEEP_SECONDS_PER_STORE
-    assert full_round_seconds(1.0, 4, SWEEP_SECONDS_PER_STORE) == 2.0  # the demo region
-    assert full_round_seconds(1.0, 342, SWEEP_SECONDS_PER_STORE) == pytest.approx(171)
+    assert full_round_seconds(1.0, 4, SWEEP_SECONDS_PER_STORE) == pytest.approx(42.1, abs=0.1)  # the demo region
+    assert full_round_seconds(1.0, 342, SWEEP_SECONDS_PER_STORE) == pytest.approx(3600)
 
 
 def stores(n):
@@ -46,10 +46,11 @@ def test_the_outbox_sweeps_every_store_at_start_once_more_after_the_grace_then_a
     nothing_owed = lambda dsn: False  # noqa: E731
     assert schedule.due(0.0, demo, nothing_owed) == demo
     assert schedule.due(0.5, demo, nothing_owed) == []
-    assert schedule.wake_at(owed=False) == 2.0  # the demo's net: 4 stores x 0.5 s
-    assert schedule.due(2.0, demo, nothing_owed) == demo
+    assert schedule.wake_at(owed=False) == 2.5  # the second look, once the start's young rows are not
+    assert schedule.due(2.5, demo, nothing_owed) == demo
     assert schedule.due(3.0, demo, nothing_owed) == []
-    assert schedule.due(4.0, demo, nothing_owed) == demo
+    assert schedule.wake_at(owed=False) == pytest.approx(2.5 + 4 * 3600 / 342)  # then the net's pace
+    assert schedule.due(2.5 + 43, demo, nothing_owed) == demo
 
 
 def test_in_a_large_region_only_the_stores_owed_a_look_are_swept_between_the_nets_rounds():
@@ -64,5 +65,101 @@ def test_in_a_large_region_only_the_stores_owed_a_look_are_swept_between_the_net
     assert len(schedule.due(2.5, region, owed.__contains__)) == 342  # the second look after start
     owed.clear()
     assert schedule.due(3.5, region, owed.__contains__) == []
-    assert schedule.wake_at(owed=False) == pytest.approx(2.5 + 171)
-    assert len(schedule.due(173.5, region, owed.__contains__)) == 342
+    assert schedule.wake_at(owed=False) == pytest.approx(2.5 + 3600)
+    assert len(schedule.due(3603, region, owed.__contains__)) == 342
+
+
+def test_a_store_that_fails_holds_back_only_itself_not_the_stores_after_it():
+    """Its PostgreSQL server down, one municipality's store raises: the round goes on to the
+    others, and the failing store is tried again on the next round."""
+    from shared.scan import Rotations
+
+    rotations = Rotations()
+    rotations.setup()
+    codes = ["GM0664", "GM0715", "GM0687", "GM0718"]  # the failing ones first
+    visited = []
+
+    def work(code):
+        if code in ("GM0664", "GM0715"):
+            raise OSError("connection refused: server down")
+        visited.append(code)
+
+    assert rotations.each("escalate", codes, 5, work) == ["GM0664", "GM0715"]
+    assert visited == ["GM0687", "GM0718"]
+    assert rotations.each("escalate", codes, 5, work) == ["GM0664", "GM0715"]
+    assert visited == ["GM0687", "GM0718"] * 2
+
+
+def test_a_tick_visits_only_the_stores_whose_deadline_has_come_once_each_is_known():
+    """The due-time index (issue 25): every store once at start (paced), then only where a deadline
+    passed, learnt from the visit's own query or told by a commit of this process."""
+    from datetime import datetime, timedelta, timezone
+
+    from shared.scan import Rotations
+
+    rotations = Rotations()
+    rotations.setup()
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+    codes = [f"GM{n:04d}" for n in range(342)]
+    pending = {"GM0007": now + timedelta(minutes=10)}
+    visited = []
+
+    def work(code):
+        visited.append(code)
+        return pending.get(code)
+
+    for _ in range(7):  # the start: every store once, fifty per 5 s tick
+        rotations.each_due("escalate", codes, 5, now, work)
+    assert sorted(visited) == codes
+    visited.clear()
+    assert rotations.each_due("escalate", codes, 5, now, work) == [] and visited == []  # idle: no store
+    rotations.tell("escalate", "GM0100", now + timedelta(minutes=1))  # a commit of this process
+    rotations.each_due("escalate", codes, 5, now + timedelta(seconds=59), work)
+    assert visited == []
+    rotations.each_due("escalate", codes, 5, now + timedelta(minutes=1), work)
+    assert visited == ["GM0100"]
+    rotations.each_due("escalate", codes, 5, now + timedelta(minutes=10), work)
+    assert visited == ["GM0100", "GM0007"]
+
+
+def test_a_deadline_told_while_its_store_is_being_visited_is_not_lost():
+    from datetime import datetime, timedelta, timezone
+
+    from shared.scan import Rotations
+
+    rotations = Rotations()
+    rotations.setup()
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+    visited = []
+
+    def work(code):  # the visit read "nothing waits" just before a commit told of a new deadline
+        visited.append(code)
+        if len(visited) == 1:
+            rotations.tell("overdue", code, now + timedelta(minutes=5))
+        return None
+
+    rotations.each_due("overdue", ["GM0687"], 30, now, work)
+    rotations.each_due("overdue", ["GM0687"], 30, now + timedelta(minutes=5), work)
+    assert visited == ["GM0687", "GM0687"]
+
+
+def test_a_store_whose_visit_failed_is_visited_again_on_the_next_tick():
+    from datetime import datetime, timezone
+
+    from shared.scan import Rotations
+
+    rotations = Rotations()
+    rotations.setup()
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+    calls = []
+
+    def work(code):
+        calls.append(code)
+        if len(calls) == 1:
+            raise OSError("server down")
+        return None
+
+    assert rotations.each_due("reminders", ["GM0664"], 60, now, work) == ["GM0664"]
+    assert rotations.each_due("reminders", ["GM0664"], 60, now, work) == []
+    assert rotations.each_due("reminders", ["GM0664"], 60, now, work) == []
+    assert calls == ["GM0664", "GM0664"]

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings, strategies as st
 
 from services.statistics import domain, rebuild
-from shared import vocabulary as v
+from shared import vocabulary
 
 FIGURE_COLUMNS = {  # column -> the read model's default
     "reported_on": None, "channel": None, "location_type": None, "target_role": None, "reported_categories": None,
@@ -27,27 +27,30 @@ def moments(draw, after, hours=24 * 40):
 
 @st.composite
 def histories(draw):
-    """A case as its events tell it, and as the case stores keep it (the row of rebuild.CASES)."""
+    """A case as its events tell it, and as the case stores keep it (its row of case_views.cases_for_statistics)."""
     events, row = [], {}
 
     def happened(event_type, at, **payload):
         events.append(SimpleNamespace(event_type=event_type, payload=payload, occurred_at=at))
 
     received = START + timedelta(minutes=draw(st.integers(0, 365 * 24 * 60)))
-    categories = sorted(draw(st.sets(st.sampled_from(v.CATEGORIES), min_size=1, max_size=3)))
-    incident = {"channel": draw(st.sampled_from(v.CHANNELS)), "location_type": draw(st.sampled_from(v.LOCATION_TYPES)),
-                "target_role": draw(st.sampled_from(v.TARGET_ROLES)), "reported_categories": categories}
+    categories = sorted(draw(st.sets(st.sampled_from(vocabulary.CATEGORIES), min_size=1, max_size=3)))
+    incident = {"channel": draw(st.sampled_from(vocabulary.CHANNELS)), "location_type": draw(st.sampled_from(vocabulary.LOCATION_TYPES)),
+                "target_role": draw(st.sampled_from(vocabulary.TARGET_ROLES)), "reported_categories": categories}
     happened("incident_reported", received, **incident)
     row.update(case_id="c", received_at=received, withdrawn_at=None, **incident)
     row.update(triaged_at=None, categories=None, urgency=None, triage_status=None, overdue_reported_at=None,
                referred_at=None, referral_status=None, referral_outcome=None, escalated_at=None, aangifte_at=None,
+               aangifte_reminded_at=None,
                referral_closed_at=None, referral_rejected=False, plan_id=None, planned_at=None,
                plan_occurred_at=None, close_reason=None, closed_at=None, first_contact_due_at=None, reminders=0,
-               overdue=0, contacts=0, help_referrals=0, first_contacted_at=None, first_contact_recorded_at=None)
+               overdue=0, contacts=0, help_referrals=0, first_contacted_at=None, first_contact_recorded_at=None,
+               withdrawal_reason=None, staff_close_reason=None, staff_closed_at=None, signals_raised=0,
+               signals_handled=0, signals_handled_late=0, messages_to_reporter=0, messages_from_reporter=0)
     now = received
     if draw(st.booleans()):
         now = received + timedelta(seconds=draw(st.integers(1, 600)))
-        urgency = draw(st.sampled_from(v.URGENCIES))
+        urgency = draw(st.sampled_from(vocabulary.URGENCIES))
         happened("incident_triaged", now, categories=categories, urgency=urgency)
         row.update(triaged_at=now, categories=categories, urgency=urgency, triage_status="voorstel")
         if draw(st.booleans()):
@@ -55,8 +58,8 @@ def histories(draw):
             happened("triage_overdue", overdue_at)
             row["overdue_reported_at"] = overdue_at
         if draw(st.booleans()):
-            new = sorted(draw(st.sets(st.sampled_from(v.CATEGORIES), min_size=1, max_size=2)))
-            urgency = draw(st.sampled_from(v.URGENCIES))
+            new = sorted(draw(st.sets(st.sampled_from(vocabulary.CATEGORIES), min_size=1, max_size=2)))
+            urgency = draw(st.sampled_from(vocabulary.URGENCIES))
             happened("triage_overridden", moments(draw, now, 48), categories=new, urgency=urgency)
             row.update(categories=new, urgency=urgency, triage_status="overschreven")
         if draw(st.booleans()):
@@ -81,7 +84,7 @@ def histories(draw):
                         row["aangifte_at"] = at
                 row["referral_status"] = "aangifte_gedaan"
             if path == "afgesloten":
-                outcome = draw(st.sampled_from(v.REFERRAL_OUTCOMES + (None,)))
+                outcome = draw(st.sampled_from(vocabulary.REFERRAL_OUTCOMES + (None,)))
                 at = moments(draw, at)
                 happened("referral_updated", at, status="afgesloten", **({"outcome": outcome} if outcome else {}))
                 row.update(referral_status="afgesloten", referral_outcome=outcome, referral_closed_at=at)
@@ -103,7 +106,7 @@ def histories(draw):
                          days_since_incident=(contacted - incident_at).days)
                 row.update(first_contacted_at=contacted, first_contact_recorded_at=recorded, contacts=1)
                 if draw(st.booleans()):
-                    reason = draw(st.sampled_from(v.CLOSE_REASONS))
+                    reason = draw(st.sampled_from(vocabulary.CLOSE_REASONS))
                     closed = moments(draw, recorded, 240)
                     happened("aftercare_closed", closed, reason=reason)
                     row.update(close_reason=reason, closed_at=closed)

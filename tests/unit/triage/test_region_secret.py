@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 
 from services.triage.options import region_secret
-from shared.config import ConfigError, load_settings
+from shared.config import ConfigError
+from hub.registry import load_settings
 
 
 def settings_with(env=None, secret_file=None):

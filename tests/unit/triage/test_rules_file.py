@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from services.triage.rules import DEFAULT_RULES_FILE, RulesError, load_rules, parse_rules
-from shared.config import ConfigError, load_region
+from shared.config import ConfigError
+from hub.registry import load_region
 
 
 def raw():
@@ -14,7 +15,7 @@ def raw():
 
 def test_default_rules_load_with_version():
     rules = load_rules(DEFAULT_RULES_FILE)
-    assert rules.version == "vr19-2026.1" and "overig" in rules.categories
+    assert rules.version == "vr19-2026.4" and "overig" in rules.categories
 
 
 @pytest.mark.parametrize("change, message", [
@@ -25,7 +26,7 @@ def test_default_rules_load_with_version():
     (lambda r: r["decisions"][0]["when"].update(categorie=["x"]), "decisions.0.when.categorie"),
     (lambda r: r.update(categories=["bedreiging"]), "categories: must include 'overig'"),
     (lambda r: r["aftercare_intensity"].pop("laag"), "aftercare_intensity: misses laag"),
-    (lambda r: r.update(categories=["overig", "bedreiging"]), "keywords.1.category"),
+    (lambda r: r.update(categories=["overig", "bedreiging"]), "keywords.2.category"),
     (lambda r: r["deadlines"].update(acute_minutes=0), "deadlines.acute_minutes"),
 ])
 def test_invalid_rules_are_refused_with_the_field(change, message):

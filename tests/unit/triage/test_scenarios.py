@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from services.triage.domain import triage
+from services.triage.domain import URGENCY_RANK, triage
 from services.triage.rules import default_rules
-from shared import vocabulary as v
+from shared import vocabulary
 from shared.events import new_event
 from tests.unit.samples import consent, incident
 
@@ -19,7 +19,11 @@ POL = consent(contact=True, police_referral=True)
 PR, AC, MAY, RIEC, MAN, SAFE = ("police_referral", "aftercare", "inform_mayor", "riec_signal",
                                 "inform_manager", "safety_advice")
 
-# (case, incident_reported payload, description from the case store, categories, urgency, decisions)
+# (case, incident_reported payload, description from the case store, categories, urgency, decisions).
+# Since vr19-2026.2 the rules follow the corpus' labelling guide (tests/triage_corpus/README.md): a
+# death threat without a how or when is `hoog`, not `acuut`; intimidation at the home without a
+# threat is `hoog`; vandalism at the home is intimidation too; publishing an address is `doxing`
+# (not also intimidatie); the categories the reporter ticked count only when the text shows none.
 SCENARIOS = [
     ("wethouder bedreigd aan de voordeur, wil aangifte en nazorg",
      incident(location_type="woning", target_role="wethouder", reported_categories=["bedreiging"], consent=POL),
@@ -47,7 +51,7 @@ SCENARIOS = [
     ("burgemeester: demonstranten met fakkels voor de woning",
      incident(location_type="woning", target_role="burgemeester", reported_categories=["intimidatie"],
               perpetrator_count=15, consent=POL),
-     "Groep van vijftien mensen met fakkels voor de deur.", ["intimidatie"], "acuut", [PR, AC, MAY, SAFE]),
+     "Groep van vijftien mensen met fakkels voor de deur.", ["intimidatie"], "hoog", [PR, AC, MAY, SAFE]),
     ("griffier meldt iets zonder categorie en zonder omschrijving",
      incident(location_type="raadsvergadering", target_role="griffier", reported_categories=[]),
      None, ["overig"], "normaal", []),
@@ -69,7 +73,7 @@ SCENARIOS = [
     ("auto van raadslid bij de woning bekrast",
      incident(location_type="woning", target_role="raadslid", reported_categories=["vernieling"],
               perpetrator_count=0, consent=consent(police_referral=True)),
-     None, ["vernieling"], "normaal", [PR, MAY, SAFE]),
+     None, ["intimidatie", "vernieling"], "hoog", [PR, MAY, SAFE]),
     ("dreigbrief aan een ambtenaar, alleen leidinggevende informeren",
      incident(channel="brief", location_type="email_brief", reported_categories=["bedreiging"],
               consent=consent(inform_manager=True)),
@@ -80,7 +84,7 @@ SCENARIOS = [
     ("geen categorie, omschrijving bevat een doodsbedreiging",
      incident(location_type="balie", reported_categories=[], consent=POL),
      "Hij zei letterlijk: ik ga je vermoorden als mijn vergunning niet rondkomt.",
-     ["bedreiging"], "acuut", [PR, AC]),
+     ["bedreiging"], "hoog", [PR, AC]),
     ("geen categorie: 'ik weet waar je woont' aan de telefoon",
      incident(channel="telefoon", location_type="telefoon", reported_categories=[], consent=POL),
      "Onbekende beller: 'Ik weet waar je woont, denk aan je kinderen.'",
@@ -97,17 +101,17 @@ SCENARIOS = [
     ("doxing: adres van wethouder online gezet",
      incident(location_type="online", target_role="wethouder", reported_categories=["intimidatie"], consent=POL),
      "Iemand heeft mijn adres online gezet met een foto van mijn huis.",
-     ["intimidatie"], "hoog", [PR, AC, MAY, SAFE]),
+     ["doxing"], "hoog", [PR, AC, MAY, SAFE]),
     ("reporter kiest twee categorieën: trefwoorden voegen niets toe",
      incident(location_type="balie", reported_categories=["verbale_agressie", "discriminatie"], consent=CARE),
      "Uitgescholden vanwege mijn afkomst, hij zei ook iets over dood.",
      ["verbale_agressie", "discriminatie"], "normaal", [AC]),
     ("accenten en hoofdletters in de omschrijving",
      incident(location_type="email_brief", channel="email", reported_categories=[], consent=CARE),
-     "IK GA JE VERMOÓRDEN!!!", ["bedreiging"], "acuut", [AC]),
+     "IK GA JE VERMOÓRDEN!!!", ["bedreiging"], "hoog", [AC]),
     ("'dood' als deel van een ander woord telt niet",
      incident(location_type="balie", reported_categories=[], consent=CARE),
-     "Hij vond de regeling doodzonde en was teleurgesteld.", ["overig"], "normaal", [AC]),
+     "Hij vond de regeling doodzonde en was teleurgesteld.", ["overig"], "laag", [AC]),
     ("boa bespuugd tijdens handhaving",
      incident(location_type="openbare_ruimte", target_role="handhaver", reported_categories=[],
               consent=ALL),
@@ -131,14 +135,14 @@ SCENARIOS = [
     ("handhaver met de dood bedreigd bij controle, aangifte",
      incident(location_type="openbare_ruimte", target_role="handhaver", reported_categories=["bedreiging"],
               consent=POL),
-     "Hij riep dat hij me zou neersteken.", ["bedreiging"], "acuut", [PR, AC]),
+     "Hij riep dat hij me zou neersteken.", ["bedreiging"], "hoog", [PR, AC]),
     ("ambtenaar thuis opgewacht (intimidatie bij de woning)",
      incident(location_type="woning", reported_categories=[], consent=ALL),
-     "Hij stond gisteravond bij mij thuis te wachten.", ["intimidatie"], "acuut", [PR, AC, MAN, SAFE]),
+     "Hij stond gisteravond bij mij thuis te wachten.", ["intimidatie"], "hoog", [PR, AC, MAN, SAFE]),
     ("raadslid: ruit thuis ingegooid",
      incident(location_type="woning", target_role="raadslid", reported_categories=[], perpetrator_count=0,
               consent=POL),
-     "Vannacht is onze ruit ingegooid.", ["vernieling"], "normaal", [PR, AC, MAY, SAFE]),
+     "Vannacht is onze ruit ingegooid.", ["intimidatie", "vernieling"], "hoog", [PR, AC, MAY, SAFE]),
     ("laag: 'overig' over een ongepaste opmerking, geen contact",
      incident(location_type="kantoor", reported_categories=["overig"]),
      "Ongepaste opmerking bij de koffieautomaat.", ["overig"], "laag", []),
@@ -152,9 +156,21 @@ def test_there_are_at_least_thirty_scenarios():
 @pytest.mark.parametrize("case, reported, description, categories, urgency, decisions", SCENARIOS,
                          ids=[s[0] for s in SCENARIOS])
 def test_scenario(case, reported, description, categories, urgency, decisions):
-    result = triage(reported, description=description)
+    """The rules alone (the table is their specification); the second opinion is checked below."""
+    result = triage(reported, description=description, model=None)
 
     assert (result.categories, result.urgency, result.decisions) == (categories, urgency, decisions)
+
+
+@pytest.mark.parametrize("case, reported, description, categories, urgency, decisions", SCENARIOS,
+                         ids=[s[0] for s in SCENARIOS])
+def test_the_second_opinion_never_lowers_the_urgency_nor_drops_a_threat_or_violence(
+        case, reported, description, categories, urgency, decisions):
+    result = triage(reported, description=description)
+
+    assert URGENCY_RANK[result.urgency] >= URGENCY_RANK[urgency]
+    assert {"bedreiging", "fysiek_geweld"} & set(categories) <= set(result.categories)
+    assert PR not in result.decisions or reported["consent"]["police_referral"]
 
 
 @pytest.mark.parametrize("reported, description", [s[1:3] for s in SCENARIOS], ids=[s[0] for s in SCENARIOS])
@@ -188,7 +204,7 @@ def test_aftercare_intensity_follows_urgency():
 
 
 def test_acute_results_get_the_highest_message_priority():
-    assert triage(SCENARIOS[0][1]).priority == v.URGENCY_PRIORITY["acuut"] == max(v.URGENCY_PRIORITY.values())
+    assert triage(SCENARIOS[0][1]).priority == vocabulary.URGENCY_PRIORITY["acuut"] == max(vocabulary.URGENCY_PRIORITY.values())
 
 
 def test_triage_leaves_the_incident_untouched():
@@ -198,14 +214,14 @@ def test_triage_leaves_the_incident_untouched():
     assert reported == before
 
 
-@pytest.mark.parametrize("category", v.CATEGORIES)
+@pytest.mark.parametrize("category", vocabulary.CATEGORIES)
 def test_never_a_police_referral_without_consent(category):
-    for location, role in itertools.product(v.LOCATION_TYPES, v.TARGET_ROLES):
+    for location, role in itertools.product(vocabulary.LOCATION_TYPES, vocabulary.TARGET_ROLES):
         reported = incident(location_type=location, target_role=role, reported_categories=[category],
                             consent=consent(contact=True, inform_manager=True, employer_reports=True))
         assert PR not in triage(reported, description="ik ga je vermoorden").decisions, (location, role)
 
 
-@pytest.mark.parametrize("role", v.TARGET_ROLES)
+@pytest.mark.parametrize("role", vocabulary.TARGET_ROLES)
 def test_mayor_is_informed_exactly_for_political_office_holders(role):
-    assert (MAY in triage(incident(target_role=role)).decisions) == (role in v.POLITICAL_OFFICE_HOLDERS)
+    assert (MAY in triage(incident(target_role=role)).decisions) == (role in vocabulary.POLITICAL_OFFICE_HOLDERS)

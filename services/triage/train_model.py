@@ -1,0 +1,260 @@
+"""Trains triage's second opinion (services/triage/model.py) on the development corpus and writes it
+beside the rules: `make triage-model`. Needs scikit-learn (a test and build dependency; the hub reads
+the written file without it). Deterministic: the same corpus gives the same file. The held-out part
+is never read here.
+
+    python -m services.triage.train_model [--out FILE] [--validate | --sweep | --choose]
+
+The settings below were chosen on the validation split (every third report of development2.yaml)
+with a model trained on the rest (`--sweep` prints that grid, `--validate` the chosen setting's
+figures); the shipped file is then trained with them on every development report, the validation
+split included, because more reports measurably help (docs/triage.md). Never on the held-out part.
+The development files it reads are MODEL_PARTS; development3.yaml is scored by the evaluation but
+joins the training at the next retraining.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+
+from shared import dutch_phrases as dp
+from shared import vocabulary
+from shared.config import REPO_ROOT
+
+from services.triage import model as m
+from services.triage.evaluation import PARTS, incident_of
+from services.triage.evaluation import split as _split
+
+DEFAULT_OUT = REPO_ROOT / "deploy" / "rules" / "vr19-triage-model.json"
+VERSION = "vr19-model-2026.2"
+C = 3.0            # inverse regularisation strength (chosen on the validation split)
+MIN_DF = 2         # a feature must occur in at least this many training reports
+# add_category and add_beside_rules: chosen on the validation split by `--choose` (docs/triage.md)
+THRESHOLDS = {"add_category": 0.4, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.7,
+              "doubt_category": 0.1}
+LABELS = tuple(c for c in vocabulary.CATEGORIES if c != "overig") + (m.ACUTE,)
+# The development files the shipped model, `--validate` and `--sweep` are made from. development3.yaml
+# (F…) joins at the next retraining: add it here, run `make triage-model`, re-measure the validation
+# split (`--validate`) and update docs/triage.md and tests/unit/triage/test_corpus_evaluation.py's
+# thresholds in the same commit; until then the shipped model is the one trained without it.
+MODEL_PARTS = ("development", "development2", "development3")
+
+
+def split(name: str) -> list[dict]:
+    """The training or validation split of MODEL_PARTS."""
+    return _split(name, MODEL_PARTS)
+
+
+def corpus_digest() -> str:
+    """sha256 of the development files the model was trained from (the unit test compares it)."""
+    digest = hashlib.sha256()
+    for name in MODEL_PARTS:
+        digest.update(PARTS[name].read_bytes())
+    return digest.hexdigest()
+
+
+def _target(item: dict, label: str) -> bool:
+    if label == m.ACUTE:
+        return item["expected"]["urgency"] == "acuut"
+    return label in item["expected"]["categories"]
+
+
+def train(items: list[dict], c: float = C, thresholds: dict | None = None, balanced: bool = True) -> dict:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    counts = [m.features(dp.analyse(it["text"]), incident_of(it)) for it in items]
+    df: dict[str, int] = {}
+    for row in counts:
+        for f in row:
+            df[f] = df.get(f, 0) + 1
+    features = sorted(f for f, n in df.items() if n >= MIN_DF)
+    vocabulary = {f: i for i, f in enumerate(features)}
+    n = len(items)
+    idf = [math.log((1 + n) / (1 + df[f])) + 1.0 for f in features]
+    data, cols, ptr = [], [], [0]
+    for row in counts:
+        vec = m.vectorise(row, vocabulary, idf)
+        for col in sorted(vec):
+            cols.append(col)
+            data.append(vec[col])
+        ptr.append(len(cols))
+    x = csr_matrix((np.array(data), np.array(cols), np.array(ptr)), shape=(n, len(features)))
+    coef, intercept = [], []
+    for label in LABELS:
+        y = np.array([_target(it, label) for it in items])
+        fit = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None).fit(x, y)
+        weights = fit.coef_[0]
+        # weights below 1e-4 change no probability in the third decimal; leaving them out keeps the file small
+        coef.append({str(i): round(float(w), 4) for i, w in enumerate(weights) if abs(w) >= 1e-4})
+        intercept.append(round(float(fit.intercept_[0]), 4))
+    return {
+        "format": m.FORMAT, "version": VERSION,
+        "about": "Triage's second opinion (docs/triage.md): logistic regression per label on lemma TF-IDF. "
+                 "Written by services/triage/train_model.py; do not edit by hand.",
+        "trained_on": {"reports": n, "corpus_sha256": corpus_digest(), "C": c, "min_df": MIN_DF},
+        "thresholds": dict(thresholds or THRESHOLDS),
+        "labels": list(LABELS), "features": features, "idf": [round(x, 6) for x in idf],
+        "coef": coef, "intercept": intercept,
+    }
+
+
+def write(raw: dict, out: Path) -> None:
+    out.write_text(json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n",
+                   encoding="utf-8")
+
+
+def development() -> list[dict]:
+    """Every development report: what the shipped model is trained on."""
+    return split("training") + split("validation")
+
+
+def validate(rules_alone: bool = True):
+    """The validation split's figures with a model of these settings trained on the training split only
+    (the honest measure; the shipped model has seen the validation split), and first, if asked, by
+    the rules alone."""
+    from services.triage.evaluation import evaluate
+
+    model = m.parse_model(train(split("training")), "trained on the training split")
+    validation = split("validation")
+    alone = [evaluate(validation, "validation", model=None)] if rules_alone else []
+    return alone + [evaluate(validation, "validation", model=model)]
+
+
+# the categories for which the rules propose a police referral (deploy/rules/vr19-triage.yaml decisions)
+REFERRED = frozenset(vocabulary.CATEGORIES) - {"ondermijning", "overig"}
+ALONE_GRID = (0.35, 0.4, 0.45)
+BESIDE_GRID = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
+# The validation figures (recall, precision) of the previous release (rules vr19-2026.3, model settings of
+# vr19-model-2026.1, trained on this training split): the choice below may not read worse than it.
+PREVIOUS = (0.750, 0.631)
+
+
+def threshold_grid(raw: dict, rules, validation: list[dict]) -> list[tuple]:
+    """Validation figures for each `add_category` of ALONE_GRID (where the rules found no crime against the
+    person) and `add_beside_rules` of BESIDE_GRID (beside one they found), the rest of the settings as
+    they are: rows of (add_category, add_beside_rules, recall, precision, F1, police referrals proposed
+    where due). Counted from the model's probabilities once, as domain.triage adds categories."""
+    from services.triage import domain
+    from services.triage.evaluation import incident_of
+    from shared.triage_rules import read_categories
+
+    silent = m.parse_model({**raw, "thresholds": {**raw["thresholds"], "add_category": 1.01,
+                                                   "add_beside_rules": 1.01}})
+    cats = [c for c in LABELS if c != m.ACUTE]
+    seen = []
+    for it in validation:
+        incident = incident_of(it)
+        base = set(domain.triage(incident, rules, it["text"], silent).categories)
+        ruled_out = read_categories(incident, it["text"], rules).ruled_out
+        probs = {lbl: o.probability for lbl, o in silent.opinions(dp.analyse(it["text"]), incident).items()}
+        due = bool(it["consent"].get("police_referral")) and bool(it["expected"].get("crime_against_person"))
+        seen.append((set(it["expected"]["categories"]), base, ruled_out, probs, due))
+    rows = []
+    for alone in ALONE_GRID:
+        for beside in BESIDE_GRID:
+            tp = fp = fn = referred = 0
+            for want, base, ruled_out, probs, due in seen:
+                threshold = beside if base & m.AGAINST_THE_PERSON else alone
+                got = base | {c for c in cats if c not in ruled_out and probs[c] >= threshold}
+                if len(got) > 1:
+                    got.discard("overig")
+                tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
+                referred += due and bool(got & REFERRED)
+            r, p = tp / (tp + fn), tp / (tp + fp)
+            rows.append((alone, beside, r, p, 2 * r * p / (r + p), referred))
+    return rows
+
+
+def best_thresholds(rows: list[tuple], previous: tuple = PREVIOUS) -> tuple:
+    """Among the settings that read at least as well as the previous release (recall and precision), the
+    one that proposes the most police referrals where due, then the most precise."""
+    kept = [row for row in rows if row[2] >= previous[0] and row[3] >= previous[1]]
+    if not kept:
+        raise ValueError("no setting reads as well as the previous release on the validation split")
+    best = max(kept, key=lambda row: (row[5], round(row[3], 3), row[1]))
+    return best[0], best[1]
+
+
+def sweep() -> None:
+    """Validation figures of rules plus model for a grid of settings (the tuning behind the constants)."""
+    from services.triage import domain
+    from services.triage.evaluation import evaluate
+    from shared.triage_rules import default_rules
+
+    rules = default_rules()
+    training, validation = split("training"), split("validation")
+    base = evaluate(validation, "validation", rules, model=None)
+    print(f"rules alone: recall {base.recall():.3f} precision {base.precision():.3f} "
+          f"acuut te laag {base.acute_too_low} doorverwijzing {base.referral_rate:.3f}")
+    for c in (1.0, 3.0):
+        raw = train(training, c)
+        for add in (0.4, 0.45, 0.5):
+            for hoog, acuut, doubt in ((0.3, 0.7, 0.0), (0.3, 0.7, 0.05), (0.3, 0.7, 0.1), (0.3, 0.7, 0.2)):
+                raw["thresholds"] = {"add_category": add, "acute_hoog": hoog, "acute_acuut": acuut,
+                                     "doubt_category": doubt}
+                model = m.parse_model(raw)
+                f = evaluate(validation, "validation", rules, model=model)
+                print(f"C={c} add {add} acute {hoog}/{acuut} doubt {doubt}: recall {f.recall():.3f} precision "
+                      f"{f.precision():.3f} urgentie exact {f.urgency_exact} acuut te laag {f.acute_too_low} "
+                      f"hoog te laag {f.urgency_too_low['hoog']} doorverwijzing {f.referral_rate:.3f}", flush=True)
+    del domain
+    choose(rules, training, validation)
+
+
+def choose(rules=None, training=None, validation=None) -> None:
+    """`add_category` and `add_beside_rules` for the shipped settings, chosen on the validation split with a
+    model trained on the training split; prints the grid (copy the choice into THRESHOLDS)."""
+    from services.triage.evaluation import evaluate
+    from shared.triage_rules import default_rules
+
+    rules = rules or default_rules()
+    training, validation = training or split("training"), validation or split("validation")
+    raw = train(training, C)
+    rows = threshold_grid(raw, rules, validation)
+    for alone, beside, r, p, f1, referred in rows:
+        print(f"alone from {alone}, beside the rules from {beside}: recall {r:.3f} precision {p:.3f} F1 {f1:.3f} "
+              f"referrals {referred}")
+    alone, beside = best_thresholds(rows)
+    raw["thresholds"] = {**THRESHOLDS, "add_category": alone, "add_beside_rules": beside}
+    f = evaluate(validation, "validation", rules, model=m.parse_model(raw))
+    print(f"chosen {alone} / {beside}, as triage reads it: recall {f.recall():.3f} precision {f.precision():.3f} "
+          f"urgentie exact {f.urgency_exact} acuut te laag {f.acute_too_low} hoog te laag "
+          f"{f.urgency_too_low['hoog']} doorverwijzing {f.referral_rate:.3f}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="triage-model", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--sweep", action="store_true", help="print validation figures for a grid of settings")
+    parser.add_argument("--choose", action="store_true",
+                        help="choose add_category and add_beside_rules on the validation split, print the grid")
+    parser.add_argument("--validate", action="store_true",
+                        help="print the validation split's figures, rules alone and with a model trained without it")
+    args = parser.parse_args(argv)
+    if args.sweep:
+        sweep()
+        return 0
+    if args.choose:
+        choose()
+        return 0
+    if args.validate:
+        from services.triage.evaluation import report
+        for label, figures in zip(("rules alone", "rules and second opinion"), validate()):
+            print(f"-- {label}")
+            print(report(figures, show_misses=False))
+        return 0
+    raw = train(development())
+    write(raw, args.out)
+    print(f"{args.out}: {raw['trained_on']['reports']} reports, {len(raw['features'])} features, "
+          f"{sum(len(c) for c in raw['coef'])} weights")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

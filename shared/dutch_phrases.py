@@ -1,0 +1,612 @@
+"""Dutch phrase matching on lemmas: the language under the triage rules (docs/triage.md, "How the
+rules read Dutch"), used by triage for its decision and by intake for its acute check.
+
+A report is analysed once (`analyse`): normalised (case, accents, punctuation, stretched letters),
+cut into sentences and clauses, each word lemmatised with simplemma, so that *dreigde*, *bedreigd*
+and *dreigt* meet one rule. A pattern (`compile_pattern`) is a lemma sequence with small gaps,
+matched within one sentence; separable verbs match split as well as joined (*neersteken* finds
+*neer te steken* and *steek je neer*). A match is not counted when the text negates it, retracts
+it ("ik dacht eerst …, maar …") or tells of an earlier or someone else's incident: `Hit.scope` says
+which, so a rule can ignore it and still explain why. Pure Python, no I/O after the first use.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import simplemma
+
+# ------------------------------------------------------------------ words
+
+# simplemma picks a noun or another verb for a few words reports use as verbs; these win.
+LEMMA_FIXES = {
+    "staat": "staan", "las": "lezen", "steken": "steken", "steekt": "steken", "pakken": "pakken", "trappen": "trappen", "steek": "steken",
+    "hangen": "hangen", "knijpen": "knijpen", "geknepen": "knijpen", "posten": "posten", "lul": "lul",
+    "pik": "pik", "geintimideerd": "intimideren", "getrapt": "trappen", "bespuugd": "bespugen",
+    "gespuwd": "spugen", "spuwde": "spugen", "lekgestoken": "leksteken", "gedoxt": "doxen",
+    "gedoxed": "doxen", "doxte": "doxen", "gestalked": "stalken", "killen": "killen", "gekilled": "killen",
+    "dreigende": "dreigend", "bedreigende": "bedreigend", "intimiderende": "intimiderend",
+}
+
+# Chat spelling and clitics, to the written word (m'n -> mijn).
+SPELLING = {
+    "mn": "mijn", "m'n": "mijn", "zn": "zijn", "z'n": "zijn", "d'r": "haar", "'t": "het", "'k": "ik",
+    "k": "ik", "ff": "even", "jou'n": "jouw", "wrm": "waarom", "idd": "inderdaad", "nie": "niet",
+    "nt": "niet", "gwn": "gewoon", "vd": "van de", "mss": "misschien",
+}
+
+# Particles of separable verbs: neer|steken, af|maken, op|hangen, dood|maken, in|slaan.
+PARTICLES = ("neer", "af", "op", "aan", "uit", "in", "door", "mee", "om", "over", "toe", "terug", "weg",
+             "vast", "dood", "kapot", "lek", "los", "na", "bij", "langs", "tegen", "binnen", "achter",
+             "voor", "onder", "open", "dicht", "stuk", "plat", "neder")
+PARTICLE_AFTER = 10   # "ik steek je morgen met een mes neer": the particle up to this many words after the verb
+PARTICLE_BEFORE = 2   # "neer te steken": up to this many words before it
+
+SMALL_GAP = 2         # words allowed between two pattern words written side by side
+LONG_GAP = 10         # words allowed where a pattern says `...`
+NEAR = 20             # `A & B`: both within this many words, in either order, in one sentence
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|'[tks]\b")
+_SENTENCE_END = re.compile(r"[.!?;\n]+|\.\.\.")
+_CLAUSE_MARK = re.compile(r"[,:()\"“”„–—]| - ")
+_STRETCHED = re.compile(r"(.)\1{2,}")
+
+# Words that start a new clause: a negation or a retraction does not reach across them.
+CLAUSE_WORDS = frozenset({"maar", "want", "omdat", "doordat", "terwijl", "toen", "nadat", "voordat", "dus",
+                          "en", "dan", "daarna", "vervolgens", "echter"})
+
+
+def strip_accents(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def normalise_word(word: str) -> str:
+    """Lower case, no accents, no stretched letters ('DOOOOD' -> 'dood'), curly apostrophes straight."""
+    word = strip_accents(word.lower().replace("’", "'").replace("‘", "'"))
+    return _STRETCHED.sub(r"\1\1", word)
+
+
+@functools.lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """The lemma of one normalised word (simplemma's Dutch dictionary, corrected by LEMMA_FIXES)."""
+    if word in LEMMA_FIXES:
+        return LEMMA_FIXES[word]
+    if not word.isalpha():
+        return word
+    return strip_accents(simplemma.lemmatize(word, lang="nl").lower())
+
+
+def warm_up() -> None:
+    """Load simplemma's Dutch data now (about 0.3 s once), not on the first incident."""
+    lemma("dreigde")
+
+
+# ------------------------------------------------------------------ scope cues
+
+# A negation cue negates a match this close to it in the same clause: (words before the match,
+# words after it). "hij heeft mij niet bedreigd", "hij dreigde niet", "er was geen mes".
+NEGATION_CUES = {"niet": (3, 2), "nooit": (3, 2), "geen": (4, 0), "niemand": (3, 1), "niets": (3, 1),
+                 "niks": (3, 1), "zonder": (2, 0), "nergens": (3, 1)}
+# Negation words that do not negate here: "niet alleen … maar ook", "dit is geen grap".
+NOT_NEGATING_AFTER = {"niet": {"alleen", "normaal", "meer normaal", "voor niets", "voor niks", "te geloven",
+                               "zomaar", "eens normaal"},
+                      "geen": {"grap", "grapje", "geintje", "spelletje", "flauwekul", "loos dreigement"}}
+# In a condition the cue negates only the next word: "als je niet betaalt maak ik je af".
+CONDITION_WORDS = frozenset({"als", "indien", "tenzij", "zolang", "wanneer", "mits"})
+
+# "ik dacht eerst dat hij zou slaan, maar hij liep weg": what was feared, up to the `maar`
+# (in this sentence or opening the next), did not happen.
+RETRACTION_CUES = frozenset({"denken", "dacht", "vrezen", "verwachten", "bang", "lijken", "leek", "schrikken",
+                             "idee", "gevoel", "indruk"})
+RETRACTION_END = "maar"
+
+# An earlier incident, or another's, told in passing: counted for nothing now ("mijn collega
+# vertelde over een dreigement vorig jaar"). One of these in the clause takes the match out.
+EARLIER_CUES = ("vorig jaar", "vorige jaar", "jaar geleden", "jaren geleden", "maanden geleden", "vroeger",
+                "ooit", "in het verleden", "destijds", "al eerder", "eerder al", "eerder ook", "vorige keer",
+                "vorige melding", "eerdere melding", "in het nieuws", "op het nieuws", "in de krant", "op tv",
+                "op televisie", "las ik", "heb ik gelezen", "gelezen dat", "hoorde ik", "gehoord dat",
+                "gehoord over", "vertelde over", "vertelde mij over", "verhalen over", "andere gemeente",
+                "een andere collega")
+
+
+# The reporter tells that what was said was a joke or a figure of speech, taken as one ("we moesten er
+# allebei om lachen", "bij wijze van spreken", "geen incident"): matches in that sentence and the two
+# before it, or the one after it, do not count. The reporter's words, never the perpetrator's: a
+# threat said laughing ("zei hij lachend") is still a threat, "haha" inside a quote is not a cue, and
+# "het was maar een grapje" is what the perpetrator of a sexual or discriminating remark says.
+JOKE_CUES = ("om lachen", "moest lachen", "moesten lachen", "moesten we lachen", "iedereen moest lachen",
+             "iedereen lachte", "we lachten", "lachten allemaal", "running gag", "als grap bedoeld",
+             "als grapje bedoeld", "dat meen ik niet", "meende het niet", "niet gemeend", "allemaal lol",
+             "bij wijze van spreken", "niemand bedoelt er iets mee", "niemand bedoelde er iets mee",
+             "niet serieus bedoeld", "geen incident", "eigenlijk geen melding", "geen melding waard")
+JOKE_BEFORE, JOKE_AFTER = 2, 1   # sentences before / after the cue's sentence that it covers
+# Words before a cue that turn it round: "dit was geen grap", "niet als grap".
+JOKE_DENIED = frozenset({"geen", "niet", "nooit", "niemand"})
+
+# The reporter says the category ticked was a guess ("ik heb verbale agressie aangeklikt want wist niet
+# wat anders"): the ticks say nothing, the description decides (shared/triage_rules.py).
+TICK_DOUBT_CUES = ("wist niet wat anders", "niet wist wat anders", "wist niet welke", "niet wist welke",
+                   "weet niet welke", "geen idee welke", "wist niet wat ik moest", "niet wist wat ik moest",
+                   "geen andere keuze", "omdat het moest", "de app vraagt", "app vraagt dat")
+
+# Harm to someone else (a client threatened by her ex, a resident by his landlord): in a clause that
+# names the other person's antagonist (an ex, a landlord, the neighbours; a partner or relative as the
+# one who did it: "door haar man") and no one on the official's side, a match does not count. Not
+# "zijn vrouw" alone: "als zijn vrouw geen traplift krijgt, neem ik het recht in eigen hand".
+# The official's side: the reporter, the addressed person, a colleague or an office holder.
+OTHERS_CUES = ("haar ex", "zijn ex", "een ex", "haar huisbaas", "zijn huisbaas", "de huisbaas", "haar buurman",
+               "zijn buurman", "haar buren", "zijn buren", "de buurman", "de buurvrouw", "de buren", "huiselijk geweld",
+               "door haar man", "door haar partner", "door zijn partner", "door zijn vrouw", "door haar vriend",
+               "door zijn vriendin", "door haar vader", "door zijn vader", "door haar broer", "door zijn broer",
+               "haar man haar", "haar vriend haar", "haar partner haar", "zijn vrouw hem", "zijn partner hem")
+# The reporter says nothing was aimed at him ("naar mij toe was hij vriendelijk"): what he told before
+# (this sentence and the two before it) happened to someone else.
+ASIDE_CUES = ("naar mij toe was", "naar ons toe was", "tegen mij was hij", "tegen mij was ze", "tegen mij was zij",
+              "niet naar mij gericht", "niet tegen mij gericht", "tegen mij persoonlijk heeft hij",
+              "niks met mijn werk te maken", "niets met mijn werk te maken")
+OFFICIAL_SIDE = frozenset({"ik", "mij", "me", "mijn", "wij", "we", "ons", "onze", "je", "jij", "jou", "jouw", "u",
+                           "uw", "jullie", "collega", "collega's", "medewerker", "medewerkers", "boa", "boa's",
+                           "handhaver", "handhavers", "ambtenaar", "ambtenaren", "wethouder", "burgemeester",
+                           "raadslid", "raadsleden", "gemeente", "balie", "loket"})
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str     # normalised word as written
+    lemma: str
+    sentence: int
+    clause: int
+    start: int       # character offsets in the original text (for showing the words found)
+    end: int
+
+
+class Analysis:
+    """One report, analysed once; patterns are matched against it (`Pattern.hits`)."""
+
+    def __init__(self, text: str | None):
+        self.text = text or ""
+        self.tokens: list[Token] = _tokenise(self.text)
+        index: dict[str, list[int]] = {}
+        for i, tok in enumerate(self.tokens):
+            index.setdefault(tok.surface, []).append(i)
+            if tok.lemma != tok.surface:
+                index.setdefault(tok.lemma, []).append(i)
+        self.index = index
+        self._affixed: dict = {}
+        self.memo: dict = {}   # per compiled piece (by id): its starts and hits in this report, computed once
+        self._negators = self._find_negators()
+        self._retracted = self._find_retracted()
+        self._earlier_clauses = self._find_earlier_clauses()
+        self._joking_sentences = self._find_joking_sentences()
+        self._others_clauses = self._find_others_clauses()
+        self.doubts_ticks = bool(self._cue_positions(TICK_DOUBT_CUES))
+
+    def affixed(self, prefix: str, suffix: str) -> frozenset:
+        """Positions of words (as written or as lemma) with this prefix and suffix, computed once."""
+        key = (prefix, suffix)
+        if key not in self._affixed:
+            keys = [k for k in self.index if k.startswith(prefix) and k.endswith(suffix)
+                    and len(k) > len(prefix) + len(suffix)]
+            self._affixed[key] = frozenset(self.positions(keys))
+        return self._affixed[key]
+
+    def positions(self, keys) -> list[int]:
+        index = self.index
+        found = [p for key in keys if key in index for p in index[key]]
+        return sorted(set(found)) if len(found) > 1 else found
+
+    def words(self, positions) -> str:
+        """The words at these positions as written, with '…' over a gap: 'mes … onderweg'."""
+        out, last, shown = [], None, set()
+        for i in sorted(positions):
+            if last is not None and i > last + 1:
+                out.append("…")
+            tok = self.tokens[i]
+            if (tok.start, tok.end) not in shown:  # 'vd' stands for two words
+                out.append(self.text[tok.start:tok.end])
+                shown.add((tok.start, tok.end))
+            last = i
+        return " ".join(out)
+
+    # -------------------------------------------------------------- scope
+    def _find_negators(self) -> list[tuple[int, int, int]]:
+        """(position, words before a match, words after it) of each cue that negates."""
+        toks, out = self.tokens, []
+        for i, tok in enumerate(toks):
+            reach = NEGATION_CUES.get(tok.surface)
+            if reach is None:
+                continue
+            following = " ".join(t.surface for t in toks[i + 1:i + 3] if t.sentence == tok.sentence)
+            if any(following == w or following.startswith(w + " ") for w in NOT_NEGATING_AFTER.get(tok.surface, ())):
+                continue
+            before = [t.surface for t in toks[max(0, i - 3):i] if t.clause == tok.clause]
+            if CONDITION_WORDS & set(before):
+                reach = (1, 0)
+            out.append((i, reach[0], reach[1]))
+        return out
+
+    def _find_retracted(self) -> set[int]:
+        toks, out = self.tokens, set()
+        for i, tok in enumerate(toks):
+            if tok.lemma not in RETRACTION_CUES and tok.surface not in RETRACTION_CUES:
+                continue
+            # the `maar` that retracts: later in this sentence, or first word of the next one
+            end = None
+            for j in range(i + 1, len(toks)):
+                if toks[j].surface == RETRACTION_END and (
+                        toks[j].sentence == tok.sentence
+                        or (toks[j].sentence == tok.sentence + 1 and toks[j - 1].sentence == tok.sentence)):
+                    end = j
+                    break
+                if toks[j].sentence > tok.sentence + 1:
+                    break
+            if end is not None:
+                out.update(range(i + 1, end))
+        return out
+
+    def _cue_positions(self, cues) -> list[int]:
+        """The position of the first word of every occurrence of these cues (written forms)."""
+        if not self.tokens:
+            return []
+        if "_line" not in self.memo:
+            starts, offset = [], 0
+            for tok in self.tokens:
+                starts.append(offset)
+                offset += len(tok.surface) + 1
+            self.memo["_line"] = (starts, " ".join(tok.surface for tok in self.tokens) + " ")
+        starts, line = self.memo["_line"]
+        return [_position_at(starts, m.start()) for cue in cues
+                for m in re.finditer(rf"(?<!\S){re.escape(cue)} ", line)]
+
+    def _find_earlier_clauses(self) -> set[int]:
+        return {self.tokens[k].clause for k in self._cue_positions(EARLIER_CUES)}
+
+    def _find_joking_sentences(self) -> set[int]:
+        toks, out = self.tokens, set()
+        for k in self._cue_positions(JOKE_CUES):
+            if any(t.surface in JOKE_DENIED and t.clause == toks[k].clause for t in toks[max(0, k - 2):k]):
+                continue   # "dit was geen grap"
+            out.update(range(toks[k].sentence - JOKE_BEFORE, toks[k].sentence + JOKE_AFTER + 1))
+        return out
+
+    def _find_others_clauses(self) -> set[int]:
+        toks = self.tokens
+        cued = {toks[k].clause for k in self._cue_positions(OTHERS_CUES)}
+        official = {t.clause for t in toks if t.surface in OFFICIAL_SIDE and t.clause in cued}
+        aside = {s for k in self._cue_positions(ASIDE_CUES) for s in range(toks[k].sentence - 2, toks[k].sentence + 1)}
+        return (cued - official) | {t.clause for t in toks if t.sentence in aside}
+
+    def scope_of(self, positions) -> str:
+        """'' for a match that counts, else why not: 'ontkend', 'teruggenomen', 'eerder of elders', 'gericht
+        op een ander' or 'als grap of bij wijze van spreken'."""
+        toks = self.tokens
+        first, last = min(positions), max(positions)
+        clauses = {toks[i].clause for i in positions}
+        for pos, before, after in self._negators:
+            if pos in positions:
+                continue   # the pattern itself holds the word: "dat vergeet ik niet"
+            if first - before <= pos < first and toks[pos].clause == toks[first].clause:
+                return "ontkend"   # "niet bedreigd", "geen mes"
+            if last < pos <= last + after and toks[pos].clause == toks[last].clause and _verb_form(toks[last]):
+                return "ontkend"   # "dreigde niet", "sloeg me niet" (not "vrouwen niet")
+            if first < pos < last and toks[pos].clause in clauses:
+                return "ontkend"   # "ik steek je niet neer"
+        if any(i in self._retracted for i in positions):
+            return "teruggenomen"
+        if clauses & self._earlier_clauses:
+            return "eerder of elders"
+        if clauses <= self._others_clauses:
+            return "gericht op een ander"
+        if {toks[i].sentence for i in positions} <= self._joking_sentences:
+            return "als grap of bij wijze van spreken"
+        return ""
+
+
+def _verb_form(tok: Token) -> bool:
+    """An inflected verb ('dreigde' of 'dreigen', 'sloeg' of 'slaan'): a negation after it negates it."""
+    return tok.lemma.endswith("n") and tok.lemma != tok.surface
+
+
+def _position_at(starts: list[int], offset: int) -> int:
+    lo, hi = 0, len(starts) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if starts[mid] <= offset:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _tokenise(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    sentence = clause = 0
+    marks = []
+    for m in _SENTENCE_END.finditer(text):
+        marks.append((m.start(), "s"))
+    for m in _CLAUSE_MARK.finditer(text):
+        marks.append((m.start(), "c"))
+    marks.sort()
+    mark_i = 0
+    for m in _WORD.finditer(text):
+        while mark_i < len(marks) and marks[mark_i][0] < m.start():
+            if tokens:
+                if marks[mark_i][1] == "s" and tokens[-1].sentence == sentence:
+                    sentence += 1
+                    clause += 1
+                elif marks[mark_i][1] == "c" and tokens[-1].clause == clause:
+                    clause += 1
+            mark_i += 1
+        raw = normalise_word(m.group())
+        words = SPELLING.get(raw, raw).split()
+        for w in words:
+            if w in CLAUSE_WORDS and tokens and tokens[-1].clause == clause:
+                clause += 1
+            tokens.append(Token(w, lemma(w), sentence, clause, m.start(), m.end()))
+    return tokens
+
+
+def analyse(text: str | None) -> Analysis:
+    return Analysis(text)
+
+
+# ------------------------------------------------------------------ patterns
+
+class PatternError(ValueError):
+    """A pattern a rules file cannot use; the message says what is wrong in plain words."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    positions: tuple[int, ...]   # the words that matched (not the gaps)
+    words: str                   # as written in the report: 'neer … steken'
+    scope: str = ""              # '' counts; else why not (Analysis.scope_of)
+
+    @property
+    def counts(self) -> bool:
+        return not self.scope
+
+
+@dataclass(frozen=True)
+class _Word:
+    keys: frozenset = frozenset()        # surfaces and lemmas that match
+    prefix: str = ""                     # 'dreig*'
+    suffix: str = ""                     # '*hoer'
+    particle: str = ""                   # separable verb: 'neer' of 'neersteken' ...
+    stem_keys: frozenset = frozenset()   # ... and the forms of 'steken'
+    exact: bool = False                  # '=geraakt': this form only, not every form of its lemma
+
+    def match_at(self, a: Analysis, i: int) -> list[tuple[int, ...]]:
+        tok = a.tokens[i]
+        if self.prefix or self.suffix:
+            return [(i,)] if i in a.affixed(self.prefix, self.suffix) else []
+        if self.exact:
+            return [(i,)] if tok.surface in self.keys else []
+        if tok.surface in self.keys or tok.lemma in self.keys:
+            return [(i,)]
+        if self.particle and (tok.surface in self.stem_keys or tok.lemma in self.stem_keys):
+            lo, hi = max(0, i - PARTICLE_BEFORE), min(len(a.tokens) - 1, i + PARTICLE_AFTER)
+            for j in range(lo, hi + 1):
+                if j != i and a.tokens[j].surface == self.particle and a.tokens[j].sentence == tok.sentence:
+                    return [tuple(sorted((i, j)))]
+        return []
+
+    def starts(self, a: Analysis) -> list[int]:
+        if self.prefix or self.suffix:
+            return sorted(a.affixed(self.prefix, self.suffix))
+        return a.positions(self.keys | self.stem_keys if self.stem_keys else self.keys)
+
+
+@dataclass(frozen=True)
+class _Seq:
+    """Words in order within one sentence, each within `gaps[k]` words of the one before."""
+    items: tuple            # _Word or _Alt
+    gaps: tuple             # gap allowed before item k (k >= 1)
+
+
+@dataclass(frozen=True)
+class _Alt:
+    options: tuple          # of _Seq
+
+
+@functools.lru_cache(maxsize=20_000)
+def _word(text: str) -> _Word:
+    w = normalise_word(text)
+    if w.startswith("=") and re.fullmatch(r"=[^\W_]+(?:'[^\W_]+)?", w):
+        return _Word(frozenset({SPELLING.get(w[1:], w[1:])}), exact=True)
+    if not re.fullmatch(r"\*?[^\W_]+(?:'[^\W_]+)?\*?", w):
+        raise PatternError(f"'{text}' is not a word (letters and digits, optionally * at the start or end, "
+                           "or = before it)")
+    if w.startswith("*") or w.endswith("*"):
+        core = w.strip("*")
+        if len(core) < 3:
+            raise PatternError(f"'{text}': a word with * needs at least 3 letters")
+        return _Word(prefix=core if w.endswith("*") else "", suffix=core if w.startswith("*") else "")
+    w = SPELLING.get(w, w)
+    keys = {w, lemma(w)}
+    base = lemma(w)
+    for p in PARTICLES:
+        if base.startswith(p) and len(base) - len(p) >= 4:
+            stem = base[len(p):]
+            if lemma(stem) == stem or stem.endswith("en"):
+                return _Word(frozenset(keys), particle=p, stem_keys=frozenset({stem, lemma(stem)}))
+    return _Word(frozenset(keys))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled pattern: one or more options, each a word sequence (with alternatives) or
+    several of them near each other (`A & B`)."""
+    source: str
+    options: tuple          # of tuples of _Alt; a tuple of several parts is `A & B`
+
+    def hits(self, a: Analysis) -> list[Hit]:
+        """Every match in the report, counting or not (each with its scope); computed once per report."""
+        key = ("hits", id(self))
+        if key not in a.memo:
+            a.memo[key] = self._hits(a)
+        return a.memo[key]
+
+    def _hits(self, a: Analysis) -> list[Hit]:
+        found, seen = [], set()
+        for parts in self.options:
+            spans = _alt_spans(parts[0], a) if len(parts) == 1 else _near_spans(parts, a)
+            for positions in spans:
+                if positions not in seen:
+                    seen.add(positions)
+                    found.append(Hit(positions, a.words(positions), a.scope_of(positions)))
+        return found
+
+    def first(self, a: Analysis) -> Hit | None:
+        """The first match that counts, or None."""
+        return next((h for h in self.hits(a) if h.counts), None)
+
+
+def _seq_spans(seq: _Seq, a: Analysis) -> list[tuple[int, ...]]:
+    key = ("spans", id(seq))
+    if key in a.memo:
+        return a.memo[key]
+    first = seq.items[0]
+    out = []
+    for start in _item_starts(first, a):
+        for span in _item_match_at(first, a, start):
+            out.extend(_extend(seq, 1, a, span))
+    a.memo[key] = out
+    return out
+
+
+def _extend(seq: _Seq, k: int, a: Analysis, span: tuple[int, ...]) -> list[tuple[int, ...]]:
+    if k == len(seq.items):
+        return [span]
+    item, gap = seq.items[k], seq.gaps[k]
+    last = max(span)
+    sentence = a.tokens[last].sentence
+    out = []
+    for i in range(last + 1, min(len(a.tokens), last + 2 + gap)):
+        if a.tokens[i].sentence != sentence:
+            break
+        for more in _item_match_at(item, a, i):
+            if min(more) > last:
+                out.extend(_extend(seq, k + 1, a, tuple(sorted(set(span) | set(more)))))
+        if out:
+            break
+    return out
+
+
+def _item_starts(item, a: Analysis) -> list[int]:
+    key = ("starts", id(item))
+    found = a.memo.get(key)
+    if found is None:
+        if isinstance(item, _Word):
+            found = item.starts(a)
+        else:
+            starts = set()
+            for seq in item.options:
+                starts.update(_item_starts(seq.items[0], a))
+            found = sorted(starts)
+        a.memo[key] = found
+    return found
+
+
+def _item_match_at(item, a: Analysis, i: int) -> list[tuple[int, ...]]:
+    if isinstance(item, _Word):
+        return item.match_at(a, i)
+    out = []
+    for seq in item.options:
+        for span in _item_match_at(seq.items[0], a, i):
+            out.extend(_extend(seq, 1, a, span))
+    return out
+
+
+def _alt_spans(alt: _Alt, a: Analysis) -> list[tuple[int, ...]]:
+    out = []
+    for seq in alt.options:
+        out.extend(_seq_spans(seq, a))
+    return sorted(out)
+
+
+def _near_spans(parts, a: Analysis) -> list[tuple[int, ...]]:
+    """Every part in one sentence, all within NEAR words, in any order."""
+    combos = [[s] for s in _alt_spans(parts[0], a)]
+    for part in parts[1:]:
+        spans = _alt_spans(part, a)
+        nxt = []
+        for combo in combos:
+            lo, hi = min(min(s) for s in combo), max(max(s) for s in combo)
+            sentence = a.tokens[lo].sentence
+            for s in spans:
+                if a.tokens[min(s)].sentence == sentence and max(hi, max(s)) - min(lo, min(s)) <= NEAR \
+                        and not set(s) & {p for c in combo for p in c}:
+                    nxt.append(combo + [s])
+        combos = nxt
+    return sorted({tuple(sorted({p for s in combo for p in s})) for combo in combos})
+
+
+_GROUP = re.compile(r"^<([a-z][a-z0-9_]*)>$")
+
+
+def compile_pattern(source: str, groups: dict | None = None, _seen: tuple = ()) -> Pattern:
+    """Compile a pattern string (syntax in docs/triage.md); `groups` are the rules file's lexicon
+    (name -> list of patterns), used as <name>. Raises PatternError with a plain reason."""
+    groups = groups or {}
+    if not isinstance(source, str) or not source.strip():
+        raise PatternError("empty pattern")
+    whole = _GROUP.match(source.strip())
+    if whole and whole.group(1) in groups:  # a group on its own: any of its members, '&' ones too
+        name = whole.group(1)
+        if name in _seen:
+            raise PatternError(f"<{name}> refers to itself")
+        options = []
+        for member in groups[name]:
+            options.extend(compile_pattern(member, groups, _seen + (name,)).options)
+        return Pattern(source, tuple(options))
+    parts = [p.strip() for p in source.split("&")]
+    if any(not p for p in parts):
+        raise PatternError(f"'{source}': '&' needs a pattern on both sides")
+    return Pattern(source, (tuple(_compile_alt(p, groups, _seen) for p in parts),))
+
+
+def _compile_alt(source: str, groups: dict, seen: tuple) -> _Alt:
+    return _Alt((_compile_seq(source, groups, seen),))
+
+
+def _compile_seq(source: str, groups: dict, seen: tuple) -> _Seq:
+    items, gaps, gap = [], [], SMALL_GAP
+    # a hyphen splits a word in the text ('privé-adres' reads as two words), so in a pattern too
+    for piece in re.sub(r"(?<=\w)-(?=\w)", " ", source).split():
+        if piece in ("...", "…"):
+            if not items:
+                raise PatternError(f"'{source}': '...' must stand between words")
+            gap = LONG_GAP
+            continue
+        items.append(_compile_item(piece, groups, seen))
+        gaps.append(gap)
+        gap = SMALL_GAP
+    if not items:
+        raise PatternError(f"'{source}': no words")
+    if gap == LONG_GAP:
+        raise PatternError(f"'{source}': '...' must stand between words")
+    return _Seq(tuple(items), tuple(gaps))
+
+
+def _compile_item(piece: str, groups: dict, seen: tuple):
+    group = _GROUP.match(piece)
+    if group:
+        name = group.group(1)
+        if name in seen:
+            raise PatternError(f"<{name}> refers to itself")
+        if name not in groups:
+            raise PatternError(f"<{name}> is not in the lexicon")
+        options = []
+        for member in groups[name]:
+            if "&" in member:
+                raise PatternError(f"<{name}>: '{member}': a group with '&' in it can only stand alone as a pattern")
+            options.append(_compile_seq(member, groups, seen + (name,)))
+        return _Alt(tuple(options))
+    if "|" in piece:
+        return _Alt(tuple(_Seq((_compile_item(w, groups, seen),), (SMALL_GAP,)) for w in piece.split("|") if w))
+    return _word(piece)

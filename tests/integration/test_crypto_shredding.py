@@ -1,0 +1,199 @@
+"""Crypto-shredding (issue 21, item 4): every case has its own data key, wrapped by the municipality's data key and
+kept in the region's key store, apart from the case store. Erasure destroys it, so a dump of the case store taken
+before the erasure, restored, yields no plaintext of the erased case; the master key rotates by re-wrapping the
+data keys only, while writers go on; data key rotation re-wraps case keys without touching the data; `meldpunt
+migrate` moves values from before case keys onto them."""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import threading
+import uuid
+
+import psycopg2
+import pytest
+
+from services.intake import store as intake
+from shared.crypto import CaseKeyDestroyed, CryptoError, Keyring, case_of, master_key_id
+from shared.db import migrate
+from shared.db.case_keys import CaseKeyStore
+from shared.db.unit_of_work import UnitOfWork
+from shared.personal_data import SEALED, erase_case, rotate
+from tests import support
+
+CODE = "GM0687"
+
+
+def _canary(tag: str) -> str:
+    return f"KANARIE-{tag}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def stores():
+    """A case store and a key store of their own (migrated like the region's), dropped after the test."""
+    run = uuid.uuid4().hex[:8]
+    names = {"case": f"mh_test_{run}_shred_gm0687", "keys": f"mh_test_{run}_shred_keys"}
+    dsns = {kind: f"{support.PG}/{name}" for kind, name in names.items()}
+    try:
+        for kind, components in (("case", migrate.CASE_STORE_COMPONENTS), ("keys", migrate.KEY_STORE_COMPONENTS)):
+            migrate.ensure_database(dsns[kind])
+            migrate.apply(dsns[kind], components)
+        yield dsns
+    finally:
+        support.drop_databases([*names.values(), f"{names['case']}_restored"])
+
+
+def _keyring(dsns, master, previous=None):
+    return Keyring(master, previous, case_keys=CaseKeyStore(dsns["keys"]))
+
+
+@contextlib.contextmanager
+def _uow(dsn, keyring):
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn:
+            yield UnitOfWork(conn, "test", CODE, keyring=keyring)
+    finally:
+        conn.close()
+
+
+def _report_case(dsn, keyring, description: str, addition: str | None = None):
+    case_id = uuid.uuid4()
+    with _uow(dsn, keyring) as uow:
+        intake.insert_incident(uow, case_id, support.incident_body(description=description), "api", "test")
+        if addition:
+            intake.add_text(uow, case_id, "api", "test", addition)
+    return case_id
+
+
+def _sealed_values(dsn, case_id) -> list[tuple]:
+    """(table, column, row id, ciphertext) of every encrypted value the case has in the store at `dsn`."""
+    found = []
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            for entry in SEALED:
+                if entry.case_rows is None:
+                    continue
+                cur.execute(f"SELECT {entry.id_column}, {entry.column} FROM {entry.table} "
+                            f"WHERE ({entry.case_rows}) AND {entry.column} IS NOT NULL", (case_id,))
+                found += [(entry.table, entry.column, row_id, bytes(value)) for row_id, value in cur.fetchall()]
+    finally:
+        conn.close()
+    return found
+
+
+def _pg(*args):
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+
+
+def test_a_dump_from_before_the_erasure_restored_yields_nothing_of_the_erased_case(stores, tmp_path):
+    master = os.urandom(32)
+    keyring = _keyring(stores, master)
+    erased_text, erased_addition, kept_text = _canary("gewist"), _canary("aanvulling"), _canary("blijft")
+    erased = _report_case(stores["case"], keyring, erased_text, erased_addition)
+    kept = _report_case(stores["case"], keyring, kept_text)
+    assert {case_of(value) for *_, value in _sealed_values(stores["case"], erased)} == {erased}
+
+    dump = tmp_path / "before-erasure.dump"
+    _pg("pg_dump", "-Fc", "-f", str(dump), stores["case"])
+    assert erased_text.encode() not in dump.read_bytes()
+
+    with _uow(stores["case"], keyring) as uow:
+        assert erase_case(uow, erased, "cli:test", "verzoek betrokkene") == "erased"
+
+    restored = f"{stores['case'].rsplit('/', 1)[1]}_restored"
+    _pg("createdb", "-h", "127.0.0.1", "-U", "postgres", restored)
+    _pg("pg_restore", "--no-owner", "-h", "127.0.0.1", "-U", "postgres", "-d", restored, str(dump))
+    restored_dsn = f"{support.PG}/{restored}"
+
+    # the restored copy still holds the erased case's ciphertext: the incident and its addition
+    values = _sealed_values(restored_dsn, erased)
+    assert len(values) == 2
+    # a process that has never seen the case: the master key, the municipality's data keys (in the dump), the key
+    # store as it is now
+    fresh = _keyring(stores, master)
+    with _uow(restored_dsn, fresh) as uow:
+        for table, column, row_id, value in values:
+            with pytest.raises(CaseKeyDestroyed):
+                uow.unseal(table, column, row_id, value)
+        with pytest.raises(CaseKeyDestroyed):
+            intake.get_incident(uow, erased)
+        assert intake.get_incident(uow, kept)["description"] == kept_text
+    # and no key is ever made again for it
+    with _uow(stores["case"], fresh) as uow, pytest.raises(CaseKeyDestroyed):
+        uow.seal(intake.ADDITIONS, "personal", 1, {"text": "later"}, case_id=erased)
+
+
+def test_the_master_key_rotates_by_rewrapping_data_keys_only_while_writers_go_on(stores):
+    old, new = os.urandom(32), os.urandom(32)
+    before = [_report_case(stores["case"], _keyring(stores, old), _canary(f"voor-{i}")) for i in range(3)]
+    ciphertexts = {case: _sealed_values(stores["case"], case) for case in before}
+
+    # every service now runs with both keys (new current, old previous); one keeps writing during the rotation
+    serving, written, failures, stop = _keyring(stores, new, old), [], [], threading.Event()
+
+    def writer():
+        while not stop.is_set() or len(written) < 5:
+            try:
+                text = _canary("tijdens")
+                written.append((_report_case(stores["case"], serving, text), text))
+            except Exception as exc:  # noqa: BLE001 - counted and shown below
+                failures.append(repr(exc))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        with _uow(stores["case"], serving) as uow:
+            assert serving.rewrap_master(uow) == 1  # data key v1
+    finally:
+        stop.set()
+        thread.join()
+    assert not failures, failures[:3]
+
+    only_new = _keyring(stores, new)
+    with _uow(stores["case"], only_new) as uow:
+        for case_id, text in written:
+            assert intake.get_incident(uow, case_id)["description"] == text
+        for case_id in before:
+            assert intake.get_incident(uow, case_id)["description"].startswith("KANARIE-voor-")
+        assert {r["master_key_id"] for r in uow.fetchall("SELECT master_key_id FROM hub.data_keys")} == \
+            {master_key_id(new)}
+    # no value of the data was decrypted or written again
+    assert {case: _sealed_values(stores["case"], case) for case in before} == ciphertexts
+    with _uow(stores["case"], _keyring(stores, old)) as uow, pytest.raises(CryptoError, match="wrong master key"):
+        intake.get_incident(uow, before[0])
+
+
+def test_a_data_key_rotation_rewraps_case_keys_and_leaves_the_data_as_it_was(stores):
+    keyring = _keyring(stores, os.urandom(32))
+    cases = [_report_case(stores["case"], keyring, _canary(f"rot-{i}"), _canary("add")) for i in range(4)]
+    ciphertexts = {case: _sealed_values(stores["case"], case) for case in cases}
+    outcome = rotate(lambda: _uow(stores["case"], keyring), "cli:test", batch_size=3)
+    assert outcome["version"] == 2 and outcome["moved"] == 4 and outcome["retired"] == [1]
+    assert {case: _sealed_values(stores["case"], case) for case in cases} == ciphertexts
+    versions = support.query(stores["keys"], "SELECT DISTINCT data_key_version AS v FROM hub.case_keys")
+    assert [r["v"] for r in versions] == [2]
+    with _uow(stores["case"], keyring) as uow:
+        assert all(intake.get_incident(uow, case)["description"].startswith("KANARIE-rot-") for case in cases)
+
+
+def test_migrate_moves_values_from_before_case_keys_onto_them(stores):
+    master = os.urandom(32)
+    keyring = _keyring(stores, master)
+    text = _canary("oud")
+    case_id = _report_case(stores["case"], keyring, text)
+    with _uow(stores["case"], keyring) as uow:  # as the previous release stored it: the municipality's data key
+        personal = intake.get_incident(uow, case_id)
+        old = uow.seal(intake.INCIDENTS, "personal", case_id, {k: personal.get(k) for k in intake.INCIDENT_PERSONAL})
+        uow.execute("UPDATE intake.incidents SET personal = %s WHERE case_id = %s", (old, case_id)).close()
+    assert case_of(_sealed_values(stores["case"], case_id)[0][3]) is None
+
+    assert migrate.encrypt_plaintext(stores["case"], CODE, master, stores["keys"]) == (0, 1, 0)
+    assert case_of(_sealed_values(stores["case"], case_id)[0][3]) == case_id
+    with _uow(stores["case"], keyring) as uow:
+        assert intake.get_incident(uow, case_id)["description"] == text
+        erase_case(uow, case_id, "cli:test", "verzoek")
+    # without the master key migrate says what is left instead of failing
+    assert migrate.encrypt_plaintext(stores["case"], CODE, None, stores["keys"]) == (0, 0, 0)

@@ -1,0 +1,78 @@
+"""The regression guard of triage's reading (issue 17): the development corpus scored by
+services/triage/evaluation.py, with thresholds slightly below the figures measured when the rules and
+the second opinion were last changed (docs/triage.md). `development` is development.yaml with the
+shipped rules and model; `validation` is every third report of development2.yaml and development3.yaml
+with a model of the shipped settings trained without it (services/triage/train_model.py `validate`, about 3 s): reports
+neither the model nor its settings' choice learnt from. A change to the rules, the lexicon, the matcher
+or the model that reads reports worse fails here. The held-out part is scored by `make triage-eval`,
+never in a test."""
+from __future__ import annotations
+
+import pytest
+
+from services.triage.evaluation import PARTS, evaluate, id_ranges, load_part, main, recount
+
+# measured for vr19-2026.4 with vr19-model-2026.2 (docs/triage.md): development recall 0.991, precision
+# 0.898, urgency exact 230 of 249, referral 139 of 139; validation (260 reports since development3.yaml)
+# 0.753, 0.653, 163 of 260, 149 of 154, no acute report judged below hoog
+THRESHOLDS = {
+    # part: recall, precision, urgency exact share, referral rate, acute reports judged below hoog at most
+    "development": (0.97, 0.87, 0.90, 0.98, 0),
+    "validation": (0.75, 0.645, 0.61, 0.95, 0),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(THRESHOLDS))
+def figures(request):
+    if not PARTS["development"].exists() or not PARTS["development2"].exists():
+        pytest.skip("tests/triage_corpus/development*.yaml are not there")
+    if request.param == "validation":
+        pytest.importorskip("sklearn")
+        from services.triage.train_model import validate
+        return request.param, validate(rules_alone=False)[0]
+    return request.param, evaluate(load_part(PARTS["development"]), request.param)
+
+
+def test_categories_are_read_as_well_as_when_last_tuned(figures):
+    part, f = figures
+    recall, precision = THRESHOLDS[part][:2]
+    assert f.recall() >= recall, f"{part}: category recall {f.recall():.3f} < {recall}"
+    assert f.precision() >= precision, f"{part}: category precision {f.precision():.3f} < {precision}"
+
+
+def test_no_urgency_is_judged_far_too_low(figures):
+    part, f = figures
+    assert f.urgency_too_low["acuut"] <= THRESHOLDS[part][4], f"{part}: acute reports judged below hoog"
+    if part == "development":
+        assert f.urgency_too_low["hoog"] == 0, "a hoog report was judged below normaal"
+    assert f.urgency_exact / f.reports >= THRESHOLDS[part][2]
+
+
+def test_referral_is_proposed_with_consent_and_never_without(figures):
+    part, f = figures
+    assert f.referral_without_consent == 0
+    assert f.referral_rate >= THRESHOLDS[part][3], f"{part}: referral {f.referral_rate:.3f}"
+
+
+def test_fast_enough_for_every_incident(figures):
+    """CPU time, not the wall clock: the machine's load must not fail it (about 8 ms per report measured
+    under a load average of 17 on 2 cores)."""
+    part, f = figures
+    assert f.cpu_seconds / f.reports < 0.05
+
+
+def test_id_ranges_are_counted_from_the_same_run(capsys):
+    """`--ranges` reports parts of a file (the held-out reports written before and after a change) from one
+    scoring run: the counts of a range are those of its reports scored alone."""
+    if not PARTS["development"].exists():
+        pytest.skip("tests/triage_corpus/development.yaml is not there")
+    items = load_part(PARTS["development"])[:30]
+    whole = evaluate(items, "development")
+    first = [it for it in items if int(it["id"][1:]) <= 10]
+    alone, counted = evaluate(first, "x"), recount(whole, first, "x")
+    assert (counted.true_pos, counted.false_pos, counted.false_neg, counted.urgency_exact, counted.referral_proposed) \
+        == (alone.true_pos, alone.false_pos, alone.false_neg, alone.urgency_exact, alone.referral_proposed)
+    assert id_ranges("H001-H153,H154-H303") == (("H001", "H153"), ("H154", "H303"))
+    with pytest.raises(SystemExit):
+        main(["--part", "development", "--ranges", "H001-D003"])
+    assert "is not an id range" in capsys.readouterr().err

@@ -1,0 +1,231 @@
+"""The rules file in lemmas and patterns (vr19-2026.4 and its format): old files still load, a
+pattern that cannot be used is refused with its place, a region's own categories travel as codes
+(and only declared ones), and intake's acute check reads the same rules as triage."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import yaml
+
+from services.intake.domain import priority_of, reported_payload
+from services.triage.domain import triage
+from shared import triage_rules as tr
+from shared import vocabulary
+from shared.events import InvalidEvent, new_event
+from tests.unit.samples import consent, incident
+
+OLD_FILE = """
+version: oud-1
+categories: [verbale_agressie, bedreiging, overig]
+keywords_apply_when_reported_at_most: 0
+keywords:
+  - category: bedreiging
+    words: ["vermoorden", "weet waar je woont"]
+    reason: "Bedreiging ('{word}')."
+urgency:
+  - when: {keywords_any: ["vermoorden"]}
+    urgency: acuut
+    reason: "Doodsbedreiging."
+decisions:
+  - when: {categories_any: [bedreiging]}
+    decision: police_referral
+    reason: "Strafbaar feit."
+aftercare_intensity: {acuut: intensief, hoog: verhoogd, normaal: standaard, laag: licht}
+"""
+
+
+@pytest.fixture
+def own_categories_reset():
+    yield
+    vocabulary.use_own_categories(())
+
+
+def test_an_old_rules_file_with_surface_words_still_loads_and_reads_inflections():
+    rules = tr.parse_rules(yaml.safe_load(OLD_FILE), "oud.yaml")
+    result = triage(incident(reported_categories=[], consent=consent(police_referral=True)), rules,
+                    "Hij zei dat hij mij zou vermoorden en dat hij weet waar ik woon.")
+    assert (result.categories, result.urgency, result.decisions) == (["bedreiging"], "acuut", ["police_referral"])
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["keywords"][0].update(words=["mes ..."]), r"keywords\.0\.words\.0: .*between words"),
+    (lambda r: r["urgency"][0]["when"].update(patterns_any=["<onbekend>"]),
+     r"urgency\.0\.when\.patterns_any\.0: <onbekend> is not in the lexicon"),
+    (lambda r: r.update(lexicon={"wapen": ["mes", "x <wapen>"]}), r"lexicon\.wapen\.1: <wapen> refers to itself"),
+    (lambda r: r.update(lexicon={"Wapen!": ["mes"]}), r"lexicon\.Wapen!\.key: must be a group name"),
+    (lambda r: r["keywords"][0].pop("words"), r"keywords\.0\.patterns: give words or patterns"),
+    (lambda r: r.update(categories=["bedreiging", "overig", "vuurwerk"]), r"categories\.2: 'vuurwerk' is not a"),
+    (lambda r: r.update(own_categories=[{"code": "Vuurwerk Overlast!", "name": "x"}]),
+     r"own_categories\.0\.code: must be a category code"),
+    (lambda r: r.update(own_categories=[{"code": "bedreiging", "name": "Dreiging"}]),
+     r"own_categories\.0\.code: bedreiging is one of the hub's categories already"),
+])
+def test_a_rules_file_that_cannot_be_used_names_the_place(change, message):
+    raw = yaml.safe_load(OLD_FILE)
+    change(raw)
+    with pytest.raises(tr.RulesError, match=r"^oud\.yaml: " + message):
+        tr.parse_rules(raw, "oud.yaml")
+
+
+def own_rules():
+    raw = yaml.safe_load(OLD_FILE)
+    raw["own_categories"] = [{"code": "vuurwerk", "name": "Vuurwerk naar medewerkers"}]
+    raw["categories"] = ["verbale_agressie", "bedreiging", "vuurwerk", "overig"]
+    raw["keywords"].append({"category": "vuurwerk", "patterns": ["vuurwerk & gooien|afsteken"],
+                            "reason": "Vuurwerk naar medewerkers ('{word}')."})
+    return tr.parse_rules(raw, "eigen.yaml")
+
+
+def test_a_regions_own_category_is_found_and_travels_as_a_code(own_categories_reset):
+    rules = own_rules()
+    vocabulary.use_own_categories(rules.own_categories)
+    result = triage(incident(reported_categories=[]), rules, "Er werd zwaar vuurwerk naar de handhavers gegooid.")
+    assert result.categories == ["vuurwerk"]
+    event = new_event("incident_triaged", "GM0687", uuid.uuid4(), {
+        "categories": result.categories, "urgency": result.urgency, "decisions": result.decisions,
+        "rules_version": result.rules_version, "occurred_at": incident()["occurred_at"],
+        "location_type": "kantoor", "target_role": "ambtenaar"})
+    assert event.payload["categories"] == ["vuurwerk"]
+
+
+@pytest.mark.parametrize("code", ["vuurwerk", "Hij gooide vuurwerk", "x" * 40, "ab"])
+def test_events_refuse_a_category_the_region_does_not_declare(code, own_categories_reset):
+    vocabulary.use_own_categories(())
+    with pytest.raises(InvalidEvent) as refused:
+        new_event("incident_reported", "GM0687", uuid.uuid4(), {**incident(), "reported_categories": [code]})
+    assert "reported_categories" in refused.value.messages
+
+
+def test_free_text_cannot_pass_as_an_own_category_even_when_declared(own_categories_reset):
+    vocabulary.use_own_categories(["vuurwerk", "Hij gooide vuurwerk naar mij"])
+    new_event("incident_reported", "GM0687", uuid.uuid4(), {**incident(), "reported_categories": ["vuurwerk"]})
+    with pytest.raises(InvalidEvent):
+        new_event("incident_reported", "GM0687", uuid.uuid4(),
+                  {**incident(), "reported_categories": ["Hij gooide vuurwerk naar mij"]})
+
+
+def test_statistics_count_a_regions_own_category(own_categories_reset):
+    from services.statistics.figures import Counts, columns_of
+
+    counts = Counts([("GM0687", "category", "bedreiging", 2), ("GM0687", "category", "vuurwerk", 3)])
+    assert columns_of("category", counts)[-1] == "vuurwerk"
+    assert {"seksuele_intimidatie", "doxing"} <= set(columns_of("category", counts))
+
+
+# ---------------------------------------------------------------- intake's acute check
+
+def report(description, **fields):
+    return {"occurred_at": incident()["occurred_at"], "location_type": "balie", "target_role": "ambtenaar",
+            "categories": [], "perpetrators": [], "reporter": None, "consent": consent(),
+            "description": description, **fields}
+
+
+@pytest.mark.parametrize("description, fields, priority", [
+    ("Een man belde dat hij nu met een mes onderweg is om de burgemeester neer te steken.", {}, 9),
+    ("Hij staat nog steeds buiten en zegt dat hij mij te grazen neemt.", {}, 9),
+    ("We weten waar je kinderen op school zitten.", {}, 9),
+    ("Ik ga je vermoorden, riep hij, en liep weg.", {}, 0),           # a stock phrase alone is hoog
+    ("Een bezoeker schreeuwde aan de balie.", {}, 0),
+    ("Een bezoeker schreeuwde aan de balie.", {"direct_danger": True}, 9),
+    ("Hij had geen mes bij zich en is weggegaan.", {}, 0),
+])
+def test_intake_records_acute_reports_at_the_acute_priority(description, fields, priority):
+    rep = report(description, **fields)
+    assert priority_of(reported_payload(rep, "api"), description, tr.default_rules()) == priority
+
+
+def test_intake_and_triage_read_the_same_acute_floor():
+    rep = report("Hij zei dat hij vanavond met een pistool langskomt.")
+    payload = reported_payload(rep, "api")
+    assert priority_of(payload, rep["description"], tr.default_rules()) == 9
+    assert triage(payload, description=rep["description"]).urgency == "acuut"
+
+
+def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
+    rules = tr.default_rules()
+    assert rules.version == "vr19-2026.4"
+    assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
+    for kw in rules.keywords:
+        assert kw["reason"] and "{word}" in kw["reason"]
+
+
+# ---------------------------------------------------------------- vr19-2026.3: weapons at hand, a day, veiled threats
+
+@pytest.mark.parametrize("description, category, urgency", [
+    # a weapon at hand or with a time is a threat, and acute, without a threatening verb
+    ("Hij liet een pistool zien in zijn binnenzak.", "bedreiging", "acuut"),
+    ("Morgen sta ik met mijn kruisboog bij het stadhuis, zei hij.", "bedreiging", "acuut"),
+    ("De man zit nog in de wachtruimte, hij heeft een mes bij zich.", "bedreiging", "acuut"),
+    ("Hij kwam over tien minuten terug met een jerrycan benzine, zei hij.", "bedreiging", "acuut"),
+    # a threat with a day is concrete about when: acute
+    ("Hij riep dat hij me morgenavond te grazen neemt.", "bedreiging", "acuut"),
+    # veiled threats
+    ("Ik weet jou wel te vinden, zei hij bij het weggaan.", "bedreiging", "hoog"),
+    ("Er komen mensen bij je langs, en niet van de gemeente.", "bedreiging", "acuut"),   # at the home
+    ("Rij maar voorzichtig, zei hij, en keek naar mijn auto.", "bedreiging", "hoog"),
+    ("Je kinderen zijn hier ook niet veilig, schreef hij.", "bedreiging", "acuut"),
+])
+def test_weapons_days_and_veiled_threats_are_read(description, category, urgency):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert category in result.categories and result.urgency == urgency, result.reasons
+
+
+@pytest.mark.parametrize("description", [
+    "Er lag een mes in de kantine, voor de taart van de jarige collega.",
+    "Hij had geen mes bij zich en is rustig weggegaan.",
+    "Ik voel me niet veilig sinds de reorganisatie, maar er is niets gebeurd.",
+    "De klant moest de rekening betalen en zei dat hij dat morgen doet.",
+])
+def test_harmless_words_near_weapons_and_days_stay_harmless(description):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert "bedreiging" not in result.categories and result.urgency != "acuut", result.reasons
+
+
+# ---------------------------------------------------------------- vr19-2026.4: false finds taken out
+
+@pytest.mark.parametrize("description, category", [
+    # the threat's words in a story of what was done, or of a thing
+    ("De bewoner kwam naar buiten, sloeg de zak uit mijn handen en duwde me.", "bedreiging"),
+    ("De container is vannacht in brand gestoken. Niemand gewond.", "bedreiging"),
+    ("De beller zei dat hij het niet eens was en hing op.", "bedreiging"),
+    ("Een straatmuzikant zei 'jij doet ook maar je werk' en pakte zijn gitaar in.", "bedreiging"),
+    ("Hoe weet hij waar ik woon? Er hing een briefje aan mijn hek.", "bedreiging"),
+    # the category's name, a toy, a hunting gun at a check
+    ("Ik heb bedreiging aangevinkt omdat de app dat vraagt, er is niks gebeurd.", "bedreiging"),
+    ("Een jongetje riep 'ik schiet je neer met mijn waterpistool!'", "bedreiging"),
+    ("Bij de controle van jachtakten liet een jager zijn geweer geknakt zien.", "bedreiging"),
+    # a dog is not an insult; pushing a hand away is what the person touched did
+    ("Meneer kwam binnen met zijn hond en vroeg naar zijn paspoort.", "verbale_agressie"),
+    ("Hij legde zijn hand op mijn knie. Ik heb zijn hand weggeduwd.", "fysiek_geweld"),
+    ("Het bord bouwstop is eraf gerukt.", "fysiek_geweld"),
+    ("We hebben de dienst afgebroken.", "vernieling"),
+])
+def test_false_finds_of_earlier_versions_stay_out(description, category):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert category not in result.categories, result.reasons
+
+
+@pytest.mark.parametrize("description, category", [
+    ("Hij zei: ik weet waar je woont.", "bedreiging"),
+    ("Ik steek je huis in brand, riep hij.", "bedreiging"),
+    ("We komen je halen, schreef hij.", "bedreiging"),
+    ("Ik hang je op, zei hij tegen de boa.", "bedreiging"),
+    ("Hij riep dat boa's honden zijn.", "verbale_agressie"),
+    ("Hij heeft mij weggeduwd bij de balie.", "fysiek_geweld"),
+    ("Hij rukte aan mijn arm.", "fysiek_geweld"),
+    ("Hij belde me op mijn privénummer, elke avond.", "intimidatie"),
+])
+def test_the_threats_and_acts_of_those_words_are_still_read(description, category):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert category in result.categories, result.reasons
+
+
+def test_a_tick_the_description_takes_back_is_not_taken():
+    text = "Ik dacht eerst dat hij me zou slaan, maar hij draaide zich om en liep weg."
+    result = triage(incident(reported_categories=["bedreiging"]), tr.default_rules(), text, None)
+    assert "bedreiging" not in result.categories
+    assert any("neemt het terug: bedreiging" in r for r in result.reasons)
+    guess = "Ik heb verbale agressie aangeklikt want wist niet wat anders. Hij was gewoon kortaf."
+    result = triage(incident(reported_categories=["verbale_agressie"]), tr.default_rules(), guess, None)
+    assert result.categories == ["overig"] and any("twijfelde aan de keuze" in r for r in result.reasons)

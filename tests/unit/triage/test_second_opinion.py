@@ -1,0 +1,117 @@
+"""Triage's second opinion (services/triage/model.py): what it may add, what it may not take away, its
+reasons, and that the shipped model file is the one the training script makes from today's corpus."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.triage import model as m
+from services.triage.domain import triage
+from services.triage.rules import default_rules, parse_rules
+from tests.unit.samples import consent, incident
+from tests.unit.triage.test_rules_file import raw as raw_rules
+
+
+def toy_model(**thresholds) -> m.Model:
+    """One word per label: 'kaas' makes bedreiging likely, 'brood' acute danger, 'winkel' discriminatie."""
+    labels = ["bedreiging", "discriminatie", "vernieling", m.ACUTE]
+    features = ["w:brood", "w:kaas", "w:winkel"]
+    return m.parse_model({
+        "format": m.FORMAT, "version": "toy", "labels": labels, "features": features, "idf": [1.0, 1.0, 1.0],
+        "coef": [{"1": 9.0}, {"2": -9.0}, {}, {"0": 3.5}], "intercept": [-3.0, -3.0, -3.0, -3.0],
+        "thresholds": {"add_category": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.9, **thresholds}})
+
+
+def test_the_model_adds_a_category_the_rules_missed_with_a_reason_naming_its_words():
+    result = triage(incident(reported_categories=[], consent=consent(police_referral=True)), default_rules(),
+                    "Hij had het steeds over kaas.", toy_model())
+    assert result.categories == ["bedreiging"] and result.urgency == "hoog"   # the rules' floor for a threat
+    assert any("Lijkt op meldingen van het type bedreiging" in r and "kaas" in r for r in result.reasons)
+    assert "police_referral" in result.decisions
+
+
+def test_beside_a_crime_the_rules_found_the_model_needs_more_to_add_another():
+    """kaas at weight 1.5: 62 % bedreiging; alone the model adds it from 50 %, beside the rules' insult from 70 %."""
+    model = toy_model(add_beside_rules=0.7)
+    model = m.Model(**{**model.__dict__, "coef": ({1: 1.5},) + model.coef[1:],
+                       "intercept": (-1.0,) + model.intercept[1:]})
+    alone = triage(incident(reported_categories=[]), default_rules(), "Hij had het steeds over kaas.", model)
+    beside = triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas en schold me uit.", model)
+    assert "bedreiging" in alone.categories
+    assert beside.categories == ["verbale_agressie"]
+
+
+def test_the_model_does_not_add_back_what_the_rules_read_and_took_out():
+    """'dreigde niet' is negated by the rules ('telt niet als bedreiging: ontkend'): the model's kaas adds no threat."""
+    result = triage(incident(reported_categories=[]), default_rules(), "Hij dreigde niet, hij praatte over kaas.",
+                    toy_model())
+    assert "bedreiging" not in result.categories
+    assert any("telt niet als bedreiging: ontkend" in r for r in result.reasons)
+
+
+def test_a_category_added_by_the_model_still_needs_consent_for_the_police():
+    result = triage(incident(reported_categories=[]), default_rules(), "Hij had het steeds over kaas.",
+                    toy_model())
+    assert "bedreiging" in result.categories and "police_referral" not in result.decisions
+
+
+def test_the_model_raises_urgency_and_says_so_but_never_lowers_it():
+    raised = triage(incident(reported_categories=[]), default_rules(), "Er lag brood op de balie.", toy_model())
+    assert raised.urgency == "hoog" and any("Lijkt op acute meldingen" in r for r in raised.reasons)
+    knife = "Een man belde dat hij nu met een mes onderweg is om de burgemeester neer te steken."
+    rules_alone = triage(incident(reported_categories=[]), default_rules(), knife, None)
+    with_model = triage(incident(reported_categories=[]), default_rules(), knife, toy_model(acute_acuut=1.0))
+    assert rules_alone.urgency == with_model.urgency == "acuut"
+
+
+def test_the_model_may_doubt_a_category_but_never_a_threat_or_violence():
+    text = "Hij schopte tegen mijn been en riep dat ik een vuile racist ben, en schreeuwde in de winkel."
+    doubting = toy_model(doubt_category=0.2)
+    alone = triage(incident(reported_categories=[]), default_rules(), text, None)
+    with_model = triage(incident(reported_categories=[]), default_rules(), text, doubting)
+    assert "fysiek_geweld" in alone.categories and "fysiek_geweld" in with_model.categories
+    doubted = triage(incident(reported_categories=[]), default_rules(), "Hij zei: ga terug naar je eigen land. In de winkel.", doubting)
+    assert "discriminatie" not in doubted.categories
+    assert any("tweede mening" in r and "niet overgenomen" in r for r in doubted.reasons)
+
+
+def test_without_a_description_the_model_says_nothing():
+    result = triage(incident(reported_categories=["verbale_agressie"]), default_rules(), None, toy_model())
+    assert result.categories == ["verbale_agressie"] and not any("tweede mening" in r for r in result.reasons)
+
+
+def test_a_broken_model_file_fails_with_one_line(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text('{"format": 1, "version": "x"}')
+    with pytest.raises(m.ModelError, match="model.json: KeyError"):
+        m.load_model(path)
+    path.write_text("{not json")
+    with pytest.raises(m.ModelError, match="not valid JSON at line 1"):
+        m.load_model(path)
+
+
+def test_the_rules_name_a_model_file_beside_them_or_none():
+    data = raw_rules()
+    data["model"] = "../elders/model.pkl"
+    with pytest.raises(Exception, match="model: must be the name of a .json file"):
+        parse_rules(data, "/x/rules.yaml")
+    data.pop("model")
+    assert parse_rules(data, "/x/rules.yaml").model_file is None   # an old rules file: rules alone
+    assert default_rules().model_file.endswith("deploy/rules/vr19-triage-model.json")
+
+
+def test_the_shipped_model_is_trained_from_todays_development_corpus():
+    """The model file records the sha256 of the development files; retrain after a corpus change."""
+    train_model = pytest.importorskip("services.triage.train_model")
+    shipped = json.loads(open(default_rules().model_file, encoding="utf-8").read())
+    assert shipped["trained_on"]["corpus_sha256"] == train_model.corpus_digest(), \
+        "the development corpus changed: run make triage-model and commit deploy/rules/vr19-triage-model.json"
+
+
+def test_training_is_deterministic_and_makes_the_shipped_file(tmp_path):
+    pytest.importorskip("sklearn")
+    from services.triage import train_model
+    out = tmp_path / "model.json"
+    train_model.write(train_model.train(train_model.development()), out)
+    assert out.read_text(encoding="utf-8") == open(default_rules().model_file, encoding="utf-8").read()
