@@ -128,7 +128,29 @@ def read_json(request, max_bytes: int):
         raise Problem(400, "Bad Request", "the body is not valid JSON") from None
 
 
+NUL_REASON = "must not contain the NUL character (\\u0000), which no stored text can hold"
+
+
+def nul_fields(data, prefix: str = "") -> list[str]:
+    """The names (a.b.0) of the strings in a request's fields or keys that hold a NUL character: PostgreSQL
+    cannot store one in text, so such input is refused at the door (422), before any handler or query."""
+    if isinstance(data, str):
+        return [prefix or "body"] if "\x00" in data else []
+    if isinstance(data, dict):
+        return [name for key, value in data.items()
+                for name in ([f"{prefix}.{key}" if prefix else str(key)] if "\x00" in str(key) else [])
+                + nul_fields(value, f"{prefix}.{key}" if prefix else str(key))]
+    if isinstance(data, (list, tuple)):
+        return [name for i, value in enumerate(data) for name in nul_fields(value, f"{prefix}.{i}" if prefix else str(i))]
+    return []
+
+
 def load_or_422(schema, data):
+    """The schema's load of a request's query or body; every invalid field named (422 problem+json)."""
+    refused = nul_fields(data)
+    if refused:
+        raise Problem(422, "Unprocessable Content", "one or more fields are invalid",
+                      invalid_params=[{"name": name, "reason": NUL_REASON} for name in refused])
     try:
         return schema.load(data)
     except ValidationError as exc:
