@@ -310,7 +310,7 @@ def _policies(policies: list) -> list[Finding]:
     from shared.messaging.topology import dead_letter_queue_name, retry_queue_name
 
     samples = ["evt-intake-incident_reported--triage.on_incident_reported", dead_letter_queue_name("triage"),
-               retry_queue_name("evt-intake-incident_reported--triage.on_incident_reported", 1)]
+               retry_queue_name("triage", 1)]
     bad = []
     for policy in policies:
         if policy.get("apply-to") not in ("queues", "all", None):

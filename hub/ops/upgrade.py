@@ -58,11 +58,12 @@ def expected_queues(retry_steps: int) -> dict:
     from shared.names import SERVICES
 
     expected = {}
+    for service in SERVICES:
+        for step in range(1, retry_steps + 1):
+            retry = topology.retry_queue(service, step)
+            expected[retry.name] = (dict(retry.queue_arguments or {}), service)
     for sub in all_subscriptions():
         expected[sub.queue_name] = (dict(sub.queue().queue_arguments or {}), sub.service)
-        for step in range(1, retry_steps + 1):
-            retry = topology.retry_queue(sub.queue_name, step, sub.service)
-            expected[retry.name] = (dict(retry.queue_arguments or {}), sub.service)
         if getattr(sub, "acute", False):
             acute = sub.acute_queue()
             expected[acute.name] = (dict(acute.queue_arguments or {}), sub.service)

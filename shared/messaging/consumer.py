@@ -43,7 +43,7 @@ from shared.db.unit_of_work import UnknownMunicipality
 from shared.events import InvalidEvent, load_event
 from shared.messaging import headers as hub_headers
 from shared.messaging.topology import (acute_queue, consumer_queue, dead_letter_queue_name, retry_exchange,
-                                       retry_queue_name)
+                                       retry_step_exchange)
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,10 @@ class ReliableEventHandler(EventHandler):
             delay = self.retry_delays[attempt - 1]
             log.warning("handler %s.%s failed (attempt %d), retrying in %ss: %s", self.service,
                         self.method_name, attempt, delay, headers[hub_headers.ERROR])
-            self.publisher.publish(message.body, routing_key=retry_queue_name(self.queue.name, attempt),
-                                   expiration=delay, **common)
+            # the step's fanout exchange puts it in the service's retry queue of that step; the routing key (this
+            # queue's name) is what the broker dead-letters it by when its delay is over
+            self.publisher.publish(message.body, routing_key=self.queue.name, expiration=delay,
+                                   **{**common, "exchange": retry_step_exchange(self.service, attempt).name})
             metrics.EVENTS_RETRIED.labels(self.service, self.event_type).inc()
         else:
             log.error("parking message in %s after %d attempt(s): %s", dead_letter_queue_name(self.service),

@@ -59,7 +59,7 @@ def declare_all(connection, items) -> dict[str, int]:
             log.warning("finished an earlier migration of %s: %d message(s) moved in", name, moved)
     migrated = {} if _pipelined(connection, items) else _one_by_one(connection, items)
     if unfinished or migrated:
-        _delete_empty(connection, JOURNAL, force=True)
+        delete_empty(connection, JOURNAL, force=True)
     return migrated
 
 
@@ -132,10 +132,10 @@ def _migrate(connection, queue: Queue, feeders) -> int:
     moved = 0
     for feeder in feeders:  # their messages would dead-letter into the queue while it is gone
         if _exists(connection, feeder):
-            moved += _move(connection, feeder, holding.name, keep_expiration=False)
-    moved += _move(connection, name, holding.name, keep_expiration=True)
+            moved += move_messages(connection, feeder, holding.name, keep_expiration=False)
+    moved += move_messages(connection, name, holding.name, keep_expiration=True)
     for old in (*feeders, name):
-        _delete_empty(connection, old)
+        delete_empty(connection, old)
     # a new channel for the new queue: a channel that used the old one of the same name keeps
     # that queue's type in its state (RabbitMQ 3.10 then fails a publish with INTERNAL_ERROR)
     _finish_leftover(connection, queue, declare=True)
@@ -156,8 +156,8 @@ def _finish_leftover(connection, queue: Queue, declare: bool = False) -> int:
     for exchange, routing_key in _bindings(queue):
         channel.queue_unbind(holding, exchange, routing_key)
     channel.close()
-    moved = _move(connection, holding, queue.name, restore_expiration=True)
-    _delete_empty(connection, holding)
+    moved = move_messages(connection, holding, queue.name, restore_expiration=True)
+    delete_empty(connection, holding)
     return moved
 
 
@@ -182,7 +182,7 @@ def _exists(connection, name: str) -> bool:
     return True
 
 
-def _delete_empty(connection, name: str, force: bool = False) -> None:
+def delete_empty(connection, name: str, force: bool = False) -> None:
     """Delete a queue that must be empty now (`force`: the journal, whatever it holds). Nothing
     routes to it any more; quorum queues know no `if-empty` delete, so it is looked at first."""
     channel = connection.channel()
@@ -197,7 +197,7 @@ def _delete_empty(connection, name: str, force: bool = False) -> None:
     channel.close()
 
 
-def _move(connection, source: str, target: str, keep_expiration: bool = False,
+def move_messages(connection, source: str, target: str, keep_expiration: bool = False,
           restore_expiration: bool = False) -> int:
     """Move every message of `source` to `target` through the default exchange: each published
     with a confirm before its original is acked, so none is ever in neither queue."""

@@ -1,12 +1,17 @@
 """Names and declarations of every exchange and queue, so that deploy and consumers agree.
 
 `meldpunt declare` creates all of it before services start: an event published before
-its consumer's queue exists would otherwise be dropped by the broker. Each consumer
-queue has retry queues (one per backoff step: a message waits there for its delay and is
-dead-lettered back to its queue) and each service has one dead-letter queue. A service hands a failed message on through its
-own direct exchange `<service>.retry` (bound to its retry queues and its dead-letter queue),
-never through the default exchange, which would reach every queue of the vhost; that keeps
-each service's broker permissions narrow (`service_permissions`, docs/security.md).
+its consumer's queue exists would otherwise be dropped by the broker. Each service has one
+retry queue per backoff step, `<service>.retry.<step>`, shared by all its consumer queues: a
+failed message is published to the step's fanout exchange (also `<service>.retry.<step>`) with
+its consumer queue's name as routing key, waits out its delay (every message of a step has the
+same expiration, so they expire in order) and is dead-lettered by that routing key back to its
+queue. One queue per step rather than per consumer queue and step: each quorum queue is a Raft
+group of its own, and 70 consumer queues with five steps were 350 of them for a delay. Each
+service has one dead-letter queue, reached through its direct exchange `<service>.retry`. A
+service never publishes through the default exchange, which would reach every queue of the
+vhost; that keeps each service's broker permissions narrow (`service_permissions`,
+docs/security.md).
 
 Every queue is a quorum queue, replicated over the cluster's nodes. A consumer queue parks a
 message in the service's dead-letter queue after DELIVERY_LIMIT deliveries (a message that
@@ -204,18 +209,31 @@ def acute_queue(source: str, event_type: str, service: str, method: str, declare
 
 
 def retry_exchange(service: str) -> Exchange:
-    """Where a service hands its failed messages on: direct, routing key = the target queue's name."""
+    """Where a service parks what no retry can mend: direct, routing key = its dead-letter queue's name."""
     return Exchange(f"{service}.retry", type="direct", durable=True, delivery_mode=PERSISTENT)
 
 
-def retry_queue_name(queue_name: str, step: int) -> str:
+def retry_step_exchange(service: str, step: int) -> Exchange:
+    """Where a service hands a failed message for its `step`-th retry: fanout into the step's retry queue,
+    routing key = the consumer queue the message returns to."""
+    return Exchange(f"{service}.retry.{step}", type="fanout", durable=True, delivery_mode=PERSISTENT)
+
+
+def retry_queue_name(service: str, step: int) -> str:
+    return f"{service}.retry.{step}"
+
+
+def retry_queue(service: str, step: int) -> Queue:
+    """No dead-letter routing key: an expired message is dead-lettered with the routing key it was
+    published with, its consumer queue's name, through the default exchange into that queue."""
+    return Queue(retry_queue_name(service, step), exchange=retry_step_exchange(service, step), routing_key="",
+                 durable=True, queue_arguments=quorum(x_dead_letter_exchange=""))
+
+
+def per_queue_retry_queue_name(queue_name: str, step: int) -> str:
+    """A retry queue of releases before 2026-12 (one per consumer queue and step); `meldpunt declare`
+    moves what waits in one into its consumer queue and deletes it."""
     return f"{queue_name}.retry.{step}"
-
-
-def retry_queue(queue_name: str, step: int, service: str) -> Queue:
-    name = retry_queue_name(queue_name, step)
-    return Queue(name, exchange=retry_exchange(service), routing_key=name, durable=True,
-                 queue_arguments=quorum(x_dead_letter_exchange="", x_dead_letter_routing_key=queue_name))
 
 
 def dead_letter_queue_name(service: str) -> str:
@@ -232,11 +250,11 @@ def service_permissions(service: str) -> dict:
     """The RabbitMQ permissions (configure, write, read: anchored regexes) of a service's own user.
 
     Configure nothing: `meldpunt declare` creates every exchange, queue and binding as the
-    administrator. Write: its own event exchange and retry exchange (police_liaison also the
+    administrator. Write: its own event exchange and retry exchanges (police_liaison also the
     police units' exchanges, signals the partner subscribers' exchange). Read: its own consumer queues and its own dead-letter queue.
     """
     svc = re.escape(service)
-    write = [f"{svc}\\.events", f"{svc}\\.acute", f"{svc}\\.retry"]
+    write = [f"{svc}\\.events", f"{svc}\\.acute", f"{svc}\\.retry(\\.[0-9]+)?"]
     if service == "police_liaison":
         write += [re.escape(police_referrals_exchange().name), re.escape(police_cloudevents_exchange().name)]
     if service == "signals":
@@ -284,6 +302,9 @@ def subscriptions_of(cls) -> list[Subscription]:
 # queue keeps filling up without a reader. Their messages carry nothing still needed: intake
 # followed these three events to keep the reporter's status, which it now reads from the
 # services that did the work (docs/intake.md).
+# The most retry steps an older release may have declared per consumer queue (its MELDPUNT_RETRY_DELAYS).
+OLD_RETRY_STEPS = 10
+
 RETIRED = (
     Subscription(TRIAGE, "incident_triaged", INTAKE, "on_incident_triaged"),
     Subscription(POLICE_LIAISON, "referral_created", INTAKE, "on_referral_created"),
@@ -306,18 +327,22 @@ def declare(amqp_uri: str, retry_steps: int, subs: list[Subscription], report=la
             event_exchange(service)(channel).declare()
             acute_exchange(service)(channel).declare()
             retry_exchange(service)(channel).declare()
+            for step in range(1, retry_steps + 1):
+                retry_step_exchange(service, step)(channel).declare()
         police_referrals_exchange()(channel).declare()
         police_cloudevents_exchange()(channel).declare()
         police_parked_exchange()(channel).declare()
         partners_exchange()(channel).declare()
         items = [(dead_letter_queue(service), ()) for service in SERVICES]
+        items += [(retry_queue(service, step), ()) for service in SERVICES for step in range(1, retry_steps + 1)]
         for sub in subs:
-            retries = [retry_queue(sub.queue_name, step, sub.service) for step in range(1, retry_steps + 1)]
-            items.append((sub.queue(), tuple(q.name for q in retries)))
-            items += [(queue, ()) for queue in retries]
+            # what still waits in an older release's retry queues of this queue dead-letters into it by name
+            items.append((sub.queue(), tuple(per_queue_retry_queue_name(sub.queue_name, step)
+                                             for step in range(1, OLD_RETRY_STEPS + 1))))
             if sub.acute:
                 items.append((sub.acute_queue(), ()))
         migrated = declare_all(conn, items)
+        moved_early = retire_per_queue_retries(conn, subs)
         units = _existing(conn, [liaison_queue_name(unit) for unit in sorted(set(police_units))])
         for unit in sorted(set(police_units)):
             if liaison_queue_name(unit) in units:
@@ -339,6 +364,9 @@ def declare(amqp_uri: str, retry_steps: int, subs: list[Subscription], report=la
         report(f"migrated {len(migrated)} queue(s) to their new definition, {sum(migrated.values())} message(s) kept")
     if dropped:
         report(f"deleted the queues of {len(RETIRED)} retired handlers ({dropped} message(s) no one needs)")
+    if moved_early is not None:
+        report(f"replaced the older release's retry queues per consumer queue by {retry_steps} per service; "
+               f"{moved_early} waiting retry message(s) moved into their queues (retried early)")
 
 
 def _existing(conn, names) -> set[str]:
@@ -358,6 +386,31 @@ def retire(channel, retry_steps: int) -> int:
     """Delete the retired handlers' queues (absent ones are fine); returns the messages they held."""
     dropped = 0
     for sub in RETIRED:
-        for name in (sub.queue_name, *(retry_queue_name(sub.queue_name, s) for s in range(1, retry_steps + 1))):
+        for name in (sub.queue_name, *(per_queue_retry_queue_name(sub.queue_name, s)
+                                       for s in range(1, max(retry_steps, OLD_RETRY_STEPS) + 1))):
             dropped += channel.queue_delete(name) or 0
     return dropped
+
+
+def retire_per_queue_retries(conn, subs) -> int | None:
+    """Replace an older release's retry queues (one per consumer queue and step) by the per-service ones:
+    what waits in one moves into its consumer queue now (its retry comes early; handlers are idempotent)
+    and the emptied queue is deleted. None when there were none (every run but the first after the upgrade:
+    one passive look per consumer queue). An older-release service still running whose retry finds its
+    queue gone has the message returned and redelivered at once: nothing is lost (docs/operations.md)."""
+    from shared.messaging.migration import MigrationRefused, delete_empty, move_messages
+
+    if not _existing(conn, [per_queue_retry_queue_name(sub.queue_name, 1) for sub in subs]):
+        return None
+    moved = 0
+    for sub in subs:
+        for name in sorted(_existing(conn, [per_queue_retry_queue_name(sub.queue_name, step)
+                                            for step in range(1, OLD_RETRY_STEPS + 1)])):
+            for _ in range(5):  # a running older-release service may put one more in meanwhile: move it too
+                moved += move_messages(conn, name, sub.queue_name)
+                try:
+                    delete_empty(conn, name)
+                    break
+                except MigrationRefused:
+                    continue
+    return moved

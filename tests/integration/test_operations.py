@@ -126,7 +126,7 @@ def test_declare_deletes_the_queues_of_retired_handlers(hub_env):
     """A handler that is gone must not leave a queue that fills up with no reader."""
     from kombu import Connection
 
-    from shared.messaging.topology import RETIRED, consumer_queue, retry_queue_name
+    from shared.messaging.topology import RETIRED, consumer_queue, per_queue_retry_queue_name
 
     settings = load_settings(hub_env)
     retired = RETIRED[0]
@@ -140,7 +140,7 @@ def test_declare_deletes_the_queues_of_retired_handlers(hub_env):
     assert "retired handlers (1 message(s) no one needs)" in declared.stdout
     with Connection(settings.amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
-        for name in (retired.queue_name, retry_queue_name(retired.queue_name, 1)):
+        for name in (retired.queue_name, per_queue_retry_queue_name(retired.queue_name, 1)):
             try:
                 channel.queue_declare(name, passive=True)
             except Exception as gone:  # 404 NOT_FOUND closes the channel

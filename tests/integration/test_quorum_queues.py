@@ -14,7 +14,8 @@ from shared.messaging import migration
 from shared.messaging.dlq import DeadLetters
 from shared.messaging.management import ManagementApi, ManagementError, q, vhost_of
 from shared.messaging.topology import (DELIVERY_LIMIT, UnitQueueLimits, dead_letter_queue_name, event_exchange,
-                                       liaison_queue_name, liaison_parked_queue_name, retry_exchange, retry_queue_name)
+                                       liaison_queue_name, liaison_parked_queue_name, per_queue_retry_queue_name, quorum,
+                                       retry_exchange, retry_queue_name)
 from shared.names import SERVICES
 from tests.support import meldpunt, wait_for
 
@@ -33,7 +34,7 @@ def old_classic_topology(amqp_uri: str, retry_steps: int) -> list:
             Queue(sub.queue_name, exchange=event_exchange(sub.source), routing_key=sub.event_type, durable=True,
                   queue_arguments={"x-max-priority": 10})(channel).declare()
             for step in range(1, retry_steps + 1):
-                name = retry_queue_name(sub.queue_name, step)
+                name = per_queue_retry_queue_name(sub.queue_name, step)
                 Queue(name, exchange=retry_exchange(sub.service), routing_key=name, durable=True,
                       queue_arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": sub.queue_name}
                       )(channel).declare()
@@ -63,6 +64,12 @@ def leftovers(amqp_uri: str, names) -> list[str]:
                 if migration._exists(conn, n)]
 
 
+def exists(amqp_uri: str, name: str) -> bool:
+    with Connection(amqp_uri) as conn:
+        conn.connect()
+        return migration._exists(conn, name)
+
+
 def bodies(amqp_uri: str, queue: str) -> list[dict]:
     """Every message of a queue (returned to it afterwards: nothing is acked)."""
     with Connection(amqp_uri) as conn:
@@ -90,7 +97,7 @@ def test_declare_migrates_classic_queues_without_losing_a_message(settings, hub_
     publish(settings.amqp_uri, Exchange("intake.events", type="topic"), "incident_reported", waiting, priority=5)
     retrying = {"event_id": str(uuid.uuid4()), "retry": True}
     triage_queue = "evt-intake-incident_reported--triage.on_incident_reported"
-    publish(settings.amqp_uri, Exchange("triage.retry", type="direct"), retry_queue_name(triage_queue, 2),
+    publish(settings.amqp_uri, Exchange("triage.retry", type="direct"), per_queue_retry_queue_name(triage_queue, 2),
             [retrying], expiration=600, headers={"x-meldpunt-attempt": 2})
     parked = {"event_id": str(uuid.uuid4()), "parked": True}
     publish(settings.amqp_uri, Exchange("statistics.retry", type="direct"), "statistics.dlq", [parked])
@@ -101,7 +108,7 @@ def test_declare_migrates_classic_queues_without_losing_a_message(settings, hub_
     assert "waiting message(s) kept" in result.stdout
 
     # every queue is a quorum queue now; the waiting messages are where they were
-    for name in (triage_queue, retry_queue_name(triage_queue, 1), "statistics.dlq",
+    for name in (triage_queue, retry_queue_name("triage", 1), "statistics.dlq",
                  "evt-intake-incident_reported--statistics.on_incident_reported"):
         assert queue_type(settings, name) == "quorum", name
     triage = bodies(settings.amqp_uri, triage_queue)
@@ -113,7 +120,7 @@ def test_declare_migrates_classic_queues_without_losing_a_message(settings, hub_
     statistics = bodies(settings.amqp_uri, "evt-intake-incident_reported--statistics.on_incident_reported")
     assert sorted(m["body"]["event_id"] for m in statistics) == sorted(m["event_id"] for m in waiting)
     assert [m["body"] for m in bodies(settings.amqp_uri, "statistics.dlq")] == [parked]
-    assert not bodies(settings.amqp_uri, retry_queue_name(triage_queue, 2))
+    assert not exists(settings.amqp_uri, per_queue_retry_queue_name(triage_queue, 2))  # one retry queue per service now
     assert not leftovers(settings.amqp_uri, [sub.queue_name for sub in all_subscriptions()] + ["statistics.dlq"])
 
     # the new queues are bound: a new event reaches triage's queue; a second declare changes nothing
@@ -122,6 +129,38 @@ def test_declare_migrates_classic_queues_without_losing_a_message(settings, hub_
     again = meldpunt(hub_env, "declare")
     assert again.returncode == 0 and "kept" not in again.stdout, again.stdout
     assert len(bodies(settings.amqp_uri, triage_queue)) == len(waiting) + 2
+
+
+def test_declare_replaces_the_retry_queues_per_consumer_queue_and_retries_what_waited_in_them_early(settings, hub_env):
+    """The release before 2026-12 had quorum retry queues per consumer queue and step; declare moves what
+    waits in them into their consumer queues (the retry comes early) and deletes them."""
+    subs = all_subscriptions()
+    with Connection(settings.amqp_uri) as conn:
+        channel = conn.channel()
+        for service in SERVICES:
+            retry_exchange(service)(channel).declare()
+        for sub in subs:
+            for step in (1, 2):
+                name = per_queue_retry_queue_name(sub.queue_name, step)
+                Queue(name, exchange=retry_exchange(sub.service), routing_key=name, durable=True,
+                      queue_arguments=quorum(x_dead_letter_exchange="", x_dead_letter_routing_key=sub.queue_name)
+                      )(channel).declare()
+    triage_queue = "evt-intake-incident_reported--triage.on_incident_reported"
+    waiting = [{"event_id": str(uuid.uuid4()), "retry": step} for step in (1, 2)]
+    for step, body in zip((1, 2), waiting):
+        publish(settings.amqp_uri, Exchange("triage.retry", type="direct"), per_queue_retry_queue_name(triage_queue, step),
+                [body], expiration=600_000, headers={"x-meldpunt-attempt": step})
+
+    result = meldpunt(hub_env, "declare")
+    assert result.returncode == 0, result.stderr
+    assert "2 waiting retry message(s) moved into their queues" in result.stdout, result.stdout
+    assert sorted(m["body"]["event_id"] for m in bodies(settings.amqp_uri, triage_queue)) == \
+        sorted(b["event_id"] for b in waiting)
+    assert not [sub.queue_name for sub in subs for step in (1, 2)
+                if exists(settings.amqp_uri, per_queue_retry_queue_name(sub.queue_name, step))]
+    assert queue_type(settings, retry_queue_name("triage", 2)) == "quorum"
+    again = meldpunt(hub_env, "declare")
+    assert again.returncode == 0 and "older release's retry queues" not in again.stdout, again.stdout
 
 
 def test_declare_refuses_to_migrate_a_queue_a_consumer_reads(settings, hub_env):

@@ -4,7 +4,8 @@ import re
 import pytest
 
 from shared.config import ConfigError
-from shared.messaging.topology import dead_letter_queue_name, liaison_queue_name, retry_queue_name, service_permissions
+from shared.messaging.topology import (dead_letter_queue_name, liaison_queue_name, retry_queue_name, retry_step_exchange,
+                                       service_permissions)
 from hub.registry import all_subscriptions, load_settings
 from shared.names import SERVICES
 
@@ -48,11 +49,13 @@ def test_each_service_reads_exactly_its_own_queues_and_writes_only_its_own_excha
         perms = service_permissions(service)
         for sub in subscriptions:
             assert _allowed(perms, "read", sub.queue_name) == (sub.service == service), (service, sub.queue_name)
-            assert not _allowed(perms, "read", retry_queue_name(sub.queue_name, 1))
+        for other in SERVICES:
+            assert not _allowed(perms, "read", retry_queue_name(other, 1))
         for other in SERVICES:
             assert _allowed(perms, "read", dead_letter_queue_name(other)) == (other == service)
             assert _allowed(perms, "write", f"{other}.events") == (other == service)
             assert _allowed(perms, "write", f"{other}.retry") == (other == service)
+            assert _allowed(perms, "write", retry_step_exchange(other, 2).name) == (other == service)
         assert not _allowed(perms, "read", liaison_queue_name("zwb-walcheren"))
         assert not _allowed(perms, "write", "amq.default")   # the default exchange reaches every queue
         assert _allowed(perms, "write", "police.referrals") == (service == "police_liaison")
