@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 
 from services.police_liaison.domain import COLUMNS, ELA_FLAGS
+from shared.db.decision_state import DecisionState
 
 _UPDATABLE = COLUMNS
 # Kept encrypted in `personal` (shared/personal_data.py): the police's registration number, free text, and
@@ -212,31 +213,11 @@ def replay_delivery(uow, delivery_id) -> bool:
 
 # ------------------------------------------------------------------ a person's decisions (issue 19)
 
-def case_state(uow, case_id) -> dict:
-    """The case's decision state (made when first needed), locked: one decision of a case at a time."""
-    uow.execute("INSERT INTO police_liaison.cases (case_id) VALUES (%s) ON CONFLICT DO NOTHING", (case_id,)).close()
-    return uow.fetchone("SELECT * FROM police_liaison.cases WHERE case_id = %s FOR UPDATE", (case_id,))
-
-
-def set_decided(uow, case_id, at) -> None:
-    uow.execute("UPDATE police_liaison.cases SET decided_at = %s WHERE case_id = %s", (at, case_id)).close()
-
-
-def take_decision(uow, case_id, at) -> bool:
-    """`case_state`, its checks and `set_decided` in one statement (issue 25: a round trip each was
-    three): the case's decision state, made when first needed and locked (one decision of a case at
-    a time), moves to the decision made `at`. False, and nothing changes, when the case has stopped
-    or a newer decision was carried out already (decisions may arrive out of order)."""
-    row = uow.fetchone(
-        "INSERT INTO police_liaison.cases AS c (case_id, decided_at) VALUES (%s, %s) ON CONFLICT (case_id) DO UPDATE "
-        "SET decided_at = CASE WHEN c.stopped_at IS NULL AND (c.decided_at IS NULL OR c.decided_at <= EXCLUDED.decided_at) "
-        "THEN EXCLUDED.decided_at ELSE c.decided_at END RETURNING stopped_at, decided_at", (case_id, at))
-    return row["stopped_at"] is None and row["decided_at"] == at
-
-
-def stop_case(uow, case_id, reason: str, at) -> None:
-    uow.execute("UPDATE police_liaison.cases SET stopped_at = %s, stop_reason = %s WHERE case_id = %s",
-                (at, reason, case_id)).close()
+_DECISIONS = DecisionState("police_liaison")
+case_state = _DECISIONS.case_state
+set_decided = _DECISIONS.set_decided
+stop_case = _DECISIONS.stop_case
+take_decision = _DECISIONS.take_decision
 
 
 def stopped(uow, case_id) -> dict | None:

@@ -5,27 +5,19 @@ from __future__ import annotations
 
 import json
 
+from shared.db.decision_state import DecisionState
+
 SIGNAL_COLUMNS = ("signal_id, case_id, kind, owner_role, scope, acute, key, details, follows_decision, state, "
                   "raised_at, due_at, taken_by, taken_by_name, taken_at, handled_by, handled_by_name, handled_at, "
                   "outcome")
 
+_DECISIONS = DecisionState("signals", stop_column="stopped_outcome")
+case_state = _DECISIONS.case_state
+set_decided = _DECISIONS.set_decided
+stop_case = _DECISIONS.stop_case
+
 
 # ------------------------------------------------------------------ per case
-
-def case_state(uow, case_id) -> dict:
-    """The case's row (made when first needed), locked: one event of a case at a time."""
-    uow.execute("INSERT INTO signals.cases (case_id) VALUES (%s) ON CONFLICT DO NOTHING", (case_id,)).close()
-    return uow.fetchone("SELECT * FROM signals.cases WHERE case_id = %s FOR UPDATE", (case_id,))
-
-
-def set_decided(uow, case_id, at) -> None:
-    uow.execute("UPDATE signals.cases SET decided_at = %s WHERE case_id = %s", (at, case_id)).close()
-
-
-def stop_case(uow, case_id, outcome: str, at) -> None:
-    uow.execute("UPDATE signals.cases SET stopped_at = %s, stopped_outcome = %s WHERE case_id = %s",
-                (at, outcome, case_id)).close()
-
 
 def add_reporter_stage(uow, case_id, stage: str) -> bool:
     """Note that the reporter is told of this step; False when they were told before."""
