@@ -16,7 +16,7 @@ from shared import vocabulary
 from shared.events import POLICE_CLOUDEVENTS_EXCHANGE, POLICE_REFERRALS_EXCHANGE
 from shared.messaging.management import ManagementApi, vhost_of  # noqa: F401 — the CLI's entry
 from shared.messaging.management import ManagementError as LiaisonError
-from shared.messaging.management import q as _q
+from shared.messaging.management import provision_reader, q as _q
 from shared.messaging.topology import (UnitQueueLimits, liaison_parked_queue, liaison_parked_queue_name,
                                        liaison_queue, liaison_queue_name, police_parked_exchange)
 
@@ -46,21 +46,10 @@ def add(api: ManagementApi, vhost: str, unit: str, limits: UnitQueueLimits = Uni
     if api.call("GET", f"users/{_q(user)}", ok=(200, 404)).status_code == 200:
         raise LiaisonError(f"unit {unit} already has a RabbitMQ user {user}; "
                            f"`meldpunt liaison remove {unit}` first to issue a new password")
-    v = _q(vhost)
-    parked = liaison_parked_queue(unit)
-    for exchange, kind in ((POLICE_REFERRALS_EXCHANGE, "topic"), (POLICE_CLOUDEVENTS_EXCHANGE, "topic"),
-                           (police_parked_exchange().name, "direct")):
-        api.call("PUT", f"exchanges/{v}/{_q(exchange)}",
-                 json={"type": kind, "durable": True, "auto_delete": False, "internal": False, "arguments": {}})
-    for declared in (parked, liaison_queue(unit, limits, cloudevents)):  # the parked queue first: the unit queue overflows into it
-        api.call("PUT", f"queues/{v}/{_q(declared.name)}",
-                 json={"durable": True, "auto_delete": False, "arguments": declared.queue_arguments})
-        api.call("POST", f"bindings/{v}/e/{_q(declared.exchange.name)}/q/{_q(declared.name)}",
-                 json={"routing_key": declared.routing_key, "arguments": {}})
-    api.call("PUT", f"users/{_q(user)}", json={"password": password, "tags": ""})
-    # consuming needs read on the queues; nothing may be declared, bound or published
-    api.call("PUT", f"permissions/{v}/{_q(user)}",
-             json={"configure": "^$", "write": "^$", "read": f"^{re.escape(queue)}(\\.parked)?$"})
+    # the parked queue first: the unit queue overflows into it
+    provision_reader(api, vhost, [(POLICE_REFERRALS_EXCHANGE, "topic"), (POLICE_CLOUDEVENTS_EXCHANGE, "topic"),
+                                  (police_parked_exchange().name, "direct")],
+                     [liaison_parked_queue(unit), liaison_queue(unit, limits, cloudevents)], user, password)
     return Subscription(user, password, vhost, queue)
 
 

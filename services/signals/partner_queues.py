@@ -8,10 +8,9 @@ those two queues only: configure and write nothing. The password is printed once
 """
 from __future__ import annotations
 
-import re
 import secrets
 
-from shared.messaging.management import ManagementApi, ManagementError, q as _q, vhost_of  # noqa: F401
+from shared.messaging.management import ManagementApi, ManagementError, provision_reader, q as _q, vhost_of  # noqa: F401
 from shared.messaging.topology import (PARTNERS_EXCHANGE, PARTNERS_PARKED_EXCHANGE, subscriber_parked_queue,
                                        subscriber_parked_queue_name, subscriber_queue, subscriber_queue_name)
 
@@ -28,20 +27,9 @@ def add(api: ManagementApi, vhost: str, name: str, max_bytes: int, ttl_seconds: 
     if api.call("GET", f"users/{_q(user)}", ok=(200, 404)).status_code == 200:
         raise ManagementError(f"subscriber {name} already has a RabbitMQ user {user}; "
                               f"`meldpunt subscriber remove {name}` first")
-    v = _q(vhost)
-    for exchange in (PARTNERS_EXCHANGE, PARTNERS_PARKED_EXCHANGE):
-        api.call("PUT", f"exchanges/{v}/{_q(exchange)}",
-                 json={"type": "direct", "durable": True, "auto_delete": False, "internal": False, "arguments": {}})
     # the parked queue first: the subscriber's queue dead-letters what expires into it
-    for declared in (subscriber_parked_queue(name, max_bytes), queue):
-        api.call("PUT", f"queues/{v}/{_q(declared.name)}",
-                 json={"durable": True, "auto_delete": False, "arguments": declared.queue_arguments})
-        api.call("POST", f"bindings/{v}/e/{_q(declared.exchange.name)}/q/{_q(declared.name)}",
-                 json={"routing_key": declared.routing_key, "arguments": {}})
-    api.call("PUT", f"users/{_q(user)}", json={"password": password, "tags": ""})
-    # consuming needs read on the queue; nothing may be declared, bound or published
-    api.call("PUT", f"permissions/{v}/{_q(user)}",
-             json={"configure": "^$", "write": "^$", "read": f"^{re.escape(queue.name)}(\\.parked)?$"})
+    provision_reader(api, vhost, [(PARTNERS_EXCHANGE, "direct"), (PARTNERS_PARKED_EXCHANGE, "direct")],
+                     [subscriber_parked_queue(name, max_bytes), queue], user, password)
     return user, password, queue.name
 
 
