@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 import eventlet
+from amqp.exceptions import AMQPError
 from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import ContainerBeingKilled
@@ -147,7 +148,7 @@ class ReliableEventHandler(EventHandler):
                                         context_data=self.unpack_message_headers(message),
                                         handle_result=partial(self.handle_result, message, started))
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            answer_broker(self.queue_consumer.requeue_message, message)
 
     def handle_result(self, message, started, worker_ctx, result=None, exc_info=None):
         self._settle(message, started, exc_info)
@@ -160,7 +161,7 @@ class ReliableEventHandler(EventHandler):
             log.info("handled %s", self.event_type, extra={
                 "handler": f"{self.service}.{self.method_name}", "event_id": message.properties.get("message_id"),
                 "seconds": round(time.monotonic() - started, 4)})
-            self.queue_consumer.ack_message(message)
+            answer_broker(self.queue_consumer.ack_message, message)
         else:
             metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
             self._settle_failure(message, attempt_error=exc_info[1],
@@ -182,7 +183,7 @@ class ReliableEventHandler(EventHandler):
                                                 handle_result=partial(self._batch_result, batch))
                 except ContainerBeingKilled:
                     for _, message, _ in batch + self._waiting:
-                        self.queue_consumer.requeue_message(message)
+                        answer_broker(self.queue_consumer.requeue_message, message)
                     self._waiting = []
         finally:
             self._collecting = False
@@ -216,9 +217,9 @@ class ReliableEventHandler(EventHandler):
             # a persistent broker problem cannot turn into a hot redelivery loop.
             log.exception("could not retry or park a failed message; returning it to %s", self.queue.name)
             eventlet.sleep(1.0)
-            self.queue_consumer.requeue_message(message)
+            answer_broker(self.queue_consumer.requeue_message, message)
             return
-        self.queue_consumer.ack_message(message)
+        answer_broker(self.queue_consumer.ack_message, message)
 
     def _retry_or_park(self, message, error, permanent: bool):
         headers = dict(message.headers or {})
@@ -250,6 +251,19 @@ class ReliableEventHandler(EventHandler):
                       attempt, headers[hub_headers.ERROR])
             self.publisher.publish(message.body, routing_key=dead_letter_queue_name(self.service), **common)
             metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.event_type).inc()
+
+
+def answer_broker(how, message) -> None:
+    """Ack or requeue (`how`: the queue consumer's ack_message or requeue_message) a message whose
+    connection may have just been lost (a broker node going away). nameko guards only against AMQP's
+    own connection errors, so a reset socket raised out of a worker's result handler and killed the
+    whole service. The broker takes back what was delivered on a lost connection and delivers it
+    again; the inbox makes that harmless."""
+    try:
+        how(message)
+    except (OSError, AMQPError) as lost:
+        log.warning("connection lost before %s of message %s (%s): the broker delivers it again",
+                    how.__name__, message.properties.get("message_id"), _describe(lost))
 
 
 def _describe(error) -> str:
@@ -284,14 +298,14 @@ class AcuteLaneHandler(ReliableEventHandler):
             if event.event_type != self.event_type or not self.region.knows(event.municipality):
                 raise InvalidEvent({"event_type": ["not for this handler"]})
         except InvalidEvent:
-            self.acute_queue_consumer.ack_message(message)  # the main queue's copy is parked
+            answer_broker(self.acute_queue_consumer.ack_message, message)  # the main queue's copy is parked
             return
         argument = [event] if self.batch > 1 else event
         try:
             self.container.spawn_worker(self, (argument,), {}, context_data=self.unpack_message_headers(message),
                                         handle_result=partial(self._acute_result, message, started))
         except ContainerBeingKilled:
-            self.acute_queue_consumer.requeue_message(message)
+            answer_broker(self.acute_queue_consumer.requeue_message, message)
 
     def _acute_result(self, message, started, worker_ctx, result=None, exc_info=None):
         metrics.HANDLER_SECONDS.labels(self.service, self.event_type).observe(time.monotonic() - started)
@@ -301,7 +315,7 @@ class AcuteLaneHandler(ReliableEventHandler):
             metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
             log.warning("acute copy of %s failed in %s.%s (%s); its copy in %s carries on", self.event_type,
                         self.service, self.method_name, _describe(exc_info[1]), self.queue.name)
-        self.acute_queue_consumer.ack_message(message)
+        answer_broker(self.acute_queue_consumer.ack_message, message)
         return result, exc_info
 
 
@@ -315,7 +329,7 @@ class _AcuteLane:
         self.handler.handle_acute(body, message)
 
     def park_undecodable(self, message, exc):
-        self.handler.acute_queue_consumer.ack_message(message)  # the main queue's copy is parked
+        answer_broker(self.handler.acute_queue_consumer.ack_message, message)  # the main queue's copy is parked
 
 
 def event_handler(source_service: str, event_type: str, acute: bool = False, **kwargs):
