@@ -110,7 +110,17 @@ EARLIER_CUES = ("vorig jaar", "vorige jaar", "jaar geleden", "jaren geleden", "m
                 "vorige melding", "eerdere melding", "in het nieuws", "op het nieuws", "in de krant", "op tv",
                 "op televisie", "las ik", "heb ik gelezen", "gelezen dat", "hoorde ik", "gehoord dat",
                 "gehoord over", "vertelde over", "vertelde mij over", "verhalen over", "andere gemeente",
-                "een andere collega")
+                "een andere collega", "jaar terug", "jaren terug", "in mijn vorige baan", "bij mijn vorige werkgever",
+                "in 2015", "in 2016", "in 2017", "in 2018", "in 2019", "in 2020", "in 2021", "in 2022", "in 2023",
+                "in 2024", "in 2025")
+# A cue in the first clause of its sentence ("Vorig jaar werd een collega … bedreigd, hij stond …") frames
+# the rest of the sentence as the earlier story, up to a clause with a word of now (EARLIER_NOW_TIME:
+# "vorig jaar al, en nu weer"), and the sentences after it that tell on without a word of now or of the
+# reporter (EARLIER_NOW): "In 2024 … een schaar. Hij werd toen veroordeeld."
+EARLIER_NOW_TIME = frozenset({"vandaag", "gisteren", "gisteravond", "vanochtend", "vanmorgen", "vanmiddag",
+                              "vanavond", "vannacht", "nu", "net", "zojuist", "weer", "opnieuw", "nogmaals", "wederom",
+                              "ditmaal", "deze", "afgelopen", "sindsdien", "inmiddels", "nog", "steeds", "morgen"})
+EARLIER_NOW = EARLIER_NOW_TIME | {"ik", "mij", "me", "mijn", "wij", "we", "ons", "onze"}
 
 
 # The reporter tells that what was said was a joke or a figure of speech, taken as one ("we moesten er
@@ -124,6 +134,19 @@ JOKE_CUES = ("om lachen", "moest lachen", "moesten lachen", "moesten we lachen",
              "bij wijze van spreken", "niemand bedoelt er iets mee", "niemand bedoelde er iets mee",
              "niet serieus bedoeld", "geen incident", "eigenlijk geen melding", "geen melding waard")
 JOKE_BEFORE, JOKE_AFTER = 2, 1   # sentences before / after the cue's sentence that it covers
+# The reporter says, in his own words (not inside a quote), that nothing was wrong: "niks aan de hand",
+# "verder netjes", "vriendelijk bedoeld", "geen opzet". Like a joke taken as one, matches in that sentence,
+# the two before it and the one after it do not count, and the second opinion adds nothing to the report
+# (Analysis.calls_harmless). Not "geen dreiging": an insult stays one beside it.
+HARMLESS_CUES = ("niks aan de hand", "niets aan de hand", "helemaal niks aan de hand", "geen probleem",
+                 "vriendelijk bedoeld", "goed bedoeld", "aardig bedoeld", "lief bedoeld", "er was niks mis",
+                 "er was niets mis", "geen opzet", "niks kwaads", "niets kwaads", "geen kwade bedoeling",
+                 "geen kwade bedoelingen", "prima gesprek", "prima contact", "gewoon een leuk", "geen geheim",
+                 "niet bedreigd gevoeld", "voel me niet bedreigd", "voelde me niet bedreigd", "voel ik me niet bedreigd",
+                 "niet onveilig", "hoort erbij", "hoort bij het werk", "technisch mankement")
+# "Apart from that it was fine": says nothing about what the reporter told ("hij schold me uit, verder
+# netjes"), so no match is taken out; but the second opinion adds nothing beside it either.
+CALM_CUES = ("verder netjes", "verder vriendelijk", "verder rustig", "verder zakelijk", "heel vriendelijk")
 # Words before a cue that turn it round: "dit was geen grap", "niet als grap".
 JOKE_DENIED = frozenset({"geen", "niet", "nooit", "niemand"})
 
@@ -148,6 +171,17 @@ OTHERS_CUES = ("haar ex", "zijn ex", "een ex", "haar huisbaas", "zijn huisbaas",
 ASIDE_CUES = ("naar mij toe was", "naar ons toe was", "tegen mij was hij", "tegen mij was ze", "tegen mij was zij",
               "niet naar mij gericht", "niet tegen mij gericht", "tegen mij persoonlijk heeft hij",
               "niks met mijn werk te maken", "niets met mijn werk te maken")
+# Said to someone else: the words quoted after these were addressed to a third person, so their "je" is
+# not the official ("de buurman riep tegen de bewoner: 'ik steek je huis in de fik'").
+ADDRESSED_TO_OTHER = ("tegen de bewoner", "tegen de bewoonster", "tegen een bewoner", "tegen een bewoonster",
+                      "tegen de huurder", "tegen de verhuurder", "tegen de eigenaar", "tegen zijn vrouw",
+                      "tegen haar man", "tegen zijn vriendin", "tegen haar vriend", "tegen zijn buurman",
+                      "tegen haar buurman", "tegen zijn buren", "tegen haar buren", "tegen de buurman",
+                      "tegen de buurvrouw", "tegen de buren", "tegen zijn moeder", "tegen zijn vader",
+                      "tegen haar moeder", "tegen haar vader", "tegen zijn zoon", "tegen zijn dochter",
+                      "tegen haar zoon", "tegen haar dochter", "tegen zijn ex", "tegen haar ex",
+                      "tegen de conciërge", "tegen de concierge", "tegen de huismeester", "tegen de beheerder")
+_QUOTE = re.compile(r"""(?:(?<=^)|(?<=[\s(:,]))['"“‘„«](.+?)['"”’»](?=[\s.,!?;:)]|$)""", re.S)
 OFFICIAL_SIDE = frozenset({"ik", "mij", "me", "mijn", "wij", "we", "ons", "onze", "je", "jij", "jou", "jouw", "u",
                            "uw", "jullie", "collega", "collega's", "medewerker", "medewerkers", "boa", "boa's",
                            "handhaver", "handhavers", "ambtenaar", "ambtenaren", "wethouder", "burgemeester",
@@ -182,6 +216,9 @@ class Analysis:
         self._retracted = self._find_retracted()
         self._earlier_clauses = self._find_earlier_clauses()
         self._joking_sentences = self._find_joking_sentences()
+        self._harmless_sentences = self._find_harmless_sentences(HARMLESS_CUES)
+        # the reporter says nothing was wrong, or that the rest was fine: the second opinion adds nothing
+        self.calls_harmless = bool(self._harmless_sentences or self._find_harmless_sentences(CALM_CUES))
         self._others_clauses = self._find_others_clauses()
         self.doubts_ticks = bool(self._cue_positions(TICK_DOUBT_CUES))
 
@@ -263,7 +300,28 @@ class Analysis:
                 for m in re.finditer(rf"(?<!\S){re.escape(cue)} ", line)]
 
     def _find_earlier_clauses(self) -> set[int]:
-        return {self.tokens[k].clause for k in self._cue_positions(EARLIER_CUES)}
+        toks = self.tokens
+        out = set()
+        for k in self._cue_positions(EARLIER_CUES):
+            out.add(toks[k].clause)
+            sentence = toks[k].sentence
+            first_clause = next(t.clause for t in toks if t.sentence == sentence)
+            if toks[k].clause != first_clause:
+                continue
+            # a framing cue: its sentence up to a clause with a word of now ("vorig jaar al, nu weer"), and the
+            # sentences after it that tell on without a word of now or of the reporter
+            for clause in sorted({t.clause for t in toks if t.sentence == sentence and t.clause > toks[k].clause}):
+                if EARLIER_NOW_TIME & {t.surface for t in toks if t.clause == clause}:
+                    break
+                out.add(clause)
+            else:
+                while True:
+                    sentence += 1
+                    words = [t for t in toks if t.sentence == sentence]
+                    if not words or EARLIER_NOW & {t.surface for t in words}:
+                        break
+                    out.update(t.clause for t in words)
+        return out
 
     def _find_joking_sentences(self) -> set[int]:
         toks, out = self.tokens, set()
@@ -273,12 +331,42 @@ class Analysis:
             out.update(range(toks[k].sentence - JOKE_BEFORE, toks[k].sentence + JOKE_AFTER + 1))
         return out
 
+    def _find_harmless_sentences(self, cues) -> set[int]:
+        toks, out = self.tokens, set()
+        positions = self._cue_positions(cues)
+        quoted = self._quoted() if positions else set()
+        for k in positions:
+            if k in quoted or any(t.surface in JOKE_DENIED and t.clause == toks[k].clause for t in toks[max(0, k - 2):k]):
+                continue   # the perpetrator's words, or "dat was niet vriendelijk bedoeld"
+            out.update(range(toks[k].sentence - JOKE_BEFORE, toks[k].sentence + JOKE_AFTER + 1))
+        return out
+
     def _find_others_clauses(self) -> set[int]:
         toks = self.tokens
-        cued = {toks[k].clause for k in self._cue_positions(OTHERS_CUES)}
+        cue_positions = self._cue_positions(OTHERS_CUES)
+        cued = {toks[k].clause for k in cue_positions}
         official = {t.clause for t in toks if t.surface in OFFICIAL_SIDE and t.clause in cued}
         aside = {s for k in self._cue_positions(ASIDE_CUES) for s in range(toks[k].sentence - 2, toks[k].sentence + 1)}
-        return (cued - official) | {t.clause for t in toks if t.sentence in aside}
+        out = (cued - official) | {t.clause for t in toks if t.sentence in aside}
+        # Quoted words in a sentence about someone else's antagonist, or said to someone else: their "je" and
+        # "ik" are the people quoted, not the official. The whole sentence is someone else's when its own
+        # words (outside the quotes) name no one on the official's side; so is the next sentence that only
+        # quotes on ("Hij zei: '…'").
+        quoted = self._quoted()
+        told = {toks[k].sentence for k in cue_positions + self._cue_positions(ADDRESSED_TO_OTHER) if k not in quoted}
+        for sentence in sorted(told):
+            for s in (sentence, sentence + 1):
+                words = [i for i, t in enumerate(toks) if t.sentence == s]
+                own = [toks[i].surface for i in words if i not in quoted]
+                if not words or OFFICIAL_SIDE & set(own) or (s != sentence and len(own) == len(words)):
+                    break
+                out.update(toks[i].clause for i in words)
+        return out
+
+    def _quoted(self) -> set[int]:
+        """Positions of the words inside quotation marks (what someone is quoted as saying)."""
+        spans = [(m.start(1), m.end(1)) for m in _QUOTE.finditer(self.text)]
+        return {i for i, t in enumerate(self.tokens) if any(a <= t.start < b for a, b in spans)}
 
     def scope_of(self, positions) -> str:
         """'' for a match that counts, else why not: 'ontkend', 'teruggenomen', 'eerder of elders', 'gericht
@@ -303,6 +391,8 @@ class Analysis:
             return "gericht op een ander"
         if {toks[i].sentence for i in positions} <= self._joking_sentences:
             return "als grap of bij wijze van spreken"
+        if {toks[i].sentence for i in positions} <= self._harmless_sentences:
+            return "volgens de melder onschuldig"
         return ""
 
 

@@ -72,8 +72,10 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
     for code in rules.categories:
         found = opinions.get(code)
         if found and code not in categories and found.probability >= model.adds_from(rules_found):
-            if code in reading.ruled_out:
+            if code in reading.ruled_out or code in second_opinion.NEVER_ADDED:
                 continue   # the rules read its words and said why they do not count (their reason stands)
+            if reading.analysis.calls_harmless:
+                continue   # the reporter says in his own words that nothing was wrong ("niks aan de hand")
             categories.add(code)
             categories.discard("overig")
             reasons.append(f"Lijkt op meldingen van het type {code} (tweede mening, {found.probability:.0%}; "

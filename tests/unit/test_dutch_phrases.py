@@ -181,6 +181,56 @@ def test_harm_by_someones_circle_to_the_official_counts(text):
     assert scope("bedreigen", text) == ""
 
 
+@pytest.mark.parametrize("text", [
+    # a quoted threat in a sentence about someone else's antagonist, or said to someone else
+    "Een bewoonster vertelde dat haar buurman riep: 'ik steek je huis in de fik'.",
+    "De man schreeuwde tegen de bewoner: 'ik steek je neer'. Wij waren er niet bij.",
+    "Een cliënte vertelde over haar ex. Hij zei: 'ik steek je neer'.",
+])
+def test_quoted_words_to_someone_else_are_not_the_officials(text):
+    assert scope("neersteken|steken", text) == "gericht op een ander"
+
+
+@pytest.mark.parametrize("text", [
+    "De man schreeuwde tegen de bewoner en tegen mij: 'ik steek je neer'.",   # the official addressed too
+    "Haar buurman stond erbij. Hij zei tegen mij: 'ik steek je neer'.",       # the next sentence names me
+    "Hij zei: 'ik steek je neer'.",
+])
+def test_quoted_words_to_the_official_count(text):
+    assert scope("neersteken|steken", text) == ""
+
+
+@pytest.mark.parametrize("text", [
+    "In 2024 is een collega bedreigd door een cliënt met een schaar. Hij is toen veroordeeld.",
+    "Vorig jaar, bij de verbouwing, heeft een aannemer gedreigd. De politie kwam toen.",
+])
+def test_an_earlier_incident_told_over_several_sentences_is_not_counted(text):
+    hits = compile_pattern("dreigen|bedreigen|schaar|politie", LEXICON).hits(analyse(text))
+    assert hits and all(h.scope == "eerder of elders" for h in hits)
+
+
+def test_the_story_ends_at_a_word_of_now():
+    text = "Vorig jaar werd een collega bedreigd. Vandaag dreigde dezelfde man mij te slaan."
+    assert [h.scope for h in compile_pattern("dreigen|bedreigen", LEXICON).hits(analyse(text))] == \
+        ["eerder of elders", ""]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Een kind vroeg of we de boom vermoorden. Niks aan de hand, ter info.", "volgens de melder onschuldig"),
+    ("Hij riep 'ik vermoord je'. Geen kwade bedoelingen, zei hij later.", "volgens de melder onschuldig"),
+    ("Hij zei: 'geen probleem, ik vermoord je'.", ""),                       # the perpetrator's words
+    ("Hij riep 'ik vermoord je'. Dat was niet vriendelijk bedoeld.", ""),     # turned round
+])
+def test_the_reporter_calling_it_harmless_takes_the_match_out(text, expected):
+    assert scope("vermoorden", text) == expected
+    assert analyse(text).calls_harmless == (expected != "")
+
+
+def test_apart_from_that_fine_keeps_what_was_told_but_calls_the_rest_calm():
+    text = "Hij schold me uit voor klootzak. Verder netjes."
+    assert scope("uitschelden", text) == "" and analyse(text).calls_harmless
+
+
 def test_the_reporter_may_say_a_tick_was_a_guess():
     assert analyse("Ik heb verbale agressie aangeklikt want wist niet wat anders.").doubts_ticks
     assert not analyse("Hij schold me uit.").doubts_ticks

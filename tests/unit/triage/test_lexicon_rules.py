@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.4"
+    assert rules.version == "vr19-2026.5"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -229,3 +229,28 @@ def test_a_tick_the_description_takes_back_is_not_taken():
     guess = "Ik heb verbale agressie aangeklikt want wist niet wat anders. Hij was gewoon kortaf."
     result = triage(incident(reported_categories=["verbale_agressie"]), tr.default_rules(), guess, None)
     assert result.categories == ["overig"] and any("twijfelde aan de keuze" in r for r in result.reasons)
+
+
+# ---------------------------------------------------------------- vr19-2026.5: other senses, the forms of a veiled threat
+
+@pytest.mark.parametrize("description", [
+    "De planning van de verbouwing dreigt mis te gaan, zei mijn leidinggevende.",
+    "Het gesprek dreigde uit de hand te lopen, maar we zijn rustig gebleven.",
+    "De deadline dreigt te verlopen als het systeem niet snel werkt.",
+    "Deze spreadsheet maakt me nog eens dood, zuchtte mijn collega.",
+    "Met oud en nieuw schoten jongens vuurwerk af op het plein.",
+])
+def test_other_senses_of_threat_words_are_no_threat(description):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert "bedreiging" not in result.categories, result.reasons
+
+
+@pytest.mark.parametrize("description", [
+    "Hij dreigde mij te slaan als ik de bon niet verscheurde.",
+    "Hij wees naar mij en zei: 'jij bent de volgende'.",
+    "Bij het weggaan zei hij 'de volgende ben jij'.",
+    "Hij zei 'volgende keer is het je kop'.",
+])
+def test_threats_in_their_forms_are_read(description):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert "bedreiging" in result.categories, result.reasons

@@ -50,6 +50,23 @@ def test_the_model_does_not_add_back_what_the_rules_read_and_took_out():
     assert any("telt niet als bedreiging: ontkend" in r for r in result.reasons)
 
 
+def test_the_model_adds_nothing_to_a_report_the_reporter_calls_harmless():
+    """The reporter's own 'niks aan de hand' (not inside a quote): the second opinion adds no category."""
+    harmless = triage(incident(reported_categories=[]), default_rules(),
+                      "Hij had het steeds over kaas. Niks aan de hand, ter info.", toy_model())
+    quoted = triage(incident(reported_categories=[]), default_rules(),
+                    "Hij zei: 'niks aan de hand, ik heb kaas'.", toy_model())
+    assert harmless.categories == ["overig"]
+    assert "bedreiging" in quoted.categories
+
+
+def test_the_model_never_adds_verbal_aggression():
+    model = toy_model()
+    model = m.Model(**{**model.__dict__, "labels": ("verbale_agressie",) + model.labels[1:]})
+    result = triage(incident(reported_categories=[]), default_rules(), "Hij had het steeds over kaas.", model)
+    assert "verbale_agressie" not in result.categories
+
+
 def test_a_category_added_by_the_model_still_needs_consent_for_the_police():
     result = triage(incident(reported_categories=[]), default_rules(), "Hij had het steeds over kaas.",
                     toy_model())
