@@ -254,3 +254,17 @@ def test_other_senses_of_threat_words_are_no_threat(description):
 def test_threats_in_their_forms_are_read(description):
     result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
     assert "bedreiging" in result.categories, result.reasons
+
+
+@pytest.mark.parametrize("description, expected", [
+    # the field's words beside a remark or a closure alone: no ondermijning (README: criminal pressure)
+    ("Bij de sluiting van de coffeeshop schold de eigenaar mij uit voor klootzak.", False),
+    ("Een vrouw zei dat al die dealers in de wijk buitenlanders zijn.", False),
+    # with pressure, an offer or scouting beside them: ondermijning
+    ("Na de controle bij de coffeeshop vroeg een man naar mijn werktijden.", True),
+    ("De eigenaar van de coffeeshop zei dat hij vrienden heeft die dit kunnen regelen.", True),
+    ("Bij de inval in de hennepkwekerij stond de eigenaar erbij.", True),   # the milieu itself
+])
+def test_words_of_the_criminal_field_need_pressure_beside_them(description, expected):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("ondermijning" in result.categories) == expected, result.reasons
