@@ -357,8 +357,9 @@ def declare(amqp_uri: str, retry_steps: int, subs: list[Subscription], report=la
     for name, moved in migrated.items():
         report(f"queue {name}: declared anew in its new definition (quorum), {moved} waiting message(s) kept")
     acute = sum(1 for sub in subs if sub.acute)
-    report(f"declared {len(SERVICES)} exchanges, {len(subs)} consumer queues with "
-           f"{retry_steps} retry step(s) each, {acute} acute queues, {len(SERVICES)} dead-letter queues"
+    report(f"declared {len(SERVICES)} exchanges, {len(subs)} consumer queues, "
+           f"{len(SERVICES) * retry_steps} retry queues ({retry_steps} step(s) per service), {acute} acute queues, "
+           f"{len(SERVICES)} dead-letter queues"
            + (f", {len(units)} police unit queue(s)" if units else ""))
     if migrated:
         report(f"migrated {len(migrated)} queue(s) to their new definition, {sum(migrated.values())} message(s) kept")
