@@ -142,6 +142,12 @@ class CasePages:
                   "overdracht": "overdrachten", "overdrachtstap": "overdrachten"}[what]
         return web.redirect(f"/zaken/{case_id}?gedaan={what}{suffix}#{anchor}")
 
+    @staticmethod
+    def _post(visit, service: str, path: str, body):
+        """What most forms of the case page ask of a service (`_change`'s `call`): a POST, in the
+        municipality the person acts in."""
+        return lambda place: visit.hub.post(service, path, body, act_in=place)
+
     def _change(self, request, visit, case_id, errors, call, done: str, fields: dict, codes: dict | None = None):
         """Carry out one form of the case page: errors of the form or of the service's 422 go back to the
         page next to their fields (422; `codes` names the message of a field the service refused), a change
@@ -167,16 +173,14 @@ class CasePages:
     def confirm_triage(self, request, visit, case_id):
         body, errors = domain.confirm_form(request.form)
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("triage", f"/api/v1/triage/{case_id}/confirm", body,
-                                                         act_in=place),
+                            self._post(visit, "triage", f"/api/v1/triage/{case_id}/confirm", body),
                             "bevestigd", {"reason": "confirm_reason"})
 
     @page("POST", "/zaken/<case_id>/triage/aanpassen", needs="triage:decide")
     def override_triage(self, request, visit, case_id):
         body, errors = domain.override_form(request.form)
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("triage", f"/api/v1/triage/{case_id}/override", body,
-                                                         act_in=place),
+                            self._post(visit, "triage", f"/api/v1/triage/{case_id}/override", body),
                             "gewijzigd", {"categories": "categories", "urgency": "urgency", "decisions": "decisions",
                                           "reason": "override_reason"})
 
@@ -186,24 +190,21 @@ class CasePages:
             colleagues = store.colleagues(uow, visit.principal.home)
         body, errors = domain.assign_form(request.form, colleagues)
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("intake", f"/api/v1/incidents/{case_id}/assign", body,
-                                                         act_in=place),
+                            self._post(visit, "intake", f"/api/v1/incidents/{case_id}/assign", body),
                             "toegewezen", {"assignee": "assignee", "assignee_name": "assignee"})
 
     @page("POST", "/zaken/<case_id>/notities", needs="case:work")
     def add_note(self, request, visit, case_id):
         body, errors = domain.note_form(request.form)
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("intake", f"/api/v1/incidents/{case_id}/notes", body,
-                                                         act_in=place),
+                            self._post(visit, "intake", f"/api/v1/incidents/{case_id}/notes", body),
                             "notitie", {"text": "note"})
 
     @page("POST", "/zaken/<case_id>/berichten", needs="case:work")
     def message_reporter(self, request, visit, case_id):
         body, errors = domain.message_form(request.form)
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("intake", f"/api/v1/incidents/{case_id}/messages", body,
-                                                         act_in=place),
+                            self._post(visit, "intake", f"/api/v1/incidents/{case_id}/messages", body),
                             "bericht", {"text": "message"})
 
     @page("POST", "/zaken/<case_id>/afsluiten", needs="case:work")
@@ -211,8 +212,7 @@ class CasePages:
         kind, body, errors = domain.end_form(request.form)
         path = "close" if kind == "afgesloten" else "withdraw"
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("intake", f"/api/v1/incidents/{case_id}/{path}", body,
-                                                         act_in=place),
+                            self._post(visit, "intake", f"/api/v1/incidents/{case_id}/{path}", body),
                             kind or "afgesloten", {"reason": "end_reason", "note": "end_note"})
 
     @page("POST", "/zaken/<case_id>/belangenconflict", needs="case:work")
@@ -221,8 +221,7 @@ class CasePages:
             colleagues = store.colleagues(uow, visit.principal.home)
         body, errors = domain.conflict_form(request.form, colleagues)
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("intake", f"/api/v1/incidents/{case_id}/conflict", body,
-                                                         act_in=place),
+                            self._post(visit, "intake", f"/api/v1/incidents/{case_id}/conflict", body),
                             "conflict", {"kind": "conflict_kind", "exclude_emails": "exclude_emails",
                                          "exclude_persons": "exclude_persons"})
 
@@ -236,8 +235,7 @@ class CasePages:
         body, errors = domain.contact_form(request.form, domain.open_moments(plan), visit.person.sub,
                                            self.clock.now())
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("aftercare", f"/api/v1/aftercare/plans/{plan_id}/contacts",
-                                                         body, act_in=place),
+                            self._post(visit, "aftercare", f"/api/v1/aftercare/plans/{plan_id}/contacts", body),
                             "contact", {"moment": "moment", "method": "method", "outcome": "contact_outcome",
                                         "notes": "contact_notes"})
 
@@ -254,8 +252,7 @@ class CasePages:
     def add_witness(self, request, visit, case_id):
         body, errors = domain.witness_form(request.form, self.clock.now())
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("aftercare", f"/api/v1/aftercare/cases/{case_id}/witnesses",
-                                                         body, act_in=place),
+                            self._post(visit, "aftercare", f"/api/v1/aftercare/cases/{case_id}/witnesses", body),
                             "getuige", {"role": "witness_role", "name": "witness_name", "phone": "witness_phone",
                                         "consent": "witness_consent", "consent_at": "witness_consent_at"},
                             codes={"consent": "consent", "phone": "phone", "consent_at": "moment"})
@@ -267,8 +264,7 @@ class CasePages:
         track, body, errors = domain.witness_contact_form(
             request.form, self._care_list(request, visit, case_id, "witnesses"), visit.person.sub, self.clock.now())
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("aftercare", f"/api/v1/aftercare/witnesses/{track}/contacts",
-                                                         body, act_in=place),
+                            self._post(visit, "aftercare", f"/api/v1/aftercare/witnesses/{track}/contacts", body),
                             "getuigecontact", {"moment": "wc_moment", "method": "wc_method", "outcome": "wc_outcome",
                                                "notes": "wc_notes"})
 
@@ -279,8 +275,7 @@ class CasePages:
         track, body, errors = domain.witness_close_form(request.form,
                                                         self._care_list(request, visit, case_id, "witnesses"))
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("aftercare", f"/api/v1/aftercare/witnesses/{track}/close",
-                                                         body, act_in=place),
+                            self._post(visit, "aftercare", f"/api/v1/aftercare/witnesses/{track}/close", body),
                             "getuigeklaar", {"reason": "wclose_reason"})
 
     @page("POST", "/zaken/<case_id>/nazorg/overdrachten", needs="aftercare:write")
@@ -289,8 +284,7 @@ class CasePages:
             return visit.refused(404)
         body, errors = domain.handover_form(request.form, self._care_list(request, visit, case_id, "witnesses"))
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("aftercare", f"/api/v1/aftercare/cases/{case_id}/handovers",
-                                                         body, act_in=place),
+                            self._post(visit, "aftercare", f"/api/v1/aftercare/cases/{case_id}/handovers", body),
                             "overdracht", {"partner": "handover_partner", "consent": "handover_consent",
                                            "track_id": "handover_for"},
                             codes={"partner": "partner", "consent": "consent", "track_id": "track"})
@@ -302,8 +296,7 @@ class CasePages:
         handover, body, errors = domain.handover_step_form(request.form,
                                                            self._care_list(request, visit, case_id, "handovers"))
         return self._change(request, visit, case_id, errors,
-                            lambda place: visit.hub.post("aftercare", f"/api/v1/aftercare/handovers/{handover}/steps",
-                                                         body, act_in=place),
+                            self._post(visit, "aftercare", f"/api/v1/aftercare/handovers/{handover}/steps", body),
                             "overdrachtstap", {"status": "handover_status", "shared_fields": "shared_fields"})
 
     @page("POST", "/zaken/<case_id>/verwijzing/<referral_id>/ela", needs="referral:ela")
