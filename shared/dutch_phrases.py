@@ -132,7 +132,8 @@ JOKE_CUES = ("om lachen", "moest lachen", "moesten lachen", "moesten we lachen",
              "iedereen lachte", "we lachten", "lachten allemaal", "running gag", "als grap bedoeld",
              "als grapje bedoeld", "dat meen ik niet", "meende het niet", "niet gemeend", "allemaal lol",
              "bij wijze van spreken", "niemand bedoelt er iets mee", "niemand bedoelde er iets mee",
-             "niet serieus bedoeld", "geen incident", "eigenlijk geen melding", "geen melding waard")
+             "niet serieus bedoeld", "geen incident", "eigenlijk geen melding", "geen melding waard",
+             "lagen dubbel", "lag dubbel", "lagen allemaal dubbel", "lagen we dubbel")
 JOKE_BEFORE, JOKE_AFTER = 2, 1   # sentences before / after the cue's sentence that it covers
 # The reporter says, in his own words (not inside a quote), that nothing was wrong: "niks aan de hand",
 # "verder netjes", "vriendelijk bedoeld", "geen opzet". Like a joke taken as one, matches in that sentence,
@@ -220,7 +221,12 @@ class Analysis:
         # the reporter says nothing was wrong, or that the rest was fine: the second opinion adds nothing
         self.calls_harmless = bool(self._harmless_sentences or self._find_harmless_sentences(CALM_CUES))
         self._others_clauses = self._find_others_clauses()
-        self.doubts_ticks = bool(self._cue_positions(TICK_DOUBT_CUES))
+        # "naar mij toe was er niets": what he told happened to someone else, so the second opinion adds
+        # nothing either (measured on the training split, vr19-2026.6)
+        self.calls_harmless = self.calls_harmless or bool(self._cue_positions(ASIDE_CUES))
+        # a tick beside a description the reporter calls harmless ("niks aan de hand, ter info") says as
+        # little as a tick he calls a guess
+        self.doubts_ticks = bool(self._cue_positions(TICK_DOUBT_CUES) or self._harmless_sentences)
 
     def affixed(self, prefix: str, suffix: str) -> frozenset:
         """Positions of words (as written or as lemma) with this prefix and suffix, computed once."""
@@ -362,6 +368,11 @@ class Analysis:
                     break
                 out.update(toks[i].clause for i in words)
         return out
+
+    @functools.cached_property
+    def quoted(self) -> frozenset:
+        """Positions of the words inside quotation marks, computed once."""
+        return frozenset(self._quoted())
 
     def _quoted(self) -> set[int]:
         """Positions of the words inside quotation marks (what someone is quoted as saying)."""

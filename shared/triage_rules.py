@@ -58,6 +58,13 @@ class KeywordSchema(Schema):
     patterns = fields.List(fields.String(validate=PATTERN), validate=validate.Length(min=1))
     # not when one of these is found in the same sentence ("dreigen" with "advocaat": no threat of harm)
     unless = fields.List(fields.String(validate=PATTERN), load_default=list)
+    # the same, where the words show another sense of the pattern ("het dreigt mis te gaan", "het mes in de
+    # kantine"): the category's words were read and are harmless here, so the second opinion does not add
+    # it back either (an `unless` exception is context, and leaves the second opinion free)
+    other_senses = fields.List(fields.String(validate=PATTERN), load_default=list)
+    # true: words inside quotation marks (what the perpetrator is quoted as saying) do not count, so "hij riep
+    # 'ik sla je kop in'" is a threat, not violence told; the second opinion does not add it for them either
+    outside_quotes = fields.Boolean(load_default=False)
     reason = fields.String(required=True, validate=validate.Length(min=1))
 
     @validates_schema
@@ -211,7 +218,7 @@ def _compile_all(data, where: str) -> dict:
                 raise RulesError(f"{where}: lexicon.{name}.{j}: {exc}") from None
         add(f"<{name}>", f"lexicon.{name}")
     for i, kw in enumerate(data["keywords"]):
-        for key in ("words", "patterns", "unless"):
+        for key in ("words", "patterns", "unless", "other_senses"):
             for j, source in enumerate(kw.get(key) or []):
                 add(source, f"keywords.{i}.{key}.{j}")
     for section in ("derived_categories", "urgency", "decisions"):
@@ -304,19 +311,34 @@ class Reading:
     ruled_out: set = field(default_factory=set)
 
 
-def _found(rules: Rules, sources, analysis: dp.Analysis, unless=()):
+EXCEPTED = "uitgezonderd"          # an `unless` pattern in the sentence: context, the second opinion may still add
+OTHER_SENSE = "andere betekenis"   # an `other_senses` pattern in the sentence: the words mean something harmless
+QUOTED = "alleen in een citaat"    # `outside_quotes`: what the perpetrator said, not what he did
+
+
+def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False):
     """(the first counting hit of any of these patterns, the hits that did not count). A hit in a
-    sentence where one of the `unless` patterns is found does not count either."""
+    sentence where one of the `unless` patterns is found does not count either (scope EXCEPTED), nor
+    one in a sentence where an `other_senses` pattern is found (scope OTHER_SENSE)."""
     ignored = []
     excluded = None
+    quoted = analysis.quoted if outside_quotes else frozenset()
     for source in sources:
         for hit in rules.pattern(source).hits(analysis):
-            if hit.counts and unless:
+            if hit.counts and quoted and all(p in quoted for p in hit.positions):
+                ignored.append(dp.Hit(hit.positions, hit.words, QUOTED))
+                continue
+            if hit.counts and (unless or other_senses):
                 if excluded is None:
-                    excluded = {analysis.tokens[h.positions[0]].sentence for u in unless
-                                for h in rules.pattern(u).hits(analysis) if h.counts}
-                if analysis.tokens[hit.positions[0]].sentence in excluded:
-                    ignored.append(dp.Hit(hit.positions, hit.words, "uitgezonderd"))
+                    excluded = {}
+                    for scope, patterns in ((OTHER_SENSE, other_senses), (EXCEPTED, unless)):
+                        for u in patterns:
+                            for h in rules.pattern(u).hits(analysis):
+                                if h.counts:
+                                    excluded.setdefault(analysis.tokens[h.positions[0]].sentence, scope)
+                scope = excluded.get(analysis.tokens[hit.positions[0]].sentence)
+                if scope:
+                    ignored.append(dp.Hit(hit.positions, hit.words, scope))
                     continue
             if hit.counts:
                 return hit, ignored
@@ -338,18 +360,20 @@ def read_categories(incident: dict, description: str | None, rules: Rules,
     categories = set(ticked) if rules.reported_categories == "always" else set()
 
     telling = [c for c in reported if c != "overig"]  # 'overig' says nothing about what happened
-    not_counted = {}
+    not_counted, other_sense = {}, set()
     if analysis.tokens and len(telling) <= rules.keywords_apply_when_reported_at_most:
         for kw in rules.keywords:
             if kw["category"] in categories:
                 continue
             hit, ignored = _found(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                                  kw.get("unless") or ())
+                                  kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"))
             if hit:
                 categories.add(kw["category"])
                 reasons.append(kw["reason"].replace("{word}", hit.words))
             elif ignored:
                 not_counted.setdefault(kw["category"], ignored[0])
+                if any(h.scope in (OTHER_SENSE, QUOTED) for h in ignored):
+                    other_sense.add(kw["category"])
         for category, hit in not_counted.items():
             if category not in categories:
                 reasons.append(f"'{hit.words}' telt niet als {category}: {hit.scope}.")
@@ -372,7 +396,7 @@ def read_categories(incident: dict, description: str | None, rules: Rules,
                                "(een medewerker beoordeelt).")
     if len(categories) > 1:
         categories.discard("overig")
-    ruled_out = {c for c, hit in not_counted.items() if hit.scope != "uitgezonderd"} - categories
+    ruled_out = ({c for c, hit in not_counted.items() if hit.scope != EXCEPTED} | other_sense) - categories
     return Reading(categories, reasons, analysis, ruled_out)
 
 

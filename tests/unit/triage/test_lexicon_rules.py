@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.5"
+    assert rules.version == "vr19-2026.6"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -268,3 +268,73 @@ def test_threats_in_their_forms_are_read(description):
 def test_words_of_the_criminal_field_need_pressure_beside_them(description, expected):
     result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
     assert ("ondermijning" in result.categories) == expected, result.reasons
+
+
+# ---------------------------------------------------------------- vr19-2026.6: kinds of exception, quotes, scouting
+
+def test_an_other_sense_is_named_and_the_second_opinion_does_not_add_it_back():
+    """`other_senses` (the knife in the kitchen) takes the match out as `unless` does, and also keeps the model
+    from adding the category; an `unless` exception (context) leaves the model free."""
+    from tests.unit.triage.test_second_opinion import toy_model
+    text = "In de keuken lag een mes klaar voor de taart, daarna had hij het over kaas."
+    result = triage(incident(reported_categories=[]), tr.default_rules(), text, toy_model())
+    assert "bedreiging" not in result.categories
+    assert any("telt niet als bedreiging: andere betekenis" in r for r in result.reasons)
+    context = "Hij dreigde met de krant en had het steeds over kaas."
+    result = triage(incident(reported_categories=[]), tr.default_rules(), context, toy_model())
+    assert any("uitgezonderd" in r for r in result.reasons) and "bedreiging" in result.categories
+
+
+@pytest.mark.parametrize("description, violence", [
+    ("Hij schreeuwde 'als ik je buiten zie sla ik je kop in'.", False),     # said: a threat
+    ("Hij riep 'ik sla je' en duwde mij tegen de muur.", True),             # done, outside the quote
+])
+def test_violence_in_the_perpetrators_quoted_words_is_a_threat_not_violence_told(description, violence):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("fysiek_geweld" in result.categories) == violence, result.reasons
+    if not violence:
+        assert "bedreiging" in result.categories
+
+
+@pytest.mark.parametrize("description, category", [
+    ("We hebben de werkadressen van de wijkposten op de website gezet.", "doxing"),   # the municipality's own data
+    ("Ze zeiden dat het filmpje online gaat zodat iedereen weet wie je bent.", "bedreiging"),   # exposure, no threat
+])
+def test_harmless_or_other_readings_of_doxing_and_threat_words(description, category):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert category not in result.categories, result.reasons
+
+
+def test_a_name_alone_is_no_private_data():
+    """Doxing is the home address, the private number, photos of the house or the family; the official's name on a
+    post is not (tests/triage_corpus/README.md)."""
+    named = triage(incident(reported_categories=[]), tr.default_rules(),
+                   "Een YouTuber noemde mijn naam en functie in een filmpje over de gemeente.", None)
+    address = triage(incident(reported_categories=[]), tr.default_rules(),
+                     "Iemand heeft mijn huisadres op Facebook gezet.", None)
+    assert "doxing" not in named.categories and "doxing" in address.categories
+
+
+@pytest.mark.parametrize("description, category", [
+    ("Hij zei 'ik ga niet met een bosneger praten' en liep weg.", "discriminatie"),   # a slur is said, negated or not
+    ("Een beller vroeg in welke straat die mevrouw van vergunningen woont.", "ondermijning"),
+    ("Een man vroeg aan collega's hoe laat de jurist naar huis gaat.", "ondermijning"),
+    ("Hij zei: 'U heeft ook kinderen, mevrouw. Denk daar maar eens aan.'", "bedreiging"),
+    ("Ik heb hem geblokkeerd, maar hij maakt steeds nieuwe accounts aan.", "intimidatie"),
+    ("Hij wist dat mijn zoon bouwkunde studeert. Dat heb ik hem nooit verteld.", "intimidatie"),
+    ("Hij noemde ons uitschot en een stel hersenloze klunzen.", "verbale_agressie"),
+    ("Zeg maar tegen hem dat hij beter een andere route naar huis kan nemen.", "bedreiging"),
+])
+def test_scouting_veiled_threats_and_unwanted_contact_in_ordinary_words_are_read(description, category):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert category in result.categories, result.reasons
+
+
+def test_a_report_the_reporter_says_was_not_aimed_at_him_gets_nothing_from_the_model_nor_its_ticks():
+    from tests.unit.triage.test_second_opinion import toy_model
+    aside = triage(incident(reported_categories=[]), tr.default_rules(),
+                   "Mijn cliënte vertelde over kaas en haar zoon. Naar mij toe was er niets.", toy_model())
+    assert aside.categories == ["overig"]
+    ticked = triage(incident(reported_categories=["bedreiging"]), tr.default_rules(),
+                    "De nieuwsbrief noemde onze planningstool de killer-app. Niks aan de hand, ter info.", None)
+    assert ticked.categories == ["overig"], ticked.reasons
