@@ -52,7 +52,7 @@ class FlowHub:
                 "WEB_SERVER_ADDRESS": f"127.0.0.1:{PORTS.get(service, 0)}"}))
             log = open(self.workdir / f"{service}.log", "w")
             self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "nameko", "run", "--config", str(config), f"bench.framework_services:{cls}"],
+                [sys.executable, "-m", "bench.framework_services", str(config), cls],
                 cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)}))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

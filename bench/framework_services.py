@@ -8,6 +8,11 @@ process per service by bench/framework_ceiling.py, as `meldpunt run` starts the 
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # patched before nameko and kombu are imported, as `nameko run` does
+    import eventlet
+
+    eventlet.monkey_patch()
+
 import json
 import uuid
 
@@ -73,3 +78,23 @@ class Statistics:
     @http("GET", "/complete")
     def complete(self, request):
         return json.dumps(sum(1 for n in SEEN.values() if n >= 4))
+
+
+def main(argv: list[str]) -> None:
+    """`python -m bench.framework_services CONFIG CLASS`: what `nameko run --config CONFIG` does (eventlet's
+    monkey patch above, then nameko's own ServiceRunner loop, nameko.cli.run.run), without the CLI's module, which
+    imports pkg_resources for its version banner: setuptools no longer ships it (81+), so `nameko run` fails
+    to start in this project's venv."""
+    import yaml
+    from nameko.cli.run import run
+
+    config_file, name = argv
+    with open(config_file) as f:
+        config = yaml.safe_load(f)
+    run([globals()[name]], config)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
