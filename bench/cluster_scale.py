@@ -30,7 +30,10 @@ REPLICA_PORT_OFFSET = 50
 def start_replica(hub: hub_bench.BenchHub, workdir: Path) -> dict:
     """A second set of the consuming services on the same region, databases and broker."""
     env = {**hub.env, "MELDPUNT_VAR_DIR": str(workdir / "var-replica"),
-           **{f"MELDPUNT_{s.upper()}_PORT": str(hub.settings.ports[s] + REPLICA_PORT_OFFSET) for s in CONSUMERS}}
+           **{f"MELDPUNT_{s.upper()}_PORT": str(hub.settings.ports[s] + REPLICA_PORT_OFFSET) for s in CONSUMERS},
+           # its /health and /metrics too: a port is one listener's alone, as on one host in production
+           **{f"MELDPUNT_{s.upper()}_OPERATOR_PORT": str(hub.settings.operator_ports[s] + REPLICA_PORT_OFFSET)
+              for s in CONSUMERS}}
     done = subprocess.run([sys.executable, "-m", "hub.cli", "run", "--detach", "--services", *CONSUMERS],
                           cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode != 0:
