@@ -9,7 +9,7 @@ The settings below were chosen on the validation split (every third report of de
 with a model trained on the rest (`--sweep` prints that grid, `--validate` the chosen setting's
 figures); the shipped file is then trained with them on every development report, the validation
 split included, because more reports measurably help (docs/triage.md). Never on the held-out part.
-The development files it reads are MODEL_PARTS; development3.yaml is scored by the evaluation but
+The development files it reads are MODEL_PARTS; a new development file is scored by the evaluation and
 joins the training at the next retraining.
 """
 from __future__ import annotations
@@ -30,18 +30,18 @@ from services.triage.evaluation import PARTS, incident_of
 from services.triage.evaluation import split as _split
 
 DEFAULT_OUT = REPO_ROOT / "deploy" / "rules" / "vr19-triage-model.json"
-VERSION = "vr19-model-2026.2"
+VERSION = "vr19-model-2026.3"
 C = 3.0            # inverse regularisation strength (chosen on the validation split)
 MIN_DF = 2         # a feature must occur in at least this many training reports
 # add_category and add_beside_rules: chosen on the validation split by `--choose` (docs/triage.md)
 THRESHOLDS = {"add_category": 0.4, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.7,
               "doubt_category": 0.1}
 LABELS = tuple(c for c in vocabulary.CATEGORIES if c != "overig") + (m.ACUTE,)
-# The development files the shipped model, `--validate` and `--sweep` are made from. development3.yaml
-# (F…) joins at the next retraining: add it here, run `make triage-model`, re-measure the validation
-# split (`--validate`) and update docs/triage.md and tests/unit/triage/test_corpus_evaluation.py's
+# The development files the shipped model, `--validate` and `--sweep` are made from (evaluation.SPLIT_PARTS).
+# A new development file joins at a retraining: add it here and there, run `make triage-model`, re-measure the
+# validation split (`--validate`) and update docs/triage.md and tests/unit/triage/test_corpus_evaluation.py's
 # thresholds in the same commit; until then the shipped model is the one trained without it.
-MODEL_PARTS = ("development", "development2", "development3")
+MODEL_PARTS = ("development", "development2", "development3", "development4")
 
 
 def split(name: str) -> list[dict]:
