@@ -12,13 +12,15 @@ import pytest
 
 from services.triage.evaluation import PARTS, evaluate, id_ranges, load_part, main, recount
 
-# measured for vr19-2026.6 with vr19-model-2026.3 (docs/triage.md): development recall 0.973, precision
-# 0.901, urgency exact 229 of 249, referral 138 of 139; validation (271 reports since development4.yaml
-# joined the split) 0.758, 0.667, 168 of 271, 155 of 160, no acute report judged below hoog
+# measured for vr19-2026.7 with vr19-model-2026.4 (docs/triage.md): development recall 0.952, precision
+# 0.904, urgency exact 225 of 249, referral 138 of 139; validation (271 reports since development4.yaml
+# joined the split) 0.750, 0.692, 176 of 271, 156 of 160, no acute report judged below hoog. The development
+# part is the shipped model's own training: without lemma pairs and with higher thresholds beside the rules it
+# reproduces it less closely (0.973 before), while it reads the validation split more precisely.
 THRESHOLDS = {
     # part: recall, precision, urgency exact share, referral rate, acute reports judged below hoog at most
-    "development": (0.97, 0.88, 0.90, 0.98, 0),
-    "validation": (0.75, 0.66, 0.61, 0.95, 0),
+    "development": (0.94, 0.89, 0.90, 0.98, 0),
+    "validation": (0.74, 0.68, 0.64, 0.95, 0),
 }
 
 
