@@ -28,8 +28,7 @@ NEVER_DOUBTED = frozenset({"bedreiging", "fysiek_geweld"})
 NEVER_ADDED = frozenset({"verbale_agressie"})
 META_FIELDS = ("location_type", "target_role", "channel")
 # Crimes against the person (tests/triage_corpus/README.md): where the rules found one, the model's
-# further categories need `add_beside_rules` (per category where the file gives one: `add_beside_rules_by_category`);
-# where they found none, it reads alone from `add_category`.
+# further categories need `add_beside_rules`; where they found none, it reads alone from `add_category`.
 AGAINST_THE_PERSON = frozenset({"verbale_agressie", "bedreiging", "intimidatie", "fysiek_geweld", "discriminatie",
                                 "seksuele_intimidatie", "doxing"})
 
@@ -98,22 +97,15 @@ class Model:
     doubt_category: float = 0.0   # a rule's category this unlikely (not a threat or violence) is doubted
     # a category beside those the rules found is added only from this probability on (default: add_category)
     add_beside_rules: float | None = None
-    # the same per category ({code: probability}), chosen out of fold (train_model.calibrate): from where its
-    # additions beside the rules were right at least as often as wrong; a code not named uses add_beside_rules
-    add_beside_rules_by_category: dict = field(default_factory=dict)
     source: str = ""
     vocabulary: dict = field(default_factory=dict, compare=False, repr=False)   # feature -> column
 
-    def adds_from(self, rules_found: set, code: str | None = None) -> float:
-        """The probability from which the model adds `code` to the categories the rules found: `add_category`
+    def adds_from(self, rules_found: set) -> float:
+        """The probability from which the model adds a category to those the rules found: `add_category`
         where they found no crime against the person (the model is then the report's first reader of
-        one: referral and urgency follow from it), beside one they found `add_beside_rules_by_category[code]`,
-        else `add_beside_rules`."""
-        if rules_found & AGAINST_THE_PERSON:
-            if code in self.add_beside_rules_by_category:
-                return self.add_beside_rules_by_category[code]
-            if self.add_beside_rules is not None:
-                return self.add_beside_rules
+        one: referral and urgency follow from it), `add_beside_rules` beside one they found."""
+        if rules_found & AGAINST_THE_PERSON and self.add_beside_rules is not None:
+            return self.add_beside_rules
         return self.add_category
 
     def opinions(self, analysis: dp.Analysis, incident: dict | None = None) -> dict[str, Opinion]:
@@ -155,8 +147,6 @@ def parse_model(raw, where: str = "model") -> Model:
                       doubt_category=float(raw["thresholds"].get("doubt_category", 0.0)),
                       add_beside_rules=(float(raw["thresholds"]["add_beside_rules"])
                                         if "add_beside_rules" in raw["thresholds"] else None),
-                      add_beside_rules_by_category={
-                          str(c): float(t) for c, t in raw["thresholds"].get("add_beside_rules_by_category", {}).items()},
                       source=where,
                       vocabulary={f: i for i, f in enumerate(features_)})
     except (KeyError, TypeError, ValueError) as exc:

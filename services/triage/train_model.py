@@ -3,13 +3,13 @@ beside the rules: `make triage-model`. Needs scikit-learn (a test and build depe
 the written file without it). Deterministic: the same corpus gives the same file. The held-out part
 is never read here.
 
-    python -m services.triage.train_model [--out FILE] [--validate | --sweep | --choose | --out-of-fold | --calibrate]
+    python -m services.triage.train_model [--out FILE] [--validate | --sweep | --choose | --out-of-fold]
 
 The settings below were chosen on the validation split (every third report of development2.yaml)
 with a model trained on the rest (`--sweep` prints that grid, `--validate` the chosen setting's
 figures); the shipped file is then trained with them on every development report, the validation
 split included, because more reports measurably help (docs/triage.md). Never on the held-out part.
-The development files it reads are MODEL_PARTS; a new development file is scored by the evaluation and
+The development files it reads are MODEL_PARTS; development3.yaml is scored by the evaluation but
 joins the training at the next retraining.
 """
 from __future__ import annotations
@@ -30,28 +30,18 @@ from services.triage.evaluation import PARTS, incident_of
 from services.triage.evaluation import split as _split
 
 DEFAULT_OUT = REPO_ROOT / "deploy" / "rules" / "vr19-triage-model.json"
-VERSION = "vr19-model-2026.4"
+VERSION = "vr19-model-2026.2"
 C = 3.0            # inverse regularisation strength (chosen on the validation split)
 MIN_DF = 2         # a feature must occur in at least this many training reports
-# The kinds of model.features the model reads: lemmas and the structured fields. Pairs of lemmas (`b:`) are left
-# out since vr19-model-2026.4: with them the validation split read 0.712 / 0.701, without them 0.750 / 0.692 (the
-# same thresholds, chosen out of fold for each): on a thousand reports the pairs learn the training reports' phrasing.
-FEATURE_KINDS = ("w:", "m:")
-# Beside a crime against the person the rules found, the model adds a category only from this probability on:
-# where out of fold on the training split its additions of that category beside the rules were right at least as
-# often as wrong (`--calibrate` prints the grid and the choice; 1.01: never). Chosen for vr19-model-2026.4.
-BESIDE_RULES = {"bedreiging": 0.7, "intimidatie": 0.75, "fysiek_geweld": 0.8, "discriminatie": 0.85,
-                "vernieling": 0.65, "ondermijning": 0.6, "seksuele_intimidatie": 0.65, "doxing": 0.65}
-# add_category and add_beside_rules: chosen on the validation split by `--choose` (docs/triage.md); add_beside_rules
-# now serves only a category BESIDE_RULES does not name
+# add_category and add_beside_rules: chosen on the validation split by `--choose` (docs/triage.md)
 THRESHOLDS = {"add_category": 0.4, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.7,
-              "doubt_category": 0.1, "add_beside_rules_by_category": BESIDE_RULES}
+              "doubt_category": 0.1}
 LABELS = tuple(c for c in vocabulary.CATEGORIES if c != "overig") + (m.ACUTE,)
-# The development files the shipped model, `--validate` and `--sweep` are made from (evaluation.SPLIT_PARTS).
-# A new development file joins at a retraining: add it here and there, run `make triage-model`, re-measure the
-# validation split (`--validate`) and update docs/triage.md and tests/unit/triage/test_corpus_evaluation.py's
+# The development files the shipped model, `--validate` and `--sweep` are made from. development3.yaml
+# (F…) joins at the next retraining: add it here, run `make triage-model`, re-measure the validation
+# split (`--validate`) and update docs/triage.md and tests/unit/triage/test_corpus_evaluation.py's
 # thresholds in the same commit; until then the shipped model is the one trained without it.
-MODEL_PARTS = ("development", "development2", "development3", "development4")
+MODEL_PARTS = ("development", "development2", "development3")
 
 
 def split(name: str) -> list[dict]:
@@ -78,8 +68,7 @@ def train(items: list[dict], c: float = C, thresholds: dict | None = None, balan
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
-    counts = [{f: n for f, n in m.features(dp.analyse(it["text"]), incident_of(it)).items() if f.startswith(FEATURE_KINDS)}
-              for it in items]
+    counts = [m.features(dp.analyse(it["text"]), incident_of(it)) for it in items]
     df: dict[str, int] = {}
     for row in counts:
         for f in row:
@@ -108,8 +97,7 @@ def train(items: list[dict], c: float = C, thresholds: dict | None = None, balan
         "format": m.FORMAT, "version": VERSION,
         "about": "Triage's second opinion (docs/triage.md): logistic regression per label on lemma TF-IDF. "
                  "Written by services/triage/train_model.py; do not edit by hand.",
-        "trained_on": {"reports": n, "corpus_sha256": corpus_digest(), "C": c, "min_df": MIN_DF,
-                       "feature_kinds": list(FEATURE_KINDS)},
+        "trained_on": {"reports": n, "corpus_sha256": corpus_digest(), "C": c, "min_df": MIN_DF},
         "thresholds": dict(thresholds or THRESHOLDS),
         "labels": list(LABELS), "features": features, "idf": [round(x, 6) for x in idf],
         "coef": coef, "intercept": intercept,
@@ -166,47 +154,6 @@ def out_of_fold(rules=None):
     return evaluate_results(results, "training, out of fold"), right, wrong
 
 
-CALIBRATION_GRID = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1.01)
-
-
-def calibrate(rules=None) -> dict:
-    """BESIDE_RULES chosen out of fold on the training split (never the validation split): per category, the
-    lowest probability of CALIBRATION_GRID from which the model's additions beside a crime against the person the
-    rules found are right most often compared with wrong (right minus wrong at its highest). Prints the counts."""
-    from services.triage import domain
-    from shared.triage_rules import default_rules, read_categories
-
-    rules = rules or default_rules()
-    items = split("training")
-    seen = []   # (expected, found without the model's additions, ruled out, {code: probability})
-    for fold in range(FOLDS):
-        raw = train([it for i, it in enumerate(items) if i % FOLDS != fold])
-        silent = m.parse_model({**raw, "thresholds": {**raw["thresholds"], "add_category": 1.01,
-                                                       "add_beside_rules": 1.01, "add_beside_rules_by_category": {}}})
-        for it in (it for i, it in enumerate(items) if i % FOLDS == fold):
-            incident = incident_of(it)
-            reading = read_categories(incident, it["text"], rules)
-            if not reading.analysis.tokens or reading.analysis.calls_harmless:
-                continue
-            base = set(domain.triage(incident, rules, it["text"], silent).categories)
-            if base & m.AGAINST_THE_PERSON:
-                probs = {c: o.probability for c, o in silent.opinions(reading.analysis, incident).items()}
-                seen.append((set(it["expected"]["categories"]), base, reading.ruled_out, probs))
-    chosen = {}
-    for code in (c for c in LABELS if c != m.ACUTE and c not in m.NEVER_ADDED):
-        best = None
-        for threshold in CALIBRATION_GRID:
-            right = wrong = 0
-            for want, base, ruled_out, probs in seen:
-                if code not in base and code not in ruled_out and probs[code] >= threshold:
-                    right, wrong = (right + 1, wrong) if code in want else (right, wrong + 1)
-            print(f"{code} beside the rules from {threshold}: right {right}, wrong {wrong}")
-            if best is None or right - wrong > best[0]:
-                best = (right - wrong, threshold)
-        chosen[code] = best[1]
-    return chosen
-
-
 # the categories for which the rules propose a police referral (deploy/rules/vr19-triage.yaml decisions)
 REFERRED = frozenset(vocabulary.CATEGORIES) - {"ondermijning", "overig"}
 ALONE_GRID = (0.35, 0.4, 0.45)
@@ -226,7 +173,7 @@ def threshold_grid(raw: dict, rules, validation: list[dict]) -> list[tuple]:
     from shared.triage_rules import read_categories
 
     silent = m.parse_model({**raw, "thresholds": {**raw["thresholds"], "add_category": 1.01,
-                                                   "add_beside_rules": 1.01, "add_beside_rules_by_category": {}}})
+                                                   "add_beside_rules": 1.01}})
     cats = [c for c in LABELS if c != m.ACUTE]
     seen = []
     for it in validation:
@@ -317,8 +264,6 @@ def main(argv=None) -> int:
                         help="choose add_category and add_beside_rules on the validation split, print the grid")
     parser.add_argument("--out-of-fold", action="store_true",
                         help="print the training split's figures read out of fold, and the model's additions right and wrong")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="choose BESIDE_RULES out of fold on the training split, print the counts")
     parser.add_argument("--validate", action="store_true",
                         help="print the validation split's figures, rules alone and with a model trained without it")
     args = parser.parse_args(argv)
@@ -334,9 +279,6 @@ def main(argv=None) -> int:
         print(report(figures, show_misses=False))
         print("tweede mening voegde toe (goed / fout): " + ", ".join(
             f"{c} {right[c]} / {wrong[c]}" for c in sorted(set(right) | set(wrong))))
-        return 0
-    if args.calibrate:
-        print("BESIDE_RULES =", calibrate())
         return 0
     if args.validate:
         from services.triage.evaluation import report

@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.7"
+    assert rules.version == "vr19-2026.6"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -338,23 +338,3 @@ def test_a_report_the_reporter_says_was_not_aimed_at_him_gets_nothing_from_the_m
     ticked = triage(incident(reported_categories=["bedreiging"]), tr.default_rules(),
                     "De nieuwsbrief noemde onze planningstool de killer-app. Niks aan de hand, ter info.", None)
     assert ticked.categories == ["overig"], ticked.reasons
-
-
-# ---------------------------------------------------------------- vr19-2026.7: threat words that are no threat
-
-@pytest.mark.parametrize("description, threat", [
-    ("Een bezoeker vroeg of ik me bedreigd voelde door die opmerking. Helemaal niet.", False),   # a question
-    ("Mijn collega vroeg of het een dreigbrief was, het bleek reclame.", False),
-    ("Hij heeft mij bedreigd en vroeg daarna of ik het begreep.", True),
-    ("Hij plaatst foto's van de markt zonder dat ik het merk.", False),          # noticing, not 'you will notice'
-    ("Hij zei dat ik het wel zou merken als de vergunning niet kwam.", True),
-    ("Ik vermoed een wraakactie van iemand die ik vorige week heb beboet.", False),   # the reporter's guess
-    ("Hij kondigde een wraakactie aan tegen de hele afdeling.", True),
-    ("Er hangen posters aan de lantaarnpalen in de wijk.", False),                # a thing hangs there
-    ("Die wethouder moeten ze aan een lantaarnpaal hangen.", True),
-    ("In de nota stond dat de bom barst als het Rijk niet betaalt.", False),       # an idiom
-    ("Een jager liet bij de controle zijn geweer zien, geknakt over zijn arm.", False),
-])
-def test_threat_words_in_a_question_an_idiom_or_a_guess_are_no_threat(description, threat):
-    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
-    assert ("bedreiging" in result.categories) == threat, result.reasons

@@ -42,19 +42,6 @@ def test_beside_a_crime_the_rules_found_the_model_needs_more_to_add_another():
     assert beside.categories == ["verbale_agressie"]
 
 
-def test_beside_the_rules_a_category_may_need_its_own_probability():
-    """`add_beside_rules_by_category` (chosen out of fold, train_model.calibrate): kaas at 62 % bedreiging is added
-    beside the rules' insult under a general 0.5, not where bedreiging needs 0.7 beside the rules; alone 0.5 holds."""
-    model = toy_model(add_beside_rules=0.5)
-    model = m.Model(**{**model.__dict__, "coef": ({1: 1.5},) + model.coef[1:], "intercept": (-1.0,) + model.intercept[1:]})
-    strict = m.Model(**{**model.__dict__, "add_beside_rules_by_category": {"bedreiging": 0.7}})
-    text, alone = "Hij had het over kaas en schold me uit.", "Hij had het steeds over kaas."
-    assert "bedreiging" in triage(incident(reported_categories=[]), default_rules(), text, model).categories
-    assert triage(incident(reported_categories=[]), default_rules(), text, strict).categories == ["verbale_agressie"]
-    assert "bedreiging" in triage(incident(reported_categories=[]), default_rules(), alone, strict).categories
-    assert strict.adds_from({"verbale_agressie"}, "doxing") == 0.5 and strict.adds_from(set(), "bedreiging") == 0.5
-
-
 def test_the_model_does_not_add_back_what_the_rules_read_and_took_out():
     """'dreigde niet' is negated by the rules ('telt niet als bedreiging: ontkend'): the model's kaas adds no threat."""
     result = triage(incident(reported_categories=[]), default_rules(), "Hij dreigde niet, hij praatte over kaas.",
