@@ -302,8 +302,12 @@ class Analysis:
                 offset += len(tok.surface) + 1
             self.memo["_line"] = (starts, " ".join(tok.surface for tok in self.tokens) + " ")
         starts, line = self.memo["_line"]
-        return [_position_at(starts, m.start()) for cue in cues
-                for m in re.finditer(rf"(?<!\S){re.escape(cue)} ", line)]
+        surfaces = self.memo.get("_surfaces")
+        if surfaces is None:
+            surfaces = self.memo["_surfaces"] = frozenset(tok.surface for tok in self.tokens)
+        # a cue starts at a word and its first word is a whole word of the report: a set test first
+        return [_position_at(starts, m.start()) for cue in cues if cue.partition(" ")[0] in surfaces
+                for m in _cue_pattern(cue).finditer(line)]
 
     def _find_earlier_clauses(self) -> set[int]:
         toks = self.tokens
@@ -405,6 +409,12 @@ class Analysis:
         if {toks[i].sentence for i in positions} <= self._harmless_sentences:
             return "volgens de melder onschuldig"
         return ""
+
+
+@functools.lru_cache(maxsize=None)
+def _cue_pattern(cue: str) -> re.Pattern:
+    """A cue as a pattern over the report's words joined by single spaces, compiled once."""
+    return re.compile(rf"(?<!\S){re.escape(cue)} ")
 
 
 def _verb_form(tok: Token) -> bool:
@@ -567,9 +577,18 @@ class Pattern:
             found |= words
         return frozenset(found)
 
+    @functools.cached_property
+    def option_anchors(self) -> tuple:
+        """Per option, the words it can start with (None: any word), as `anchors` for the whole pattern."""
+        return tuple(None if words is None else frozenset(words)
+                     for words in (_start_words(parts[0]) for parts in self.options))
+
     def _hits(self, a: Analysis) -> list[Hit]:
         found, seen = [], set()
-        for parts in self.options:
+        index = a.index
+        for parts, anchors in zip(self.options, self.option_anchors):
+            if anchors is not None and anchors.isdisjoint(index):
+                continue  # a group's member that cannot start in this report (most of them)
             spans = _alt_spans(parts[0], a) if len(parts) == 1 else _near_spans(parts, a)
             for positions in spans:
                 if positions not in seen:
