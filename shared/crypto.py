@@ -232,9 +232,11 @@ class Keyring:
 
     def current(self, uow) -> tuple[int, bytes]:
         """The municipality's newest data key, made (version 1) on first use."""
-        uow.execute("SELECT pg_advisory_xact_lock_shared(%s)", (KEY_VERSION_LOCK,)).close()
-        row = uow.fetchone("SELECT version FROM hub.data_keys WHERE retired_at IS NULL "
-                           "ORDER BY version DESC LIMIT 1")
+        # The lock and the read in one round trip (issue 25): two statements of one query, so that the read,
+        # under READ COMMITTED, takes its snapshot after the lock is held and sees a rotation's new version
+        # that committed while this waited (one statement would read with a snapshot from before the wait).
+        row = uow.fetchone("SELECT pg_advisory_xact_lock_shared(%s); SELECT version FROM hub.data_keys "
+                           "WHERE retired_at IS NULL ORDER BY version DESC LIMIT 1", (KEY_VERSION_LOCK,))
         if row is None:
             # Two processes may race to make the first key: the primary key lets one win,
             # and both then use the stored one.
@@ -263,8 +265,11 @@ class Keyring:
         return moved
 
     # ------------------------------------------------------------ case keys
-    def case_key(self, uow, case_id, create: bool = False) -> bytes:
-        """The case's own key (made on first use when `create`); CaseKeyDestroyed once the case is erased."""
+    def case_key(self, uow, case_id, create: bool = False, new_case: bool = False) -> bytes:
+        """The case's own key (made on first use when `create`); CaseKeyDestroyed once the case is erased.
+        `new_case`: the caller makes the case now (intake storing a new incident), so its key is made without
+        looking for one first (one statement and one transaction in the key store fewer, issue 25); should
+        one exist after all, it is read and checked as any other."""
         case_id = uuid.UUID(str(case_id))
         slot = (uow.municipality, case_id)
         now = time.monotonic()
@@ -273,20 +278,20 @@ class Keyring:
             if cached is not None and cached[1] > now:
                 self._case_keys.move_to_end(slot)
                 return cached[0]
-        row = self.case_keys.get(uow, case_id)
         made_in_transaction = False
-        if row is not None and row["wrapped_key"] is not None and create and uow.fetchone(
+        row = None
+        if create and new_case:
+            row, made_in_transaction = self._new_case_key(uow, case_id, only_new=True)
+        made_now = row is not None
+        if row is None:
+            row = self.case_keys.get(uow, case_id)
+        if not made_now and row is not None and row["wrapped_key"] is not None and create and uow.fetchone(
                 "SELECT 1 AS present FROM hub.data_keys WHERE version = %s", (row["data_key_version"],)) is None:
             # wrapped by a municipality key made in a transaction that rolled back: nothing committed uses it
             self.case_keys.drop_orphan(uow, case_id, row["data_key_version"])
             row = None
         if row is None and create:
-            version, municipality_key = self.current(uow)
-            fresh = os.urandom(KEY_BYTES)
-            nonce = os.urandom(NONCE_BYTES)
-            wrapped = nonce + AESGCM(municipality_key).encrypt(
-                nonce, fresh, _case_wrap_ad(uow.municipality, case_id, version))
-            row, made_in_transaction = self.case_keys.create(uow, case_id, version, wrapped)
+            row, made_in_transaction = self._new_case_key(uow, case_id)
         if row is None:
             raise CryptoError(f"{uow.municipality} has no key for case {case_id}")
         if row["wrapped_key"] is None:
@@ -298,6 +303,17 @@ class Keyring:
                 while len(self._case_keys) > self.CASE_KEY_CACHE:
                     self._case_keys.popitem(last=False)
         return key
+
+    def _new_case_key(self, uow, case_id, only_new: bool = False) -> tuple[dict | None, bool]:
+        """A fresh key for the case, wrapped with the municipality's current data key and stored: (the stored
+        row, made in the unit of work's own transaction); with `only_new`, (None, False) when the case has
+        a key already."""
+        version, municipality_key = self.current(uow)
+        fresh = os.urandom(KEY_BYTES)
+        nonce = os.urandom(NONCE_BYTES)
+        wrapped = nonce + AESGCM(municipality_key).encrypt(nonce, fresh, _case_wrap_ad(uow.municipality, case_id,
+                                                                                       version))
+        return self.case_keys.create(uow, case_id, version, wrapped, only_new=only_new)
 
     def _unwrap_case_key(self, uow, case_id, version: int, wrapped: bytes) -> bytes:
         wrapped = bytes(wrapped)
@@ -348,11 +364,13 @@ class Keyring:
         return version
 
     # ---------------------------------------------------------------- values
-    def encrypt(self, uow, table: str, column: str, row_id, plaintext: bytes, case_id=None) -> bytes:
-        """With `case_id`: under that case's own key (what erasure destroys); else the municipality's data key."""
+    def encrypt(self, uow, table: str, column: str, row_id, plaintext: bytes, case_id=None,
+                new_case: bool = False) -> bytes:
+        """With `case_id`: under that case's own key (what erasure destroys; `new_case`: see `case_key`); else
+        the municipality's data key."""
         ad = associated_data(uow.municipality, table, column, row_id)
         if case_id is not None:
-            return seal_for_case(self.case_key(uow, case_id, create=True), case_id, plaintext, ad)
+            return seal_for_case(self.case_key(uow, case_id, create=True, new_case=new_case), case_id, plaintext, ad)
         version, key = self.current(uow)
         return seal(key, version, plaintext, ad)
 
@@ -371,9 +389,10 @@ class Keyring:
         key = self.data_key(uow, key_version(ciphertext))
         return open_sealed(key, ciphertext, ad)
 
-    def seal_json(self, uow, table: str, column: str, row_id, value, case_id=None) -> bytes:
+    def seal_json(self, uow, table: str, column: str, row_id, value, case_id=None, new_case: bool = False) -> bytes:
         """A JSON value (dates as ISO text) encrypted for its place."""
-        return self.encrypt(uow, table, column, row_id, json.dumps(value, default=str).encode(), case_id=case_id)
+        return self.encrypt(uow, table, column, row_id, json.dumps(value, default=str).encode(), case_id=case_id,
+                            new_case=new_case)
 
     def open_json(self, uow, table: str, column: str, row_id, ciphertext):
         """The JSON value of a sealed column; None stays None (an erased or empty value)."""

@@ -35,7 +35,8 @@ def insert_incident(uow, case_id, report: dict, channel: str, received_by: str, 
                "reported_categories", "consent", "draft", "personal", *optional]
     values = [case_id, channel, received_by, report["occurred_at"], report["location_type"],
               report["target_role"], list(report["categories"]), json.dumps(report["consent"]), draft,
-              uow.seal(INCIDENTS, "personal", case_id, personal_of(report), case_id=case_id), *optional.values()]
+              uow.seal(INCIDENTS, "personal", case_id, personal_of(report), case_id=case_id, new_case=True),
+              *optional.values()]
     uow.execute(f"INSERT INTO intake.incidents ({', '.join(columns)}) "
                 f"VALUES ({', '.join(['%s'] * len(values))})", tuple(values)).close()
 

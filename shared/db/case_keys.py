@@ -55,9 +55,10 @@ class CaseKeyStore:
                         (uow.municipality, case_id))
             return cur.fetchone()
 
-    def create(self, uow, case_id, version: int, wrapped: bytes) -> tuple[dict, bool]:
+    def create(self, uow, case_id, version: int, wrapped: bytes, only_new: bool = False) -> tuple[dict | None, bool]:
         """The stored key of the case (the one made here, or the one a concurrent writer made first), and whether
-        it was made in the unit of work's own transaction (then not to be cached: it may still roll back)."""
+        it was made in the unit of work's own transaction (then not to be cached: it may still roll back).
+        `only_new`: (None, False) when the case had a key already, instead of reading it."""
         with self._cursor(uow) as cur:
             cur.execute("INSERT INTO hub.case_keys (municipality, case_id, data_key_version, wrapped_key) "
                         f"VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
@@ -65,6 +66,8 @@ class CaseKeyStore:
             made = cur.fetchone()
             if made is not None:  # the usual case: no second round trip (issue 25)
                 return made, not self.separate
+            if only_new:
+                return None, False
             cur.execute(f"SELECT {_COLUMNS} FROM hub.case_keys WHERE municipality = %s AND case_id = %s",
                         (uow.municipality, case_id))
             return cur.fetchone(), False

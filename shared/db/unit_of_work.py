@@ -137,13 +137,14 @@ class UnitOfWork:
             raise MasterKeyMissing("no master key: set MELDPUNT_MASTER_KEY or MELDPUNT_MASTER_KEY_FILE")
         return self._keyring
 
-    def seal(self, table: str, column: str, row_id, value, raw: bool = False, case_id=None) -> bytes:
+    def seal(self, table: str, column: str, row_id, value, raw: bool = False, case_id=None,
+             new_case: bool = False) -> bytes:
         """`value` (JSON, or bytes when raw) encrypted, bound to table, column and row id: with the case's own
         key when it belongs to a case (`case_id`: erasure destroys that key), else with this municipality's
-        current data key."""
+        current data key. `new_case`: this transaction makes the case (its key is made without a look first)."""
         if raw:
-            return self.keyring.encrypt(self, table, column, row_id, bytes(value), case_id=case_id)
-        return self.keyring.seal_json(self, table, column, row_id, value, case_id=case_id)
+            return self.keyring.encrypt(self, table, column, row_id, bytes(value), case_id=case_id, new_case=new_case)
+        return self.keyring.seal_json(self, table, column, row_id, value, case_id=case_id, new_case=new_case)
 
     def unseal(self, table: str, column: str, row_id, sealed, raw: bool = False):
         """The value of a sealed column; None stays None (erased, or never given)."""

@@ -21,6 +21,9 @@ class FakeUow:
         self.keys = {} if keys is None else keys
 
     def fetchone(self, query, params=None):
+        if "pg_advisory_xact_lock_shared" in query:  # the writers' lock, taken before the version is read
+            assert query.index("pg_advisory_xact_lock_shared") < query.index("ORDER BY version DESC")
+            self.locks = getattr(self, "locks", []) + ["pg_advisory_xact_lock_shared"]
         if "pg_try_advisory" in query:
             self.locks = getattr(self, "locks", []) + ["pg_try_advisory_xact_lock"]
             return {"got": True}
