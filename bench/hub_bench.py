@@ -72,6 +72,29 @@ def others_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK") - (own.user + own.system)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system, all its threads) one process has spent so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(database_prefix: str) -> list[int]:
+    """The PostgreSQL backends serving the databases whose names start with `database_prefix`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {database_prefix}" in title:
+                pids.append(int(entry.name))
+    return pids
+
+
 def percentile(values, q):
     if not values:
         return float("nan")
@@ -335,7 +358,11 @@ def load_and_drain(hub, keys: dict, body: dict, rate: float | None, duration: fl
     counting = "MELDPUNT_SQL_COUNT_DIR" in getattr(hub, "env", {})
     if counting:
         _signal_counters(hub, signal.SIGRTMIN)
+    service_pids = hub.service_pids() if hasattr(hub, "service_pids") else {}
+    pg_prefix = f"mh_bench_{run_id}" if run_id else None
     cpu_before = others_cpu_seconds()
+    services_before = {s: process_cpu_seconds(pid) for s, pid in service_pids.items()}
+    pg_before = {pid: process_cpu_seconds(pid) for pid in backend_pids(pg_prefix)} if pg_prefix else {}
     accepted, errors, elapsed = drive(hub, keys, rate, duration, workers, body)
     drain_start = time.perf_counter()
     deadline = drain_start + max(120.0, duration * 3)
@@ -343,6 +370,10 @@ def load_and_drain(hub, keys: dict, body: dict, rate: float | None, duration: fl
         time.sleep(0.2)
     total_time = elapsed + (time.perf_counter() - drain_start)
     cpu = others_cpu_seconds() - cpu_before
+    services_cpu = {s: process_cpu_seconds(pid) - services_before[s] for s, pid in service_pids.items()}
+    # backends that ended meanwhile are missed; those that began are counted whole
+    pg_cpu = sum(process_cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in backend_pids(pg_prefix)) \
+        if pg_prefix else float("nan")
     time.sleep(1.5)  # PostgreSQL reports a backend's counts once it has been idle a second
     xacts = (transactions(run_id) - xacts_before - polls[0]) if run_id else float("nan")
     counted_sql = sql_counts(hub) if counting else {}
@@ -360,6 +391,10 @@ def load_and_drain(hub, keys: dict, body: dict, rate: float | None, duration: fl
         "latency_p99_ms": percentile(latencies, 99) * 1000,
         # from the first POST until the last incident is through: what each one cost the machine
         "cpu_ms_per_incident": cpu * 1000 / max(1, len(accepted)),
+        # each service process's own CPU time and the PostgreSQL backends of the bench's databases: on a
+        # machine shared with other work these hold still where the machine's total does not
+        **{f"cpu_ms_per_incident_{s}": seconds * 1000 / max(1, len(accepted)) for s, seconds in services_cpu.items()},
+        **({"cpu_ms_per_incident_postgresql": pg_cpu * 1000 / max(1, len(accepted))} if pg_prefix else {}),
         # the hub's transactions in its databases per incident, with the relay's marking and the
         # scans that fell in the run (pg_stat_database, the bench's own looks taken off)
         "transactions_per_incident": xacts / max(1, len(accepted)),

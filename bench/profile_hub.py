@@ -108,6 +108,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=40, help="incidents per second offered")
     parser.add_argument("--duration", type=float, default=30, help="seconds of load")
     parser.add_argument("--top", type=int, default=8, help="busiest functions shown per service")
+    parser.add_argument("--keep", type=Path, help="copy the raw profiles into this folder (pstats files, or "
+                        "py-spy's collapsed stacks) to look at them further")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if args.sampler == "py-spy" and py_spy is None:
@@ -152,6 +154,10 @@ def main() -> int:
                           file=sys.stderr)
         finally:
             hub.stop()
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for path in out.iterdir():
+                shutil.copy(path, args.keep / path.name)
 
         if args.sampler == "cprofile":
             for service in SERVICES:
