@@ -106,6 +106,9 @@ def main():
     report("hub_counted_transactions_per_incident", sustained["counted_transactions_per_incident"])
     for service in hub_bench.SERVICES:
         report(f"hub_statements_per_incident_{service}", sustained[f"statements_per_incident_{service}"])
+    for service in (*hub_bench.SERVICES, "postgresql"):  # each process's own CPU time (/proc/<pid>/stat)
+        if f"cpu_ms_per_incident_{service}" in sustained:
+            report(f"hub_cpu_ms_per_incident_{service}", sustained[f"cpu_ms_per_incident_{service}"], "ms")
     report("hub_handled_events_per_s", sustained["handled_events_per_s"], "/s")
     report("ratio_hub_events_to_raw_broker_publish",
            sustained["handled_events_per_s"] / raw["raw_broker_publish_confirmed_msgs_per_s"])
@@ -241,7 +244,9 @@ How each figure is made:
   RabbitMQ alone allow on this machine: no hub built on them can go faster here.
 - `*_cpu_ms_per_incident`: the machine's busy CPU time (/proc/stat) less the bench process's
   own (its HTTP clients and subscriber), from the first POST until the last incident is
-  through, per incident — the hub, RabbitMQ and PostgreSQL together.
+  through, per incident — the hub, RabbitMQ and PostgreSQL together. `hub_cpu_ms_per_incident_<service>`:
+  the same span's CPU time of each service process alone, and `_postgresql` that of the PostgreSQL
+  backends serving the bench's databases (/proc/<pid>/stat), which other work on the machine does not move.
 - `hub_sustained_*`: bench/hub_bench.py — a throwaway hub (`meldpunt run --detach`, fresh
   databases and vhost) taking incidents from 16 HTTP clients as fast as it answers, for the
   run's duration; an incident counts once its `referral_created` reached an outside pika
