@@ -95,6 +95,7 @@ class Storage(DependencyProvider):
             self.relay = OutboxRelay(service, self.stores, EventPublisher(self.settings.amqp_uri, service),
                                      publish_fresh=EventPublisher(self.settings.amqp_uri, service))
             self.stores.on_commit(self._committed)
+            self.stores.marks_for(self.relay)
 
     def start(self):
         self._running = True

@@ -97,7 +97,7 @@ class OutboxRelay:
         self.publish_fresh_rows = publish_fresh or publish
         self._fresh: dict[str, list[tuple]] = {}      # dsn -> (row id, envelope, priority) committed here
         self._unmarked: dict[str, list[int]] = {}     # dsn -> row ids confirmed, not yet marked published
-        self._unmarked_since: float | None = None
+        self._unmarked_since: dict[str, float] = {}   # dsn -> when its oldest unmarked row was confirmed
         self._owed: dict[str, float] = {}             # dsn -> look again there, at least until then
 
     # ------------------------------------------------ this process's commits
@@ -142,26 +142,45 @@ class OutboxRelay:
         for dsn, row_id in outcome.confirmed:
             metrics.EVENTS_PUBLISHED.labels(self.service, types[(dsn, row_id)]).inc()
             self._unmarked.setdefault(dsn, []).append(row_id)
-        if self._unmarked and self._unmarked_since is None:
-            self._unmarked_since = time.monotonic()
+            self._unmarked_since.setdefault(dsn, time.monotonic())
         if outcome.error is not None:
             raise outcome.error
         return len(outcome.confirmed)
 
+    def take_unmarked(self, dsn: str) -> list[int]:
+        """The confirmed rows of `dsn` not yet marked published, for a unit of work on that store to mark in
+        the statement that writes its own outbox rows (`UnitOfWork.flush`): under load a store's next
+        transaction comes long before the next marking round, which then costs no transaction of its own
+        (issue 25). `give_back` what a unit of work that rolled back took."""
+        self._unmarked_since.pop(dsn, None)
+        return self._unmarked.pop(dsn, [])
+
+    def give_back(self, dsn: str, ids: list[int]) -> None:
+        if ids:
+            self._unmarked.setdefault(dsn, []).extend(ids)
+            self._unmarked_since.setdefault(dsn, time.monotonic())
+
     def mark_due_in(self) -> float | None:
         """Seconds until confirmed rows should be marked published; None when none wait."""
-        if self._unmarked_since is None:
+        if not self._unmarked_since:
             return None
-        return max(0.0, self._unmarked_since + MARK_SECONDS - time.monotonic())
+        return max(0.0, min(self._unmarked_since.values()) + MARK_SECONDS - time.monotonic())
 
     def mark_published(self, force: bool = False) -> None:
-        """Mark the confirmed rows published, one UPDATE per store, once MARK_SECONDS have passed
-        (or at once with `force`). A store that cannot be reached keeps its rows for next time."""
-        if not self._unmarked or (not force and self.mark_due_in() > 0
-                                  and sum(map(len, self._unmarked.values())) < BATCH):
+        """Mark the confirmed rows published, one UPDATE per store, for each store whose rows have waited
+        MARK_SECONDS (or all at once with `force`, or when BATCH rows wait): a store written to meanwhile
+        has had them marked by that write (`take_unmarked`). A store that cannot be reached keeps its rows
+        for next time."""
+        if not self._unmarked:
             return
-        unmarked, self._unmarked, self._unmarked_since = self._unmarked, {}, None
-        for dsn, ids in unmarked.items():
+        now = time.monotonic()
+        every = force or sum(map(len, self._unmarked.values())) >= BATCH
+        for dsn in [dsn for dsn in self._unmarked
+                    if every or self._unmarked_since.get(dsn, now) + MARK_SECONDS <= now]:
+            ids = self._unmarked.pop(dsn, None)  # a unit of work may have taken them meanwhile
+            self._unmarked_since.pop(dsn, None)
+            if not ids:
+                continue
             try:
                 with self.stores.pool.connection(dsn) as conn, conn.cursor() as cur:
                     cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
@@ -169,7 +188,7 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("published events of %s not yet marked published: %s", self.service, _describe(exc))
                 self._unmarked.setdefault(dsn, []).extend(ids)
-                self._unmarked_since = self._unmarked_since or time.monotonic()
+                self._unmarked_since.setdefault(dsn, time.monotonic())
 
     def close(self):
         for publisher in {id(p): p for p in (self.publish, self.publish_fresh_rows)}.values():

@@ -41,6 +41,7 @@ class UnitOfWork:
         self._unwritten_audit: list[tuple] = []  # audit rows `flush` writes with the outbox rows
         self.wakes: list[tuple[str, object]] = []  # (periodic task, when) told after the commit
         self.recorded: list[Event] = []  # every event recorded here (signals offers them to partner subscribers)
+        self.published: list[int] = []  # outbox rows the relay published, marked by `flush` (Stores)
 
     def wake(self, task: str, at) -> None:
         """This transaction writes work for a periodic task that falls due at `at`: once it commits,
@@ -92,11 +93,16 @@ class UnitOfWork:
             return
         unwritten, self._unwritten = self._unwritten, []
         with self.cursor() as cur:
-            audit = ""
+            ctes = []
             if audits:
-                audit = "WITH audit AS (INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) VALUES {}) "
-                audit = cur.mogrify(audit.format(", ".join(["(%s, %s, %s, %s, %s)"] * len(audits))),
-                                    [value for row in audits for value in row]).decode()
+                ctes.append(cur.mogrify(
+                    "audit AS (INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) VALUES {})".format(
+                        ", ".join(["(%s, %s, %s, %s, %s)"] * len(audits))),
+                    [value for row in audits for value in row]).decode())
+            if self.published:  # rows the relay published earlier, marked in this statement (issue 25)
+                ctes.append(cur.mogrify("published AS (UPDATE hub.outbox SET published_at = now() "
+                                        "WHERE id = ANY(%s) AND published_at IS NULL)", (self.published,)).decode())
+            audit = f"WITH {', '.join(ctes)} " if ctes else ""
             rows = psycopg2.extras.execute_values(
                 cur, audit.replace("%", "%%") + "INSERT INTO hub.outbox (service, event_id, event_type, priority, "
                 "envelope) VALUES %s RETURNING id, event_id",
@@ -104,6 +110,11 @@ class UnitOfWork:
                  for event, envelope, priority in unwritten], page_size=len(unwritten), fetch=True)
         ids = {str(row["event_id"]): row["id"] for row in rows}
         self.outbox_rows += [(ids[str(event.event_id)], envelope, priority) for event, envelope, priority in unwritten]
+
+    @property
+    def writes_outbox(self) -> bool:
+        """Whether `flush` has outbox rows to write (a statement other work can ride along)."""
+        return bool(self._unwritten)
 
     # -------------------------------------------------------------- inbox
     def first_delivery(self, event: Event) -> bool:
@@ -187,6 +198,7 @@ class Stores:
         self.service = service
         self._commit_listeners = []
         self._wake_listeners = []
+        self._marks = None
         self.keyring = None
         if settings.master_key is not None:
             from shared.db.case_keys import keyring_for
@@ -208,15 +220,24 @@ class Stores:
         except KeyError:
             raise UnknownMunicipality(municipality) from None
 
+    def marks_for(self, relay) -> None:
+        """Let units of work that write outbox rows also mark what `relay` published on their store
+        (`OutboxRelay.take_unmarked`)."""
+        self._marks = relay
+
     @contextlib.contextmanager
     def unit_of_work(self, dsn: str, municipality: str | None = None, consumer: str | None = None):
         with self.pool.connection(dsn) as conn:
             uow = UnitOfWork(conn, self.service, municipality, consumer, keyring=self.keyring, deferred_outbox=True)
             try:
                 yield uow
+                if uow.writes_outbox and self._marks is not None:
+                    uow.published = self._marks.take_unmarked(dsn)
                 uow.flush()
                 conn.commit()
             except BaseException:
+                if uow.published:  # not marked after all: the relay marks them
+                    self._marks.give_back(dsn, uow.published)
                 if not conn.closed:
                     conn.rollback()
                 raise
