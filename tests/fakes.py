@@ -290,7 +290,9 @@ class FakeCaseState:
     def set_decided(self, uow, case_id, at) -> None:
         uow.db.tables[f"{self.schema}.cases"][case_id]["decided_at"] = at
 
-    def take_decision(self, uow, case_id, at) -> bool:
+    def take_decision(self, uow, case_id, at, claim=None) -> bool:
+        if claim is not None and not uow.first_delivery(claim):
+            return False
         case = self.case_state(uow, case_id)
         if case["stopped_at"] is not None or (case["decided_at"] is not None and at < case["decided_at"]):
             return False

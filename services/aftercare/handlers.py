@@ -25,23 +25,25 @@ REMINDERS = (("due_notified_at", "aftercare_contact_due"), ("overdue_notified_at
 def plan(events, uow, options: dict, now, *, store=store) -> None:
     """incident_triaged (a batch of one municipality's), each event once: the case's care plan follows
     triage's decision (`decide`)."""
+    if len(events) == 1:  # the usual case: the inbox claim rides on the decision's statement (issue 25)
+        decide(events[0], uow, options, now, store=store, claim=True)
+        return
     for event in uow.first_deliveries(events):
         decide(event, uow, options, now, store=store)
 
 
 def replan_after_override(event, uow, options: dict, now, *, store=store) -> None:
     """triage_overridden, once: a person's decision reaches the care plan (`decide`)."""
-    if uow.first_delivery(event):
-        decide(event, uow, options, now, store=store)
+    decide(event, uow, options, now, store=store, claim=True)
 
 
-def decide(event, uow, options: dict, now, *, store=store) -> None:
+def decide(event, uow, options: dict, now, *, store=store, claim: bool = False) -> None:
     """The care plan follows the newest decision about the case (domain.react): planned when aftercare is
     decided, closed when it no longer is (reason `decision_removed`), open again when it is decided again,
     re-planned for another urgency. An older decision arriving late, or any decision about a withdrawn or
     closed case, changes nothing."""
-    if not store.take_decision(uow, event.case_id, event.occurred_at):
-        return
+    if not store.take_decision(uow, event.case_id, event.occurred_at, claim=event if claim else None):
+        return  # (`claim`: the event is claimed in the inbox in the same statement; a redelivery changes nothing)
     urgency = event.payload["urgency"]
     existing = store.plan_of_case(uow, event.case_id, lock=True)
     reaction = domain.react(existing, event.payload["decisions"], urgency)

@@ -24,23 +24,25 @@ log = logging.getLogger(__name__)
 def refer(events, uow, unit: str, options: dict, now, *, store=store) -> None:
     """incident_triaged (a batch of one municipality's), each event once: the case's referral follows
     triage's decision (`decide`)."""
+    if len(events) == 1:  # the usual case: the inbox claim rides on the decision's statement (issue 25)
+        decide(events[0], uow, unit, options, now, store=store, claim=True)
+        return
     for event in uow.first_deliveries(events):
         decide(event, uow, unit, options, now, store=store)
 
 
 def carry_out_override(event, uow, unit: str, options: dict, now, *, store=store) -> None:
     """triage_overridden, once: a person's decision reaches the referral (`decide`)."""
-    if uow.first_delivery(event):
-        decide(event, uow, unit, options, now, store=store)
+    decide(event, uow, unit, options, now, store=store, claim=True)
 
 
-def decide(event, uow, unit: str, options: dict, now, *, store=store) -> None:
+def decide(event, uow, unit: str, options: dict, now, *, store=store, claim: bool = False) -> None:
     """The referral follows the newest decision about the case (domain.react): made, withdrawn with the
     police told (`referral_withdrawn`), back again, or its urgency and acceptance deadline changed
     (`referral_updated`). An older decision arriving late, or any decision about a withdrawn or closed
     case, changes nothing."""
-    if not store.take_decision(uow, event.case_id, event.occurred_at):
-        return
+    if not store.take_decision(uow, event.case_id, event.occurred_at, claim=event if claim else None):
+        return  # (`claim`: the event is claimed in the inbox in the same statement; a redelivery changes nothing)
     referral = store.referral_of_case(uow, event.case_id, lock=True)
     reaction = domain.react(referral, event.payload["decisions"], event.payload["urgency"])
     if reaction.create:

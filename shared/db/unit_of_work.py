@@ -121,6 +121,15 @@ class UnitOfWork:
         """Record that this consumer handled `event`; False if it already had (a redelivery)."""
         return bool(self.first_deliveries([event]))
 
+    def inbox_claim(self, event: Event) -> tuple[str, tuple]:
+        """`first_delivery` as SQL for a handler's first statement to hold as a CTE (`DecisionState.take_decision`):
+        an INSERT … RETURNING event_id that returns no row for a redelivery, and its parameters. One round
+        trip fewer per event (issue 25); the claim commits with the handler's effects as before."""
+        if not self.consumer:
+            raise RuntimeError("only an event handler's unit of work has an inbox")
+        return ("INSERT INTO hub.inbox (consumer, event_id, event_type) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING RETURNING event_id", (self.consumer, event.event_id, event.event_type))
+
     def first_deliveries(self, events: list[Event]) -> list[Event]:
         """`first_delivery` for a batch in one statement: the events this consumer had not handled
         before, each once, in the order given."""
