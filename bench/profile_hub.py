@@ -5,7 +5,8 @@ Two samplers. `cprofile` (the default) profiles every service with cProfile on C
 while the load runs (bench/profiling/sitecustomize.py, started and stopped by signals, so
 start-up stays out): exact counts, some overhead; the time of C functions (isinstance, a
 socket read) counts for the library that called them. `py-spy` samples the running services from outside (`py-spy record`, 100 Hz,
-active threads only) without touching them; py-spy must be installed
+only a thread that holds the GIL, so an eventlet hub waiting in epoll or psycopg2 waiting for the server
+is not counted as work) without touching them; py-spy must be installed
 (`.venv/bin/pip install py-spy`) and allowed to ptrace the services.
 
     .venv/bin/python bench/profile_hub.py --rate 40 --duration 30
@@ -135,7 +136,7 @@ def main() -> int:
             else:
                 for service, pid in pids.items():
                     samplers.append((service, out / f"{service}.txt", subprocess.Popen(
-                        [py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--nonblocking",
+                        [py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--nonblocking", "--gil",
                          "--duration", str(int(args.duration)), "--output", str(out / f"{service}.txt")],
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
             figures = load_and_drain(hub, keys, INCIDENT, args.rate, args.duration, 16, hub.counted)

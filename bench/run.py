@@ -311,10 +311,11 @@ CPU time while 30 s of load run, a C function's time counted for the library cal
 event it receives and sends, and intake's request bodies), eventlet 19–27 %, kombu and
 py-amqp 15–22 % in the four consuming services (5 % in intake), psycopg2 6–10 %, werkzeug
 10 % in intake, and the hub's own code 7–14 %; the rest is Python itself. So the hub's own
-Python is not where the time goes: the libraries every event passes through are. `make
-profile SAMPLER=py-spy` samples the services from outside with py-spy instead; under
-eventlet its samples count the hub's `epoll` wait (44–53 % of them) and psycopg2's waits for
-the server as activity, so it shows where the services wait rather than what costs CPU.
+Python is not where the time goes: the libraries every event passes through are. cProfile's
+own cost per Python call weighs many small calls (the rules' reading) several times over; `make
+profile SAMPLER=py-spy` samples the services from outside with py-spy instead, only while a
+service holds the GIL (`--gil`, since 2026-12-07: without it the `epoll` wait and psycopg2's
+waits for the server counted as activity, 44–53 % of the samples), so its shares are of CPU time.
 
 What was done against it, each step measured with `bench/hub_bench.py`: the relay publishes
 a batch and waits once for its confirms; the connection pool waits briefly for a busy
