@@ -39,14 +39,16 @@ class CaseKeyStore:
                 yield cur
             return
         with self.pool.connection(self.dsn) as conn:
+            # Every statement here stands on its own (a key is made, read, re-wrapped or destroyed in one; `create`'s
+            # read after a conflict reads what another writer committed), so each commits by itself: one round trip
+            # where BEGIN, the statement and COMMIT were three (issue 25). Committed at once, as the module says.
+            conn.autocommit = True
             try:
                 with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
                     yield cur
-                conn.commit()
-            except BaseException:
+            finally:
                 if not conn.closed:
-                    conn.rollback()
-                raise
+                    conn.autocommit = False  # as the pool hands connections out
         self.pool.close_idle()  # nobody else reaps this small pool
 
     def get(self, uow, case_id) -> dict | None:
