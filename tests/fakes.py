@@ -556,10 +556,13 @@ class FakeCaseViews:
     """case_views' reads over the fake rows; its pure parts (police_status) are the real ones."""
     police_status = staticmethod(case_views.police_status)
 
-    def incident_for_triage(self, uow, case_id) -> dict | None:
+    def incident_for_triage(self, uow, case_id, claim=None) -> dict | None:
         row = FakeIntakeStore().get_incident(uow, case_id)
-        return None if row is None else {k: row.get(k) for k in ("case_id", "received_at", "description", "reporter",
+        view = None if row is None else {k: row.get(k) for k in ("case_id", "received_at", "description", "reporter",
                                                                   "perpetrators", "erased")}
+        if claim is None:
+            return view
+        return {**(view or {}), "first_delivery": uow.first_delivery(claim)}
 
     def consent_of(self, uow, case_id) -> dict:
         return dict((uow.db.tables[INCIDENTS].get(case_id) or {}).get("consent") or {})

@@ -44,9 +44,10 @@ def triage(event, case_store, codes, rules, secret, *, index=None, store=store, 
 def decide(event, uow, rules, secret, *, store=store, views=case_views) -> set[bytes]:
     """Triage the incident once per event; the perpetrator keyed hashes still to ask the other
     municipalities about (empty: nothing to ask)."""
-    incident = views.incident_for_triage(uow, event.case_id) or {}
+    incident = views.incident_for_triage(uow, event.case_id, claim=event)  # the inbox claim rides along
+    first = incident.pop("first_delivery")
     keys = identity.keys_of(secret, incident.get("perpetrators") or [], incident.get("reporter"))
-    if uow.first_delivery(event):
+    if first:
         asks = _decide(event, uow, incident, keys, rules, store)
     else:  # redelivered: the decision stands; a repeat check it left may still be open
         asks = bool(keys["perpetrator"]) and store.repeat_check(uow, event.event_id) is not None
