@@ -47,6 +47,10 @@ class WorkerStorage:
     def case_store(self, municipality: str):
         return self._stores.case_store(municipality, consumer=self.consumer)
 
+    def reading(self, municipality: str):
+        """One read of a case store, in autocommit (Stores.reading)."""
+        return self._stores.reading(municipality)
+
     def statistics(self):
         return self._stores.statistics(consumer=self.consumer)
 

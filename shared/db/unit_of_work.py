@@ -265,6 +265,19 @@ class Stores:
         """A unit of work on one municipality's own case store (and no other)."""
         return self.unit_of_work(self.dsn_of(municipality), municipality, consumer)
 
+    @contextlib.contextmanager
+    def reading(self, municipality: str):
+        """A unit of work on a case store for one read, in autocommit: the statement reads what is committed,
+        as it would inside a transaction, in one round trip where BEGIN, the read and COMMIT were three (the key
+        check of every request, issue 25). For reads only: nothing written here would wait for a commit."""
+        with self.pool.connection(self.dsn_of(municipality)) as conn:
+            conn.autocommit = True
+            try:
+                yield UnitOfWork(conn, self.service, municipality, keyring=self.keyring)
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False  # as the pool hands connections out
+
     def statistics(self, consumer: str | None = None):
         return self.unit_of_work(self.region.statistics_dsn, None, consumer)
 
