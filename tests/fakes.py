@@ -115,7 +115,7 @@ class FakeUnitOfWork:
     def disclosed(self, case_id) -> list[dict]:
         return [dict(row) for row in self.db.disclosures if row["case_id"] == case_id]
 
-    def seal(self, table: str, column: str, row_id, value, raw: bool = False, case_id=None):
+    def seal(self, table: str, column: str, row_id, value, raw: bool = False, case_id=None, new_case: bool = False):
         return ("sealed", table, column, str(row_id), copy.deepcopy(value))
 
     def unseal(self, table: str, column: str, row_id, sealed, raw: bool = False):

@@ -191,7 +191,7 @@ class FakeUow:
     def audit(self, *args, **kwargs):
         self.log.append(("audit",))
 
-    def seal(self, table, column, row_id, value, raw=False, case_id=None):
+    def seal(self, table, column, row_id, value, raw=False, case_id=None, new_case=False):
         return b"sealed"  # encryption itself is tested in test_crypto and through the real store
 
 
