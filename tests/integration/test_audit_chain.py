@@ -171,18 +171,18 @@ def _region_env(store, tmp_path):
 
 def test_the_command_exits_0_when_intact_1_at_a_broken_link_2_on_bad_input(store, tmp_path):
     env = _region_env(store, tmp_path)
-    intact = support.meldpunt(env, "audit", "verify", "GM0687")
+    intact = support.cli(env, "audit", "verify", "GM0687")
     assert intact.returncode == 0, intact.stderr
     assert f"{ROWS} link(s)" in intact.stdout
     anchor = intact.stdout.split("head ")[1].split()[0]
-    assert support.meldpunt(env, "audit", "verify", "GM0687", "--anchor", anchor).returncode == 0
-    assert support.meldpunt(env, "audit", "verify", "GM0687", "--anchor", "12:xyz").returncode == 2
-    assert support.meldpunt(env, "audit", "verify", "GM9999").returncode == 2
+    assert support.cli(env, "audit", "verify", "GM0687", "--anchor", anchor).returncode == 0
+    assert support.cli(env, "audit", "verify", "GM0687", "--anchor", "12:xyz").returncode == 2
+    assert support.cli(env, "audit", "verify", "GM9999").returncode == 2
     _as_owner(store, "UPDATE hub.audit_log SET subject = 'nothing to see' WHERE seq = 3")
-    broken = support.meldpunt(env, "audit", "verify", "GM0687")
+    broken = support.cli(env, "audit", "verify", "GM0687")
     assert broken.returncode == 1
     assert "BROKEN after 2 good link(s): link 3" in broken.stdout
-    listing = support.meldpunt(env, "audit", "GM0687", "--limit", "3")
+    listing = support.cli(env, "audit", "GM0687", "--limit", "3")
     assert listing.returncode == 0 and listing.stdout.count("\n") == 3
 
 
@@ -208,7 +208,7 @@ def test_the_export_as_verwerkingenlogging_is_what_the_apis_own_document_accepts
     import requests
 
     env = _region_env(store, tmp_path)
-    done = support.meldpunt(env, "audit", "export", "GM0687", "--format", "verwerkingenlogging",
+    done = support.cli(env, "audit", "export", "GM0687", "--format", "verwerkingenlogging",
                             "--oin", "00000001001234567000")
     assert done.returncode == 0, done.stderr
     actions = json.loads(done.stdout)
@@ -223,9 +223,9 @@ def test_the_export_as_verwerkingenlogging_is_what_the_apis_own_document_accepts
     broken = dict(actions[0], vertrouwelijkheid="geheim")  # the validator does look
     assert requests.post(f"{verwerkingenlog.url}/verwerkingsacties", json=broken, headers=headers,
                          timeout=30).status_code == 400
-    again = json.loads(support.meldpunt(env, "audit", "export", "GM0687", "--format", "verwerkingenlogging").stdout)
+    again = json.loads(support.cli(env, "audit", "export", "GM0687", "--format", "verwerkingenlogging").stdout)
     assert again[-1]["actieNaam"] == f"export audit log as verwerkingenlogging ({ROWS} rows)"
     assert "verwerkingId" not in again[-1] and again[-1]["verwerkteObjecten"] == []
-    assert support.meldpunt(env, "audit", "export", "GM0687").returncode == 2
-    assert support.meldpunt(env, "audit", "export", "GM0687", "--format", "verwerkingenlogging",
+    assert support.cli(env, "audit", "export", "GM0687").returncode == 2
+    assert support.cli(env, "audit", "export", "GM0687", "--format", "verwerkingenlogging",
                             "--since", "gisteren").returncode == 2

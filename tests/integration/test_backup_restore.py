@@ -19,7 +19,7 @@ from shared.db.pool import ConnectionPool
 from shared.db.unit_of_work import Stores
 from shared.events import load_event
 from shared.messaging.publisher import Outcome
-from tests.support import meldpunt, query
+from tests.support import cli, meldpunt, query
 
 IN_STORE = "triage.on_incident_reported"      # a consumer whose inbox lives in the case store
 OUTSIDE = "statistics.on_incident_reported"   # one whose inbox lives in the statistics database
@@ -183,7 +183,7 @@ def test_after_the_restore_the_relay_sends_again_what_was_unpublished_at_the_mar
 
 def test_backup_status_per_municipality_and_its_metrics(private_region, tmp_path):
     metrics = tmp_path / "backup.prom"
-    status = meldpunt(private_region.env, "backup", "status", "--metrics", str(metrics))
+    status = cli(private_region.env, "backup", "status", "--metrics", str(metrics))
     assert status.returncode == 0, status.stdout + status.stderr
     lines = status.stdout.splitlines()
     from shared.db.migrate import targets_of
@@ -215,13 +215,13 @@ def test_backup_setup_refuses_the_master_key_as_the_backups_key(private_region, 
     region["backup"]["cipher_key_file"] = str(key)
     region_file = tmp_path / "region.yaml"
     region_file.write_text(__import__("yaml").safe_dump(region))
-    refused = meldpunt({**private_region.env, "MELDPUNT_REGION": str(region_file)}, "backup", "setup")
+    refused = cli({**private_region.env, "MELDPUNT_REGION": str(region_file)}, "backup", "setup")
     assert refused.returncode == 2
     assert "holds the master key: the backups need a key of their own" in refused.stderr
 
 
 def test_backup_status_without_a_backup_section_is_one_line(hub_env_without_broker):
-    refused = meldpunt(hub_env_without_broker, "backup", "status")
+    refused = cli(hub_env_without_broker, "backup", "status")
     assert refused.returncode == 2
     assert refused.stderr.strip().endswith("no backup section: backups are not configured "
                                            "(docs/operations.md#backups)")
@@ -244,7 +244,7 @@ def test_setup_on_a_server_that_does_not_archive_says_how_and_changes_nothing(re
     dsn = region["statistics_dsn"]
     before = query(dsn, "SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command")
 
-    refused = meldpunt({"MELDPUNT_REGION": str(path), "MELDPUNT_MASTER_KEY": ""}, "backup", "setup")
+    refused = cli({"MELDPUNT_REGION": str(path), "MELDPUNT_MASTER_KEY": ""}, "backup", "setup")
 
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "does not archive its WAL to the repository yet" in refused.stderr

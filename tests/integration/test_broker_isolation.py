@@ -14,7 +14,7 @@ from hub.registry import load_settings
 from shared.messaging.management import ManagementApi
 from shared.messaging.topology import dead_letter_queue_name
 from shared.names import SERVICES
-from tests.support import Hub, meldpunt, publish_raw, query, wait_for
+from tests.support import Hub, cli, publish_raw, query, wait_for
 
 
 def pika_connection(settings, service):
@@ -35,7 +35,7 @@ def own_users(hub_env):
         env[f"MELDPUNT_AMQP_PASSWORD_{service.upper()}"] = secrets.token_urlsafe(18)
     settings = load_settings(env)
     try:
-        result = meldpunt(env, "broker", "setup")
+        result = cli(env, "broker", "setup")
         assert result.returncode == 0, result.stderr
         assert "configure nothing" in result.stdout and "declared" in result.stdout
         yield settings

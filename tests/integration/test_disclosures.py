@@ -16,7 +16,7 @@ import yaml
 from hub.registry import load_settings
 from shared.disclosures import CONSENT_TEXTS
 from tests.integration.test_police_liaison import CANARIES, canary_body
-from tests.support import Hub, meldpunt, query, wait_for
+from tests.support import Hub, cli, query, wait_for
 
 MIDDELBURG, WALCHEREN = "GM0687", "zwb-walcheren"
 
@@ -67,11 +67,11 @@ def test_every_path_to_the_police_and_to_the_reporter_writes_one_row_of_field_na
     body = requests.get(ledger_url, headers=staff, timeout=10).json()
     assert [d["channel"] for d in body["disclosures"]] == ["amqp", "details_api", "details_api"]
     no_values(body)
-    shown = meldpunt(hub_env, "disclosures", MIDDELBURG, "--case", case_id)
+    shown = cli(hub_env, "disclosures", MIDDELBURG, "--case", case_id)
     assert shown.returncode == 0, shown.stderr
     assert len(shown.stdout.strip().splitlines()) == 3 and "details_api" in shown.stdout
     no_values(shown.stdout)
-    bad = meldpunt(hub_env, "disclosures", MIDDELBURG, "--case", "nope")
+    bad = cli(hub_env, "disclosures", MIDDELBURG, "--case", "nope")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
     # the AVG art. 15 export holds the case's own data and its ledger, and is itself a row

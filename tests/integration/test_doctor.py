@@ -19,7 +19,7 @@ from hub.ops.pgserver import give_to
 from hub.registry import load_settings
 from shared.crypto import new_master_key
 from shared.messaging.management import ManagementApi, q, vhost_of
-from tests.support import case_store_uow, free_port, meldpunt, wait_for
+from tests.support import case_store_uow, cli, free_port, wait_for
 
 
 def lines_of(output: str) -> dict:
@@ -38,7 +38,7 @@ def failed(findings, check_prefix: str) -> list:
 
 
 def test_a_healthy_hub_passes_every_check(hub_env, declared):
-    checked = meldpunt(hub_env, "doctor")
+    checked = cli(hub_env, "doctor")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     found = lines_of(checked.stdout)
     for check in ("region", "db GM0687", "db statistics", "broker", "broker queues", "broker policies",
@@ -88,7 +88,7 @@ def test_broken_stores_a_readable_key_file_and_a_dropping_policy_are_each_named(
     key.chmod(0o644)
     env = {**hub_env, "MELDPUNT_REGION": str(broken), "MELDPUNT_MASTER_KEY": "", "MELDPUNT_MASTER_KEY_FILE": str(key)}
 
-    checked = meldpunt(env, "doctor")
+    checked = cli(env, "doctor")
 
     assert checked.returncode == 1, checked.stdout + checked.stderr
     found = lines_of(checked.stdout)
@@ -105,7 +105,7 @@ def test_broken_stores_a_readable_key_file_and_a_dropping_policy_are_each_named(
 
 
 def test_a_broker_that_does_not_answer(hub_env):
-    checked = meldpunt({**hub_env, "MELDPUNT_AMQP_URI": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}, "doctor")
+    checked = cli({**hub_env, "MELDPUNT_AMQP_URI": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}, "doctor")
     assert checked.returncode == 1
     level, line = lines_of(checked.stdout)["broker"]
     assert level == "FAIL" and "cannot connect to RabbitMQ" in line and "MELDPUNT_AMQP_URI" in line

@@ -10,7 +10,7 @@ import requests
 from services.intake import openapi
 from shared import signatures
 from shared.config import REPO_ROOT
-from tests.support import Hub, case_store_uow, incident_body, meldpunt, query, wait_for
+from tests.support import Hub, case_store_uow, cli, incident_body, query, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -38,7 +38,7 @@ def signing_key(intake, hub_env):
     """(key, signing secret) of a municipality channel that must sign, made with `meldpunt apikey sign`."""
     code = intake.region.codes[0]
     key = intake.key(code)
-    done = meldpunt(hub_env, "apikey", "sign", code, key.split(".")[1])
+    done = cli(hub_env, "apikey", "sign", code, key.split(".")[1])
     assert done.returncode == 0, done.stderr
     return key, done.stdout.strip().splitlines()[-1]
 
@@ -119,14 +119,14 @@ def test_keys_without_a_signing_secret_need_no_signature_and_unsign_lifts_it(int
     assert intake.report(intake.key(code)).status_code == 201
     key, _ = signing_key
     assert intake.report(key).status_code == 401
-    assert meldpunt(hub_env, "apikey", "unsign", code, key.split(".")[1]).returncode == 0
+    assert cli(hub_env, "apikey", "unsign", code, key.split(".")[1]).returncode == 0
     assert intake.report(key).status_code == 201
     assert query(intake.case_store(code), "SELECT count(*) AS n FROM hub.signing_secrets WHERE key_id = %s",
                  (key.split(".")[1],))[0]["n"] == 0
 
 
 def test_sign_refuses_an_unknown_key(intake, hub_env):
-    done = meldpunt(hub_env, "apikey", "sign", intake.region.codes[0], "000000000000")
+    done = cli(hub_env, "apikey", "sign", intake.region.codes[0], "000000000000")
     assert done.returncode == 2 and "no active key 000000000000" in done.stderr
 
 

@@ -13,9 +13,9 @@ CSV_HEADER = ("occurred_at,description,location_type,target_role,categories,repo
 
 
 def run(hub_env, *args):
-    from tests.support import meldpunt
+    from tests.support import cli
 
-    return meldpunt(hub_env, *args)
+    return cli(hub_env, *args)
 
 
 def incidents(settings, code, channel):

@@ -15,7 +15,7 @@ import yaml
 from hub.ops.upgrade import describe, hub_upgrade_waves
 from shared.db import migrate
 from shared.db.migrate import CORE, Component, MigrationError, apply
-from tests.support import PG, drop_databases, meldpunt, query
+from tests.support import PG, cli, drop_databases, query
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_migrate_check_lists_pending_migrations_and_whether_each_is_online_safe(
     path = tmp_path / "region.yaml"
     path.write_text(yaml.safe_dump(region))
 
-    checked = meldpunt({**hub_env, "MELDPUNT_REGION": str(path)}, "migrate", "--check")
+    checked = cli({**hub_env, "MELDPUNT_REGION": str(path)}, "migrate", "--check")
 
     assert checked.returncode == 1, checked.stdout + checked.stderr
     lines = checked.stdout.splitlines()

@@ -1,11 +1,12 @@
-"""Health, metrics and the operators' CLI against the real broker and databases."""
+"""Health, metrics and the operators' CLI against the real broker and databases. What a command does is tested
+in this process (support.cli); its one-line errors and exit codes also through `python -m hub.cli` (support.meldpunt)."""
 import uuid
 
 import requests
 import yaml
 
 from hub.registry import load_settings
-from tests.support import Hub, meldpunt, wait_for
+from tests.support import Hub, cli, meldpunt, wait_for
 
 
 def test_health_is_200_when_broker_and_databases_answer(hub):
@@ -97,28 +98,28 @@ def test_unreachable_broker_is_named_with_where_and_how(hub_env):
 
 
 def test_migrate_is_idempotent_and_apikey_commands_work(hub_env, settings):
-    migrated = meldpunt(hub_env, "migrate")
+    migrated = cli(hub_env, "migrate")
     assert migrated.returncode == 0, migrated.stderr
     from shared.db.migrate import targets_of
 
     assert migrated.stdout.count("up to date") == len(targets_of(settings.region))  # stores, statistics, workbench
 
-    created = meldpunt(hub_env, "apikey", "create", "GM0718", "--label", "Balie Vlissingen", "--role", "staff")
+    created = cli(hub_env, "apikey", "create", "GM0718", "--label", "Balie Vlissingen", "--role", "staff")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("GM0718.")
     key_id = key.split(".")[1]
-    listed = meldpunt(hub_env, "apikey", "list", "GM0718")
+    listed = cli(hub_env, "apikey", "list", "GM0718")
     assert key_id in listed.stdout and "staff" in listed.stdout and key not in listed.stdout
-    assert meldpunt(hub_env, "apikey", "revoke", "GM0718", key_id).returncode == 0
-    again = meldpunt(hub_env, "apikey", "revoke", "GM0718", key_id)
+    assert cli(hub_env, "apikey", "revoke", "GM0718", key_id).returncode == 0
+    again = cli(hub_env, "apikey", "revoke", "GM0718", key_id)
     assert again.returncode == 2 and "no active key" in again.stderr
 
 
 def test_declare_and_outbox_status(hub_env):
-    declared = meldpunt(hub_env, "declare")
+    declared = cli(hub_env, "declare")
     assert declared.returncode == 0 and "consumer queues" in declared.stdout
-    outbox = meldpunt(hub_env, "outbox")
+    outbox = cli(hub_env, "outbox")
     assert outbox.returncode == 0 and "GM0687:" in outbox.stdout and "statistics:" in outbox.stdout
 
 
@@ -135,7 +136,7 @@ def test_declare_deletes_the_queues_of_retired_handlers(hub_env):
         consumer_queue(retired.source, retired.event_type, retired.service, retired.method)(channel).declare()
         channel.basic_publish(channel.prepare_message(b"{}"), exchange="", routing_key=retired.queue_name)
         channel.close()
-    declared = meldpunt(hub_env, "declare")
+    declared = cli(hub_env, "declare")
     assert declared.returncode == 0, declared.stderr
     assert "retired handlers (1 message(s) no one needs)" in declared.stdout
     with Connection(settings.amqp_uri, connect_timeout=5) as conn:
@@ -156,13 +157,13 @@ def test_audit_command_shows_who_read_a_case(hub, hub_env):
     case_id = hub.report(key).json()["case_id"]
     requests.get(hub.url("intake", f"/api/v1/incidents/{case_id}"),
                  headers={"Authorization": f"Bearer {key}"}, timeout=5).raise_for_status()
-    shown = meldpunt(hub_env, "audit", code, "--case", case_id)
+    shown = cli(hub_env, "audit", code, "--case", case_id)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.strip().splitlines()
     actor = f"apikey:{key.split('.')[1]}"
     mine = [line for line in lines if actor in line]  # (triage's own read may be there too)
     assert len(mine) == 2 and "create incident" in mine[0] and "read incident (GET" in mine[1]
-    bad = meldpunt(hub_env, "audit", code, "--case", "not-a-case")
+    bad = cli(hub_env, "audit", code, "--case", "not-a-case")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
@@ -172,13 +173,13 @@ def test_keys_init_makes_a_private_master_key_file_once(tmp_path):
     from shared.crypto import load_master_key
 
     path = tmp_path / "var" / "master.key"
-    first = meldpunt({}, "keys", "init", "--file", str(path))
+    first = cli({}, "keys", "init", "--file", str(path))
     assert first.returncode == 0 and "created" in first.stdout
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     key = path.read_text()
     assert len(load_master_key(None, str(path))) == 32
 
-    again = meldpunt({"MELDPUNT_MASTER_KEY_FILE": str(path)}, "keys", "init")
+    again = cli({"MELDPUNT_MASTER_KEY_FILE": str(path)}, "keys", "init")
     assert again.returncode == 0 and "left unchanged" in again.stdout and path.read_text() == key
 
 

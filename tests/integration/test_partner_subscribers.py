@@ -288,7 +288,7 @@ def test_the_cli_adds_lists_logs_replays_and_removes_and_says_what_is_wrong(hub_
     partner = receiver([b"unknown-yet"])
 
     def run(*args):
-        done = support.meldpunt(hub_env, "subscriber", *args)
+        done = support.cli(hub_env, "subscriber", *args)
         if done.returncode == 2:
             assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         return done
@@ -351,7 +351,7 @@ def test_the_cli_makes_and_removes_an_amqp_subscribers_queue_and_user(hub_env, s
     name = f"gemeente-{uuid.uuid4().hex[:8]}"
     api, vhost = partner_queues.ManagementApi(settings.rabbit_api_uri), partner_queues.vhost_of(settings.amqp_uri)
     queue = f"{partner_queues._q(vhost)}/{partner_queues._q('partners.' + name)}"
-    added = support.meldpunt(hub_env, "subscriber", "add", name, "--amqp", "--event", "signal_handled",
+    added = support.cli(hub_env, "subscriber", "add", name, "--amqp", "--event", "signal_handled",
                              "--field", "outcome", "--municipality", CODE, "--legal-basis", "public_task",
                              "--purpose", "regie")
     assert added.returncode == 0, added.stderr
@@ -361,10 +361,10 @@ def test_the_cli_makes_and_removes_an_amqp_subscribers_queue_and_user(hub_env, s
     user = partner_queues.user_name(name, vhost)
     permissions = api.call("GET", f"permissions/{partner_queues._q(vhost)}/{partner_queues._q(user)}").json()
     assert (permissions["configure"], permissions["write"]) == ("^$", "^$")
-    again = support.meldpunt(hub_env, "subscriber", "add", name, "--amqp", "--event", "signal_handled",
+    again = support.cli(hub_env, "subscriber", "add", name, "--amqp", "--event", "signal_handled",
                              "--legal-basis", "public_task", "--purpose", "regie")
     assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1
-    removed = support.meldpunt(hub_env, "subscriber", "remove", name)
+    removed = support.cli(hub_env, "subscriber", "remove", name)
     assert removed.returncode == 0, removed.stderr
     assert api.call("GET", f"queues/{queue}", ok=(200, 404)).status_code == 404
     assert api.call("GET", f"users/{partner_queues._q(user)}", ok=(200, 404)).status_code == 404

@@ -20,7 +20,7 @@ import yaml
 from services.police_liaison import webhooks
 from shared.clock import FixedClock  # noqa: F401 — some tests want a plain one
 from hub.registry import load_settings
-from tests.support import Hub, WatchedClock, incident_body, meldpunt, query, wait_for
+from tests.support import Hub, WatchedClock, cli, incident_body, query, wait_for
 
 WALCHEREN, BEVELANDEN = "zwb-walcheren", "zwb-de-bevelanden"
 MIDDELBURG, GOES = "GM0687", "GM0664"   # walcheren, de-bevelanden
@@ -70,13 +70,13 @@ def liaison_users(hub_env, declared):
     """`meldpunt liaison add` for two units in this test's vhost; removed again afterwards."""
     made = {}
     for unit in (WALCHEREN, BEVELANDEN):
-        result = meldpunt(hub_env, "liaison", "add", unit)
+        result = cli(hub_env, "liaison", "add", unit)
         assert result.returncode == 0, result.stderr
         made[unit] = {"password": result.stdout.strip().splitlines()[-1],
                       "user": result.stdout.split(" user ")[1].split(" ")[0]}
     yield made
     for unit in made:
-        meldpunt(hub_env, "liaison", "remove", unit)
+        cli(hub_env, "liaison", "remove", unit)
 
 
 def test_plain_pika_subscriber_gets_its_own_units_referrals_and_no_others(hub, hub_env, liaison_users):
@@ -125,14 +125,14 @@ def test_a_liaison_user_cannot_consume_another_units_queue_or_publish(hub_env, d
 
 
 def test_liaison_add_refuses_an_unknown_unit(hub_env, declared):
-    result = meldpunt(hub_env, "liaison", "add", "nowhere")
+    result = cli(hub_env, "liaison", "add", "nowhere")
     assert result.returncode == 2 and "is not a police unit" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     for args, message in ((("replay", "not-a-uuid"), "is not a delivery id"),
                           (("replay", str(uuid.uuid4())), "no webhook delivery"),
                           (("deliveries", "nowhere"), "is not a police unit"),
                           (("remove", "zwb-zeeuws-vlaanderen"), "has no subscription")):
-        result = meldpunt(hub_env, "liaison", *args)
+        result = cli(hub_env, "liaison", *args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
 
@@ -390,9 +390,9 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
                             headers=_liaison(hub), timeout=10).json()
         assert view["contact"]["name"] == "Meldpunt Middelburg"
 
-        log = meldpunt({**hub_env, "MELDPUNT_REGION": str(path)}, "liaison", "deliveries", WALCHEREN)
+        log = cli({**hub_env, "MELDPUNT_REGION": str(path)}, "liaison", "deliveries", WALCHEREN)
         assert log.returncode == 0 and str(delivered[0]["delivery_id"]) in log.stdout and "delivered" in log.stdout
-        replay = meldpunt({**hub_env, "MELDPUNT_REGION": str(path)}, "liaison", "replay",
+        replay = cli({**hub_env, "MELDPUNT_REGION": str(path)}, "liaison", "replay",
                           str(delivered[0]["delivery_id"]))
         assert replay.returncode == 0, replay.stderr
         wait_for(lambda: len(FlakyReceiver.requests_seen) == 4, what="replayed delivery")

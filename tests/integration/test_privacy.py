@@ -14,7 +14,7 @@ import requests
 from services.intake import store as intake_store
 from shared.db.migrate import migrate_region
 from shared.personal_data import rotate, values_not_on
-from tests.support import case_store_uow, incident, incident_body, meldpunt, query, wait_for
+from tests.support import case_store_uow, cli, incident, incident_body, query, wait_for
 
 MIDDELBURG, VLISSINGEN = "GM0687", "GM0718"
 
@@ -245,12 +245,12 @@ def test_rotation_while_the_hub_serves_reads_and_writes(hub, hub_env):
         assert incident(hub.settings, code, case_id)["description"]
 
     # the operators' command does the same, and says what it did
-    done = meldpunt(hub_env, "keys", "rotate", code, "--batch", "50")
+    done = cli(hub_env, "keys", "rotate", code, "--batch", "50")
     assert done.returncode == 0, done.stderr
     assert f"retired v{result['version']}" in done.stdout
-    status = meldpunt(hub_env, "keys", "status")
+    status = cli(hub_env, "keys", "status")
     assert f"{code}  values not on v{result['version'] + 1}: 0" in status.stdout, status.stdout
-    audit = meldpunt(hub_env, "audit", code)
+    audit = cli(hub_env, "audit", code)
     assert "rotate data key" in audit.stdout
 
 
@@ -274,7 +274,7 @@ def test_reads_and_changes_of_personal_data_are_audited(hub, hub_env):
     assert ("read", "incident") in done
     assert all(e["actor"] for e in entries)
 
-    shown = meldpunt(hub_env, "audit", MIDDELBURG, "--case", str(case["case_id"]))
+    shown = cli(hub_env, "audit", MIDDELBURG, "--case", str(case["case_id"]))
     assert shown.returncode == 0, shown.stderr
     assert "update police referral" in shown.stdout and "read incident details" in shown.stdout
     assert CANARIES["police_reason"] not in shown.stdout  # the log says what was touched, not its content
@@ -312,7 +312,7 @@ def test_erasure_of_one_case_keeps_the_statistics(hub, hub_env):
     query(hub.case_store(MIDDELBURG), "INSERT INTO triage.repeat_checks (event_id, case_id, linked, priority) "
                                       "VALUES (%s, %s, 1, 0)", (str(uuid.uuid4()), case_id))
 
-    erased = meldpunt(hub_env, "erase", MIDDELBURG, "--case", str(case_id),
+    erased = cli(hub_env, "erase", MIDDELBURG, "--case", str(case_id),
                       "--reason", "verzoek betrokkene art. 17 AVG")
     assert erased.returncode == 0, erased.stderr
     assert "erased" in erased.stdout
@@ -333,12 +333,12 @@ def test_erasure_of_one_case_keeps_the_statistics(hub, hub_env):
     details = requests.get(hub.url("police_liaison", f"/api/v1/referrals/{case['referral_id']}/details"),
                            headers=auth(hub.key(MIDDELBURG, "police_liaison")), timeout=10).json()
     assert details["erased"] is True and details["description"] is None
-    audit = meldpunt(hub_env, "audit", MIDDELBURG, "--case", str(case_id)).stdout
+    audit = cli(hub_env, "audit", MIDDELBURG, "--case", str(case_id)).stdout
     assert "erase personal data of the case (verzoek betrokkene art. 17 AVG)" in audit
 
-    again = meldpunt(hub_env, "erase", MIDDELBURG, "--case", str(case_id), "--reason", "nogmaals")
+    again = cli(hub_env, "erase", MIDDELBURG, "--case", str(case_id), "--reason", "nogmaals")
     assert again.returncode == 0 and "already erased" in again.stdout
-    unknown = meldpunt(hub_env, "erase", MIDDELBURG, "--case", str(uuid.uuid4()), "--reason", "x")
+    unknown = cli(hub_env, "erase", MIDDELBURG, "--case", str(uuid.uuid4()), "--reason", "x")
     assert unknown.returncode == 2 and "has no case" in unknown.stderr
 
 
@@ -363,7 +363,7 @@ def test_retention_erases_closed_cases_past_their_period_only(hub, hub_env):
     query(store, "UPDATE intake.incidents SET received_at = %s WHERE case_id = %s", (long_ago, open_case))
     before = summary(hub, hub.key(code, "staff"))
 
-    run = meldpunt(hub_env, "retention", "run", code)
+    run = cli(hub_env, "retention", "run", code)
     assert run.returncode == 0, run.stderr
     assert f"{code}: erased the personal data of 1 case(s) closed more than 5 year(s) ago" in run.stdout
 
@@ -371,10 +371,10 @@ def test_retention_erases_closed_cases_past_their_period_only(hub, hub_env):
     assert incident(hub.settings, code, recent)["description"] == "Retentie 1."
     assert incident(hub.settings, code, open_case)["description"] == "Retentie 2."
     assert summary(hub, hub.key(code, "staff")) == before
-    audit = meldpunt(hub_env, "audit", code, "--case", str(old)).stdout
+    audit = cli(hub_env, "audit", code, "--case", str(old)).stdout
     assert "erase personal data of the case (retention: 5 years after closure)" in audit
     # a second run finds nothing more to do
-    assert "erased the personal data of 0 case(s)" in meldpunt(hub_env, "retention", "run", code).stdout
+    assert "erased the personal data of 0 case(s)" in cli(hub_env, "retention", "run", code).stdout
 
 
 def test_the_commands_refuse_bad_input_with_one_line(hub_env):
@@ -386,6 +386,6 @@ def test_the_commands_refuse_bad_input_with_one_line(hub_env):
             (hub_env, ("erase", MIDDELBURG, "--case", str(uuid.uuid4()), "--reason", " "), "--reason must not be"),
             (hub_env, ("erase", MIDDELBURG, "--case", str(uuid.uuid4())), "--reason"),
             (hub_env, ("retention", "run", "GM9999"), "is not a municipality")):
-        result = meldpunt(env, *args)
+        result = cli(env, *args)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], (args, result.stderr)

@@ -17,7 +17,7 @@ from shared.messaging.topology import (DELIVERY_LIMIT, UnitQueueLimits, dead_let
                                        liaison_queue_name, liaison_parked_queue_name, per_queue_retry_queue_name, quorum,
                                        retry_exchange, retry_queue_name)
 from shared.names import SERVICES
-from tests.support import meldpunt, wait_for
+from tests.support import cli, wait_for
 
 
 def old_classic_topology(amqp_uri: str, retry_steps: int) -> list:
@@ -103,7 +103,7 @@ def test_declare_migrates_classic_queues_without_losing_a_message(settings, hub_
     publish(settings.amqp_uri, Exchange("statistics.retry", type="direct"), "statistics.dlq", [parked])
     assert queue_type(settings, triage_queue) == "classic"
 
-    result = meldpunt(hub_env, "declare")
+    result = cli(hub_env, "declare")
     assert result.returncode == 0, result.stderr
     assert "waiting message(s) kept" in result.stdout
 
@@ -126,7 +126,7 @@ def test_declare_migrates_classic_queues_without_losing_a_message(settings, hub_
     # the new queues are bound: a new event reaches triage's queue; a second declare changes nothing
     publish(settings.amqp_uri, Exchange("intake.events", type="topic"), "incident_reported",
             [{"event_id": "after"}])
-    again = meldpunt(hub_env, "declare")
+    again = cli(hub_env, "declare")
     assert again.returncode == 0 and "kept" not in again.stdout, again.stdout
     assert len(bodies(settings.amqp_uri, triage_queue)) == len(waiting) + 2
 
@@ -151,7 +151,7 @@ def test_declare_replaces_the_retry_queues_per_consumer_queue_and_retries_what_w
         publish(settings.amqp_uri, Exchange("triage.retry", type="direct"), per_queue_retry_queue_name(triage_queue, step),
                 [body], expiration=600_000, headers={"x-meldpunt-attempt": step})
 
-    result = meldpunt(hub_env, "declare")
+    result = cli(hub_env, "declare")
     assert result.returncode == 0, result.stderr
     assert "2 waiting retry message(s) moved into their queues" in result.stdout, result.stdout
     assert sorted(m["body"]["event_id"] for m in bodies(settings.amqp_uri, triage_queue)) == \
@@ -159,7 +159,7 @@ def test_declare_replaces_the_retry_queues_per_consumer_queue_and_retries_what_w
     assert not [sub.queue_name for sub in subs for step in (1, 2)
                 if exists(settings.amqp_uri, per_queue_retry_queue_name(sub.queue_name, step))]
     assert queue_type(settings, retry_queue_name("triage", 2)) == "quorum"
-    again = meldpunt(hub_env, "declare")
+    again = cli(hub_env, "declare")
     assert again.returncode == 0 and "older release's retry queues" not in again.stdout, again.stdout
 
 
@@ -168,7 +168,7 @@ def test_declare_refuses_to_migrate_a_queue_a_consumer_reads(settings, hub_env):
     with Connection(settings.amqp_uri) as conn:
         channel = conn.channel()
         channel.basic_consume("evt-intake-incident_reported--triage.on_incident_reported", callback=lambda m: None)
-        result = meldpunt(hub_env, "declare")
+        result = cli(hub_env, "declare")
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
         "meldpunt: queue evt-intake-incident_reported--triage.on_incident_reported must change its definition but has 1 "
@@ -189,7 +189,7 @@ def test_a_migration_stopped_half_way_is_finished_by_the_next_declare(settings, 
         producer.publish(name, exchange="", routing_key=migration.JOURNAL, delivery_mode=2)
         for body in kept:
             producer.publish(body, exchange="", routing_key=migration.HOLDING.format(name), delivery_mode=2)
-    result = meldpunt(hub_env, "declare")
+    result = cli(hub_env, "declare")
     assert result.returncode == 0, result.stderr
     assert sorted(m["body"]["event_id"] for m in bodies(settings.amqp_uri, name)) == sorted(
         b["event_id"] for b in kept)

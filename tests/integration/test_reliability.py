@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from shared.events import dump_event, new_event
 from shared.messaging.dlq import DeadLetters
-from tests.support import incident_body, meldpunt, publish_raw, query, wait_for
+from tests.support import cli, incident_body, publish_raw, query, wait_for
 
 
 def handled(service, event_type):
@@ -109,14 +109,14 @@ def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_b
         assert "results" in letter.error and letter.queue == "evt-intake-incident_reported--triage.on_incident_reported"
         assert dead.list("statistics") == []  # other consumers of the same event were not affected
 
-        listed = meldpunt(hub_env, "dlq", "list", "triage")
+        listed = cli(hub_env, "dlq", "list", "triage")
         assert listed.returncode == 0 and letter.message_id in listed.stdout
-        shown = meldpunt(hub_env, "dlq", "show", "triage", letter.message_id)
+        shown = cli(hub_env, "dlq", "show", "triage", letter.message_id)
         assert shown.returncode == 0 and json.loads(shown.stdout)["attempts"] == letter.attempts
     finally:
         query(broken_dsn, "ALTER TABLE triage.results_out_of_order RENAME TO results")
 
-    replayed = meldpunt(hub_env, "dlq", "replay", "triage", letter.message_id)
+    replayed = cli(hub_env, "dlq", "replay", "triage", letter.message_id)
     assert replayed.returncode == 0, replayed.stderr
     assert "replayed 1 message" in replayed.stdout
     # aftercare and police liaison answer independently: wait for both, then check each
@@ -129,7 +129,7 @@ def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_b
     left = dead.list("triage")
     assert all(copy.message_id == letter.message_id for copy in left), left
     if left:
-        assert meldpunt(hub_env, "dlq", "replay", "triage", letter.message_id).returncode == 0
+        assert cli(hub_env, "dlq", "replay", "triage", letter.message_id).returncode == 0
         wait_for(lambda: not dead.list("triage"), what="the copy handled")
         assert len(query(broken_dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (poisoned,))) == 1
 
@@ -151,7 +151,7 @@ def test_malformed_messages_are_parked_at_once_and_the_hub_keeps_working(hub, hu
         assert sorted(d.message_id for d in letters) == ["not-json", "smuggled-free-text"]
         assert all(d.attempts == 1 for d in letters)  # contract breaches are not retried
 
-    purged = meldpunt(hub_env, "dlq", "purge", "statistics", "--all")
+    purged = cli(hub_env, "dlq", "purge", "statistics", "--all")
     assert purged.returncode == 0 and "purged 2" in purged.stdout
     assert dead.list("statistics") == []
     assert len(dead.list("triage")) == 2

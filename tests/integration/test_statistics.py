@@ -14,7 +14,7 @@ from services.statistics.domain import day
 from services.statistics.figures import period_containing
 from shared.clock import Clock
 from tests import support
-from tests.support import incident_body, meldpunt, query, wait_for
+from tests.support import cli, incident_body, query, wait_for
 
 
 @pytest.fixture
@@ -221,7 +221,7 @@ def test_rebuild_from_the_case_stores_gives_the_same_figures(hub, hub_env, scena
     before, facts_before = all_figures(), read_model(hub)
     daily_before = query(hub.region.statistics_dsn, "SELECT * FROM statistics.daily_counts ORDER BY 1, 2, 3, 4")
 
-    result = meldpunt(hub_env, "stats", "rebuild")
+    result = cli(hub_env, "stats", "rebuild")
 
     assert result.returncode == 0, result.stderr
     assert "9 incidents" in result.stdout

@@ -223,7 +223,7 @@ def test_repeat_perpetrator_across_municipalities_without_sharing_personal_data(
 def test_the_repeat_index_follows_an_erasure(hub, hub_env):
     """An erased case's perpetrator hashes leave the region's index with it (`meldpunt erase`), so the
     next report naming the perpetrator finds no repeat elsewhere."""
-    from tests.support import meldpunt
+    from tests.support import cli
 
     a, b = hub.region.codes[2], hub.region.codes[3]
     index = hub.region.options["triage"]["index_dsn"]
@@ -236,7 +236,7 @@ def test_the_repeat_index_follows_an_erasure(hub, hub_env):
                        (a,))[0]["n"]
     assert known_in_a >= 1
 
-    erased = meldpunt(hub_env, "erase", a, "--case", str(in_a), "--reason", "verzoek betrokkene")
+    erased = cli(hub_env, "erase", a, "--case", str(in_a), "--reason", "verzoek betrokkene")
     assert erased.returncode == 0, erased.stderr
     assert query(index, "SELECT count(*) AS n FROM triage_index.perpetrator_keys WHERE municipality = %s",
                  (a,))[0]["n"] == known_in_a - 1
@@ -281,7 +281,7 @@ def test_the_decision_goes_out_while_another_municipality_cannot_answer(hub_env,
     from kombu import Connection
 
     from hub.registry import load_settings
-    from tests.support import Hub, drop_databases, meldpunt
+    from tests.support import Hub, cli, drop_databases
 
     late = f"mh_late_{uuid.uuid4().hex[:8]}"
     region = yaml.safe_load(region_file.read_text())
@@ -318,8 +318,8 @@ def test_the_decision_goes_out_while_another_municipality_cannot_answer(hub_env,
             assert query(hub.case_store(code), "SELECT linked FROM triage.repeat_checks WHERE case_id = %s",
                          (case_id,)) == [{"linked": 0}]
 
-        assert meldpunt(env, "migrate").returncode == 0  # the store is there now
-        replayed = meldpunt(env, "dlq", "replay", "triage", "--all")
+        assert cli(env, "migrate").returncode == 0  # the store is there now
+        replayed = cli(env, "dlq", "replay", "triage", "--all")
         assert replayed.returncode == 0, replayed.stderr
 
         repeat = wait_for(lambda: perpetrator_repeats(b, in_b), what="b's repeat")

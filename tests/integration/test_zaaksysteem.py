@@ -119,7 +119,7 @@ def test_a_cases_life_is_a_zaak_with_its_statuses_and_resultaat(zaken_api, opene
                                                          "afsluiten": "delivered"}
         assert uow.disclosed(case_id) == []  # no field beyond the reference allowed: nothing disclosed
     assert handlers.deliver_due(opener, CODE, options, T0 + timedelta(days=11)) == {"delivered": 0, "failed": 0}
-    shown = support.meldpunt(_region_env(case_store, tmp_path), "zaaksysteem", "deliveries", CODE, "--case", str(case_id))
+    shown = support.cli(_region_env(case_store, tmp_path), "zaaksysteem", "deliveries", CODE, "--case", str(case_id))
     assert shown.returncode == 0, shown.stderr
     assert [line.split()[3:5] for line in shown.stdout.splitlines()] == [
         ["aanmaken", "delivered"], ["afsluiten", "delivered"], ["beoordeeld", "delivered"]]
