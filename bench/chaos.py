@@ -12,7 +12,7 @@ beside other work. The faster checks run in `make test` (tests/e2e/test_faults.p
 tests/integration/test_reliability.py).
 
 `--cluster` runs the hub on a three-node RabbitMQ cluster of its own instead (tests/engines.py:
-private nodes with their own names, ports and folders, clustered as they boot; the machine's
+private nodes with their own names, ports and folders, joined with `join_cluster`; the machine's
 RabbitMQ is not touched), its services given every node's address, and loses each node in turn
 under load (`cluster_node_loss`: `rabbitmqctl stop_app`, then kill -9 of the node's VM, then the
 node starts again and rejoins), besides the faults that touch no system service. Each loss prints

@@ -89,7 +89,8 @@ def node_loss_under_load(settings, cluster, victim, stopped: float = 2.0, down: 
         more_accepted("before the fault")
         at_fault = allow_more()
         started = time.monotonic()
-        victim.stop_app()  # its clients are disconnected; its queue replicas stop
+        victim.stop_app(give_up_after=60)  # its clients are disconnected; its queue replicas stop (or, on a
+        # starved machine, it has not returned in a minute: the kill below loses the node all the same)
         time.sleep(stopped)
         victim.kill()       # and then the VM goes, as a crashed machine would
         time.sleep(down)

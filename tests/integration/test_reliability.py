@@ -96,18 +96,25 @@ def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_b
     broken, healthy = hub.region.codes[2], hub.region.codes[3]
     broken_dsn = hub.case_store(broken)
     dead = DeadLetters(hub.settings.amqp_uri)
+    poisoned = None
+
+    def own(letters):
+        return [letter for letter in letters if letter.case_id == poisoned]
+
     query(broken_dsn, "ALTER TABLE triage.results RENAME TO results_out_of_order")
     try:
         poisoned = hub.report(hub.key(broken)).json()["case_id"]
         fine = hub.report(hub.key(healthy)).json()["case_id"]
         wait_for(lambda: (f := hub.facts(healthy, uuid.UUID(fine))) and f["aftercare_planned"], what="healthy path")
-        letters = wait_for(lambda: dead.list("triage"), what="the poison message in triage.dlq")
+        # its own case's letters only: an earlier test's event of this municipality, published again by the
+        # outbox's sweep in this test (at least once), meets the renamed table as well and is parked beside it
+        letters = wait_for(lambda: own(dead.list("triage")), what="the poison message in triage.dlq")
         assert len(letters) == 1
         letter = letters[0]
         assert letter.attempts == 1 + len(hub.settings.retry_delays)
         assert letter.case_id == poisoned and letter.event_type == "incident_reported"
         assert "results" in letter.error and letter.queue == "evt-intake-incident_reported--triage.on_incident_reported"
-        assert dead.list("statistics") == []  # other consumers of the same event were not affected
+        assert own(dead.list("statistics")) == []  # other consumers of the same event were not affected
 
         listed = cli(hub_env, "dlq", "list", "triage")
         assert listed.returncode == 0 and letter.message_id in listed.stdout
@@ -126,11 +133,11 @@ def test_poison_event_is_parked_after_retries_others_flow_and_replay_brings_it_b
     assert len(query(broken_dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (poisoned,))) == 1
     # at least once: a second copy of the event (the outbox's sweep published it again before the relay marked
     # it) may be parked after the first was listed; it is the same message, and replaying it changes nothing
-    left = dead.list("triage")
+    left = own(dead.list("triage"))
     assert all(copy.message_id == letter.message_id for copy in left), left
     if left:
         assert cli(hub_env, "dlq", "replay", "triage", letter.message_id).returncode == 0
-        wait_for(lambda: not dead.list("triage"), what="the copy handled")
+        wait_for(lambda: not own(dead.list("triage")), what="the copy handled")
         assert len(query(broken_dsn, "SELECT 1 FROM triage.results WHERE case_id = %s", (poisoned,))) == 1
 
 
