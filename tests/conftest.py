@@ -17,42 +17,6 @@ from tests import support  # noqa: E402
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_timeout_set_timer(item, settings):
-    """A test over its time fails alone, and the run goes on.
-
-    pytest-timeout's signal method refuses to run under eventlet (its patched threading says the
-    main thread is not the main thread) and falls back to the thread method, which ends the whole
-    run with os._exit at the first slow test: a busy machine then lost every later test's result.
-    An eventlet.Timeout raises in the test's own greenlet the next time it waits, and every wait
-    here is green. A real OS thread stays as the last resort for a test that blocks the process
-    outright (a C call that never yields): it dumps the stacks and ends the run, as before."""
-    import os
-    import sys
-    import traceback
-
-    seconds = settings.timeout
-    green = eventlet.Timeout(seconds, pytest.fail.Exception(f"Timeout: the test took more than {seconds:g} s"))
-
-    def stuck():
-        sys.stderr.write(f"\n{item.nodeid} still blocked {seconds:g} s after its timeout; stacks:\n")
-        for frame in sys._current_frames().values():
-            sys.stderr.write("".join(traceback.format_stack(frame)) + "\n")
-        sys.stderr.flush()
-        os._exit(1)
-
-    last_resort = eventlet.patcher.original("threading").Timer(2 * seconds, stuck)
-    last_resort.daemon = True
-    last_resort.start()
-
-    def cancel():
-        green.cancel()
-        last_resort.cancel()
-
-    item.cancel_timeout = cancel
-    return True
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_timeout_cancel_timer(item):
     cancel = getattr(item, "cancel_timeout", None)
     if cancel is not None:
