@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-import functools
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -206,7 +205,7 @@ class Rules:
             analysis.memo[key] = found
         return found
 
-    @functools.cached_property
+    @cached_property
     def _by_anchor(self) -> tuple[dict, frozenset]:
         """Start word -> the sources of the patterns that can start with it; and the sources that can
         start anywhere (a start word with *)."""

@@ -102,9 +102,9 @@ class UnitOfWork:
             if self.published:  # rows the relay published earlier, marked in this statement (issue 25)
                 ctes.append(cur.mogrify("published AS (UPDATE hub.outbox SET published_at = now() "
                                         "WHERE id = ANY(%s) AND published_at IS NULL)", (self.published,)).decode())
-            audit = f"WITH {', '.join(ctes)} " if ctes else ""
+            riding = f"WITH {', '.join(ctes)} " if ctes else ""  # audit rows and marks ride on the insert
             rows = psycopg2.extras.execute_values(
-                cur, audit.replace("%", "%%") + "INSERT INTO hub.outbox (service, event_id, event_type, priority, "
+                cur, riding.replace("%", "%%") + "INSERT INTO hub.outbox (service, event_id, event_type, priority, "
                 "envelope) VALUES %s RETURNING id, event_id",
                 [(self.service, event.event_id, event.event_type, priority, json.dumps(envelope))
                  for event, envelope, priority in unwritten], page_size=len(unwritten), fetch=True)
