@@ -66,17 +66,24 @@ def field_names(data: dict, prefix: str = "") -> list[str]:
     return sorted(names)
 
 
-def record(uow, disclosure: Disclosure, service: str | None = None, at=None) -> int:
-    """Write the row in `uow` (it commits with what is sent); its id."""
-    return uow.fetchone(
-        "INSERT INTO hub.disclosures (case_id, at, service, channel, recipient_kind, recipient, fields, legal_basis, "
-        "consent_version, actor, purpose, status, event_id, delivery_id, delivered_at) "
-        "VALUES (%s, COALESCE(%s, now()), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        "CASE WHEN %s = 'delivered' THEN COALESCE(%s, now()) END) RETURNING id",
-        (disclosure.case_id, at, service or uow.service, disclosure.channel, disclosure.recipient_kind,
-         disclosure.recipient, sorted(disclosure.fields), disclosure.legal_basis, disclosure.consent_version,
-         disclosure.actor, disclosure.purpose, disclosure.status, disclosure.event_id, disclosure.delivery_id,
-         disclosure.status, at))["id"]
+_INSERT = (
+    "INSERT INTO hub.disclosures (case_id, at, service, channel, recipient_kind, recipient, fields, legal_basis, "
+    "consent_version, actor, purpose, status, event_id, delivery_id, delivered_at) "
+    "VALUES (%s, COALESCE(%s, now()), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    "CASE WHEN %s = 'delivered' THEN COALESCE(%s, now()) END)")
+
+
+def record(uow, disclosure: Disclosure, service: str | None = None, at=None, later: bool = False) -> int | None:
+    """Write the row in `uow` (it commits with what is sent); its id. `later`: with the unit of work's next
+    statement (`UnitOfWork.execute_later`: with its outbox rows, a round trip fewer), and no id."""
+    params = (disclosure.case_id, at, service or uow.service, disclosure.channel, disclosure.recipient_kind,
+              disclosure.recipient, sorted(disclosure.fields), disclosure.legal_basis, disclosure.consent_version,
+              disclosure.actor, disclosure.purpose, disclosure.status, disclosure.event_id, disclosure.delivery_id,
+              disclosure.status, at)
+    if later:
+        uow.execute_later(_INSERT, params)
+        return None
+    return uow.fetchone(_INSERT + " RETURNING id", params)["id"]
 
 
 def delivery_result(uow, delivery_id, ok: bool, error: str | None, give_up: bool, at) -> None:

@@ -105,7 +105,7 @@ class FakeUnitOfWork:
         self.db.audit.append({"actor": actor, "action": action, "subject": subject, "case_id": case_id,
                               "reason": reason})
 
-    def disclose(self, disclosure, at=None) -> int:
+    def disclose(self, disclosure, at=None, later: bool = False) -> int:
         row = {**{k: getattr(disclosure, k) for k in disclosure.__dataclass_fields__ if k != "extra"},
                "id": len(self.db.disclosures) + 1, "at": at or self.clock(), "service": self.service,
                "fields": sorted(disclosure.fields)}

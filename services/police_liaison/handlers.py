@@ -167,9 +167,10 @@ def emit(uow, options: dict, event_type: str, case_id, payload: dict, unit: str,
     recorded = uow.record(event_type, case_id, payload, correlation_id=correlation_id,
                           priority=vocabulary.URGENCY_PRIORITY[urgency])
     names = tuple(disclosures.field_names(payload))
+    # with the event's outbox row, in the commit's one statement (issue 25)
     uow.disclose(disclosures.Disclosure(
         case_id, "amqp", "police_unit", unit, names, status="pending", event_id=recorded.event_id,
-        **POLICE_BASIS))
+        **POLICE_BASIS), later=True)
     if unit in options["webhooks"]:
         delivery_id = uuid.uuid4()
         if store.add_delivery(uow, delivery_id, recorded.event_id, unit, event_type, dump_event(recorded)):

@@ -42,6 +42,7 @@ class UnitOfWork:
         self.wakes: list[tuple[str, object]] = []  # (periodic task, when) told after the commit
         self.recorded: list[Event] = []  # every event recorded here (signals offers them to partner subscribers)
         self.published: list[int] = []  # outbox rows the relay published, marked by `flush` (Stores)
+        self._later: list[tuple[str, tuple]] = []  # writes made just before the next statement (`execute_later`)
 
     def wake(self, task: str, at) -> None:
         """This transaction writes work for a periodic task that falls due at `at`: once it commits,
@@ -50,7 +51,24 @@ class UnitOfWork:
             self.wakes.append((task, at))
 
     def cursor(self):
+        if self._later:  # what was written later is written before anything else reads or writes
+            self._write_later()
         return self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+
+    def execute_later(self, query: str, params=()) -> None:
+        """A write whose outcome nobody reads (no RETURNING, no row count), made just before this unit of
+        work's next statement: in the one statement of `flush` when that comes next (a CTE, issue 25: a
+        round trip fewer), else on its own before the statement that does. Every statement of the
+        transaction sees it as if it had been executed here; a failure shows at that next statement."""
+        self._later.append((query, params))
+        if not self._deferred:
+            self._write_later()
+
+    def _write_later(self) -> None:
+        later, self._later = self._later, []
+        with self.conn.cursor() as cur:
+            for query, params in later:
+                cur.execute(query, params)
 
     def execute(self, query, params=None):
         cur = self.cursor()
@@ -81,28 +99,33 @@ class UnitOfWork:
         return event
 
     def flush(self) -> None:
-        """Write the events recorded so far to the outbox and the audit entries to the audit log, in one
-        statement (issue 25: the two were a round trip each)."""
+        """Write the events recorded so far to the outbox, the audit entries to the audit log and what waits
+        to be written later (`execute_later`), in one statement (issue 25: a round trip each)."""
         audits, self._unwritten_audit = self._unwritten_audit, []
-        if not self._unwritten:
+        later, self._later = self._later, []
+        if not self._unwritten and not later:
             if audits:
-                with self.cursor() as cur:
+                with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
                     psycopg2.extras.execute_values(
                         cur, "INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) VALUES %s",
                         audits, page_size=len(audits))
             return
         unwritten, self._unwritten = self._unwritten, []
-        with self.cursor() as cur:
-            ctes = []
+        with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            ctes = [cur.mogrify(f"later{n} AS ({query})", params).decode() for n, (query, params) in enumerate(later)]
             if audits:
                 ctes.append(cur.mogrify(
                     "audit AS (INSERT INTO hub.audit_log (actor, action, case_id, subject, reason) VALUES {})".format(
                         ", ".join(["(%s, %s, %s, %s, %s)"] * len(audits))),
                     [value for row in audits for value in row]).decode())
+            if not unwritten:  # nothing for the outbox: the writes alone
+                cur.execute(f"WITH {', '.join(ctes)} SELECT 1")  # no parameters: nothing is formatted again
+                return
             if self.published:  # rows the relay published earlier, marked in this statement (issue 25)
                 ctes.append(cur.mogrify("published AS (UPDATE hub.outbox SET published_at = now() "
                                         "WHERE id = ANY(%s) AND published_at IS NULL)", (self.published,)).decode())
-            riding = f"WITH {', '.join(ctes)} " if ctes else ""  # audit rows and marks ride on the insert
+            # the writes, audit rows and marks ride on the insert
+            riding = f"WITH {', '.join(ctes)} " if ctes else ""
             rows = psycopg2.extras.execute_values(
                 cur, riding.replace("%", "%%") + "INSERT INTO hub.outbox (service, event_id, event_type, priority, "
                 "envelope) VALUES %s RETURNING id, event_id",
@@ -183,12 +206,13 @@ class UnitOfWork:
             self.flush()
 
     # ---------------------------------------------------- disclosure ledger
-    def disclose(self, disclosure, at=None) -> int:
+    def disclose(self, disclosure, at=None, later: bool = False) -> int | None:
         """One row in the disclosure ledger (shared/disclosures.py): personal data of a case left, or is
-        handed over to leave, in this transaction."""
+        handed over to leave, in this transaction; its id. `later`: written with the next statement (with the
+        outbox rows of the event it discloses: `execute_later`), no id."""
         from shared import disclosures
 
-        return disclosures.record(self, disclosure, at=at)
+        return disclosures.record(self, disclosure, at=at, later=later)
 
     def disclosed(self, case_id) -> list[dict]:
         """The case's disclosure ledger, each row with its status now."""

@@ -182,6 +182,9 @@ class FakeUow:
         self.log.append((query.split()[0], params))
         return self
 
+    def execute_later(self, query, params=()):  # the real one writes with the next statement
+        self.execute(query, params)
+
     def close(self):
         pass
 
