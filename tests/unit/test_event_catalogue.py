@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,21 @@ def test_new_event_validates_before_anything_leaves():
         new_event("incident_triaged", "GM0687", CASE_ID, PAYLOADS["incident_triaged"](urgency="spoed"))
 
     assert "urgency" in caught.value.messages
+
+
+@pytest.mark.parametrize("field, kwargs", [
+    ("municipality", {"municipality": "Middelburg"}),
+    ("case_id", {"case_id": "not-a-case"}),
+    ("correlation_id", {"correlation_id": "not-a-correlation"}),
+    ("occurred_at", {"occurred_at": datetime(2026, 11, 20, 14, 5)}),  # naive: no time zone
+])
+def test_new_event_checks_what_the_caller_gives_for_the_envelope(field, kwargs):
+    arguments = {"municipality": "GM0687", "case_id": CASE_ID, **kwargs}
+    with pytest.raises(InvalidEvent) as caught:
+        new_event("incident_triaged", arguments.pop("municipality"), arguments.pop("case_id"),
+                  PAYLOADS["incident_triaged"](), **arguments)
+
+    assert field in caught.value.messages
 
 
 def test_new_event_never_puts_undeclared_keys_on_the_wire():
