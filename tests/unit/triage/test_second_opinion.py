@@ -132,3 +132,33 @@ def test_training_is_deterministic_and_makes_the_shipped_file(tmp_path):
     out = tmp_path / "model.json"
     train_model.write(train_model.train(train_model.development()), out)
     assert out.read_text(encoding="utf-8") == open(default_rules().model_file, encoding="utf-8").read()
+
+
+def test_cross_hand_trains_without_each_file_and_scores_it(tmp_path, monkeypatch):
+    """`train_model --cross-hand`: for each development file a model trained on the others reads it; the
+    pooled figures count every report once."""
+    train_model = pytest.importorskip("services.triage.train_model")
+    from services.triage import evaluation
+    report = {"source": "balie", "channel": "balie", "location_type": "balie", "target_role": "ambtenaar",
+              "reported_categories": [], "anonymous": False,
+              "consent": {"contact": False, "police_referral": True, "inform_manager": False, "employer_reports": False},
+              "expected": {"categories": ["verbale_agressie"], "urgency": "normaal", "decisions": ["police_referral"],
+                           "crime_against_person": True}}
+    import yaml
+    for name, prefix in (("a", "D"), ("b", "E")):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump([{**report, "id": f"{prefix}00{i}", "text": f"Hij schold me uit, {name} {i}."}
+                                        for i in (1, 2)]))
+        monkeypatch.setitem(evaluation.PARTS, name, path)
+    trained_on = []
+
+    def trainer(items):
+        trained_on.append(sorted(it["id"] for it in items))
+        return {"format": m.FORMAT, "version": "toy", "labels": ["bedreiging", m.ACUTE], "features": ["w:kaas"],
+                "idf": [1.0], "coef": [{}, {}], "intercept": [-3.0, -3.0],
+                "thresholds": {"add_category": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.9}}
+    folds, pooled = train_model.cross_hand(default_rules(), ("a", "b"), trainer)
+    assert trained_on == [["E001", "E002"], ["D001", "D002"]]
+    assert [(name, f.reports) for name, f in folds] == [("a", 2), ("b", 2)]
+    assert pooled.reports == 4 and pooled.recall() == 1.0 and pooled.referral_rate == 1.0
+    assert "cross-hand, pooled" in train_model.cross_hand_report(folds, pooled)
