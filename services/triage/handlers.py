@@ -14,7 +14,8 @@ from shared.errors import Invalid, NotFound
 from services.triage import domain, identity, repeat_index, store
 
 
-def triage(event, case_store, codes, rules, secret, *, index=None, store=store, views=case_views) -> None:
+def triage(event, case_store, codes, rules, secret, *, index=None, store=store, views=case_views,
+           each=None) -> None:
     """incident_reported or incident_updated: decide in one transaction and let the decision go out;
     only then ask the region about a perpetrator new to the case, and settle that repeat in a second
     transaction. The referral never waits for the region, nor for a store that does not answer: that
@@ -23,7 +24,8 @@ def triage(event, case_store, codes, rules, secret, *, index=None, store=store, 
     `case_store(code)` opens a unit of work on a municipality's case store; `codes` are the region's.
     `index()` opens one on the region's index of keyed hashes (repeat_index.py): one query there
     instead of one per other store; without it (a region file without `triage.index_dsn`) every
-    other store is asked."""
+    other store is asked. `each(work, codes)`: how the other stores are told (`link_elsewhere`); the
+    service tells them side by side."""
     with case_store(event.municipality) as uow:
         asks = decide(event, uow, rules, secret, store=store, views=views)
     if not asks:
@@ -34,7 +36,7 @@ def triage(event, case_store, codes, rules, secret, *, index=None, store=store, 
         with index() as iuow:
             elsewhere = repeat_index.note_and_ask(iuow, event.municipality, asks,
                                                   f"{event.event_type} {event.event_id}")
-    links = link_elsewhere(event, asks, elsewhere, case_store, store=store, audit=index is not None)
+    links = link_elsewhere(event, asks, elsewhere, case_store, store=store, audit=index is not None, each=each)
     with case_store(event.municipality) as uow:
         # a municipality the index names but whose store no longer has a case with the perpetrator
         # (a re-triage or an erasure the index has not followed yet) is no repeat
@@ -104,20 +106,24 @@ def known_elsewhere(municipality: str, hashes, codes, case_store, *, store=store
     return known
 
 
-def link_elsewhere(event, hashes, elsewhere: list[str], case_store, *, store=store, audit: bool = False) -> dict:
+def link_elsewhere(event, hashes, elsewhere: list[str], case_store, *, store=store, audit: bool = False,
+                   each=None) -> dict:
     """Tell each other municipality that knows the perpetrator about the repeat, about its own latest
     case with them (`repeat_linked`, side `earlier_case`), once however often this event comes: the link
     id follows from the event and the municipality. Returns {code: link id} for this case's side.
     `audit`: the question reached these stores through the region's index, not `known_elsewhere`, so
-    each audits it here (issue 21, item 14), once per link."""
-    links = {}
-    for code in elsewhere:
+    each audits it here (issue 21, item 14), once per link.
+
+    Each store's link is a transaction of its own, independent of the others' (the ids make each once), so
+    `each(work, codes)` may run them side by side (the service does: the check then waits for about the
+    slowest store, not their sum); it returns every work's result, or raises when one failed (the handler
+    is retried, and what was linked stays linked). Default: one after the other."""
+    def link(code):
         link_id = repeat_link_id(event.event_id, code)
         with case_store(code) as uow:
             theirs = store.latest_case_with_perpetrator(uow, hashes)
             if theirs is None:
-                continue
-            links[code] = link_id
+                return None
             if store.add_repeat_link(uow, link_id, theirs, event.municipality):
                 if audit:
                     uow.audit(repeat_index.LOOKUP_ACTOR, "lookup", f"perpetrator look-up by {event.municipality}",
@@ -125,7 +131,14 @@ def link_elsewhere(event, hashes, elsewhere: list[str], case_store, *, store=sto
                 uow.record("repeat_linked", theirs, {
                     "link_id": link_id, "kind": "perpetrator", "other_municipality": event.municipality,
                     "side": "earlier_case"}, correlation_id=event.correlation_id)
-    return links
+        return link_id
+
+    linked = (each or _one_after_the_other)(link, list(elsewhere))
+    return {code: link_id for code, link_id in zip(elsewhere, linked) if link_id is not None}
+
+
+def _one_after_the_other(work, items) -> list:
+    return [work(item) for item in items]
 
 
 def repeat_link_id(event_id, code: str) -> uuid.UUID:

@@ -2,8 +2,11 @@
 and let staff confirm or override (docs/triage.md)."""
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
+
+import eventlet
 
 from nameko.timer import timer
 from prometheus_client import Counter
@@ -35,6 +38,32 @@ def _repeat_index(region):
     """(label, dsn) of the region's index of perpetrator keyed hashes, or None (repeat_index.py)."""
     dsn = (region.options.get(TRIAGE) or {}).get("index_dsn")
     return (REPEAT_INDEX, dsn) if dsn else None
+
+
+# How many other municipalities' stores one repeat check tells at once: each link is a short transaction on
+# a store this process most likely holds no connection to (a new PostgreSQL connection costs a fork and
+# several milliseconds), so told one after the other the n-th report naming a perpetrator waited n-1 of them
+# (issue 25). A few at a time keep one check from taking the whole connection pool.
+LINKS_AT_ONCE = 4
+
+
+def side_by_side(work, items) -> list:
+    """`work(item)` for each item in green threads, at most LINKS_AT_ONCE at a time; the results in the
+    items' order once every one has ended, or the first failure raised once every one has ended."""
+    if len(items) < 2:
+        return [work(item) for item in items]
+    pool = eventlet.GreenPool(min(LINKS_AT_ONCE, len(items)))
+    # each in a copy of this worker's context: its log lines keep the incident's correlation id
+    threads = [pool.spawn(contextvars.copy_context().run, work, item) for item in items]
+    results, failure = [], None
+    for thread in threads:
+        try:
+            results.append(thread.wait())
+        except Exception as exc:  # the others still end (their transactions commit or roll back by themselves)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return results
 
 
 class TriageService(HubService):
@@ -74,7 +103,7 @@ class TriageService(HubService):
     def _triage(self, event):
         rules = self._options().get("rules") or default_rules()
         handlers.triage(event, self.storage.case_store, self.storage.region.codes, rules, self.region_secret,
-                        index=self._index())
+                        index=self._index(), each=side_by_side)
 
     def _index(self):
         return self.storage.own if self.storage.has_own else None
