@@ -70,6 +70,9 @@ def _encoded(body: dict, exchange) -> dict:
     """The message body for a route: the envelope, or on `police.cloudevents` the CloudEvent (structured)."""
     if getattr(exchange, "name", exchange) == police_cloudevents_exchange().name:
         return {"body": partner_events.amqp_body(body), "content_type": partner_events.CONTENT_TYPE}
+    written = getattr(body, "json", None)  # the JSON this process wrote to the outbox (UnitOfWork.flush)
+    if written is not None:  # published as it is: serialised once, not again per route (issue 25)
+        return {"body": written, "content_type": "application/json"}
     return {"body": body}
 
 

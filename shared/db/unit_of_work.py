@@ -21,6 +21,16 @@ from shared.events import Event, dump_event, new_event
 log = logging.getLogger(__name__)
 
 
+class WrittenEnvelope(dict):
+    """An envelope as a unit of work wrote it to the outbox, with that JSON (`json`, bytes): the relay publishes
+    those bytes (shared/outbox.py), so an event is serialised once on its way out (issue 25)."""
+    __slots__ = ("json",)
+
+    def __init__(self, envelope: dict, text: str):
+        super().__init__(envelope)
+        self.json = text.encode()
+
+
 class UnknownMunicipality(LookupError):
     """The code names no municipality of this region."""
 
@@ -126,13 +136,15 @@ class UnitOfWork:
                                         "WHERE id = ANY(%s) AND published_at IS NULL)", (self.published,)).decode())
             # the writes, audit rows and marks ride on the insert
             riding = f"WITH {', '.join(ctes)} " if ctes else ""
+            texts = [json.dumps(envelope) for _, envelope, _ in unwritten]
             rows = psycopg2.extras.execute_values(
                 cur, riding.replace("%", "%%") + "INSERT INTO hub.outbox (service, event_id, event_type, priority, "
                 "envelope) VALUES %s RETURNING id, event_id",
-                [(self.service, event.event_id, event.event_type, priority, json.dumps(envelope))
-                 for event, envelope, priority in unwritten], page_size=len(unwritten), fetch=True)
+                [(self.service, event.event_id, event.event_type, priority, text)
+                 for (event, _, priority), text in zip(unwritten, texts)], page_size=len(unwritten), fetch=True)
         ids = {str(row["event_id"]): row["id"] for row in rows}
-        self.outbox_rows += [(ids[str(event.event_id)], envelope, priority) for event, envelope, priority in unwritten]
+        self.outbox_rows += [(ids[str(event.event_id)], WrittenEnvelope(envelope, text), priority)
+                             for (event, envelope, priority), text in zip(unwritten, texts)]
 
     @property
     def writes_outbox(self) -> bool:

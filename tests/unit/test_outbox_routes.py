@@ -33,3 +33,32 @@ def test_acute_events_also_go_to_the_acute_lane():
     assert found == [("own", "referral_created"), ("own.acute", "referral_created"),
                      ("police.referrals", "zwb-walcheren.referral_created"),
                      ("police.cloudevents", "zwb-walcheren.referral_created")]
+
+
+def test_what_a_unit_of_work_wrote_is_published_as_written():
+    """An event is serialised once on its way out: the JSON of its outbox row is what every route but the
+    CloudEvent one carries; a row the sweep read back (a plain dict) is encoded by the publisher."""
+    import json
+
+    from shared.db.unit_of_work import WrittenEnvelope
+    from shared.outbox import EventPublisher
+
+    sent = []
+
+    class Capture:
+        def publish(self, messages):
+            sent.extend(messages)
+
+    publisher = EventPublisher.__new__(EventPublisher)
+    publisher.service, publisher.exchange, publisher.acute_exchange = "police_liaison", "own", "own.acute"
+    publisher.publisher = Capture()
+    envelope = body("referral_created")
+    text = json.dumps(envelope)
+    publisher([(1, WrittenEnvelope(envelope, text), 0), (2, envelope, 0)])
+
+    written = [m for m in sent if m.key == 1]
+    assert [m.body for m in written[:2]] == [text.encode()] * 2  # own exchange and police.referrals
+    assert all(m.content_type == "application/json" for m in written[:2])
+    assert written[2].routing_key.endswith("referral_created") and written[2].body != text.encode()  # CloudEvent
+    assert json.loads(written[0].body) == envelope
+    assert [m.body for m in sent if m.key == 2][0] == envelope  # the sweep's rows: encoded by the publisher
