@@ -274,6 +274,12 @@ How each figure is made:
   municipality it named), and how many found the perpetrator known elsewhere (all but the first
   should). `machine_cpu_idle_percent` is the whole machine's busy time: on a machine shared with
   other work it counts that work too; `service_cpu_idle_percent` is the hub's services alone.
+  `idle_cpu_percent_*` break the idle figure down by process (bench/idle_cpu.py, /proc/<pid>/stat
+  over the same window): the services; PostgreSQL's background processes (checkpointer, writers,
+  autovacuum launcher, postmaster), the backends of the hub's databases, its children that exited
+  within the window (autovacuum workers, which live too briefly to be sampled) and its other backends;
+  the RabbitMQ node. The server and the broker serve whatever else runs on them too; the bench
+  prints the full breakdown (with the busiest other processes) on a `# idle` line.
 - `hub_statements_per_incident`, `hub_counted_transactions_per_incident`, `hub_statements_per_incident_<service>`:
   counted inside each service process of the sustained run (bench/profiling/sql_count.py: every
   `execute` is a statement, the implicit BEGIN and the COMMIT are not; a transaction is what a

@@ -5,7 +5,10 @@ Starts a throwaway hub whose region has 342 municipalities, each with its own da
 the PostgreSQL connections the services hold and the resident memory of all service
 processes together: idle, then while incidents come in round the whole region; then how
 long triage takes for an incident naming a perpetrator, whom it looks up in every other
-store. Prints one line per figure.
+store. Prints one line per figure; the idle CPU also per process (bench/idle_cpu.py).
+
+`--idle-only --windows N` measures only the idle hub, N windows of --idle/2 s each (about four
+minutes to create 342 databases first); MELDPUNT_BENCH_PG points it at another PostgreSQL server.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from hub_bench import INCIDENT, PG, BenchHub, drive, others_cpu_seconds  # noqa: E402
+from hub_bench import API, INCIDENT, PG, BenchHub, drive, others_cpu_seconds  # noqa: E402
+from idle_cpu import ProcessCpu, broker_pid, postmaster_pid, sample_for  # noqa: E402
 
 from shared.config import DEFAULT_REGION_FILE  # noqa: E402
 
@@ -76,18 +80,31 @@ def cpu_seconds(pids) -> float:
     return ticks / 100
 
 
-def connections(run_id: str) -> int:
-    with psycopg2.connect(f"{PG}/postgres") as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'meldpunt-%%' "
-                    "AND datname LIKE %s", (f"mh_bench_{run_id}%",))
-        return cur.fetchone()[0]
+class Looks:
+    """The bench's own looks at PostgreSQL's views, on one connection kept open: a connection per
+    look would fork a backend every second, which the idle machine's figure would count as the hub's."""
 
+    def __init__(self):
+        self.conn = psycopg2.connect(f"{PG}/postgres", application_name="bench-looks")
+        self.conn.autocommit = True  # each look its own snapshot of the statistics views
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            self.backend = cur.fetchone()[0]
 
-def opened_sessions(run_id: str) -> int:
-    with psycopg2.connect(f"{PG}/postgres") as conn, conn.cursor() as cur:
-        cur.execute("SELECT coalesce(sum(sessions), 0) FROM pg_stat_database WHERE datname LIKE %s",
-                    (f"mh_bench_{run_id}%",))
-        return int(cur.fetchone()[0])
+    def connections(self, run_id: str) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'meldpunt-%%' "
+                        "AND datname LIKE %s", (f"mh_bench_{run_id}%",))
+            return cur.fetchone()[0]
+
+    def opened_sessions(self, run_id: str) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT coalesce(sum(sessions), 0) FROM pg_stat_database WHERE datname LIKE %s",
+                        (f"mh_bench_{run_id}%",))
+            return int(cur.fetchone()[0])
+
+    def close(self):
+        self.conn.close()
 
 
 def keys_for(hub: ScaleHub) -> dict:
@@ -155,10 +172,45 @@ def perpetrator_probe(hub, keys: dict, report) -> dict:
             "perpetrator_known_elsewhere": known_elsewhere}
 
 
-def run(count: int, idle_seconds: float, load_seconds: float, rate: float, report=print) -> dict:
+# what the idle breakdown adds up (ProcessCpu's lines) into figures of their own
+IDLE_PARTS = {"services": ("service ",), "postgresql_background": ("postgresql checkpointer",
+              "postgresql background writer", "postgresql walwriter", "postgresql autovacuum",
+              "postgresql logical", "postgresql postmaster", "postgresql archiver", "postgresql stats"),
+              "postgresql_hub_backends": ("postgresql backends of the hub's databases",),
+              "postgresql_exited_children": ("postgresql exited children",),
+              "postgresql_other_backends": ("postgresql other backends",), "rabbitmq": ("rabbitmq",)}
+
+
+def idle_window(hub, pids, looks: Looks, seconds: float, report, engines: tuple) -> tuple[dict, list]:
+    """One idle window: the services' CPU, the machine's, per process (bench/idle_cpu.py), new connections.
+    `engines`: the pids of the postmaster and of the RabbitMQ node (None: not on this machine)."""
+    cpu_before, sessions_before = cpu_seconds(pids), looks.opened_sessions(hub.run_id)
+    machine_before = others_cpu_seconds()
+    processes = ProcessCpu(hub.service_pids(), *engines, f"mh_bench_{hub.run_id}", own=(looks.backend,))
+    samples = []
+    sample_for(processes, seconds,
+               each_second=lambda: samples.append((looks.connections(hub.run_id), resident_mib(pids))))
+    window = {
+        "service_cpu_idle_percent": (cpu_seconds(pids) - cpu_before) / seconds * 100,
+        # the services and what they make PostgreSQL and RabbitMQ do (forked backends included)
+        "machine_cpu_idle_percent": (others_cpu_seconds() - machine_before) / seconds * 100,
+        "pg_connects_per_s_idle": (looks.opened_sessions(hub.run_id) - sessions_before) / seconds,
+    }
+    lines = processes.figures(seconds)
+    report(f"# idle {seconds:.0f} s, CPU in % of one core: " + "; ".join(f"{k} {v:.2f}" for k, v in lines.items()))
+    for part, prefixes in IDLE_PARTS.items():
+        window[f"idle_cpu_percent_{part}"] = sum(v for k, v in lines.items() if k.startswith(prefixes))
+    return window, samples
+
+
+def run(count: int, idle_seconds: float, load_seconds: float, rate: float, report=print,
+        windows: int = 1, idle_only: bool = False) -> dict:
+    """`windows` idle windows of `idle_seconds / 2` each after the first half (the figures are their
+    median); `idle_only` stops after them (no load, no probe)."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         hub = ScaleHub(workdir, municipalities=region_of(count))
+        looks = None
         try:
             started = time.monotonic()
             hub.migrate_quickly()
@@ -166,17 +218,19 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             report(f"# {count} municipalities up in {time.monotonic() - started:.0f}s")
             pids = list(hub.service_pids().values())
             keys = keys_for(hub)
+            looks = Looks()
+            engines = postmaster_pid(f"{PG}/postgres"), broker_pid(API)
             time.sleep(idle_seconds / 2)
-            cpu_before, sessions_before = cpu_seconds(pids), opened_sessions(hub.run_id)
-            machine_before = others_cpu_seconds()
-            samples_idle = []
-            for _ in range(int(idle_seconds / 2)):
-                samples_idle.append((connections(hub.run_id), resident_mib(pids)))
-                time.sleep(1)
-            idle_cpu = (cpu_seconds(pids) - cpu_before) / (idle_seconds / 2)
-            # the services and what they make PostgreSQL and RabbitMQ do (forked backends included)
-            idle_machine = (others_cpu_seconds() - machine_before) / (idle_seconds / 2)
-            idle_connects = (opened_sessions(hub.run_id) - sessions_before) / (idle_seconds / 2)
+            measured, samples_idle = [], []
+            for _ in range(windows):
+                window, samples = idle_window(hub, pids, looks, idle_seconds / 2, report, engines)
+                measured.append(window)
+                samples_idle += samples
+            idle = {name: sorted(w[name] for w in measured)[len(measured) // 2] for name in measured[0]}
+            idle.update({"pg_connections_idle_max": max(c for c, _ in samples_idle),
+                         "rss_mib_idle": max(m for _, m in samples_idle)})
+            if idle_only:
+                return {"municipalities": count, **idle}
 
             # paced clients side by side (as in bench/hub_bench.py), so that a slow answer from a
             # store the services hold no connection to does not lower the rate offered
@@ -184,13 +238,13 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             driver = threading.Thread(target=lambda: load.update(zip(
                 ("accepted", "errors", "seconds"), drive(hub, keys, rate, load_seconds, LOAD_CLIENTS, INCIDENT))))
             samples_load = []
-            sessions_before = opened_sessions(hub.run_id)
+            sessions_before = looks.opened_sessions(hub.run_id)
             driver.start()
             while driver.is_alive():
-                samples_load.append((connections(hub.run_id), resident_mib(pids)))
+                samples_load.append((looks.connections(hub.run_id), resident_mib(pids)))
                 driver.join(1)
             accepted = load["accepted"]
-            load_connects = (opened_sessions(hub.run_id) - sessions_before) / load["seconds"]
+            load_connects = (looks.opened_sessions(hub.run_id) - sessions_before) / load["seconds"]
             deadline = time.monotonic() + 120
             while hub.counted() < len(accepted) and time.monotonic() < deadline:
                 time.sleep(0.5)
@@ -198,13 +252,14 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             named = perpetrator_probe(hub, keys, report)
             return {
                 "municipalities": count,
-                "pg_connections_idle_max": max(c for c, _ in samples_idle),
+                "pg_connections_idle_max": idle["pg_connections_idle_max"],
                 "pg_connections_load_max": max(c for c, _ in samples_load),
-                "rss_mib_idle": max(m for _, m in samples_idle),
+                "rss_mib_idle": idle["rss_mib_idle"],
                 "rss_mib_load_max": max(m for _, m in samples_load),
-                "service_cpu_idle_percent": idle_cpu * 100,
-                "machine_cpu_idle_percent": idle_machine * 100,
-                "pg_connects_per_s_idle": idle_connects,
+                "service_cpu_idle_percent": idle["service_cpu_idle_percent"],
+                "machine_cpu_idle_percent": idle["machine_cpu_idle_percent"],
+                **{name: value for name, value in idle.items() if name.startswith("idle_cpu_percent_")},
+                "pg_connects_per_s_idle": idle["pg_connects_per_s_idle"],
                 "pg_connects_per_s_load": load_connects,
                 "incidents_accepted": len(accepted),
                 "incidents_accepted_per_s": len(accepted) / load["seconds"],
@@ -212,6 +267,8 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
                 **named,
             }
         finally:
+            if looks is not None:
+                looks.close()
             hub.stop()
 
 
@@ -221,9 +278,12 @@ def main():
     parser.add_argument("--idle", type=float, default=40, help="seconds idle before measuring (half) and measuring")
     parser.add_argument("--duration", type=float, default=30, help="seconds of load")
     parser.add_argument("--rate", type=float, default=20, help="incidents per second during the load")
+    parser.add_argument("--windows", type=int, default=1, help="idle windows of --idle/2 s each (figures: median)")
+    parser.add_argument("--idle-only", action="store_true", help="stop after the idle windows")
     args = parser.parse_args()
-    for name, value in run(args.municipalities, args.idle, args.duration, args.rate).items():
-        print(f"{name:32s} {value:10.1f}")
+    for name, value in run(args.municipalities, args.idle, args.duration, args.rate, windows=args.windows,
+                           idle_only=args.idle_only).items():
+        print(f"{name:40s} {value:10.2f}")
 
 
 if __name__ == "__main__":
