@@ -2,7 +2,6 @@
 (JSON, CSV) and serve the dashboard. The figures themselves are worked out in figures.py."""
 from __future__ import annotations
 
-from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from shared import assertion, auth
@@ -13,6 +12,7 @@ from shared.messaging.consumer import event_handler
 from shared.events import CATALOGUE
 from shared.names import STATISTICS
 from shared.service import HubService
+from shared.timers import Nudges, nudged_timer
 
 from services.statistics import dashboard, domain, figures, handlers, store
 from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
@@ -20,6 +20,9 @@ from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
 BATCH = 100  # events folded in one transaction when they wait in a queue (shared.messaging.consumer)
 WINDOW = 0.1  # seconds a fold waits for more events: figures lag the facts by about a second anyway
 REFRESH_SECONDS = 1.0  # how long figures may lag behind the facts (a read of the figures catches up at once)
+# Days marked by a fold of another instance that stopped before its refresh (or by a command) are
+# recounted at least this often; the process's own folds are recounted at the next tick.
+REFRESH_NET_SECONDS = 60.0
 
 
 def folds(source: str, event_type: str):
@@ -39,6 +42,7 @@ class StatisticsService(HubService):
     storage = Storage(relay_outbox=False, uses_case_stores=False, uses_statistics=True)
     # its own key, never the region secret (issue 21, item 2; shared/keyed.py)
     statistics_key = StatisticsKey()
+    nudges = Nudges()
 
     @staticmethod
     def check_settings(settings):
@@ -53,6 +57,7 @@ class StatisticsService(HubService):
     def _fold(self, events):
         with self.storage.statistics() as uow:
             handlers.fold(events, uow, self.statistics_key)
+        self.nudges.nudge("refresh_counts")  # committed: the days it marked are recounted at the next tick
 
     # -------------------------------------------------------------- HTTP
     @api("GET", "/api/v1/statistics/summary")
@@ -136,9 +141,11 @@ class StatisticsService(HubService):
                           invalid_params=[{"name": "municipality", "reason": "not a municipality of this region"}])
         return period, scope
 
-    @timer(interval=REFRESH_SECONDS)
+    @nudged_timer(interval=REFRESH_SECONDS, net_seconds=REFRESH_NET_SECONDS)
     def refresh_counts(self):
-        """Recount the days folded events marked: each day once per round, however many events."""
+        """Recount the days folded events marked: each day once per round, however many events; a tick
+        runs it only after this process folded, and every REFRESH_NET_SECONDS as a net (shared/timers.py):
+        an idle process spawned a worker and ran a transaction every second for nothing (issue 25)."""
         self._refresh_counts(wait=False)
 
     def _refresh_counts(self, wait: bool):
