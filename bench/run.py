@@ -127,8 +127,10 @@ def main():
     for name, value in acute_lane().items():
         report(name, value, "s" if name.endswith("seconds_behind_10000") else "")
 
+    # on a PostgreSQL server of the bench's own configured as deploy ships it: this machine's shared server
+    # runs without autovacuum, whose round over 342 databases production pays (docs/scaling.md)
     scale = scale_bench.run(scale_bench.MUNICIPALITIES, idle_seconds=120, load_seconds=args.duration / 2, rate=20,
-                            report=lambda line: print(line, flush=True))
+                            report=lambda line: print(line, flush=True), postgres="deploy")
     for name, value in scale.items():
         if name != "municipalities":
             report(f"scale_342_{name}", value)
@@ -261,7 +263,9 @@ How each figure is made:
   triage is stopped, then one acute one (marked acute by intake's own check); the time from
   triage's start to the acute case's referral, and how many normal reports were triaged before it.
 - `scale_342_*`: bench/scale_bench.py — a hub whose region has 342 municipalities, each with
-  its own database on this PostgreSQL: the connections the five services hold and their
+  its own database on a PostgreSQL server of the bench's own, configured as deploy ships it
+  (deploy/kubernetes/base/postgres.yaml's parameters, autovacuum on; this machine's shared server
+  runs without autovacuum): the connections the five services hold and their
   resident memory together, idle and while eight paced clients offer 20 incidents/s round
   the region (`incidents_accepted_per_s` is the rate it took); the services' CPU, the
   machine's, and the new PostgreSQL connections per second idle (the periodic scans over every
@@ -386,8 +390,12 @@ four: {hub_rate}/s). Each incident opens {connects_per_incident} new PostgreSQL 
 12 of the 342 stores, so a store's first event in a while opens one (a forked PostgreSQL
 process). Idle, the scans visit only the stores whose next deadline has come and each store once an
 hour as a net (shared/scan.py, [scaling.md](scaling.md#hundreds-of-municipalities-on-one-hub)); the
-342-municipality hub kept {figure("scale_342_machine_cpu_idle_percent")} % of the machine's 200 % busy (its services
-{figure("scale_342_service_cpu_idle_percent")} %, the rest PostgreSQL, RabbitMQ and what else ran) and opened
+342-municipality hub kept {figure("scale_342_machine_cpu_idle_percent")} % of the machine's 200 % busy (in % of one core,
+from each process's own CPU time: its services {figure("scale_342_idle_cpu_percent_services", 2)}, PostgreSQL's background
+processes {figure("scale_342_idle_cpu_percent_postgresql_background", 2)}, the backends of its databases
+{figure("scale_342_idle_cpu_percent_postgresql_hub_backends", 2)}, autovacuum's workers and other children that exited
+{figure("scale_342_idle_cpu_percent_postgresql_exited_children", 2)}, RabbitMQ {figure("scale_342_idle_cpu_percent_rabbitmq", 2)};
+the rest is the machine's other processes) and opened
 {figure("scale_342_pg_connects_per_s_idle")} new PostgreSQL connections a second. {SWEEP_NOTE} Past that, the case
 stores go onto several PostgreSQL servers, each serving fewer municipalities
 ([scaling.md](scaling.md#postgresql-per-municipality)).

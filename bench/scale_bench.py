@@ -13,6 +13,10 @@ minutes to create 342 databases first); MELDPUNT_BENCH_PG points it at another P
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -27,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import hub_bench  # noqa: E402
 from hub_bench import API, INCIDENT, PG, BenchHub, drive, others_cpu_seconds  # noqa: E402
 from idle_cpu import ProcessCpu, broker_pid, postmaster_pid, sample_for  # noqa: E402
 
@@ -78,6 +83,44 @@ def cpu_seconds(pids) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks += int(fields[11]) + int(fields[12])
     return ticks / 100
+
+
+DEPLOY_POSTGRES = REPO / "deploy" / "kubernetes" / "base" / "postgres.yaml"
+
+
+def deploy_parameters() -> dict:
+    """The PostgreSQL parameters deploy ships (the CloudNativePG cluster's; docker-compose.yml sets the same)."""
+    cluster = next(d for d in yaml.safe_load_all(DEPLOY_POSTGRES.read_text()) if d and d.get("kind") == "Cluster")
+    return {name: str(value) for name, value in cluster["spec"]["postgresql"]["parameters"].items()}
+
+
+@contextlib.contextmanager
+def deploy_postgres(report=print):
+    """A PostgreSQL server of the bench's own, configured as deploy ships it (autovacuum on, with deploy's
+    naptime: what PostgreSQL does on its own for 342 databases is part of the idle hub's cost, and this
+    machine's shared server runs without autovacuum); every module here then uses it. Removed afterwards."""
+    from hub.ops.pgserver import LocalServer
+
+    global PG
+    root = Path(tempfile.mkdtemp(prefix="mh-bench-postgres-"))
+    os.chmod(root, 0o711)  # the server's user reaches its folder inside
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = LocalServer(root / "pg", port)
+    before = PG
+    try:
+        server.init()
+        parameters = deploy_parameters()
+        server.start(parameters)
+        PG = hub_bench.PG = server.dsn().rsplit("/", 1)[0]
+        report(f"# PostgreSQL: a server of the bench's own with deploy's parameters "
+               f"({', '.join(f'{k}={v}' for k, v in parameters.items())}; the rest PostgreSQL's defaults)")
+        yield PG
+    finally:
+        PG = hub_bench.PG = before
+        server.remove()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 class Looks:
@@ -204,9 +247,13 @@ def idle_window(hub, pids, looks: Looks, seconds: float, report, engines: tuple)
 
 
 def run(count: int, idle_seconds: float, load_seconds: float, rate: float, report=print,
-        windows: int = 1, idle_only: bool = False) -> dict:
+        windows: int = 1, idle_only: bool = False, postgres: str = "shared") -> dict:
     """`windows` idle windows of `idle_seconds / 2` each after the first half (the figures are their
-    median); `idle_only` stops after them (no load, no probe)."""
+    median); `idle_only` stops after them (no load, no probe). `postgres`: "shared", the server
+    MELDPUNT_BENCH_PG or this machine's; "deploy", a server of the bench's own as deploy ships it."""
+    if postgres == "deploy":
+        with deploy_postgres(report):
+            return run(count, idle_seconds, load_seconds, rate, report, windows, idle_only)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         hub = ScaleHub(workdir, municipalities=region_of(count))
@@ -280,9 +327,11 @@ def main():
     parser.add_argument("--rate", type=float, default=20, help="incidents per second during the load")
     parser.add_argument("--windows", type=int, default=1, help="idle windows of --idle/2 s each (figures: median)")
     parser.add_argument("--idle-only", action="store_true", help="stop after the idle windows")
+    parser.add_argument("--postgres", choices=("shared", "deploy"), default="shared",
+                        help="deploy: a PostgreSQL server of the bench's own with deploy's parameters")
     args = parser.parse_args()
     for name, value in run(args.municipalities, args.idle, args.duration, args.rate, windows=args.windows,
-                           idle_only=args.idle_only).items():
+                           idle_only=args.idle_only, postgres=args.postgres).items():
         print(f"{name:40s} {value:10.2f}")
 
 

@@ -171,3 +171,12 @@ def test_the_operators_resources_name_what_the_services_use():
     # the operators' Services: <RabbitmqCluster> for clients, <Cluster>-rw for the primary
     assert config["data"]["MELDPUNT_AMQP_URI"].startswith("amqp://meldpunt-rabbitmq:5672/")
     assert config["data"]["MELDPUNT_PGHOST"] == "meldpunt-postgres-rw"
+
+
+def test_postgres_ships_the_same_autovacuum_naptime_on_kubernetes_and_compose():
+    """A database per municipality: the autovacuum launcher's round over them is set, alike in both (docs/scaling.md)."""
+    postgres = [d for d in base_documents() if d["kind"] == "Cluster"][0]
+    naptime = postgres["spec"]["postgresql"]["parameters"]["autovacuum_naptime"]
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
+    assert f"autovacuum_naptime={naptime}" in compose["services"]["postgres"]["command"]
+    assert naptime == "10min"
