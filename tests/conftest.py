@@ -146,16 +146,46 @@ def rabbit_manager(request, rabbit_broker):
     return rabbit.Client(request.config.getoption("RABBIT_API_URI"))
 
 
+_VHOSTS = None  # the run's VhostPipeline, told when a test's teardown is over
+
+
 @pytest.fixture(scope="session")
-def vhost_pipeline(request, rabbit_manager):
-    """A fresh vhost for every test (nameko's rabbit_config takes one from here), made ahead."""
-    from urllib.parse import urlparse
+def vhost_pipeline(request, rabbit_broker, rabbit_manager):
+    """A vhost for every test (rabbit_config takes one from here): a fresh one made ahead, or for a test
+    that declares the hub's topology one that holds it, proven clean after its last test (tests/broker.py)."""
+    global _VHOSTS
+    from hub.registry import declare
 
     from tests.broker import VhostPipeline
 
-    pipeline = VhostPipeline(rabbit_manager, urlparse(request.config.getoption("RABBIT_AMQP_URI")).username)
-    yield pipeline
-    pipeline.close()
+    def canonical(amqp_uri):  # what the `declared` fixture declares
+        declare(amqp_uri, len(support.RETRY_DELAYS.split(",")))
+
+    pipeline = _VHOSTS = VhostPipeline(rabbit_manager, request.config.getoption("RABBIT_AMQP_URI"),
+                                       declare=canonical)
+    try:
+        yield pipeline
+    finally:
+        _VHOSTS = None
+        pipeline.close(throwaway_node=rabbit_broker is not None)
+
+
+@pytest.fixture
+def rabbit_config(request, vhost_pipeline):
+    """nameko's rabbit_config (its fast_teardown orders it by this name), with the vhost from vhost_pipeline:
+    for a test that asks for `declared`, one that holds the hub's topology already."""
+    from urllib.parse import urlparse
+
+    uri = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
+    with vhost_pipeline.get(declared="declared" in request.fixturenames) as vhost:
+        yield {"AMQP_URI": f"{uri.scheme}://{uri.netloc}/{vhost}", "username": uri.username, "vhost": vhost}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if _VHOSTS is not None:  # the test's containers are gone: its vhost can be recycled
+        _VHOSTS.after_test()
 
 
 @pytest.fixture(scope="session")

@@ -124,6 +124,7 @@ OIDC_ISSUER = None  # set by the oidc_provider fixture when a test provider runs
 # The management API of the broker the tests use: nameko's --rabbit-api-uri (tests/conftest.py sets it), so that a
 # run against a RabbitMQ node of one's own (--amqp-uri, --rabbit-api-uri) reads that node's queues too.
 RABBIT_API_URI = "http://guest:guest@127.0.0.1:15672/api/"
+RETRY_DELAYS = "0.2,0.4"  # quick retries; the topology tests/broker.py recycles has a retry queue per step
 
 
 def hub_environment(region_file: Path, amqp_uri: str) -> dict:
@@ -131,7 +132,7 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_REGION": str(region_file),
         "MELDPUNT_AMQP_URI": amqp_uri,
         "MELDPUNT_RABBIT_API_URI": RABBIT_API_URI,
-        "MELDPUNT_RETRY_DELAYS": "0.2,0.4",
+        "MELDPUNT_RETRY_DELAYS": RETRY_DELAYS,
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
         "MELDPUNT_LOG_LEVEL": "WARNING",
