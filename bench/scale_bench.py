@@ -1,4 +1,4 @@
-"""Every Dutch municipality on one hub: 342 case stores, five service processes.
+"""Every Dutch municipality on one hub: 342 case stores, every service production runs.
 
 Starts a throwaway hub whose region has 342 municipalities, each with its own database
 (copied from one migrated template, then `meldpunt migrate` checks them all), and measures
@@ -6,6 +6,12 @@ the PostgreSQL connections the services hold and the resident memory of all serv
 processes together: idle, then while incidents come in round the whole region; then how
 long triage takes for an incident naming a perpetrator, whom it looks up in every other
 store. Prints one line per figure; the idle CPU also per process (bench/idle_cpu.py).
+
+It runs every service of shared/names.py (the incident's five, and signals, zaaksysteem and the
+workbench, as production does: their periodic work is part of an idle hub's cost); `--flow-only`
+runs only the incident's five, as bench/hub_bench.py does. `--mail` gives signals a mail server
+(one that takes no connection: the mailer's look at the stores is what costs, not the sending), as
+a region that sends mail has; the demo region has none.
 
 `--idle-only --windows N` measures only the idle hub, N windows of --idle/2 s each (about four
 minutes to create 342 databases first); MELDPUNT_BENCH_PG points it at another PostgreSQL server.
@@ -36,6 +42,7 @@ from hub_bench import API, INCIDENT, PG, BenchHub, drive, others_cpu_seconds  # 
 from idle_cpu import ProcessCpu, broker_pid, postmaster_pid, sample_for  # noqa: E402
 
 from shared.config import DEFAULT_REGION_FILE  # noqa: E402
+from shared.names import SERVICES  # noqa: E402
 
 MUNICIPALITIES = 342
 LOAD_CLIENTS = 8
@@ -47,7 +54,41 @@ def region_of(count: int) -> list[dict]:
              "case_store_dsn": "set-by-benchhub"} for n in range(count)]
 
 
+# the incident's flow (hub_bench.SERVICES) and the services the flow has no counterpart of
+ALL_SERVICES = (*hub_bench.SERVICES, *(s for s in SERVICES if s not in hub_bench.SERVICES))
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (a mail server that is down: mail waits, never lost)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class ScaleHub(BenchHub):
+    def __init__(self, workdir: Path, municipalities: list[dict], services=ALL_SERVICES, mail: bool = False):
+        self.services = tuple(services)
+        # the extra services' ports beside the five hub_bench sets (not the defaults a running hub may hold)
+        extra_env = {f"MELDPUNT_{s.upper()}_PORT": str(port) for s, port in
+                     zip(ALL_SERVICES[len(hub_bench.SERVICES):], range(18106, 18120))}
+        super().__init__(workdir, extra_env=extra_env, municipalities=municipalities)
+        if mail:
+            region = yaml.safe_load(self.region_file.read_text())
+            region.setdefault("signals", {})["mail"] = {"host": "127.0.0.1", "port": closed_port(),
+                                                        "starttls": False, "sender": "bench@meldpunt.example"}
+            self.region_file.write_text(yaml.safe_dump(region))
+            self.settings = hub_bench.load_settings(self.env)
+
+    def start(self):
+        if self.vhost:
+            hub_bench.create_vhost(self.vhost)
+        self.cli("migrate")
+        self.cli("declare")
+        self.cli("run", "--detach", "--services", *self.services)
+
+    def service_pids(self) -> dict[str, int]:
+        return {s: int((self.workdir / "var" / "run" / f"{s}.pid").read_text()) for s in self.services}
+
     def migrate_quickly(self):
         """Create every store from a migrated template, then let `meldpunt migrate` confirm them."""
         template = f"mh_bench_{self.run_id}_template"
@@ -247,22 +288,25 @@ def idle_window(hub, pids, looks: Looks, seconds: float, report, engines: tuple)
 
 
 def run(count: int, idle_seconds: float, load_seconds: float, rate: float, report=print,
-        windows: int = 1, idle_only: bool = False, postgres: str = "shared") -> dict:
+        windows: int = 1, idle_only: bool = False, postgres: str = "shared", services=ALL_SERVICES,
+        mail: bool = False) -> dict:
     """`windows` idle windows of `idle_seconds / 2` each after the first half (the figures are their
     median); `idle_only` stops after them (no load, no probe). `postgres`: "shared", the server
     MELDPUNT_BENCH_PG or this machine's; "deploy", a server of the bench's own as deploy ships it."""
     if postgres == "deploy":
         with deploy_postgres(report):
-            return run(count, idle_seconds, load_seconds, rate, report, windows, idle_only)
+            return run(count, idle_seconds, load_seconds, rate, report, windows, idle_only, services=services,
+                       mail=mail)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        hub = ScaleHub(workdir, municipalities=region_of(count))
+        hub = ScaleHub(workdir, municipalities=region_of(count), services=services, mail=mail)
         looks = None
         try:
             started = time.monotonic()
             hub.migrate_quickly()
             hub.start()
-            report(f"# {count} municipalities up in {time.monotonic() - started:.0f}s")
+            report(f"# {count} municipalities up in {time.monotonic() - started:.0f}s; services "
+                   f"{', '.join(hub.services)}{'; signals with a mail server (down)' if mail else ''}")
             pids = list(hub.service_pids().values())
             keys = keys_for(hub)
             looks = Looks()
@@ -329,9 +373,13 @@ def main():
     parser.add_argument("--idle-only", action="store_true", help="stop after the idle windows")
     parser.add_argument("--postgres", choices=("shared", "deploy"), default="shared",
                         help="deploy: a PostgreSQL server of the bench's own with deploy's parameters")
+    parser.add_argument("--flow-only", action="store_true",
+                        help="run only the incident's five services (not signals, zaaksysteem, the workbench)")
+    parser.add_argument("--mail", action="store_true", help="signals with a mail server configured (it is down)")
     args = parser.parse_args()
     for name, value in run(args.municipalities, args.idle, args.duration, args.rate, windows=args.windows,
-                           idle_only=args.idle_only, postgres=args.postgres).items():
+                           idle_only=args.idle_only, postgres=args.postgres, mail=args.mail,
+                           services=hub_bench.SERVICES if args.flow_only else ALL_SERVICES).items():
         print(f"{name:40s} {value:10.2f}")
 
 
