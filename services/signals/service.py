@@ -70,16 +70,21 @@ class SignalsService(HubService):
     # ------------------------------------------------------------------ mails out
     @mail_timer(interval=DEFAULT_MAIL_SECONDS, eager=True)
     def send_mail(self):
-        """Compose waiting notices into mails and hand due mails to the mail server, each store in turn;
-        a mail the server does not take now waits and is tried again (docs/signals.md#mail)."""
+        """Compose waiting notices into mails and hand due mails to the mail server, in the stores where
+        something is due; a mail the server does not take now waits and is tried again (docs/signals.md#mail).
+        Only the stores with work are visited: this process's commits tell when a notice waits, each visit
+        reads when the store's next mail work falls, and every store is looked at once an hour as a net
+        (another instance's work, a command's) and once at start (shared/scan.py, issue 25)."""
         options = self.options
         if options["mail"] is None:
             return  # no mail server configured: notices wait in the outbox
-        for code in self.rotations.due("mail", self.storage.region.codes, mail_seconds(options)):
-            try:
-                self._mail_store(code, options)
-            except Exception:  # one store's trouble must not keep the others' mail waiting
-                log.exception("mail of %s not handled on this round", code)
+        now = self.clock.now()
+
+        def visit(code):
+            self._mail_store(code, options)
+            with self.storage.case_store(code) as uow:
+                return store.next_mail_work(uow)
+        self.rotations.each_due(store.MAIL_TASK, self.storage.region.codes, mail_seconds(options), now, visit)
 
     def _mail_store(self, code, options):
         with self.storage.case_store(code) as uow:
@@ -103,20 +108,24 @@ class SignalsService(HubService):
     # ------------------------------------------------------------------ partner subscribers
     @partner_timer(interval=DEFAULT_MAIL_SECONDS, eager=True)
     def deliver_partners(self):
-        """Send due deliveries to partner subscribers, each store in turn; one that fails waits its backoff
-        in the outbox of deliveries (docs/partners.md)."""
-        codes = self.storage.region.codes
-        publisher = Publisher(self.storage.settings.amqp_uri)
+        """Send due deliveries to partner subscribers, in the stores where one is due; one that fails waits
+        its backoff in the outbox of deliveries (docs/partners.md). Only the stores with a delivery due are
+        visited: this process's commits tell of new deliveries (and replays), each visit reads when the
+        store's next attempt falls, and every store is looked at once an hour as a net (what another
+        instance or a command such as `meldpunt subscriber replay` left) and once at start (shared/scan.py)."""
+        now = self.clock.now()
+        publisher = Publisher(self.storage.settings.amqp_uri)  # connects only for an AMQP delivery
 
         def counted(subscriber, result):
             PARTNER_DELIVERIES.labels(subscriber, result).inc()
+
+        def visit(code):
+            handlers.deliver_partners(lambda: self.storage.case_store(code), now, publisher.publish, counted)
+            with self.storage.case_store(code) as uow:
+                return store.next_partner_delivery(uow)
         try:
-            for code in self.rotations.due("partners", codes, self.options["partners"]["poll_seconds"]):
-                try:
-                    handlers.deliver_partners(lambda: self.storage.case_store(code), self.clock.now(),
-                                              publisher.publish, counted)
-                except Exception:  # one store's trouble must not keep the others' deliveries waiting
-                    log.exception("partner deliveries of %s not handled on this round", code)
+            self.rotations.each_due(store.PARTNERS_TASK, self.storage.region.codes,
+                                    self.options["partners"]["poll_seconds"], now, visit)
         finally:
             publisher.close()
 

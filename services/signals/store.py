@@ -4,8 +4,16 @@ outbox of deliveries and its log (docs/partners.md). Codes and ids only."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 from shared.db.decision_state import DecisionState
+
+# The periodic tasks that send what these tables hold (services/signals/service.py): a commit that gives one
+# work tells the process's due-time index of it (UnitOfWork.wake, shared/scan.py), so that an idle hub's
+# deliverer and mailer visit no store (issue 25).
+MAIL_TASK = "mail"
+PARTNERS_TASK = "partners"
+AT_ONCE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 SIGNAL_COLUMNS = ("signal_id, case_id, kind, owner_role, scope, acute, key, details, follows_decision, state, "
                   "raised_at, due_at, taken_by, taken_by_name, taken_at, handled_by, handled_by_name, handled_at, "
@@ -145,12 +153,14 @@ def insert_notice(uow, notice_id, signal_id, case_id, audience: str, scope: str,
     uow.execute("INSERT INTO signals.notices (notice_id, signal_id, case_id, audience, scope, acute, created_at, "
                 "send_after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 (notice_id, signal_id, case_id, audience, scope, acute, now, send_after)).close()
+    uow.wake(MAIL_TASK, send_after)
 
 
 def hurry_notice(uow, signal_id, now) -> None:
     """A signal that became acute: its notice, if still waiting for a digest, goes out at once."""
     uow.execute("UPDATE signals.notices SET acute = true, send_after = %s WHERE signal_id = %s AND state = 'waiting'",
                 (now, signal_id)).close()
+    uow.wake(MAIL_TASK, now)
 
 
 def composing(uow) -> bool:
@@ -163,6 +173,13 @@ def waiting_notices(uow, now, limit: int = 1000) -> list[dict]:
     return uow.fetchall("SELECT notice_id, signal_id, case_id, audience, scope, acute FROM signals.notices "
                         "WHERE state = 'waiting' AND send_after <= %s ORDER BY send_after LIMIT %s "
                         "FOR UPDATE SKIP LOCKED", (now, limit))
+
+
+def next_mail_work(uow):
+    """When the mailer next has work in this store: a waiting notice's send_after or a pending mail's next
+    attempt (a lease's end included), whichever comes first; None when nothing waits."""
+    return uow.fetchone("SELECT least((SELECT min(send_after) FROM signals.notices WHERE state = 'waiting'), "
+                        "(SELECT min(next_attempt) FROM signals.mails WHERE status = 'pending')) AS at")["at"]
 
 
 def mark_notices(uow, notice_ids, state: str, mail_id=None) -> None:
@@ -275,7 +292,16 @@ def add_partner_delivery(uow, delivery_id, subscriber: dict, event, body: str) -
          body))
     added = cur.rowcount == 1
     cur.close()
+    if added:
+        uow.wake(PARTNERS_TASK, AT_ONCE)
     return added
+
+
+def next_partner_delivery(uow):
+    """When the deliverer next has work in this store (a pending delivery's next attempt, a lease's end
+    included); None when nothing is pending."""
+    return uow.fetchone("SELECT min(next_attempt) AS at FROM signals.partner_deliveries "
+                        "WHERE status = 'pending'")["at"]
 
 
 def claim_partner_deliveries(uow, now, lease_seconds: float, limit: int = 20) -> list[dict]:
@@ -333,4 +359,5 @@ def replay_partner_delivery(uow, delivery_id, now) -> dict | None:
     if row is not None:
         uow.execute("INSERT INTO signals.partner_attempts (delivery_id, at, result, detail) "
                     "VALUES (%s, %s, 'replayed', NULL)", (delivery_id, now)).close()
+        uow.wake(PARTNERS_TASK, AT_ONCE)
     return row
