@@ -281,7 +281,8 @@ def idle_window(hub, pids, looks: Looks, seconds: float, report, engines: tuple)
         "pg_connects_per_s_idle": (looks.opened_sessions(hub.run_id) - sessions_before) / seconds,
     }
     lines = processes.figures(seconds)
-    report(f"# idle {seconds:.0f} s, CPU in % of one core: " + "; ".join(f"{k} {v:.2f}" for k, v in lines.items()))
+    report(f"# idle {seconds:.0f} s, {window['pg_connects_per_s_idle']:.2f} new PostgreSQL connections/s; CPU in % of "
+           "one core: " + "; ".join(f"{k} {v:.2f}" for k, v in lines.items()))
     for part, prefixes in IDLE_PARTS.items():
         window[f"idle_cpu_percent_{part}"] = sum(v for k, v in lines.items() if k.startswith(prefixes))
     return window, samples
