@@ -8,6 +8,8 @@ records is also offered to the municipality's partner subscribers (`offer`), who
 """
 from __future__ import annotations
 
+import logging
+import smtplib
 import uuid
 from datetime import timedelta
 
@@ -15,8 +17,10 @@ from shared import auth, case_views, disclosures, partner_events, vocabulary, we
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import dump_event
 
-from services.signals import domain, store, subscriptions
+from services.signals import domain, smtp, store, subscriptions
 from services.signals.options import REGION
+
+log = logging.getLogger(__name__)
 
 ACUTE_PRIORITY = vocabulary.URGENCY_PRIORITY["acuut"]
 HUB = "hub"  # who closed a signal the hub closed itself
@@ -393,3 +397,27 @@ def replay(uow, delivery_id, actor: str, now, *, store=store) -> dict | None:
         disclosures.redelivery(uow, delivery_id)
         uow.audit(actor, "replay", f"partner delivery {delivery_id} to {row['subscriber']}", case_id=row["case_id"])
     return row
+
+
+def send_mails(open_uow, code, options, now, counted=None, *, send=smtp.send) -> None:
+    """Compose a store's waiting notices into mails and hand the due ones to the mail server, each outside
+    any transaction; a mail the server does not take now waits and is tried again, one it refuses for good
+    is failed (docs/signals.md#mail). `now()` is the clock; `counted(kind, result)` hears of each attempt."""
+    with open_uow() as uow:
+        compose(uow, code, options, now())
+    with open_uow() as uow:
+        ready = claim_mails(uow, options, now())
+    for row in ready:
+        error, permanent = None, False
+        try:
+            send(options["mail"], row["recipient"], mail_of(row, options), row["mail_id"])
+        except smtp.PermanentRefusal as exc:
+            error, permanent = smtp.reason(exc), True
+        except (OSError, smtplib.SMTPException, LookupError) as exc:
+            error = smtp.reason(exc)
+        with open_uow() as uow:
+            sent(uow, row, error, permanent, options, now())
+        if counted is not None:
+            counted(row["kind"], "sent" if error is None else "failed" if permanent else "retry")
+        if error:
+            log.warning("mail %s (%s) not sent: %s", row["mail_id"], row["kind"], error)

@@ -3,7 +3,6 @@ tell them (and reporters) without any case content. The use cases are in handler
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import timedelta
 
 from shared.dependencies import Encryption
@@ -15,7 +14,7 @@ from shared.names import SIGNALS, TRIAGE
 from shared.schemas import instance
 from shared.service import HubService
 
-from services.signals import handlers, smtp, store
+from services.signals import handlers, store
 from services.signals.partner_queues import Publisher
 from services.signals.timers import DEFAULT_MAIL_SECONDS, MAIL_ATTEMPTS, PARTNER_DELIVERIES, mail_seconds, mail_timer, \
     partner_timer
@@ -80,30 +79,14 @@ class SignalsService(HubService):
             return  # no mail server configured: notices wait in the outbox
         now = self.clock.now()
 
+        def counted(kind, result):
+            MAIL_ATTEMPTS.labels(kind, result).inc()
+
         def visit(code):
-            self._mail_store(code, options)
+            handlers.send_mails(lambda: self.storage.case_store(code), code, options, self.clock.now, counted)
             with self.storage.case_store(code) as uow:
                 return store.next_mail_work(uow)
         self.rotations.each_due(store.MAIL_TASK, self.storage.region.codes, mail_seconds(options), now, visit)
-
-    def _mail_store(self, code, options):
-        with self.storage.case_store(code) as uow:
-            handlers.compose(uow, code, options, self.clock.now())
-        with self.storage.case_store(code) as uow:
-            ready = handlers.claim_mails(uow, options, self.clock.now())
-        for row in ready:
-            error, permanent = None, False
-            try:
-                smtp.send(options["mail"], row["recipient"], handlers.mail_of(row, options), row["mail_id"])
-            except smtp.PermanentRefusal as exc:
-                error, permanent = smtp.reason(exc), True
-            except (OSError, smtplib.SMTPException, LookupError) as exc:
-                error = smtp.reason(exc)
-            with self.storage.case_store(code) as uow:
-                handlers.sent(uow, row, error, permanent, options, self.clock.now())
-            MAIL_ATTEMPTS.labels(row["kind"], "sent" if error is None else "failed" if permanent else "retry").inc()
-            if error:
-                log.warning("mail %s (%s) not sent: %s", row["mail_id"], row["kind"], error)
 
     # ------------------------------------------------------------------ partner subscribers
     @partner_timer(interval=DEFAULT_MAIL_SECONDS, eager=True)
