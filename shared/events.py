@@ -320,6 +320,12 @@ class SignalHandledPayload(Schema):
     overdue = fields.Boolean(required=True)
 
 
+class PartnerDeliveryReplayedPayload(Schema):
+    """An operator's replay made a partner delivery due now (docs/partners.md): which one, to whom."""
+    delivery_id = fields.UUID(required=True)
+    subscriber = fields.String(required=True, validate=validate.Regexp(vocabulary.SUBSCRIBER_NAME_PATTERN))
+
+
 # ---------------------------------------------------------------- catalogue
 
 @dataclass(frozen=True)
@@ -333,6 +339,9 @@ class EventType:
     # Extra (exchange, routing key) pairs the outbox relay also publishes to, from the body;
     # the producer's exchange with routing key = event type is always the first route.
     extra_routes: Callable[[dict], list[tuple[str, str]]] | None = None
+    # Recorded by a command (another process) for the producer's own running instances, to wake them: its one
+    # consumer is its producer, and it is not offered to partner subscribers nor counted by statistics.
+    wakes_producer: bool = False
 
     @property
     def schema(self) -> Schema:
@@ -425,6 +434,10 @@ CATALOGUE: dict[str, EventType] = {e.name: e for e in (
               "A signal was raised: a named role must act on something about the case."),
     EventType("signal_handled", 1, SIGNALS, (STATISTICS,), SignalHandledPayload,
               "A signal was handled by a person, or closed by the hub, with an outcome code."),
+    EventType("partner_delivery_replayed", 1, SIGNALS, (SIGNALS,), PartnerDeliveryReplayedPayload,
+              "An operator replayed a partner delivery (`meldpunt subscriber replay`, a process of its own): the "
+              "running signals instances send it now, not at their hourly look at the store.",
+              wakes_producer=True),
 )}
 
 

@@ -56,6 +56,30 @@ def stores(settings, writer: str = "cli"):
     return Stores(settings, ConnectionPool(1, application_name="meldpunt-cli"), writer)
 
 
+def relay_for(settings, opened):
+    """An outbox relay that publishes what `opened`'s units of work record right after they commit, as their
+    writer's service does with its own commits; what the broker does not take waits in the outbox for that
+    service's relay."""
+    from shared.outbox import EventPublisher, OutboxRelay
+
+    relay = OutboxRelay(opened.service, opened, EventPublisher(settings.amqp_uri, opened.service))
+    opened.on_commit(relay.committed)
+    return relay
+
+
+def publish_recorded(relay) -> tuple[int, str | None]:
+    """Publish, once, what the command recorded, and close the relay: (events the broker took, the reason it
+    took none: the error's name, None when it answered)."""
+    try:
+        sent = relay.publish_fresh()
+        relay.mark_published(force=True)
+        return sent, None
+    except Exception as exc:  # noqa: BLE001 — the broker or a store away: the rows wait in the outbox
+        return 0, type(exc).__name__
+    finally:
+        relay.close()
+
+
 def store_opener(settings, code):
     """A function giving a new unit of work on `code`'s case store each call (one short transaction each)."""
     known_municipality(settings, code)

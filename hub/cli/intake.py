@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from hub.cli.common import CommandError, first_line, known_municipality, stores
+from hub.cli.common import CommandError, first_line, known_municipality, publish_recorded, relay_for, stores
 
 
 def register(sub) -> None:
@@ -27,26 +27,10 @@ def _intake_stores(settings):
     return stores(settings, INTAKE)
 
 
-def _intake_relay(settings, intake_stores):
-    """Publishes what the command's units of work record right after they commit, as intake does
-    with its own commits; what the broker does not take waits in the outbox for intake's relay."""
-    from shared.names import INTAKE
-    from shared.outbox import EventPublisher, OutboxRelay
-
-    relay = OutboxRelay(INTAKE, intake_stores, EventPublisher(settings.amqp_uri, INTAKE))
-    intake_stores.on_commit(relay.committed)
-    return relay
-
-
 def _publish_recorded(relay, recorded: int) -> None:
-    try:
-        sent = relay.publish_fresh()
-        relay.mark_published(force=True)
-    except Exception as exc:
-        sent = 0
-        print(f"the broker did not take the events ({type(exc).__name__})", file=sys.stderr)
-    finally:
-        relay.close()
+    sent, error = publish_recorded(relay)
+    if error is not None:
+        print(f"the broker did not take the events ({error})", file=sys.stderr)
     if sent < recorded:
         print(f"{recorded - sent} event(s) wait in the outbox; intake's relay sends them when it can",
               file=sys.stderr)
@@ -74,7 +58,7 @@ def import_file(settings, args) -> int:
         raise CommandError(f"{path.name}: {lines} of {checked.total} row(s) are bad; nothing imported")
     if not checked.rows:
         raise CommandError(f"{path.name} holds no rows")
-    relay = _intake_relay(settings, intake_stores)
+    relay = relay_for(settings, intake_stores)
     try:
         with intake_stores.case_store(args.code) as uow:
             imported, skipped = bulk_import.store_rows(uow, checked, path.name, uuid.uuid4())

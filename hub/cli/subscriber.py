@@ -3,7 +3,7 @@ municipality's own systems: add, remove, list, their delivery log, replay, and r
 from __future__ import annotations
 
 from hub.cli.common import CommandError, actor, case_store_errors, first_line, keyring, known_municipality, \
-    stores, subcommands
+    publish_recorded, relay_for, stores, subcommands
 
 
 def register(sub) -> None:
@@ -62,9 +62,9 @@ def command(settings, args) -> int:
         raise CommandError("a case store is not migrated; run `meldpunt migrate`") from None
 
 
-def _each_store(settings, codes=None):
-    """(code, unit of work) for each municipality, one transaction each."""
-    opened = stores(settings)
+def _each_store(settings, codes=None, opened=None):
+    """(code, unit of work) for each municipality, one transaction each (on `opened`, Stores of one writer)."""
+    opened = opened or stores(settings)
     for code in codes or settings.region.codes:
         with case_store_errors(code), opened.case_store(code) as uow:
             yield code, uow
@@ -208,33 +208,46 @@ def _deliveries(settings, args) -> int:
 
 
 def _replay(settings, args) -> int:
+    """Each replay, in its store's transaction, records `partner_delivery_replayed` in signals' outbox: published
+    here once the replays are made, it wakes the running signals service, which sends them at once."""
+    import sys
     import uuid
     from datetime import datetime, timezone
 
     from services.signals import handlers, store
+    from shared.names import SIGNALS
 
     if bool(args.delivery_ids) == bool(args.failed):
         raise CommandError("give delivery ids, or --failed NAME")
-    now = datetime.now(timezone.utc)
-    if args.failed:
-        count = 0
-        for code, uow in _each_store(settings):
-            for row in store.partner_deliveries(uow, args.failed, "failed", 10000):
-                count += handlers.replay(uow, row["delivery_id"], actor(), now) is not None
-        print(f"{count} failed deliveries of {args.failed} are queued to be sent again")
-        return 0
     try:
         wanted = [uuid.UUID(value) for value in args.delivery_ids]
     except ValueError:
         raise CommandError("a delivery id is a UUID (see `meldpunt subscriber deliveries NAME`)") from None
-    left = set(wanted)
-    for code, uow in _each_store(settings):
-        for delivery_id in sorted(left, key=str):
-            row = handlers.replay(uow, delivery_id, actor(), now)
-            if row is not None:
-                left.discard(delivery_id)
-                print(f"delivery {delivery_id} ({code}, {row['event_type']} to {row['subscriber']}) is queued to be "
-                      "sent again")
+    now = datetime.now(timezone.utc)
+    as_signals = stores(settings, SIGNALS)
+    relay = relay_for(settings, as_signals)
+    count, left = 0, set(wanted)
+    try:
+        for code, uow in _each_store(settings, opened=as_signals):
+            if args.failed:
+                for row in store.partner_deliveries(uow, args.failed, "failed", 10000):
+                    count += handlers.replay(uow, row["delivery_id"], actor(), now) is not None
+                continue
+            for delivery_id in sorted(left, key=str):
+                row = handlers.replay(uow, delivery_id, actor(), now)
+                if row is not None:
+                    left.discard(delivery_id)
+                    count += 1
+                    print(f"delivery {delivery_id} ({code}, {row['event_type']} to {row['subscriber']}) is queued to "
+                          "be sent again")
+    finally:
+        sent, error = publish_recorded(relay)
+    if args.failed:
+        print(f"{count} failed deliveries of {args.failed} are queued to be sent again")
+    if count and sent < count:
+        print(f"the broker did not take the wake of the running signals service ({error or 'not routed'}): it sends "
+              f"{'them' if count > 1 else 'it'} at its next look at the store (within the hour) or when it restarts",
+              file=sys.stderr)
     if left:
         raise CommandError(f"no delivery {sorted(left, key=str)[0]} of a current subscriber in region "
                            f"{settings.region.code}")

@@ -396,7 +396,17 @@ def replay(uow, delivery_id, actor: str, now, *, store=store) -> dict | None:
     if row is not None:
         disclosures.redelivery(uow, delivery_id)
         uow.audit(actor, "replay", f"partner delivery {delivery_id} to {row['subscriber']}", case_id=row["case_id"])
+        # a command runs in a process of its own: this event wakes the running signals instances (`replayed`)
+        uow.record("partner_delivery_replayed", row["case_id"],
+                   {"delivery_id": row["delivery_id"], "subscriber": row["subscriber"]})
     return row
+
+
+def replayed(event, tell) -> None:
+    """A delivery another process replayed (`partner_delivery_replayed`): the deliverer visits its store at the
+    next tick rather than at its hourly look; `tell(task, municipality, at)` is the due-time index's
+    (shared/scan.py). Claims are SKIP LOCKED, so every instance that hears it may look: one sends it."""
+    tell(store.PARTNERS_TASK, event.municipality, store.AT_ONCE)
 
 
 def send_mails(open_uow, code, options, now, counted=None, *, send=smtp.send) -> None:

@@ -89,13 +89,18 @@ class SignalsService(HubService):
         self.rotations.each_due(store.MAIL_TASK, self.storage.region.codes, mail_seconds(options), now, visit)
 
     # ------------------------------------------------------------------ partner subscribers
+    @event_handler(SIGNALS, "partner_delivery_replayed")
+    def on_partner_delivery_replayed(self, event):
+        """`meldpunt subscriber replay` (another process) made a delivery due: send it now."""
+        handlers.replayed(event, self.rotations.tell)
+
     @partner_timer(interval=DEFAULT_MAIL_SECONDS, eager=True)
     def deliver_partners(self):
         """Send due deliveries to partner subscribers, in the stores where one is due; one that fails waits
         its backoff in the outbox of deliveries (docs/partners.md). Only the stores with a delivery due are
         visited: this process's commits tell of new deliveries (and replays), each visit reads when the
-        store's next attempt falls, and every store is looked at once an hour as a net (what another
-        instance or a command such as `meldpunt subscriber replay` left) and once at start (shared/scan.py)."""
+        store's next attempt falls, a replay by a command wakes it (`partner_delivery_replayed`), and every store
+        is looked at once an hour as a net (what another instance left) and once at start (shared/scan.py)."""
         now = self.clock.now()
         publisher = Publisher(self.storage.settings.amqp_uri)  # connects only for an AMQP delivery
 
@@ -233,5 +238,5 @@ class SignalsService(HubService):
 # Every event the catalogue names this service a consumer of (shared/events.py) gets its handler: a new
 # kind of signal is a rule in domain.RULES and the service in the event's consumers, nothing here.
 for _spec in CATALOGUE.values():
-    if SIGNALS in _spec.consumers:
+    if SIGNALS in _spec.consumers and not _spec.wakes_producer:
         setattr(SignalsService, f"on_{_spec.name}", _consumes(_spec.producer, _spec.name))

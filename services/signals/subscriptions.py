@@ -26,9 +26,10 @@ _SELECTOR = re.compile(r"^(?P<event>[a-z][a-z_]*)(?:\[(?P<field>[a-z][a-z_]*)=(?
 
 
 def offered(catalogue=CATALOGUE) -> tuple[str, ...]:
-    """The event types a subscriber can be allowed: those signals consumes or records itself."""
+    """The event types a subscriber can be allowed: those signals consumes or records itself (not the wake of
+    its own instances, `partner_delivery_replayed`)."""
     return tuple(sorted(name for name, spec in catalogue.items()
-                        if SIGNALS in spec.consumers or spec.producer == SIGNALS))
+                        if (SIGNALS in spec.consumers or spec.producer == SIGNALS) and not spec.wakes_producer))
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """Partner subscribers beyond the police (issue 24, item 4) through real parts: a real HTTP receiver in this
 process that checks every signature and deduplicates on the CloudEvent's id, a real case store, a real
 broker. A subscriber that fails and recovers gets each event once, with its retries in the delivery log; a
-replay sends again; fields not allowed never leave; either key verifies during a rotation; an AMQP
-subscriber's bounded queue; `meldpunt subscriber` says what is wrong in one line, exit 2."""
+replay sends again, and a replay from the command line wakes two running signals instances, who send each
+delivery once; fields not allowed never leave; either key verifies during a rotation; an AMQP subscriber's
+bounded queue; `meldpunt subscriber` says what is wrong in one line, exit 2."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -16,6 +18,7 @@ import pytest
 
 from services.signals import handlers, partner_queues, store
 from shared import webhooks
+from shared.clock import Clock
 from shared.events import new_event
 from tests import support
 from tests.unit.samples import PAYLOADS
@@ -171,6 +174,49 @@ def test_a_subscriber_that_fails_and_recovers_gets_each_event_once(settings, rec
     assert len({r["headers"][webhooks.DELIVERY] for r in partner.requests}) == 1
     (row,) = _log(settings, name)
     assert [a["result"] for a in row["log"]] == ["failed", "failed", "delivered", "replayed", "delivered"]
+
+
+class _Watched(Clock):
+    """The real time (a webhook's timestamp must be fresh), its reads counted by the function that read it, so
+    that `rounds` (support.WatchedClock's) can wait for whole rounds of a timer."""
+
+    def __init__(self):
+        self.reads: dict[str, int] = {}
+
+    def now(self):
+        reader = sys._getframe(1).f_code.co_name
+        self.reads[reader] = self.reads.get(reader, 0) + 1
+        return datetime.now(timezone.utc)
+
+    rounds = support.WatchedClock.rounds
+
+
+def test_two_signals_instances_woken_by_a_replay_from_the_command_line_send_each_delivery_once(
+        hub_env, settings, start_services, receiver):
+    clocks = (_Watched(), _Watched())
+    for clock in clocks:
+        start_services("signals", clock=clock)
+    for clock in clocks:  # each instance has looked at every store once (its start): its next look is an hour away
+        clock.rounds("deliver_partners", 2)
+    key, name = uuid.uuid4().hex.encode(), f"riec-{uuid.uuid4().hex[:8]}"
+    partner = receiver([key])
+    with support.case_store_uow(settings, CODE) as uow:
+        handlers.add_subscriber(uow, _subscriber(name, partner.url), key)
+    events = [_event("signal_raised", kind="riec_signal") for _ in range(6)]
+    _offer(settings, *events)  # by another process than the instances': nothing told them
+    for clock in clocks:
+        clock.rounds("deliver_partners")
+    assert partner.requests == []  # unseen until the hourly look
+
+    ids = [str(row["delivery_id"]) for row in _log(settings, name)]
+    replayed = support.meldpunt(hub_env, "subscriber", "replay", *ids)
+    assert replayed.returncode == 0 and replayed.stderr == "", replayed.stderr
+
+    support.wait_for(lambda: len(partner.accepted) == len(events), what="every replayed delivery")
+    for clock in clocks:  # a whole round of each after that sends nothing twice
+        clock.rounds("deliver_partners")
+    assert set(partner.accepted) == {str(event.event_id) for event in events} and partner.duplicates == 0
+    assert [[a["result"] for a in row["log"]] for row in _log(settings, name)] == [["replayed", "delivered"]] * 6
 
 
 def test_a_subscriber_that_never_answers_is_given_up_and_replayed_later(settings, receiver):
@@ -330,8 +376,12 @@ def test_the_cli_adds_lists_logs_replays_and_removes_and_says_what_is_wrong(hub_
     (row,) = [json.loads(line) for line in run("deliveries", name, "--json").stdout.splitlines()]
     assert (row["status"], row["attempts"], row["event_type"]) == ("delivered", 1, "signal_raised")
 
-    replayed = run("replay", row["delivery_id"])
-    assert replayed.returncode == 0 and "queued to be sent again" in replayed.stdout
+    # with no broker to wake the running signals service the replay is still made, and said so in one line
+    away = support.cli({**hub_env, "MELDPUNT_AMQP_URI": "amqp://guest:guest@127.0.0.1:9/"}, "subscriber", "replay",
+                       row["delivery_id"])
+    assert away.returncode == 0 and "queued to be sent again" in away.stdout
+    (line,) = away.stderr.strip().splitlines()
+    assert "next look at the store (within the hour) or when it restarts" in line, line
     assert handlers.deliver_partners(_uow(settings), t0()) == {"delivered": 1, "failed": 0}
     assert partner.duplicates == 1
 

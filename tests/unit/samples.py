@@ -187,4 +187,6 @@ PAYLOADS = {
                               "scope": "municipality", "acute": True, "due_at": DUE_AT},
     "signal_handled": lambda: {"signal_id": SIGNAL_ID, "kind": "inform_burgemeester", "outcome": "done",
                                "by_person": True, "minutes_open": 42, "overdue": False},
+    "partner_delivery_replayed": lambda: {"delivery_id": uuid.UUID("4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a"),
+                                          "subscriber": "riec-zeeland"},
 }

@@ -26,7 +26,9 @@ def test_catalogue_producers_and_consumers_are_services():
     for spec in CATALOGUE.values():
         assert spec.producer in SERVICES
         assert spec.consumers and set(spec.consumers) <= set(SERVICES)
-        assert spec.producer not in spec.consumers
+        # only the wake of a service's own running instances goes back to its producer, and only there
+        assert (spec.producer not in spec.consumers) != spec.wakes_producer
+        assert not spec.wakes_producer or spec.consumers == (spec.producer,)
         assert spec.version >= 1 and spec.summary
 
 

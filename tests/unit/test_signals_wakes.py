@@ -1,12 +1,14 @@
 """Signals' deliverer and mailer visit only the stores with work (issue 25): the writes that give them work
-tell the process's due-time index (UnitOfWork.wake), and the service asks each visited store for its next."""
+tell the process's due-time index (UnitOfWork.wake), and the service asks each visited store for its next; a
+replay made by a command (another process) records an event that tells the running instances."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from services.signals import store
+from services.signals import handlers, store
+from shared.events import new_event
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=timezone.utc)
 
@@ -21,7 +23,13 @@ class _Cursor:
 
 class _Uow:
     def __init__(self, rowcount=1, row=None):
-        self.wakes, self.rowcount, self.row, self.queries = [], rowcount, row, []
+        self.wakes, self.rowcount, self.row, self.queries, self.recorded = [], rowcount, row, [], []
+
+    def audit(self, *args, **kwargs):
+        pass
+
+    def record(self, event_type, case_id, payload):
+        self.recorded.append(new_event(event_type, "GM0687", case_id, payload))
 
     def wake(self, task, at):
         self.wakes.append((task, at))
@@ -66,3 +74,18 @@ def test_a_notice_wakes_the_mailer_when_it_may_go():
 def test_the_next_work_is_read_from_the_store():
     assert store.next_partner_delivery(_Uow(row={"at": NOW})) == NOW
     assert store.next_mail_work(_Uow(row={"at": None})) is None
+
+
+def test_a_replay_by_a_command_wakes_the_running_instances_by_an_event():
+    delivery_id, case_id = uuid.uuid4(), uuid.uuid4()
+    uow = _Uow(row={"delivery_id": delivery_id, "subscriber": "riec-zeeland", "case_id": case_id,
+                    "event_type": "signal_raised"})
+    assert handlers.replay(uow, delivery_id, "cli:operator", NOW) is not None
+    (event,) = uow.recorded  # in the replay's transaction: it goes out only if the replay commits
+    assert (event.event_type, event.case_id) == ("partner_delivery_replayed", case_id)
+    assert event.payload == {"delivery_id": delivery_id, "subscriber": "riec-zeeland"}
+    told = []
+    handlers.replayed(event, lambda *wake: told.append(wake))
+    assert told == [(store.PARTNERS_TASK, "GM0687", store.AT_ONCE)]
+    nothing = _Uow(row=None)
+    assert handlers.replay(nothing, delivery_id, "cli:operator", NOW) is None and nothing.recorded == []

@@ -72,4 +72,5 @@ def signals_hub(request, region_file, vhost_pipeline, mail_server, receiver, tmp
     with module_hub(request, vhost_pipeline, region, SERVICES, {"signals": clock}) as hub:
         wb = support.WorkbenchHub(hub.settings, provider)
         wb.clock, wb.has_provider = clock, provider is not None
+        wb.env = support.hub_environment(region, hub.settings.amqp_uri)  # for a command in a process of its own
         yield wb

@@ -1,7 +1,8 @@
 """Partner subscribers in the running hub (docs/partners.md): a triage decision for the RIEC becomes a signal,
 and the signal reaches the RIEC's webhook; a referral to help reaches Slachtofferhulp's; each as a signed
-CloudEvent with only its allowed fields, once, with the ledger saying delivered. The hub is the package's
-(conftest.py); its signals service delivers on its own timer."""
+CloudEvent with only its allowed fields, once, with the ledger saying delivered; a delivery that failed and is
+replayed from the command line goes out at once. The hub is the package's (conftest.py); its signals service
+delivers on its own timer."""
 from __future__ import annotations
 
 import json
@@ -79,5 +80,66 @@ def test_the_riec_and_slachtofferhulp_get_what_they_are_allowed(signals_hub):
         with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
             for name in names.values():
                 store.remove_subscriber(uow, name)
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_replay_from_the_command_line_is_sent_by_the_running_service_at_once(signals_hub):
+    """`meldpunt subscriber replay` runs in a process of its own: the running signals service learns of the
+    replay from the event it records (partner_delivery_replayed), not at its hourly look at the store."""
+    hub = signals_hub
+    key, answer = uuid.uuid4().hex.encode(), {"status": 503}
+    received: list = []
+
+    class Partner(BaseHTTPRequestHandler):
+        def do_POST(self):
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            if answer["status"] == 204 and webhooks.verify(key, self.headers[webhooks.TIMESTAMP], raw,
+                                                           self.headers[webhooks.SIGNATURE]):
+                received.append(json.loads(raw))
+            self.send_response(answer["status"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    name = f"riec-{uuid.uuid4().hex[:6]}"
+    try:
+        with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
+            handlers.add_subscriber(uow, {
+                "name": name, "transport": "webhook", "url": f"http://127.0.0.1:{server.server_address[1]}/riec",
+                "events": ["signal_raised[kind=riec_signal]"], "fields": ["kind"], "legal_basis": "public_task",
+                "purpose": "RIEC: ondermijning", "consent_version": None, "max_attempts": 1,
+                "first_delay_seconds": 0.2, "max_delay_seconds": 1.0, "timeout_seconds": 5.0}, key)
+        decided = new_event("incident_triaged", MIDDELBURG, uuid.uuid4(),
+                            triaged(decisions=["riec_signal"], categories=["ondermijning"]))
+        publish_raw(hub.settings.amqp_uri, "triage.events", "incident_triaged", dump_event(decided))
+
+        def failed():
+            with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
+                return store.partner_deliveries(uow, name, "failed")
+        (delivery,) = wait_for(failed, what="the one attempt failed and the delivery gave up")
+        answer["status"] = 204  # the partner is back
+
+        replayed = support.meldpunt(hub.env, "subscriber", "replay", "--failed", name)
+        assert replayed.returncode == 0, replayed.stderr
+        assert f"1 failed deliveries of {name} are queued" in replayed.stdout and replayed.stderr == ""
+
+        # the service's next look at Middelburg's store would be an hour away: a few seconds is the wake
+        (sent,) = wait_for(lambda: received, timeout=60, what="the running service sent the replayed delivery")
+        assert sent["id"] == str(delivery["event_id"]) and sent["data"] == {"kind": "riec_signal"}
+
+        def delivered():
+            with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
+                (row,) = store.partner_deliveries(uow, name)
+            return row if row["status"] == "delivered" else None
+        row = wait_for(delivered, what="the log says delivered")
+        assert [a["result"] for a in row["log"]] == ["failed", "replayed", "delivered"]
+    finally:
+        with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
+            store.remove_subscriber(uow, name)
         server.shutdown()
         server.server_close()
