@@ -4,8 +4,9 @@ A nameko @timer spawns a worker on every tick, and a worker costs about a millis
 dependencies' `get_dependency`, the worker context) even when the method returns at once: a 0.5 s timer
 is 0.2 % of a core for nothing. `nudged_timer` ticks as often as the work may lag, but runs its method only
 when a worker of the process said there is work (`Nudges.nudge`) since its last run, and as a net every
-`net_seconds` (work another instance left, or a command). `configured_timer` does not run at all where the
-region file (read once at start) gives it nothing to do.
+`net_seconds` (work another instance left, or a command). `configured_timer` takes its interval from the
+settings (the region file, read once at start) and does not run at all where they give it nothing to do.
+Which stores a run then visits is shared/scan.py's (the due-time index).
 """
 from __future__ import annotations
 
@@ -72,18 +73,22 @@ nudged_timer = NudgedTimer.decorator
 
 
 class ConfiguredTimer(Timer):
-    """@timer(interval, wanted=f): runs only if `f(settings)` (the process's settings, read once at start)
-    is true; else it never ticks."""
+    """@configured_timer(interval, wanted=f, seconds=g), both of the process's settings, read once at start:
+    it ticks every `g(settings)` seconds (a region file's option; `interval` without `seconds`), and only if
+    `f(settings)` is true (always without `wanted`): else it never ticks."""
 
-    def __init__(self, interval, wanted, **kwargs):
-        self.wanted = wanted
+    def __init__(self, interval, wanted=None, seconds=None, **kwargs):
+        self.wanted, self.seconds = wanted, seconds
         self.enabled = True
         super().__init__(interval, **kwargs)
 
     def setup(self):
         from shared.config import settings_from_nameko
 
-        self.enabled = bool(self.wanted(settings_from_nameko(self.container.config)))
+        settings = settings_from_nameko(self.container.config)
+        self.enabled = self.wanted is None or bool(self.wanted(settings))
+        if self.seconds is not None:
+            self.interval = self.seconds(settings)
         super().setup()
 
     def start(self):

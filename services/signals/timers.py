@@ -1,10 +1,13 @@
-"""The signals service's periodic work, each @timer with its interval from the region file (read when the
-service starts): the mailer (`signals.mail.poll_seconds`) and the partner deliverer
+"""The signals service's periodic work, each a configured timer (shared/timers.py) with its interval from the
+region file (read when the service starts): the mailer (`signals.mail.poll_seconds`) and the partner deliverer
 (`signals.partners.poll_seconds`)."""
 from __future__ import annotations
 
-from nameko.timer import Timer
+from functools import partial
+
 from prometheus_client import Counter
+
+from shared.timers import configured_timer
 
 from services.signals.options import options_of
 
@@ -25,23 +28,5 @@ def partner_seconds(options: dict) -> float:
     return options["partners"]["poll_seconds"]
 
 
-class _OptionTimer(Timer):
-    seconds = staticmethod(mail_seconds)
-
-    def setup(self):
-        from shared.config import settings_from_nameko
-
-        self.interval = self.seconds(options_of(settings_from_nameko(self.container.config).region))
-        super().setup()
-
-
-class MailTimer(_OptionTimer):
-    seconds = staticmethod(mail_seconds)
-
-
-class PartnerTimer(_OptionTimer):
-    seconds = staticmethod(partner_seconds)
-
-
-mail_timer = MailTimer.decorator
-partner_timer = PartnerTimer.decorator
+mail_timer = partial(configured_timer, seconds=lambda settings: mail_seconds(options_of(settings.region)))
+partner_timer = partial(configured_timer, seconds=lambda settings: partner_seconds(options_of(settings.region)))

@@ -1,5 +1,5 @@
 """shared/timers.py: a nudged timer runs its method only when nudged, as a net, or to retry a failed run;
-a configured timer without work in the region never ticks."""
+a configured timer without work in the region never ticks, and takes its interval from the region file."""
 from types import SimpleNamespace
 
 from shared import timers
@@ -98,3 +98,26 @@ def test_a_configured_timer_without_work_never_starts():
     timer.stop()
     timer.kill()
     assert timer.gt is None
+
+
+def test_signals_mailer_and_deliverer_tick_at_the_region_files_poll_seconds():
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+    from services.signals.service import SignalsService
+
+    def bound(method, options):  # as a container binds it: a copy of the class's entrypoint
+        (timer,) = getattr(getattr(SignalsService, method), ENTRYPOINT_EXTENSIONS_ATTR)
+        settings = SimpleNamespace(region=SimpleNamespace(options={"signals": options}))
+        containers.append(FakeContainer(None, config={"MELDPUNT_SETTINGS": settings}))  # bind keeps a weak one
+        timer = timer.bind(containers[-1], method)
+        timer.setup()
+        return timer
+
+    containers = []
+    options = {"mail": {"poll_seconds": 7.0}, "partners": {"poll_seconds": 3.0}}
+    for method, seconds in (("send_mail", 7.0), ("deliver_partners", 3.0)):
+        timer = bound(method, options)
+        assert isinstance(timer, timers.ConfiguredTimer) and timer.eager
+        assert (timer.interval, timer.enabled) == (seconds, True), method
+    # no mail server: the mailer still ticks, at the default, and finds nothing to send (docs/signals.md)
+    assert bound("send_mail", {"mail": None, "partners": {"poll_seconds": 2.0}}).interval == 2.0
