@@ -6,7 +6,7 @@ honest validation figures of the second opinion come from `python -m services.tr
 --validate` (a model trained without the validation split). The held-out part is read only here, to score it:
 nothing is tuned on it (tests/triage_corpus/README.md).
 
-    python -m services.triage.evaluation [--part development|development2|development3|development4|training|validation|heldout|both]
+    python -m services.triage.evaluation [--part development|development2|…|development9|training|validation|heldout|both]
         [--misses] [--ranges H001-H153,H154-H303]
 """
 from __future__ import annotations
@@ -31,8 +31,11 @@ from services.triage.rules import Rules, default_rules
 CORPUS = REPO_ROOT / "tests" / "triage_corpus"
 PARTS = {"development": CORPUS / "development.yaml", "development2": CORPUS / "development2.yaml",
          "development3": CORPUS / "development3.yaml", "development4": CORPUS / "development4.yaml",
-         "heldout": CORPUS / "heldout.yaml"}
-DEVELOPMENT_PARTS = ("development", "development2", "development3", "development4")
+         "development5": CORPUS / "development5.yaml", "development6": CORPUS / "development6.yaml",
+         "development7": CORPUS / "development7.yaml", "development8": CORPUS / "development8.yaml",
+         "development9": CORPUS / "development9.yaml", "heldout": CORPUS / "heldout.yaml"}
+DEVELOPMENT_PARTS = ("development", "development2", "development3", "development4", "development5", "development6",
+                     "development7", "development8", "development9")
 # The parts split into training and validation, as train_model.MODEL_PARTS: development4.yaml (G…) is scored
 # with the others and joins at the next retraining (add it there and here, and "G" to VALIDATION_PREFIXES).
 SPLIT_PARTS = ("development", "development2", "development3")

@@ -39,6 +39,11 @@ PARTS = {
     "development2": ("development2.yaml", "E", 450, 40),
     "development3": ("development3.yaml", "F", 300, 15),
     "development4": ("development4.yaml", "G", 30, 0),
+    "development5": ("development5.yaml", "K", 200, 10),
+    "development6": ("development6.yaml", "L", 200, 10),
+    "development7": ("development7.yaml", "M", 150, 10),
+    "development8": ("development8.yaml", "N", 150, 10),
+    "development9": ("development9.yaml", "P", 150, 10),
 }
 # The development parts: tuned on, so each is checked against the held-out part.
 DEVELOPMENT = [part for part in PARTS if part != "heldout"]
@@ -203,6 +208,14 @@ def test_the_fourth_development_part_repeats_no_other(corpus):
     its texts repeats an earlier development one."""
     earlier = corpus["development"] + corpus["development2"] + corpus["development3"]
     assert near_duplicates(corpus["development4"], earlier) == []
+
+
+@pytest.mark.parametrize("part", ["development5", "development6", "development7", "development8", "development9"])
+def test_the_natural_hands_repeat_no_other_development_part(corpus, part):
+    """development5-9.yaml were written from the labelling guide alone, each by a new hand: none of their
+    texts repeats an earlier development one or another new hand's."""
+    earlier = [item for name in DEVELOPMENT if name != part for item in corpus[name]]
+    assert near_duplicates(corpus[part], earlier) == []
 
 
 def test_the_third_development_part_is_mostly_hard_negatives_and_varies_consent(corpus):
