@@ -37,6 +37,8 @@ TARGETS = {
     "hub_counted_transactions_per_incident": "<= 4",
     "hub_latency_p99_ms_at_50_per_s": "<= 100",
     "scale_342_machine_cpu_idle_percent": "<= 3",
+    # the same bound beside the machine's figure for the hub's own share of it (the issue's target is the machine's)
+    "scale_342_hub_cpu_idle_percent": "<= 3",
     "scale_342_pg_connects_per_s_idle": "<= 1",
     "scale_342_repeat_check_seconds_naming_a_perpetrator_p50": "<= 0.05",
     "scale_342_repeat_check_seconds_naming_a_perpetrator_max": "<= 0.25",
@@ -276,7 +278,11 @@ How each figure is made:
   triage's result (`triage_seconds_*`, what the referral waits for) and until the repeat
   check is settled (`repeat_check_seconds_*`: triage asked the region's repeat index, and each
   municipality it named), and how many found the perpetrator known elsewhere (all but the first
-  should). `machine_cpu_idle_percent` is the whole machine's busy time: on a machine shared with
+  should); `pg_connects_per_s_probe` is what else the hub did meanwhile (new PostgreSQL connections a
+  second: right after the load, the relays still mark published rows store by store). The targets are on
+  this probe. Then `seconds_to_rest_after_probe` (until no new connection for 3 s) and the same ten
+  reports again with another perpetrator, `*_at_rest`: triage's own path on a hub with nothing else to do.
+  `machine_cpu_idle_percent` is the whole machine's busy time: on a machine shared with
   other work it counts that work too; `service_cpu_idle_percent` is the hub's services alone.
   `idle_cpu_percent_*` break the idle figure down by process (bench/idle_cpu.py, /proc/<pid>/stat
   over the same window): the services; PostgreSQL's background processes (checkpointer, writers,
@@ -284,6 +290,10 @@ How each figure is made:
   within the window (autovacuum workers, which live too briefly to be sampled) and its other backends;
   the RabbitMQ node. The server and the broker serve whatever else runs on them too; the bench
   prints the full breakdown (with the busiest other processes) on a `# idle` line.
+  `hub_cpu_idle_percent` is the hub's own share of `machine_cpu_idle_percent`: its services, its
+  PostgreSQL server's background processes, backends and exited children, and the RabbitMQ node;
+  `machine_cpu_idle_percent_not_hub` the rest (this machine's other processes, the bench's looks).
+  Issue 25's target (<= 3 %) is on the machine's figure; the hub's share is held to the same bound beside it.
 - `hub_statements_per_incident`, `hub_counted_transactions_per_incident`, `hub_statements_per_incident_<service>`:
   counted inside each service process of the sustained run (bench/profiling/sql_count.py: every
   `execute` is a statement, the implicit BEGIN and the COMMIT are not; a transaction is what a
@@ -394,8 +404,11 @@ hour as a net (shared/scan.py, [scaling.md](scaling.md#hundreds-of-municipalitie
 from each process's own CPU time: its services {figure("scale_342_idle_cpu_percent_services", 2)}, PostgreSQL's background
 processes {figure("scale_342_idle_cpu_percent_postgresql_background", 2)}, the backends of its databases
 {figure("scale_342_idle_cpu_percent_postgresql_hub_backends", 2)}, autovacuum's workers and other children that exited
-{figure("scale_342_idle_cpu_percent_postgresql_exited_children", 2)}, RabbitMQ {figure("scale_342_idle_cpu_percent_rabbitmq", 2)};
-the rest is the machine's other processes) and opened
+{figure("scale_342_idle_cpu_percent_postgresql_exited_children", 2)}, RabbitMQ {figure("scale_342_idle_cpu_percent_rabbitmq", 2)}:
+the hub and its servers {figure("scale_342_hub_cpu_idle_percent", 2)} together; the other
+{figure("scale_342_machine_cpu_idle_percent_not_hub", 2)} are not the hub's but this machine's own processes and the bench's
+looks. Issue 25's target of 3 % is on the machine's figure, so whatever else runs on the machine counts
+against it; both figures are printed with it) and opened
 {figure("scale_342_pg_connects_per_s_idle")} new PostgreSQL connections a second. {SWEEP_NOTE} Past that, the case
 stores go onto several PostgreSQL servers, each serving fewer municipalities
 ([scaling.md](scaling.md#postgresql-per-municipality)).

@@ -211,15 +211,19 @@ def keys_for(hub: ScaleHub) -> dict:
 PROBES = 10  # incidents naming one perpetrator, one after the other, round the region
 
 
-def perpetrator_probe(hub, keys: dict, report) -> dict:
+def perpetrator_probe(hub, keys: dict, report, looks: Looks | None = None, perpetrator: str = "Bench Dader",
+                      suffix: str = "") -> dict:
     """Incidents naming the same perpetrator in different municipalities, one at a time: the
     time from acceptance to triage's result (what the referral waits for), and until its
-    repeat check is settled, for which triage asks every other municipality's store whether
-    it knows the perpetrator's keyed hash (docs/triage.md); and how many were found known
-    elsewhere (all but the first should be)."""
+    repeat check is settled, for which triage asks the region's repeat index and links each
+    municipality that knows the perpetrator's keyed hash (docs/triage.md); how many were found known
+    elsewhere (all but the first should be); and the new PostgreSQL connections a second the hub
+    opened meanwhile (what else it was doing: a link to a store it holds no connection to opens one).
+    `suffix` names a second probe's figures."""
     codes = list(keys)[::max(1, len(keys) // PROBES)][:PROBES]
-    body = {**INCIDENT, "perpetrators": [{"name": "Bench Dader", "birth_date": "1980-01-01"}]}
+    body = {**INCIDENT, "perpetrators": [{"name": perpetrator, "birth_date": "1980-01-01"}]}
     decided, repeated, known_elsewhere = [], [], 0
+    sessions, started = (looks.opened_sessions(hub.run_id) if looks else 0), time.monotonic()
     for code in codes:
         response = requests.post(hub.url("intake", "/api/v1/incidents"), json=body,
                                  headers={"Authorization": f"Bearer {keys[code]}"}, timeout=30)
@@ -244,16 +248,37 @@ def perpetrator_probe(hub, keys: dict, report) -> dict:
                 known_elsewhere += cur.fetchone() is not None
         finally:
             conn.close()
-    report(f"# perpetrator probe: {len(codes)} incidents; triage result after "
+    # less the probe's own connection per report
+    connects = (looks.opened_sessions(hub.run_id) - sessions - len(codes)) / (time.monotonic() - started) \
+        if looks else None
+    report(f"# perpetrator probe{suffix.replace('_', ' ')}: {len(codes)} incidents; triage result after "
            f"{', '.join(f'{s:.2f}' for s in decided)} s; repeat check settled after "
-           f"{', '.join(f'{s:.2f}' for s in repeated)} s")
+           f"{', '.join(f'{s:.2f}' for s in repeated)} s"
+           + (f"; the hub opened {connects:.1f} new PostgreSQL connections/s meanwhile" if looks else ""))
     decided.sort()
     repeated.sort()
-    return {"triage_seconds_naming_a_perpetrator_p50": decided[len(decided) // 2],
-            "triage_seconds_naming_a_perpetrator_max": decided[-1],
-            "repeat_check_seconds_naming_a_perpetrator_p50": repeated[len(repeated) // 2],
-            "repeat_check_seconds_naming_a_perpetrator_max": repeated[-1],
-            "perpetrator_known_elsewhere": known_elsewhere}
+    figures = {"triage_seconds_naming_a_perpetrator_p50": decided[len(decided) // 2],
+               "triage_seconds_naming_a_perpetrator_max": decided[-1],
+               "repeat_check_seconds_naming_a_perpetrator_p50": repeated[len(repeated) // 2],
+               "repeat_check_seconds_naming_a_perpetrator_max": repeated[-1],
+               "perpetrator_known_elsewhere": known_elsewhere}
+    if looks:
+        figures["pg_connects_per_s_probe"] = connects
+    return {f"{name}{suffix}": value for name, value in figures.items()}
+
+
+def seconds_to_rest(hub, looks: Looks, quiet: float = 3.0, limit: float = 180.0) -> float:
+    """Wait until the hub opened no new PostgreSQL connection for `quiet` seconds (it has done what the
+    load left it: the relays' marking of published rows store by store, signals' and zaaksysteem's
+    deliveries); how long that took."""
+    started = last_change = time.monotonic()
+    seen = looks.opened_sessions(hub.run_id)
+    while time.monotonic() - last_change < quiet and time.monotonic() - started < limit:
+        time.sleep(0.25)
+        now = looks.opened_sessions(hub.run_id)
+        if now != seen:
+            seen, last_change = now, time.monotonic()
+    return last_change - started
 
 
 # what the idle breakdown adds up (ProcessCpu's lines) into figures of their own
@@ -263,6 +288,17 @@ IDLE_PARTS = {"services": ("service ",), "postgresql_background": ("postgresql c
               "postgresql_hub_backends": ("postgresql backends of the hub's databases",),
               "postgresql_exited_children": ("postgresql exited children",),
               "postgresql_other_backends": ("postgresql other backends",), "rabbitmq": ("rabbitmq",)}
+# The hub's own share of the idle machine: its services and what its PostgreSQL server and RabbitMQ node do
+# (on the bench's own server and, on a quiet machine, a broker nobody else uses, all of it is the hub's). The
+# rest of the machine's figure is not the hub: this machine's own processes and the bench's looks.
+HUB_PARTS = ("services", "postgresql_background", "postgresql_hub_backends", "postgresql_exited_children", "rabbitmq")
+
+
+def hub_share(window: dict) -> dict:
+    """The hub's own idle CPU and the rest of the machine's, from a window's parts (% of one core)."""
+    hub = sum(window[f"idle_cpu_percent_{part}"] for part in HUB_PARTS)
+    return {"hub_cpu_idle_percent": hub,
+            "machine_cpu_idle_percent_not_hub": max(0.0, window["machine_cpu_idle_percent"] - hub)}
 
 
 def idle_window(hub, pids, looks: Looks, seconds: float, report, engines: tuple) -> tuple[dict, list]:
@@ -285,6 +321,10 @@ def idle_window(hub, pids, looks: Looks, seconds: float, report, engines: tuple)
            "one core: " + "; ".join(f"{k} {v:.2f}" for k, v in lines.items()))
     for part, prefixes in IDLE_PARTS.items():
         window[f"idle_cpu_percent_{part}"] = sum(v for k, v in lines.items() if k.startswith(prefixes))
+    window.update(hub_share(window))
+    report(f"# idle: the hub and its servers {window['hub_cpu_idle_percent']:.2f} % of one core (services, its "
+           f"PostgreSQL, RabbitMQ), the rest of the machine {window['machine_cpu_idle_percent_not_hub']:.2f} % "
+           "(not the hub: this machine's other processes, the bench's own looks)")
     return window, samples
 
 
@@ -341,7 +381,11 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             while hub.counted() < len(accepted) and time.monotonic() < deadline:
                 time.sleep(0.5)
             completed = hub.counted()
-            named = perpetrator_probe(hub, keys, report)
+            # right after the load, as before; then again once the hub is at rest (what the first one
+            # waits on besides triage: the load's after-work, see docs/benchmarks.md)
+            named = perpetrator_probe(hub, keys, report, looks)
+            named["seconds_to_rest_after_probe"] = seconds_to_rest(hub, looks)
+            named.update(perpetrator_probe(hub, keys, report, looks, "Bench Dader Twee", suffix="_at_rest"))
             return {
                 "municipalities": count,
                 "pg_connections_idle_max": idle["pg_connections_idle_max"],
@@ -350,6 +394,8 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
                 "rss_mib_load_max": max(m for _, m in samples_load),
                 "service_cpu_idle_percent": idle["service_cpu_idle_percent"],
                 "machine_cpu_idle_percent": idle["machine_cpu_idle_percent"],
+                "hub_cpu_idle_percent": idle["hub_cpu_idle_percent"],
+                "machine_cpu_idle_percent_not_hub": idle["machine_cpu_idle_percent_not_hub"],
                 **{name: value for name, value in idle.items() if name.startswith("idle_cpu_percent_")},
                 "pg_connects_per_s_idle": idle["pg_connects_per_s_idle"],
                 "pg_connects_per_s_load": load_connects,

@@ -29,3 +29,15 @@ def test_a_window_counts_a_service_process_and_the_machine():
     assert lines["service this test"] >= 0
     assert lines["machine (every process)"] >= lines["service this test"]
     assert "postgresql exited children, unsampled" not in lines  # no server on this machine was named
+
+
+def test_the_hub_share_is_its_processes_and_the_rest_is_the_machines():
+    import scale_bench
+
+    window = {"idle_cpu_percent_services": 0.9, "idle_cpu_percent_postgresql_background": 0.1,
+              "idle_cpu_percent_postgresql_hub_backends": 0.05, "idle_cpu_percent_postgresql_exited_children": 0.2,
+              "idle_cpu_percent_postgresql_other_backends": 0.5, "idle_cpu_percent_rabbitmq": 1.25,
+              "machine_cpu_idle_percent": 6.5}
+    shares = scale_bench.hub_share(window)
+    assert round(shares["hub_cpu_idle_percent"], 2) == 2.5  # another user's backends are not the hub's
+    assert round(shares["machine_cpu_idle_percent_not_hub"], 2) == 4.0
