@@ -87,7 +87,10 @@ class Storage(DependencyProvider):
     def setup(self):
         self.settings = settings_from_nameko(self.container.config)
         service = self.container.service_name
-        self.pool = ConnectionPool(self.settings.db_max_connections, self.settings.db_idle_seconds,
+        # a relaying process keeps one of its MELDPUNT_DB_MAX_CONNECTIONS for marking published rows
+        # (shared/outbox.py): the cap still counts every connection the process holds
+        marking = self.relay_outbox and self.settings.db_max_connections > 1
+        self.pool = ConnectionPool(self.settings.db_max_connections - marking, self.settings.db_idle_seconds,
                                    application_name=f"meldpunt-{service}",
                                    session_options=self.settings.db_session_options)
         self.stores = Stores(self.settings, self.pool, service)
@@ -95,9 +98,12 @@ class Storage(DependencyProvider):
         self._wake = GreenEvent()
         self._running = False
         if self.relay_outbox:
+            marking_pool = ConnectionPool(1, self.settings.db_idle_seconds, application_name=f"meldpunt-{service}",
+                                          session_options=self.settings.db_session_options) if marking else None
             # two publishers (connections): fresh events never wait behind a sweep's publishing
             self.relay = OutboxRelay(service, self.stores, EventPublisher(self.settings.amqp_uri, service),
-                                     publish_fresh=EventPublisher(self.settings.amqp_uri, service))
+                                     publish_fresh=EventPublisher(self.settings.amqp_uri, service),
+                                     marking_pool=marking_pool)
             self.stores.on_commit(self._committed)
             self.stores.marks_for(self.relay)
 
@@ -125,6 +131,8 @@ class Storage(DependencyProvider):
     def kill(self):
         self._running = False
         self.pool.close()
+        if self.relay_outbox and self.relay.marking_pool is not None:
+            self.relay.marking_pool.close()
 
     def get_dependency(self, worker_ctx):
         return WorkerStorage(self.stores, f"{self.container.service_name}.{worker_ctx.entrypoint.method_name}",
@@ -215,6 +223,8 @@ class Storage(DependencyProvider):
             if not self._running:
                 return
             self.pool.close_idle()
+            if self.relay_outbox and self.relay.marking_pool is not None:
+                self.relay.marking_pool.close_idle()
             if self.relay_outbox and time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + 3600
                 for label, dsn in self.targets():

@@ -91,11 +91,13 @@ def routes(body: dict, own_exchange, priority: int = 0, acute=None) -> list:
 
 
 class OutboxRelay:
-    def __init__(self, service: str, stores, publish, publish_fresh=None):
+    def __init__(self, service: str, stores, publish, publish_fresh=None, marking_pool=None):
         """`publish` serves the sweep; `publish_fresh` (its own connection, when the two run in
-        separate threads) this process's own commits."""
+        separate threads) this process's own commits. `marking_pool`: where the marking of published
+        rows gets a connection to a store the workers' pool holds none to (default: that pool)."""
         self.service = service
         self.stores = stores
+        self.marking_pool = marking_pool
         self.publish = publish
         self.publish_fresh_rows = publish_fresh or publish
         self._fresh: dict[str, list[tuple]] = {}      # dsn -> (row id, envelope, priority) committed here
@@ -184,8 +186,16 @@ class OutboxRelay:
             self._unmarked_since.pop(dsn, None)
             if not ids:
                 continue
+            # After a burst every store written to is marked once, most with a new connection: through the
+            # workers' pool each would close the connection a worker used longest ago, so that a burst's marking
+            # turned the whole pool over every second and the next events found no store open (issue 25).
+            # A store the workers' pool holds an idle connection to is marked on it; any other through the
+            # marking pool's own connection.
+            pool = self.stores.pool
+            if self.marking_pool is not None and not pool.holds_idle(dsn):
+                pool = self.marking_pool
             try:
-                with self.stores.pool.connection(dsn) as conn, conn.cursor() as cur:
+                with pool.connection(dsn) as conn, conn.cursor() as cur:
                     cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
                     conn.commit()
             except Exception as exc:
@@ -196,6 +206,8 @@ class OutboxRelay:
     def close(self):
         for publisher in {id(p): p for p in (self.publish, self.publish_fresh_rows)}.values():
             publisher.close()
+        if self.marking_pool is not None:
+            self.marking_pool.close()
 
     # ------------------------------------------------------------- the sweep
 

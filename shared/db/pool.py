@@ -159,6 +159,11 @@ class ConnectionPool:
         finally:
             self.release(dsn, conn, discard=broken)
 
+    def holds_idle(self, dsn: str) -> bool:
+        """Whether an idle connection to this store waits here (taking it opens nothing)."""
+        with self._cond:
+            return bool(self._idle.get(dsn))
+
     def worked_within(self, dsn: str, seconds: float) -> bool:
         """Whether a connection to this store came back healthy in the last `seconds`."""
         worked = self._worked.get(dsn)

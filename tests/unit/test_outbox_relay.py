@@ -153,6 +153,27 @@ def test_own_commits_go_out_in_one_batch_acute_first_and_are_marked_together_lat
     assert relay.mark_due_in() is None
 
 
+def test_marking_takes_no_connection_a_worker_kept_open():
+    """After a burst every store written to is marked once: through the workers' pool each cold store
+    would close the connection a worker used longest ago (issue 25), so the marking has a connection of its
+    own, and marks on the workers' pool only a store it holds an idle connection to."""
+    class WorkersPool(FakePool):
+        def holds_idle(self, dsn):
+            return dsn == "dsn-warm"
+
+    db = FakeDatabase()
+    workers, marking = WorkersPool(db), FakePool(db)
+    relay = OutboxRelay("intake", SimpleNamespace(pool=workers), FakePublisher(), marking_pool=marking)
+    relay.committed("dsn-warm", [fresh(1)])
+    relay.committed("dsn-cold", [fresh(2)])
+    relay.publish_fresh()
+
+    relay.mark_published(force=True)
+
+    assert workers.lent == ["dsn-warm"] and marking.lent == ["dsn-cold"]
+    assert sorted(params for _, params in db.updates()) == [([1],), ([2],)]
+
+
 def test_what_the_broker_does_not_take_from_own_commits_is_left_to_the_sweep():
     db = FakeDatabase()
     relay = relay_with(db, FakePublisher(fail_on="e2", error=Unroutable("no queue")))
