@@ -70,7 +70,7 @@ def problems(item: dict, prefix: str) -> list[str]:
     keys = set(item)
     if not ITEM_KEYS <= keys <= ITEM_KEYS | {"note"}:
         return [f"keys {sorted(keys ^ ITEM_KEYS)}"]
-    if not re.fullmatch(prefix + r"\d{3}", str(item["id"])):
+    if not re.fullmatch(prefix + r"\d{3,}", str(item["id"])):
         found.append(f"id {item['id']!r}")
     for field, allowed in (("source", SOURCES), ("channel", vocabulary.CHANNELS),
                            ("location_type", vocabulary.LOCATION_TYPES), ("target_role", vocabulary.TARGET_ROLES)):
