@@ -7,7 +7,7 @@ honest validation figures of the second opinion come from `python -m services.tr
 nothing is tuned on it (tests/triage_corpus/README.md).
 
     python -m services.triage.evaluation [--part development|development2|…|development9|training|validation|heldout|both]
-        [--misses] [--ranges H001-H153,H154-H303]
+        [--misses] [--ranges H001-H153,H154-H303] [--rules-alone]
 """
 from __future__ import annotations
 
@@ -232,6 +232,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ranges", type=id_ranges, default=(),
                         help="also the figures of these id ranges of the part, e.g. H001-H153,H154-H303 "
                              "(the reports written before and after a change), from the same run")
+    parser.add_argument("--rules-alone", action="store_true",
+                        help="score the rules without the second opinion the rules file names")
     args = parser.parse_args(argv)
     parts = ("development", "heldout") if args.part == "both" else (args.part,)
     for part in parts:
@@ -246,7 +248,8 @@ def main(argv=None) -> int:
             items = [it for p in DEVELOPMENT_PARTS for it in load_part(PARTS[p])]
         else:
             items = load_part(path)
-        figures = evaluate(items, part)
+        figures = evaluate(items, part + (" (rules alone)" if args.rules_alone else ""),
+                           model=None if args.rules_alone else domain.RULES_MODEL)
         print(report(figures, show_misses=args.misses or part == "heldout"))
         for first, last in args.ranges:
             chosen = [it for it in items if in_range(it["id"], first, last)]

@@ -88,6 +88,10 @@ def train(items: list[dict], c: float = C, thresholds: dict | None = None, balan
     coef, intercept = [], []
     for label in LABELS:
         y = np.array([_target(it, label) for it in items])
+        if y.all() or not y.any():   # no report (or every one) has the label: a model of a few files only
+            coef.append({})
+            intercept.append(10.0 if y.all() else -10.0)
+            continue
         fit = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None).fit(x, y)
         weights = fit.coef_[0]
         # weights below 1e-4 change no probability in the third decimal; leaving them out keeps the file small
@@ -188,6 +192,97 @@ def cross_hand(rules=None, parts: tuple = HAND_PARTS, trainer=None, rules_alone:
 def _default_rules():
     from shared.triage_rules import default_rules
     return default_rules()
+
+
+def learning_curve(rules=None, parts: tuple = HAND_PARTS, most: int = 3, reports: int | None = None,
+                   trainer=None) -> list[tuple]:
+    """Does a model trained on more hands read an unseen hand better? For each file (hand) of `parts`, models
+    of the shipped settings trained on 1, 2, … of the other files read it: every combination of the other
+    files, or `most` of them drawn by a fixed seed where there are more (each file the same number of times
+    for each count, so the pooled figures weigh every report alike). `reports`: train on this many reports
+    drawn evenly from the chosen files instead of all of theirs (combinations that hold fewer are skipped),
+    which tells more hands from more reports. Returns rows (hands, held file, trained-on files, training
+    reports, figures); hands 0 is the rules alone."""
+    import itertools
+    import random
+
+    from services.triage import domain
+    from services.triage.evaluation import evaluate_results, load_part
+
+    rules = rules or _default_rules()
+    trainer = trainer or train
+    files = {name: load_part(PARTS[name]) for name in parts}
+    rows = []
+    for held in parts:
+        incidents = [(it, incident_of(it)) for it in files[held]]
+        alone = [(it, domain.triage(incident, rules, it["text"], None)) for it, incident in incidents]
+        rows.append((0, held, (), 0, evaluate_results(alone, f"{held}, rules alone")))
+        others = [name for name in parts if name != held]
+        for k in range(1, len(others) + 1):
+            combos = list(itertools.combinations(others, k))
+            if reports:
+                combos = [c for c in combos if sum(len(files[name]) for name in c) >= reports]
+            if len(combos) > most:
+                combos = random.Random(f"{held}/{k}").sample(combos, most)
+            for combo in combos:
+                items = _drawn(files, combo, reports, f"{held}/{combo}") if reports else \
+                    [it for name in combo for it in files[name]]
+                model = m.parse_model(trainer(items), f"trained on {'+'.join(combo)}")
+                results = [(it, domain.triage(incident, rules, it["text"], model)) for it, incident in incidents]
+                rows.append((k, held, combo, len(items), evaluate_results(results, f"{held} by {'+'.join(combo)}")))
+    return rows
+
+
+def _drawn(files: dict, combo: tuple, reports: int, seed: str) -> list[dict]:
+    """`reports` reports drawn evenly from the files of `combo` (in turn, each file in its own shuffled
+    order, a file that runs out leaves the rest to the others)."""
+    import random
+
+    queues = []
+    for name in combo:
+        items = list(files[name])
+        random.Random(f"{seed}/{name}").shuffle(items)
+        queues.append(items)
+    out = []
+    while len(out) < reports:
+        for queue in queues:
+            if queue and len(out) < reports:
+                out.append(queue.pop())
+    return out
+
+
+def learning_curve_report(rows: list[tuple]) -> str:
+    """Per number of training hands, the figures pooled over every held file and combination."""
+    from services.triage.evaluation import Figures
+
+    lines = [f"{'hands':>5} {'models':>6} {'reports':>7} {'recall':>7} {'precisie':>8} {'F1':>6} "
+             f"{'bedreiging':>10} {'intimidatie':>11} {'acuut<hoog':>10} {'hoog<normaal':>12} {'doorverwijzing':>14}"]
+    for k in sorted({row[0] for row in rows}):
+        chosen = [row for row in rows if row[0] == k]
+        pooled = Figures(f"{k} hands")
+        for *_, f in chosen:
+            for name in ("true_pos", "false_pos", "false_neg", "urgency_too_low"):
+                getattr(pooled, name).update(getattr(f, name))
+            pooled.referral_due += f.referral_due
+            pooled.referral_proposed += f.referral_proposed
+        r, p = pooled.recall(), pooled.precision()
+        lines.append(f"{k:5d} {len(chosen):6d} {sum(row[3] for row in chosen) / len(chosen):7.0f} {r:7.3f} {p:8.3f} "
+                     f"{2 * r * p / (r + p):6.3f} {pooled.recall('bedreiging'):10.3f} "
+                     f"{pooled.recall('intimidatie'):11.3f} {pooled.urgency_too_low['acuut']:10d} "
+                     f"{pooled.urgency_too_low['hoog']:12d} {pooled.referral_rate * 100:13.1f}%")
+    lines.append("per file (recall / precisie / F1 by hands 0, 1, …):")
+    for held in dict.fromkeys(row[1] for row in rows):
+        cells = []
+        for k in sorted({row[0] for row in rows if row[1] == held}):
+            tp = fp = fn = 0
+            for row in rows:
+                if row[1] == held and row[0] == k:
+                    tp, fp = tp + sum(row[4].true_pos.values()), fp + sum(row[4].false_pos.values())
+                    fn += sum(row[4].false_neg.values())
+            r, p = tp / (tp + fn), tp / (tp + fp)
+            cells.append(f"{k}: {r:.3f} / {p:.3f} / {2 * r * p / (r + p):.3f}")
+        lines.append(f"  {held:13} " + "   ".join(cells))
+    return "\n".join(lines)
 
 
 def cross_hand_report(folds, pooled) -> str:
@@ -304,6 +399,62 @@ def choose(rules=None, training=None, validation=None) -> None:
           f"{f.urgency_too_low['hoog']} doorverwijzing {f.referral_rate:.3f}")
 
 
+C_GRID = (1.0, 2.0, 3.0, 5.0)
+ALONE_GRID_CROSS_HAND = (0.35, 0.4, 0.45, 0.5)
+
+
+def cross_hand_grid(rules=None, parts: tuple = HAND_PARTS, cs: tuple = C_GRID,
+                    alone_grid: tuple = ALONE_GRID_CROSS_HAND, beside_grid: tuple = BESIDE_GRID) -> list[tuple]:
+    """Cross-hand figures of every setting of the grid: for each C a model trained without each file reads it
+    with each `add_category` (where the rules found no crime against the person) and `add_beside_rules`,
+    as triage reads it (urgency and decisions included). Rows (C, add_category, add_beside_rules, pooled
+    figures). How the shipped settings are chosen (`--choose-cross-hand`); never on the held-out part."""
+    from services.triage import domain
+    from services.triage.evaluation import evaluate_results, load_part
+
+    rules = rules or _default_rules()
+    files = {name: [(it, incident_of(it)) for it in load_part(PARTS[name])] for name in parts}
+    rows = []
+    for c in cs:
+        pooled = {(a, b): [] for a in alone_grid for b in beside_grid}
+        for held in parts:
+            raw = train([it for name in parts if name != held for it, _ in files[name]], c)
+            for (a, b), results in pooled.items():
+                model = m.parse_model({**raw, "thresholds": {**raw["thresholds"], "add_category": a,
+                                                             "add_beside_rules": b}}, f"C={c} without {held}")
+                results += [(it, domain.triage(incident, rules, it["text"], model)) for it, incident in files[held]]
+        rows += [(c, a, b, evaluate_results(results, f"C={c} {a}/{b}")) for (a, b), results in pooled.items()]
+    return rows
+
+
+def best_cross_hand(rows: list[tuple], base: tuple = (C, THRESHOLDS["add_category"], THRESHOLDS["add_beside_rules"])):
+    """The priorities of issue 17 in order: no more acute reports judged below hoog nor hoog below normaal than
+    the `base` setting, no lower bedreiging recall, referral ≥ 95 % and none without consent; then the
+    highest F1. Returns the chosen row and the base row."""
+    base_row = next(row for row in rows if row[:3] == base)
+    bf = base_row[3]
+    kept = [row for row in rows
+            if row[3].urgency_too_low["acuut"] <= bf.urgency_too_low["acuut"]
+            and row[3].urgency_too_low["hoog"] <= bf.urgency_too_low["hoog"]
+            and row[3].recall("bedreiging") >= bf.recall("bedreiging")
+            and row[3].referral_rate >= 0.95 and row[3].referral_without_consent == 0]
+    return max(kept, key=lambda row: (round(_f1(row[3]), 4), row[3].precision())), base_row
+
+
+def _f1(f) -> float:
+    r, p = f.recall(), f.precision()
+    return 2 * r * p / (r + p)
+
+
+def grid_line(row: tuple) -> str:
+    c, a, b, f = row
+    return (f"C={c:<4} add {a:.2f} beside {b:.2f}: recall {f.recall():.3f} precisie {f.precision():.3f} "
+            f"F1 {_f1(f):.3f}  bedreiging {f.recall('bedreiging'):.3f}/{f.precision('bedreiging'):.3f} "
+            f"intimidatie {f.recall('intimidatie'):.3f}/{f.precision('intimidatie'):.3f}  acuut<hoog "
+            f"{f.urgency_too_low['acuut']} hoog<normaal {f.urgency_too_low['hoog']}  doorverwijzing "
+            f"{f.referral_proposed}/{f.referral_due}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="triage-model", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -317,7 +468,26 @@ def main(argv=None) -> int:
     parser.add_argument("--cross-hand", action="store_true",
                         help="leave one development file (one hand) out: train on the others, score it; per file "
                              "and pooled, beside the rules alone")
+    parser.add_argument("--learning-curve", action="store_true",
+                        help="for each development file, models trained on 1, 2, … of the other files read it: "
+                             "figures pooled per number of training files")
+    parser.add_argument("--reports", type=int, default=None,
+                        help="with --learning-curve: train on this many reports drawn evenly from the files")
+    parser.add_argument("--choose-cross-hand", action="store_true",
+                        help="C, add_category and add_beside_rules chosen by cross-hand figures over a grid; "
+                             "prints the grid and the choice (copy it into C and THRESHOLDS)")
     args = parser.parse_args(argv)
+    if args.choose_cross_hand:
+        rows = cross_hand_grid()
+        for row in rows:
+            print(grid_line(row))
+        chosen, base = best_cross_hand(rows)
+        print("now:    " + grid_line(base))
+        print("chosen: " + grid_line(chosen))
+        return 0
+    if args.learning_curve:
+        print(learning_curve_report(learning_curve(reports=args.reports)))
+        return 0
     if args.cross_hand:
         for rules_alone in (True, False):
             print("-- " + ("rules alone" if rules_alone else "rules and second opinion, trained without the file"))
