@@ -214,8 +214,8 @@ def learning_curve(rules=None, parts: tuple = HAND_PARTS, most: int = 3, reports
     files = {name: load_part(PARTS[name]) for name in parts}
     rows = []
     for held in parts:
-        incidents = [(it, incident_of(it)) for it in files[held]]
-        alone = [(it, domain.triage(incident, rules, it["text"], None)) for it, incident in incidents]
+        incidents = _read(files[held], rules)
+        alone = [(it, domain.triage(incident, rules, it["text"], None, reading)) for it, incident, reading in incidents]
         rows.append((0, held, (), 0, evaluate_results(alone, f"{held}, rules alone")))
         others = [name for name in parts if name != held]
         for k in range(1, len(others) + 1):
@@ -228,9 +228,21 @@ def learning_curve(rules=None, parts: tuple = HAND_PARTS, most: int = 3, reports
                 items = _drawn(files, combo, reports, f"{held}/{combo}") if reports else \
                     [it for name in combo for it in files[name]]
                 model = m.parse_model(trainer(items), f"trained on {'+'.join(combo)}")
-                results = [(it, domain.triage(incident, rules, it["text"], model)) for it, incident in incidents]
+                results = [(it, domain.triage(incident, rules, it["text"], model, reading))
+                           for it, incident, reading in incidents]
                 rows.append((k, held, combo, len(items), evaluate_results(results, f"{held} by {'+'.join(combo)}")))
     return rows
+
+
+def _read(items: list[dict], rules) -> list[tuple]:
+    """(report, its incident, the rules' reading of it): read once, then tried with many models."""
+    from shared.triage_rules import read_categories
+
+    out = []
+    for it in items:
+        incident = incident_of(it)
+        out.append((it, incident, read_categories(incident, it["text"], rules)))
+    return out
 
 
 def _drawn(files: dict, combo: tuple, reports: int, seed: str) -> list[dict]:
@@ -399,46 +411,60 @@ def choose(rules=None, training=None, validation=None) -> None:
           f"{f.urgency_too_low['hoog']} doorverwijzing {f.referral_rate:.3f}")
 
 
-C_GRID = (1.0, 2.0, 3.0, 5.0)
+C_GRID = (1.0, 3.0, 10.0)
 ALONE_GRID_CROSS_HAND = (0.35, 0.4, 0.45, 0.5)
 
 
+def threshold_settings(alone_grid: tuple = ALONE_GRID_CROSS_HAND, beside_grid: tuple = BESIDE_GRID,
+                       beside_for: dict | None = None) -> list[dict]:
+    """Every `add_category` of `alone_grid` with every `add_beside_rules` of `beside_grid`; `beside_for`:
+    {category: threshold} kept beside each (a category whose threshold beside the rules stays)."""
+    extra = {"add_beside_rules_for": dict(beside_for)} if beside_for else {}
+    return [{"add_category": a, "add_beside_rules": b, **extra} for a in alone_grid for b in beside_grid]
+
+
 def cross_hand_grid(rules=None, parts: tuple = HAND_PARTS, cs: tuple = C_GRID,
-                    alone_grid: tuple = ALONE_GRID_CROSS_HAND, beside_grid: tuple = BESIDE_GRID) -> list[tuple]:
-    """Cross-hand figures of every setting of the grid: for each C a model trained without each file reads it
-    with each `add_category` (where the rules found no crime against the person) and `add_beside_rules`,
-    as triage reads it (urgency and decisions included). Rows (C, add_category, add_beside_rules, pooled
-    figures). How the shipped settings are chosen (`--choose-cross-hand`); never on the held-out part."""
+                    settings: list[dict] | None = None) -> list[tuple]:
+    """Cross-hand figures of every setting: for each C a model trained without each file reads it with each
+    of `settings` (threshold overrides, default `threshold_settings()`), as triage reads it (urgency and
+    decisions included). Rows (C, settings, pooled figures). How the shipped settings are chosen
+    (`--choose-cross-hand`); never on the held-out part."""
     from services.triage import domain
     from services.triage.evaluation import evaluate_results, load_part
 
     rules = rules or _default_rules()
-    files = {name: [(it, incident_of(it)) for it in load_part(PARTS[name])] for name in parts}
+    settings = settings or threshold_settings()
+    files = {name: _read(load_part(PARTS[name]), rules) for name in parts}
     rows = []
     for c in cs:
-        pooled = {(a, b): [] for a in alone_grid for b in beside_grid}
+        pooled = [[] for _ in settings]
         for held in parts:
-            raw = train([it for name in parts if name != held for it, _ in files[name]], c)
-            for (a, b), results in pooled.items():
-                model = m.parse_model({**raw, "thresholds": {**raw["thresholds"], "add_category": a,
-                                                             "add_beside_rules": b}}, f"C={c} without {held}")
-                results += [(it, domain.triage(incident, rules, it["text"], model)) for it, incident in files[held]]
-        rows += [(c, a, b, evaluate_results(results, f"C={c} {a}/{b}")) for (a, b), results in pooled.items()]
+            raw = train([it for name in parts if name != held for it, *_ in files[name]], c)
+            for setting, results in zip(settings, pooled):
+                model = m.parse_model({**raw, "thresholds": {**THRESHOLDS, **setting}}, f"C={c} without {held}")
+                results += [(it, domain.triage(incident, rules, it["text"], model, reading))
+                            for it, incident, reading in files[held]]
+        rows += [(c, setting, evaluate_results(results, f"C={c} {setting}")) for setting, results in zip(settings, pooled)]
     return rows
 
 
-def best_cross_hand(rows: list[tuple], base: tuple = (C, THRESHOLDS["add_category"], THRESHOLDS["add_beside_rules"])):
+def best_cross_hand(rows: list[tuple], base: tuple = (C, THRESHOLDS)):
     """The priorities of issue 17 in order: no more acute reports judged below hoog nor hoog below normaal than
     the `base` setting, no lower bedreiging recall, referral ≥ 95 % and none without consent; then the
     highest F1. Returns the chosen row and the base row."""
-    base_row = next(row for row in rows if row[:3] == base)
-    bf = base_row[3]
+    base_row = next(row for row in rows if row[0] == base[0] and _same(row[1], base[1]))
+    bf = base_row[2]
     kept = [row for row in rows
-            if row[3].urgency_too_low["acuut"] <= bf.urgency_too_low["acuut"]
-            and row[3].urgency_too_low["hoog"] <= bf.urgency_too_low["hoog"]
-            and row[3].recall("bedreiging") >= bf.recall("bedreiging")
-            and row[3].referral_rate >= 0.95 and row[3].referral_without_consent == 0]
-    return max(kept, key=lambda row: (round(_f1(row[3]), 4), row[3].precision())), base_row
+            if row[2].urgency_too_low["acuut"] <= bf.urgency_too_low["acuut"]
+            and row[2].urgency_too_low["hoog"] <= bf.urgency_too_low["hoog"]
+            and row[2].recall("bedreiging") >= bf.recall("bedreiging")
+            and row[2].referral_rate >= 0.95 and row[2].referral_without_consent == 0]
+    return max(kept, key=lambda row: (round(_f1(row[2]), 4), row[2].precision())), base_row
+
+
+def _same(setting: dict, thresholds: dict) -> bool:
+    return all(thresholds.get(k) == v for k, v in setting.items()) and \
+        setting.get("add_beside_rules_for", {}) == thresholds.get("add_beside_rules_for", {})
 
 
 def _f1(f) -> float:
@@ -447,11 +473,12 @@ def _f1(f) -> float:
 
 
 def grid_line(row: tuple) -> str:
-    c, a, b, f = row
-    return (f"C={c:<4} add {a:.2f} beside {b:.2f}: recall {f.recall():.3f} precisie {f.precision():.3f} "
-            f"F1 {_f1(f):.3f}  bedreiging {f.recall('bedreiging'):.3f}/{f.precision('bedreiging'):.3f} "
-            f"intimidatie {f.recall('intimidatie'):.3f}/{f.precision('intimidatie'):.3f}  acuut<hoog "
-            f"{f.urgency_too_low['acuut']} hoog<normaal {f.urgency_too_low['hoog']}  doorverwijzing "
+    c, setting, f = row
+    own = "".join(f" {k} {v:.2f}" for k, v in sorted(setting.get("add_beside_rules_for", {}).items()))
+    return (f"C={c:<4} add {setting['add_category']:.2f} beside {setting['add_beside_rules']:.2f}{own}: recall "
+            f"{f.recall():.3f} precisie {f.precision():.3f} F1 {_f1(f):.3f}  bedreiging {f.recall('bedreiging'):.3f}/"
+            f"{f.precision('bedreiging'):.3f} intimidatie {f.recall('intimidatie'):.3f}/{f.precision('intimidatie'):.3f}"
+            f"  acuut<hoog {f.urgency_too_low['acuut']} hoog<normaal {f.urgency_too_low['hoog']}  doorverwijzing "
             f"{f.referral_proposed}/{f.referral_due}")
 
 
