@@ -134,7 +134,7 @@ triage-eval: $(STAMP)
 	$(BIN)/python -m services.triage.evaluation --part both
 
 # Retrain triage's second opinion (deploy/rules/vr19-triage-model.json) after a change to the
-# development corpus; a unit test says when. --validate / --sweep: the validation split's figures.
+# development corpus; a unit test says when. --cross-hand / --choose-cross-hand: how it reads an unseen hand.
 triage-model: $(STAMP)
 	$(BIN)/python -m services.triage.train_model
 

@@ -76,7 +76,7 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
     rules_found = set(categories)
     for code in rules.categories:
         found = opinions.get(code)
-        if found and code not in categories and found.probability >= model.adds_from(rules_found, code):
+        if found and code not in categories and found.probability >= model.adds_from(rules_found):
             if code in reading.ruled_out or code in second_opinion.NEVER_ADDED:
                 continue   # the rules read its words and said why they do not count (their reason stands)
             if reading.analysis.calls_harmless:

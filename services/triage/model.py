@@ -97,18 +97,15 @@ class Model:
     doubt_category: float = 0.0   # a rule's category this unlikely (not a threat or violence) is doubted
     # a category beside those the rules found is added only from this probability on (default: add_category)
     add_beside_rules: float | None = None
-    # (category, threshold) pairs beside a crime the rules found, where a category's differs from add_beside_rules
-    beside_rules_for: tuple = ()
     source: str = ""
     vocabulary: dict = field(default_factory=dict, compare=False, repr=False)   # feature -> column
 
-    def adds_from(self, rules_found: set, category: str | None = None) -> float:
-        """The probability from which the model adds `category` to those the rules found: `add_category`
+    def adds_from(self, rules_found: set) -> float:
+        """The probability from which the model adds a category to those the rules found: `add_category`
         where they found no crime against the person (the model is then the report's first reader of
-        one: referral and urgency follow from it), `add_beside_rules` beside one they found (or the
-        category's own threshold there, `add_beside_rules_for`)."""
+        one: referral and urgency follow from it), `add_beside_rules` beside one they found."""
         if rules_found & AGAINST_THE_PERSON and self.add_beside_rules is not None:
-            return dict(self.beside_rules_for).get(category, self.add_beside_rules)
+            return self.add_beside_rules
         return self.add_category
 
     def opinions(self, analysis: dp.Analysis, incident: dict | None = None) -> dict[str, Opinion]:
@@ -150,8 +147,6 @@ def parse_model(raw, where: str = "model") -> Model:
                       doubt_category=float(raw["thresholds"].get("doubt_category", 0.0)),
                       add_beside_rules=(float(raw["thresholds"]["add_beside_rules"])
                                         if "add_beside_rules" in raw["thresholds"] else None),
-                      beside_rules_for=tuple(sorted((str(c), float(t)) for c, t in
-                                                    raw["thresholds"].get("add_beside_rules_for", {}).items())),
                       source=where,
                       vocabulary={f: i for i, f in enumerate(features_)})
     except (KeyError, TypeError, ValueError) as exc:

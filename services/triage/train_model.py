@@ -3,14 +3,13 @@ beside the rules: `make triage-model`. Needs scikit-learn (a test and build depe
 the written file without it). Deterministic: the same corpus gives the same file. The held-out part
 is never read here.
 
-    python -m services.triage.train_model [--out FILE] [--validate | --sweep | --choose | --out-of-fold]
+    python -m services.triage.train_model [--out FILE] [--cross-hand | --choose-cross-hand | --learning-curve
+        [--reports N] | --validate | --out-of-fold]
 
-The settings below were chosen on the validation split (every third report of development2.yaml)
-with a model trained on the rest (`--sweep` prints that grid, `--validate` the chosen setting's
-figures); the shipped file is then trained with them on every development report, the validation
-split included, because more reports measurably help (docs/triage.md). Never on the held-out part.
-The development files it reads are MODEL_PARTS; development3.yaml is scored by the evaluation but
-joins the training at the next retraining.
+The settings below (C and the thresholds) are chosen by cross-hand validation (`--choose-cross-hand`: a model
+trained without one development file, one hand, reads it, for every file), the measure that predicts the
+held-out part (docs/triage.md); the shipped file is then trained with them on every development report
+(MODEL_PARTS), because more reports measurably help (`--learning-curve`). Never on the held-out part.
 """
 from __future__ import annotations
 
@@ -26,22 +25,21 @@ from shared import vocabulary
 from shared.config import REPO_ROOT
 
 from services.triage import model as m
-from services.triage.evaluation import PARTS, incident_of
+from services.triage.evaluation import DEVELOPMENT_PARTS, PARTS, incident_of
 from services.triage.evaluation import split as _split
 
 DEFAULT_OUT = REPO_ROOT / "deploy" / "rules" / "vr19-triage-model.json"
-VERSION = "vr19-model-2026.2"
-C = 3.0            # inverse regularisation strength (chosen on the validation split)
+VERSION = "vr19-model-2026.5"
+C = 3.0            # inverse regularisation strength (kept by cross-hand validation, `--choose-cross-hand`)
 MIN_DF = 2         # a feature must occur in at least this many training reports
-# add_category and add_beside_rules: chosen on the validation split by `--choose` (docs/triage.md)
+# add_category and add_beside_rules: kept by cross-hand validation over the nine hands (docs/triage.md)
 THRESHOLDS = {"add_category": 0.4, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.7,
               "doubt_category": 0.1}
 LABELS = tuple(c for c in vocabulary.CATEGORIES if c != "overig") + (m.ACUTE,)
-# The development files the shipped model, `--validate` and `--sweep` are made from. development3.yaml
-# (F…) joins at the next retraining: add it here, run `make triage-model`, re-measure the validation
-# split (`--validate`) and update docs/triage.md and tests/unit/triage/test_corpus_evaluation.py's
-# thresholds in the same commit; until then the shipped model is the one trained without it.
-MODEL_PARTS = ("development", "development2", "development3")
+# The development files the shipped model is made from: all of them (evaluation.DEVELOPMENT_PARTS). After a
+# new file: `make triage-model`, re-measure (`--cross-hand`, `--validate`) and update docs/triage.md and
+# tests/unit/triage/test_corpus_evaluation.py's thresholds in the same commit.
+MODEL_PARTS = DEVELOPMENT_PARTS
 
 
 def split(name: str) -> list[dict]:
@@ -161,8 +159,7 @@ def out_of_fold(rules=None):
 # Cross-hand validation (docs/triage.md): each development file was written by another hand (D, E, F, G, and
 # K, L, M, N, P written from the labelling guide alone), so a model trained on the others and scored on one reads
 # wordings it never saw, as on the held-out part.
-HAND_PARTS = ("development", "development2", "development3", "development4", "development5", "development6",
-              "development7", "development8", "development9")
+HAND_PARTS = DEVELOPMENT_PARTS
 
 
 def cross_hand(rules=None, parts: tuple = HAND_PARTS, trainer=None, rules_alone: bool = False):
@@ -309,118 +306,15 @@ def cross_hand_report(folds, pooled) -> str:
     return "\n".join(lines + [report(pooled, show_misses=False)])
 
 
-# the categories for which the rules propose a police referral (deploy/rules/vr19-triage.yaml decisions)
-REFERRED = frozenset(vocabulary.CATEGORIES) - {"ondermijning", "overig"}
-ALONE_GRID = (0.35, 0.4, 0.45)
+# The grid `--choose-cross-hand` chooses the shipped settings from (docs/triage.md).
+ALONE_GRID = (0.35, 0.4, 0.45, 0.5)
 BESIDE_GRID = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
-# The validation figures (recall, precision) of the previous release (rules vr19-2026.3, model settings of
-# vr19-model-2026.1, trained on this training split): the choice below may not read worse than it.
-PREVIOUS = (0.750, 0.631)
-
-
-def threshold_grid(raw: dict, rules, validation: list[dict]) -> list[tuple]:
-    """Validation figures for each `add_category` of ALONE_GRID (where the rules found no crime against the
-    person) and `add_beside_rules` of BESIDE_GRID (beside one they found), the rest of the settings as
-    they are: rows of (add_category, add_beside_rules, recall, precision, F1, police referrals proposed
-    where due). Counted from the model's probabilities once, as domain.triage adds categories."""
-    from services.triage import domain
-    from services.triage.evaluation import incident_of
-    from shared.triage_rules import read_categories
-
-    silent = m.parse_model({**raw, "thresholds": {**raw["thresholds"], "add_category": 1.01,
-                                                   "add_beside_rules": 1.01}})
-    cats = [c for c in LABELS if c != m.ACUTE]
-    seen = []
-    for it in validation:
-        incident = incident_of(it)
-        base = set(domain.triage(incident, rules, it["text"], silent).categories)
-        ruled_out = read_categories(incident, it["text"], rules).ruled_out
-        probs = {lbl: o.probability for lbl, o in silent.opinions(dp.analyse(it["text"]), incident).items()}
-        due = bool(it["consent"].get("police_referral")) and bool(it["expected"].get("crime_against_person"))
-        seen.append((set(it["expected"]["categories"]), base, ruled_out, probs, due))
-    rows = []
-    for alone in ALONE_GRID:
-        for beside in BESIDE_GRID:
-            tp = fp = fn = referred = 0
-            for want, base, ruled_out, probs, due in seen:
-                threshold = beside if base & m.AGAINST_THE_PERSON else alone
-                got = base | {c for c in cats if c not in ruled_out and probs[c] >= threshold}
-                if len(got) > 1:
-                    got.discard("overig")
-                tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
-                referred += due and bool(got & REFERRED)
-            r, p = tp / (tp + fn), tp / (tp + fp)
-            rows.append((alone, beside, r, p, 2 * r * p / (r + p), referred))
-    return rows
-
-
-def best_thresholds(rows: list[tuple], previous: tuple = PREVIOUS) -> tuple:
-    """Among the settings that read at least as well as the previous release (recall and precision), the
-    one that proposes the most police referrals where due, then the most precise."""
-    kept = [row for row in rows if row[2] >= previous[0] and row[3] >= previous[1]]
-    if not kept:
-        raise ValueError("no setting reads as well as the previous release on the validation split")
-    best = max(kept, key=lambda row: (row[5], round(row[3], 3), row[1]))
-    return best[0], best[1]
-
-
-def sweep() -> None:
-    """Validation figures of rules plus model for a grid of settings (the tuning behind the constants)."""
-    from services.triage import domain
-    from services.triage.evaluation import evaluate
-    from shared.triage_rules import default_rules
-
-    rules = default_rules()
-    training, validation = split("training"), split("validation")
-    base = evaluate(validation, "validation", rules, model=None)
-    print(f"rules alone: recall {base.recall():.3f} precision {base.precision():.3f} "
-          f"acuut te laag {base.acute_too_low} doorverwijzing {base.referral_rate:.3f}")
-    for c in (1.0, 3.0):
-        raw = train(training, c)
-        for add in (0.4, 0.45, 0.5):
-            for hoog, acuut, doubt in ((0.3, 0.7, 0.0), (0.3, 0.7, 0.05), (0.3, 0.7, 0.1), (0.3, 0.7, 0.2)):
-                raw["thresholds"] = {"add_category": add, "acute_hoog": hoog, "acute_acuut": acuut,
-                                     "doubt_category": doubt}
-                model = m.parse_model(raw)
-                f = evaluate(validation, "validation", rules, model=model)
-                print(f"C={c} add {add} acute {hoog}/{acuut} doubt {doubt}: recall {f.recall():.3f} precision "
-                      f"{f.precision():.3f} urgentie exact {f.urgency_exact} acuut te laag {f.acute_too_low} "
-                      f"hoog te laag {f.urgency_too_low['hoog']} doorverwijzing {f.referral_rate:.3f}", flush=True)
-    del domain
-    choose(rules, training, validation)
-
-
-def choose(rules=None, training=None, validation=None) -> None:
-    """`add_category` and `add_beside_rules` for the shipped settings, chosen on the validation split with a
-    model trained on the training split; prints the grid (copy the choice into THRESHOLDS)."""
-    from services.triage.evaluation import evaluate
-    from shared.triage_rules import default_rules
-
-    rules = rules or default_rules()
-    training, validation = training or split("training"), validation or split("validation")
-    raw = train(training, C)
-    rows = threshold_grid(raw, rules, validation)
-    for alone, beside, r, p, f1, referred in rows:
-        print(f"alone from {alone}, beside the rules from {beside}: recall {r:.3f} precision {p:.3f} F1 {f1:.3f} "
-              f"referrals {referred}")
-    alone, beside = best_thresholds(rows)
-    raw["thresholds"] = {**THRESHOLDS, "add_category": alone, "add_beside_rules": beside}
-    f = evaluate(validation, "validation", rules, model=m.parse_model(raw))
-    print(f"chosen {alone} / {beside}, as triage reads it: recall {f.recall():.3f} precision {f.precision():.3f} "
-          f"urgentie exact {f.urgency_exact} acuut te laag {f.acute_too_low} hoog te laag "
-          f"{f.urgency_too_low['hoog']} doorverwijzing {f.referral_rate:.3f}")
-
-
 C_GRID = (1.0, 3.0, 10.0)
-ALONE_GRID_CROSS_HAND = (0.35, 0.4, 0.45, 0.5)
 
 
-def threshold_settings(alone_grid: tuple = ALONE_GRID_CROSS_HAND, beside_grid: tuple = BESIDE_GRID,
-                       beside_for: dict | None = None) -> list[dict]:
-    """Every `add_category` of `alone_grid` with every `add_beside_rules` of `beside_grid`; `beside_for`:
-    {category: threshold} kept beside each (a category whose threshold beside the rules stays)."""
-    extra = {"add_beside_rules_for": dict(beside_for)} if beside_for else {}
-    return [{"add_category": a, "add_beside_rules": b, **extra} for a in alone_grid for b in beside_grid]
+def threshold_settings(alone_grid: tuple = ALONE_GRID, beside_grid: tuple = BESIDE_GRID) -> list[dict]:
+    """Every `add_category` of `alone_grid` with every `add_beside_rules` of `beside_grid`."""
+    return [{"add_category": a, "add_beside_rules": b} for a in alone_grid for b in beside_grid]
 
 
 def cross_hand_grid(rules=None, parts: tuple = HAND_PARTS, cs: tuple = C_GRID,
@@ -463,8 +357,7 @@ def best_cross_hand(rows: list[tuple], base: tuple = (C, THRESHOLDS)):
 
 
 def _same(setting: dict, thresholds: dict) -> bool:
-    return all(thresholds.get(k) == v for k, v in setting.items()) and \
-        setting.get("add_beside_rules_for", {}) == thresholds.get("add_beside_rules_for", {})
+    return all(thresholds.get(k) == v for k, v in setting.items())
 
 
 def _f1(f) -> float:
@@ -474,8 +367,7 @@ def _f1(f) -> float:
 
 def grid_line(row: tuple) -> str:
     c, setting, f = row
-    own = "".join(f" {k} {v:.2f}" for k, v in sorted(setting.get("add_beside_rules_for", {}).items()))
-    return (f"C={c:<4} add {setting['add_category']:.2f} beside {setting['add_beside_rules']:.2f}{own}: recall "
+    return (f"C={c:<4} add {setting['add_category']:.2f} beside {setting['add_beside_rules']:.2f}: recall "
             f"{f.recall():.3f} precisie {f.precision():.3f} F1 {_f1(f):.3f}  bedreiging {f.recall('bedreiging'):.3f}/"
             f"{f.precision('bedreiging'):.3f} intimidatie {f.recall('intimidatie'):.3f}/{f.precision('intimidatie'):.3f}"
             f"  acuut<hoog {f.urgency_too_low['acuut']} hoog<normaal {f.urgency_too_low['hoog']}  doorverwijzing "
@@ -485,9 +377,6 @@ def grid_line(row: tuple) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="triage-model", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--sweep", action="store_true", help="print validation figures for a grid of settings")
-    parser.add_argument("--choose", action="store_true",
-                        help="choose add_category and add_beside_rules on the validation split, print the grid")
     parser.add_argument("--out-of-fold", action="store_true",
                         help="print the training split's figures read out of fold, and the model's additions right and wrong")
     parser.add_argument("--validate", action="store_true",
@@ -519,12 +408,6 @@ def main(argv=None) -> int:
         for rules_alone in (True, False):
             print("-- " + ("rules alone" if rules_alone else "rules and second opinion, trained without the file"))
             print(cross_hand_report(*cross_hand(rules_alone=rules_alone)))
-        return 0
-    if args.sweep:
-        sweep()
-        return 0
-    if args.choose:
-        choose()
         return 0
     if args.out_of_fold:
         from services.triage.evaluation import report

@@ -42,19 +42,6 @@ def test_beside_a_crime_the_rules_found_the_model_needs_more_to_add_another():
     assert beside.categories == ["verbale_agressie"]
 
 
-def test_beside_a_crime_the_rules_found_a_category_may_keep_its_own_threshold():
-    """kaas at 62 % bedreiging beside the rules' insult: added when bedreiging keeps 0.5 there, not at 0.7."""
-    def model(**thresholds):
-        toy = toy_model(**thresholds)
-        return m.Model(**{**toy.__dict__, "coef": ({1: 1.5},) + toy.coef[1:], "intercept": (-1.0,) + toy.intercept[1:]})
-    text = "Hij had het over kaas en schold me uit."
-    kept = triage(incident(reported_categories=[]), default_rules(), text,
-                  model(add_beside_rules=0.7, add_beside_rules_for={"bedreiging": 0.5}))
-    raised = triage(incident(reported_categories=[]), default_rules(), text,
-                    model(add_beside_rules=0.5, add_beside_rules_for={"bedreiging": 0.7}))
-    assert "bedreiging" in kept.categories and "bedreiging" not in raised.categories
-
-
 def test_the_model_does_not_add_back_what_the_rules_read_and_took_out():
     """'dreigde niet' is negated by the rules ('telt niet als bedreiging: ontkend'): the model's kaas adds no threat."""
     result = triage(incident(reported_categories=[]), default_rules(), "Hij dreigde niet, hij praatte over kaas.",
