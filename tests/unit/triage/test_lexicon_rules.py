@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.6"
+    assert rules.version == "vr19-2026.8"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -338,3 +338,11 @@ def test_a_report_the_reporter_says_was_not_aimed_at_him_gets_nothing_from_the_m
     ticked = triage(incident(reported_categories=["bedreiging"]), tr.default_rules(),
                     "De nieuwsbrief noemde onze planningstool de killer-app. Niks aan de hand, ter info.", None)
     assert ticked.categories == ["overig"], ticked.reasons
+
+
+def test_the_plural_of_a_nude_photo_is_read_as_sexual_intimidation():
+    """vr19-2026.8: 'naaktfoto's' (and the chat spelling 'naaktfotos') were read as nothing: the lemmatiser
+    does not know the plural, so the lexicon names the word's start."""
+    for text in ("Hij stuurde me naaktfoto's via Snapchat.", "hij stuurt me naaktfotos", "Hij stuurde een naaktfoto."):
+        assert "seksuele_intimidatie" in tr.read_categories(incident(reported_categories=[]), text,
+                                                            tr.default_rules()).categories, text
