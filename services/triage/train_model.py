@@ -374,6 +374,14 @@ def grid_line(row: tuple) -> str:
             f"{f.referral_proposed}/{f.referral_due}")
 
 
+def _hands(text: str) -> tuple:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in DEVELOPMENT_PARTS]
+    if unknown or len(names) < 2:
+        raise argparse.ArgumentTypeError(f"not two or more development files: {text}")
+    return names
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="triage-model", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -392,9 +400,12 @@ def main(argv=None) -> int:
     parser.add_argument("--choose-cross-hand", action="store_true",
                         help="C, add_category and add_beside_rules chosen by cross-hand figures over a grid; "
                              "prints the grid and the choice (copy it into C and THRESHOLDS)")
+    parser.add_argument("--hands", type=_hands, default=HAND_PARTS,
+                        help="with --cross-hand, --choose-cross-hand, --learning-curve: these development files "
+                             "only, e.g. development,development2,development3,development4")
     args = parser.parse_args(argv)
     if args.choose_cross_hand:
-        rows = cross_hand_grid()
+        rows = cross_hand_grid(parts=args.hands)
         for row in rows:
             print(grid_line(row))
         chosen, base = best_cross_hand(rows)
@@ -402,12 +413,12 @@ def main(argv=None) -> int:
         print("chosen: " + grid_line(chosen))
         return 0
     if args.learning_curve:
-        print(learning_curve_report(learning_curve(reports=args.reports)))
+        print(learning_curve_report(learning_curve(parts=args.hands, reports=args.reports)))
         return 0
     if args.cross_hand:
         for rules_alone in (True, False):
             print("-- " + ("rules alone" if rules_alone else "rules and second opinion, trained without the file"))
-            print(cross_hand_report(*cross_hand(rules_alone=rules_alone)))
+            print(cross_hand_report(*cross_hand(parts=args.hands, rules_alone=rules_alone)))
         return 0
     if args.out_of_fold:
         from services.triage.evaluation import report
