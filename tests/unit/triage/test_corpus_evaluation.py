@@ -3,7 +3,7 @@ services/triage/evaluation.py, with thresholds slightly below the figures measur
 the second opinion were last changed (docs/triage.md). `development` is development.yaml with the
 shipped rules and model; `validation` is every third report of every other development file (601 reports)
 with a model of the shipped settings trained without it (services/triage/train_model.py `validate`, about
-6 s of CPU): reports the model did not learn from. A change to the rules, the lexicon, the matcher or the
+6 s of CPU, the file about 11 s): reports the model did not learn from. A change to the rules, the lexicon, the matcher or the
 model that reads reports worse fails here. The held-out part is scored by `make triage-eval`, never in a
 test."""
 from __future__ import annotations
