@@ -96,6 +96,13 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
 
     urgency, urgency_reason = tr.urgency_of(incident, categories, reading.analysis, rules)
     reasons.append(urgency_reason)
+    if opinions and model.keep_normaal is not None and URGENCY_RANK[urgency] < URGENCY_RANK["normaal"]:
+        likely = max((o for label, o in opinions.items() if label in urgent_categories(rules)),
+                     key=lambda o: o.probability, default=None)
+        if likely and likely.probability >= model.keep_normaal:
+            urgency = "normaal"
+            reasons.append(f"De tweede mening ziet iets van {likely.label} ({likely.probability:.0%}; woorden: "
+                           f"{', '.join(likely.words)}): niet 'laag' maar 'normaal'; een medewerker beoordeelt.")
     acute = opinions.get(second_opinion.ACUTE)
     if acute:
         raised = "acuut" if acute.probability >= model.acute_acuut else \
@@ -128,6 +135,13 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
     ordered = [c for c in vocabulary.category_codes() if c in categories]
     ordered += sorted(categories - set(ordered))
     return TriageResult(ordered, urgency, decisions, reasons, rules.version, intensity)
+
+
+def urgent_categories(rules: Rules) -> frozenset:
+    """The categories a rule of the rules file can make hoog or acuut (a threat, violence, doxing, ...): where the
+    second opinion finds one of them likely, a report is not judged laag (`keep_normaal`)."""
+    return frozenset(code for rule in rules.urgency if URGENCY_RANK[rule["urgency"]] >= URGENCY_RANK["hoog"]
+                     for code in rule["when"].get("categories_any", ()))
 
 
 def refused_by_consent(decisions, consent: dict) -> list[str]:

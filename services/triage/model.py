@@ -97,6 +97,9 @@ class Model:
     doubt_category: float = 0.0   # a rule's category this unlikely (not a threat or violence) is doubted
     # a category beside those the rules found is added only from this probability on (default: add_category)
     add_beside_rules: float | None = None
+    # a report judged below normaal (nothing found: 'overig') stays normaal when a category the rules can make hoog
+    # (domain.urgent_categories) is this likely
+    keep_normaal: float | None = None
     source: str = ""
     vocabulary: dict = field(default_factory=dict, compare=False, repr=False)   # feature -> column
 
@@ -147,6 +150,8 @@ def parse_model(raw, where: str = "model") -> Model:
                       doubt_category=float(raw["thresholds"].get("doubt_category", 0.0)),
                       add_beside_rules=(float(raw["thresholds"]["add_beside_rules"])
                                         if "add_beside_rules" in raw["thresholds"] else None),
+                      keep_normaal=(float(raw["thresholds"]["keep_normaal"])
+                                    if "keep_normaal" in raw["thresholds"] else None),
                       source=where,
                       vocabulary={f: i for i, f in enumerate(features_)})
     except (KeyError, TypeError, ValueError) as exc:

@@ -3,7 +3,7 @@ beside the rules: `make triage-model`. Needs scikit-learn (a test and build depe
 the written file without it). Deterministic: the same corpus gives the same file. The held-out part
 is never read here.
 
-    python -m services.triage.train_model [--out FILE] [--cross-hand | --choose-cross-hand | --learning-curve
+    python -m services.triage.train_model [--out FILE] [--cross-hand | --choose-cross-hand | --choose-keep-normaal | --learning-curve
         [--reports N] | --validate | --out-of-fold]
 
 The settings below (C and the thresholds) are chosen by cross-hand validation (`--choose-cross-hand`: a model
@@ -29,12 +29,13 @@ from services.triage.evaluation import DEVELOPMENT_PARTS, PARTS, incident_of
 from services.triage.evaluation import split as _split
 
 DEFAULT_OUT = REPO_ROOT / "deploy" / "rules" / "vr19-triage-model.json"
-VERSION = "vr19-model-2026.5"
+VERSION = "vr19-model-2026.6"
 C = 3.0            # inverse regularisation strength (kept by cross-hand validation, `--choose-cross-hand`)
 MIN_DF = 2         # a feature must occur in at least this many training reports
 # add_category and add_beside_rules: kept by cross-hand validation over the nine hands (docs/triage.md)
+# keep_normaal: chosen by cross-hand over the nine hands (`--choose-keep-normaal`, docs/triage.md)
 THRESHOLDS = {"add_category": 0.4, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.7,
-              "doubt_category": 0.1}
+              "doubt_category": 0.1, "keep_normaal": 0.25}
 LABELS = tuple(c for c in vocabulary.CATEGORIES if c != "overig") + (m.ACUTE,)
 # The development files the shipped model is made from: all of them (evaluation.DEVELOPMENT_PARTS). After a
 # new file: `make triage-model`, re-measure (`--cross-hand`, `--validate`) and update docs/triage.md and
@@ -310,6 +311,8 @@ def cross_hand_report(folds, pooled) -> str:
 ALONE_GRID = (0.35, 0.4, 0.45, 0.5)
 BESIDE_GRID = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
 C_GRID = (1.0, 3.0, 10.0)
+# The grid `--choose-keep-normaal` chooses keep_normaal from (None: a report nothing was found in may be 'laag').
+KEEP_GRID = (None, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
 def threshold_settings(alone_grid: tuple = ALONE_GRID, beside_grid: tuple = BESIDE_GRID) -> list[dict]:
@@ -335,7 +338,8 @@ def cross_hand_grid(rules=None, parts: tuple = HAND_PARTS, cs: tuple = C_GRID,
         for held in parts:
             raw = train([it for name in parts if name != held for it, *_ in files[name]], c)
             for setting, results in zip(settings, pooled):
-                model = m.parse_model({**raw, "thresholds": {**THRESHOLDS, **setting}}, f"C={c} without {held}")
+                thresholds = {k: v for k, v in {**THRESHOLDS, **setting}.items() if v is not None}
+                model = m.parse_model({**raw, "thresholds": thresholds}, f"C={c} without {held}")
                 results += [(it, domain.triage(incident, rules, it["text"], model, reading))
                             for it, incident, reading in files[held]]
         rows += [(c, setting, evaluate_results(results, f"C={c} {setting}")) for setting, results in zip(settings, pooled)]
@@ -354,6 +358,21 @@ def best_cross_hand(rows: list[tuple], base: tuple = (C, THRESHOLDS)):
             and row[2].recall("bedreiging") >= bf.recall("bedreiging")
             and row[2].referral_rate >= 0.95 and row[2].referral_without_consent == 0]
     return max(kept, key=lambda row: (round(_f1(row[2]), 4), row[2].precision())), base_row
+
+
+def best_keep_normaal(rows: list[tuple]):
+    """keep_normaal only moves urgency (categories, F1 and referral stay): the fewest reports judged too low
+    (acute below hoog, then hoog below normaal), then the most judged exactly (the fewest raised for nothing)."""
+    return min(rows, key=lambda row: (row[2].urgency_too_low["acuut"], row[2].urgency_too_low["hoog"],
+                                      -row[2].urgency_exact))
+
+
+def keep_line(row: tuple) -> str:
+    c, setting, f = row
+    return (f"keep_normaal {setting['keep_normaal']}: recall {f.recall():.3f} precisie {f.precision():.3f} "
+            f"F1 {_f1(f):.4f}  acuut<hoog {f.urgency_too_low['acuut']} hoog<normaal {f.urgency_too_low['hoog']}  "
+            f"urgentie exact {f.urgency_exact} hoger {f.urgency_above}  doorverwijzing "
+            f"{f.referral_proposed}/{f.referral_due}")
 
 
 def _same(setting: dict, thresholds: dict) -> bool:
@@ -400,6 +419,8 @@ def main(argv=None) -> int:
     parser.add_argument("--choose-cross-hand", action="store_true",
                         help="C, add_category and add_beside_rules chosen by cross-hand figures over a grid; "
                              "prints the grid and the choice (copy it into C and THRESHOLDS)")
+    parser.add_argument("--choose-keep-normaal", action="store_true",
+                        help="keep_normaal chosen by cross-hand figures over KEEP_GRID (the other settings as shipped)")
     parser.add_argument("--hands", type=_hands, default=HAND_PARTS,
                         help="with --cross-hand, --choose-cross-hand, --learning-curve: these development files "
                              "only, e.g. development,development2,development3,development4")
@@ -411,6 +432,12 @@ def main(argv=None) -> int:
         chosen, base = best_cross_hand(rows)
         print("now:    " + grid_line(base))
         print("chosen: " + grid_line(chosen))
+        return 0
+    if args.choose_keep_normaal:
+        rows = cross_hand_grid(parts=args.hands, cs=(C,), settings=[{"keep_normaal": k} for k in KEEP_GRID])
+        for row in rows:
+            print(keep_line(row))
+        print("chosen: " + keep_line(best_keep_normaal(rows)))
         return 0
     if args.learning_curve:
         print(learning_curve_report(learning_curve(parts=args.hands, reports=args.reports)))

@@ -60,6 +60,20 @@ def test_the_model_adds_nothing_to_a_report_the_reporter_calls_harmless():
     assert "bedreiging" in quoted.categories
 
 
+def test_a_report_the_model_sees_something_in_is_not_judged_laag():
+    """vr19-model-2026.6, keep_normaal: 'dreigde niet' is negated by the rules and the model may not add the threat
+    back, so the report is 'overig'; the model still finds a threat likely, so it stays 'normaal', not 'laag'."""
+    text = "Hij dreigde niet, hij praatte over kaas."
+    without = triage(incident(reported_categories=[]), default_rules(), text, toy_model())
+    kept = triage(incident(reported_categories=[]), default_rules(), text, toy_model(keep_normaal=0.25))
+    nothing = triage(incident(reported_categories=[]), default_rules(), "Hij vroeg naar de winkel.",
+                     toy_model(keep_normaal=0.25))
+    assert without.categories == kept.categories == ["overig"] and without.urgency == "laag"
+    assert kept.urgency == "normaal" and any("niet 'laag' maar 'normaal'" in r and "bedreiging" in r
+                                             for r in kept.reasons)
+    assert nothing.urgency == "laag"
+
+
 def test_the_model_never_adds_verbal_aggression():
     model = toy_model()
     model = m.Model(**{**model.__dict__, "labels": ("verbale_agressie",) + model.labels[1:]})
