@@ -20,28 +20,48 @@ from tests.unit.samples import PAYLOADS, triaged
 MIDDELBURG = "GM0687"
 
 
+class PartnerEndpoints:
+    """Partners' webhook endpoints on a free port, one path per partner (`/riec`): a POST signed with that
+    path's key is kept in `received[path]` and answered 204; a bad signature 401; while `status` is not 204 (an
+    outage played by the test) every POST gets that status and nothing is kept."""
+
+    def __init__(self, keys: dict[str, bytes], status: int = 204):
+        self.keys, self.status = keys, status
+        self.received: dict[str, list] = {who: [] for who in keys}
+        endpoints = self
+
+        class Partner(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                who = self.path.strip("/")
+                status = endpoints.status
+                if status == 204:
+                    ok = who in endpoints.keys and webhooks.verify(
+                        endpoints.keys[who], self.headers[webhooks.TIMESTAMP], raw, self.headers[webhooks.SIGNATURE])
+                    if ok:
+                        endpoints.received[who].append(json.loads(raw))
+                    status = 204 if ok else 401
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def test_the_riec_and_slachtofferhulp_get_what_they_are_allowed(signals_hub):
     hub = signals_hub
     keys = {"riec": uuid.uuid4().hex.encode(), "shn": uuid.uuid4().hex.encode()}
-    received: dict[str, list] = {"riec": [], "shn": []}
-
-    class Partner(BaseHTTPRequestHandler):
-        def do_POST(self):
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            who = self.path.strip("/")
-            ok = webhooks.verify(keys[who], self.headers[webhooks.TIMESTAMP], raw, self.headers[webhooks.SIGNATURE])
-            if ok:
-                received[who].append(json.loads(raw))
-            self.send_response(204 if ok else 401)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    partner = PartnerEndpoints(keys)
+    received, base = partner.received, partner.base
     names = {"riec": f"riec-{uuid.uuid4().hex[:6]}", "shn": f"shn-{uuid.uuid4().hex[:6]}"}
     common = {"transport": "webhook", "consent_version": None, "max_attempts": 5, "first_delay_seconds": 0.2,
               "max_delay_seconds": 1.0, "timeout_seconds": 5.0}
@@ -80,37 +100,21 @@ def test_the_riec_and_slachtofferhulp_get_what_they_are_allowed(signals_hub):
         with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
             for name in names.values():
                 store.remove_subscriber(uow, name)
-        server.shutdown()
-        server.server_close()
+        partner.close()
 
 
 def test_a_replay_from_the_command_line_is_sent_by_the_running_service_at_once(signals_hub):
     """`meldpunt subscriber replay` runs in a process of its own: the running signals service learns of the
     replay from the event it records (partner_delivery_replayed), not at its hourly look at the store."""
     hub = signals_hub
-    key, answer = uuid.uuid4().hex.encode(), {"status": 503}
-    received: list = []
-
-    class Partner(BaseHTTPRequestHandler):
-        def do_POST(self):
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            if answer["status"] == 204 and webhooks.verify(key, self.headers[webhooks.TIMESTAMP], raw,
-                                                           self.headers[webhooks.SIGNATURE]):
-                received.append(json.loads(raw))
-            self.send_response(answer["status"])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    key = uuid.uuid4().hex.encode()
+    partner = PartnerEndpoints({"riec": key}, status=503)
+    received = partner.received["riec"]
     name = f"riec-{uuid.uuid4().hex[:6]}"
     try:
         with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
             handlers.add_subscriber(uow, {
-                "name": name, "transport": "webhook", "url": f"http://127.0.0.1:{server.server_address[1]}/riec",
+                "name": name, "transport": "webhook", "url": f"{partner.base}/riec",
                 "events": ["signal_raised[kind=riec_signal]"], "fields": ["kind"], "legal_basis": "public_task",
                 "purpose": "RIEC: ondermijning", "consent_version": None, "max_attempts": 1,
                 "first_delay_seconds": 0.2, "max_delay_seconds": 1.0, "timeout_seconds": 5.0}, key)
@@ -122,7 +126,7 @@ def test_a_replay_from_the_command_line_is_sent_by_the_running_service_at_once(s
             with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
                 return store.partner_deliveries(uow, name, "failed")
         (delivery,) = wait_for(failed, what="the one attempt failed and the delivery gave up")
-        answer["status"] = 204  # the partner is back
+        partner.status = 204  # the partner is back
 
         replayed = support.meldpunt(hub.env, "subscriber", "replay", "--failed", name)
         assert replayed.returncode == 0, replayed.stderr
@@ -141,5 +145,4 @@ def test_a_replay_from_the_command_line_is_sent_by_the_running_service_at_once(s
     finally:
         with support.case_store_uow(hub.settings, MIDDELBURG) as uow:
             store.remove_subscriber(uow, name)
-        server.shutdown()
-        server.server_close()
+        partner.close()
