@@ -327,7 +327,8 @@ def test_unaccepted_acute_referral_escalates_exactly_once(settings, start_servic
 # ------------------------------------------------------------------ webhooks
 
 class FlakyReceiver(BaseHTTPRequestHandler):
-    """Answers 503 to the first `fail_first` requests, then 200; records every request."""
+    """Answers 503 to the first `fail_first` requests of each delivery, then 200; records every request.
+    Counted per delivery: a store this test shares may hold another test's pending deliveries to the same unit."""
     fail_first = 2
     requests_seen: list = []
 
@@ -335,7 +336,9 @@ class FlakyReceiver(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers["Content-Length"]))
         record = {"headers": dict(self.headers), "body": raw}
         type(self).requests_seen.append(record)
-        ok = len(type(self).requests_seen) > type(self).fail_first
+        delivery = record["headers"].get("X-Meldpunt-Delivery")
+        ok = sum(r["headers"].get("X-Meldpunt-Delivery") == delivery
+                 for r in type(self).requests_seen) > type(self).fail_first
         self.send_response(200 if ok else 503)
         self.end_headers()
 
@@ -377,7 +380,9 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
                              what="webhook delivered")
         assert len(delivered) == 1 and delivered[0]["attempts"] == 3
 
-        seen = FlakyReceiver.requests_seen
+        def seen_for_this_case():
+            return [r for r in FlakyReceiver.requests_seen if json.loads(r["body"]).get("case_id") == case_id]
+        seen = seen_for_this_case()
         assert len(seen) == 3
         assert {r["headers"]["X-Meldpunt-Delivery"] for r in seen} == {str(delivered[0]["delivery_id"])}
         for r in seen:
@@ -395,9 +400,9 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
         replay = cli({**hub_env, "MELDPUNT_REGION": str(path)}, "liaison", "replay",
                           str(delivered[0]["delivery_id"]))
         assert replay.returncode == 0, replay.stderr
-        wait_for(lambda: len(FlakyReceiver.requests_seen) == 4, what="replayed delivery")
+        wait_for(lambda: len(seen_for_this_case()) == 4, what="replayed delivery")
         # a replay is the same delivery (same id), so the receiver deduplicates it; no second record
-        assert FlakyReceiver.requests_seen[3]["headers"]["X-Meldpunt-Delivery"] == str(delivered[0]["delivery_id"])
+        assert seen_for_this_case()[3]["headers"]["X-Meldpunt-Delivery"] == str(delivered[0]["delivery_id"])
         rows = query(dsn, "SELECT count(*) AS n FROM police_liaison.webhook_deliveries WHERE body->>'case_id' = %s",
                      (case_id,))
         assert rows[0]["n"] == 1
