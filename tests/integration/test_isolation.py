@@ -103,7 +103,7 @@ def _path(service, url, ids):
 def test_a_key_of_one_municipality_never_reaches_another_municipalitys_case(hub, case_of_b):
     a = hub.region.codes[0]
     b_store = hub.case_store(hub.region.codes[1])
-    audit_before = query(b_store, "SELECT count(*) AS n FROM hub.audit_log")[0]["n"]
+    audit_before = query(b_store, "SELECT coalesce(max(id), 0) AS n FROM hub.audit_log")[0]["n"]
     keys = {}
     checked = 0
     # the workbench (not started by `hub`) has no case API of its own: it calls these on a person's behalf
@@ -128,5 +128,8 @@ def test_a_key_of_one_municipality_never_reaches_another_municipalitys_case(hub,
             assert value not in answer.text, (where, "an id of B")
         checked += 1
     assert checked == len([e for e in entrypoints if (e[1], e[2]) not in PUBLIC | NO_EXISTING_DATA]) > 20
-    # nothing of B was read or changed: B's audit log has no new entry
-    assert query(b_store, "SELECT count(*) AS n FROM hub.audit_log")[0]["n"] == audit_before
+    # nothing of B was read or changed by anyone who called: B's audit log has no new entry of a caller.
+    # B's own background work may add rows meanwhile (a status mail retried reads and audits the
+    # reporter's address: signals' claim_mails), so only entries of a service are allowed.
+    new = query(b_store, "SELECT actor, action, subject FROM hub.audit_log WHERE id > %s", (audit_before,))
+    assert [row for row in new if not row["actor"].startswith("service:")] == [], new
