@@ -232,8 +232,16 @@ def monthly_incidents(uow, years) -> dict[int, dict[str, list[int]]]:
 
 # --------------------------------------------------------------- rebuild
 def lock_facts(uow) -> None:
-    """Hold back every fold until this unit of work ends."""
-    uow.execute("LOCK TABLE statistics.incident_facts IN EXCLUSIVE MODE").close()
+    """Hold back every fold and every recount until this unit of work ends (rebuild).
+
+    All four tables at once, in the order a fold takes them (incident_facts, then dirty_days) and
+    before the counts: a recount that already holds dirty_days (its first step) finishes, as it
+    only reads incident_facts, which EXCLUSIVE still allows; one that starts later waits at its
+    first step holding nothing. Taking incident_facts alone first and the others later (TRUNCATE,
+    refresh_all) deadlocked with a recount under load (CI of 9ce4e55: `stats rebuild: deadlock
+    detected`)."""
+    uow.execute("LOCK TABLE statistics.incident_facts, statistics.dirty_days, statistics.daily_counts, "
+                "statistics.monthly_counts IN EXCLUSIVE MODE").close()
 
 
 def replace_facts(uow, rows: list[dict]) -> None:

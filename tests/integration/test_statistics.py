@@ -280,6 +280,35 @@ def test_a_reader_waits_for_a_recount_in_flight_instead_of_reading_around_it(set
         pool.close()
 
 
+def test_a_rebuild_holds_back_recounts_and_folds_from_their_first_step(settings):
+    """A rebuild takes every statistics table before it starts (store.lock_facts). It once took the
+    facts alone and the marked days only at its end, so a recount that began in between held the
+    marked days, waited for the facts, and the two deadlocked (`stats rebuild: deadlock detected`,
+    CI of 9ce4e55). Now a recount and a fold wait at their first statement, holding nothing."""
+    import psycopg2.errors
+
+    from services.statistics import store
+    from shared.db.pool import ConnectionPool
+    from shared.db.unit_of_work import Stores
+
+    code, today = settings.region.codes[0], day(Clock().now())
+    pool = ConnectionPool(3)
+    stores = Stores(settings, pool, "test")
+    try:
+        with stores.statistics() as rebuild:
+            store.lock_facts(rebuild)
+            with stores.statistics() as timer:
+                timer.execute("SET LOCAL lock_timeout = '300ms'").close()
+                with pytest.raises(psycopg2.errors.LockNotAvailable):
+                    store.refresh_dirty(timer, store.BATCH)
+            with stores.statistics() as fold:
+                fold.execute("SET LOCAL lock_timeout = '300ms'").close()
+                with pytest.raises(psycopg2.errors.LockNotAvailable):
+                    store.upsert_facts_many(fold, [(code, b"rebuild-wait", {"reported_on": today}, {})], mark=True)
+    finally:
+        pool.close()
+
+
 def test_a_batch_of_facts_is_folded_like_the_same_events_one_by_one(settings):
     """upsert_facts_many takes a batch in one statement when it can; whatever path it takes,
     the rows, counters and reported days come out as folding each event alone would give."""
