@@ -16,6 +16,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from shared import assertion, case_views
@@ -256,6 +258,61 @@ def authenticate_with(header: str | None, region, open_case_store, also=None,
             raise Unauthorized("unknown API key")
         principal = Principal(code, row["role"], match["key_id"], row["label"])
         return principal, (also(uow, principal) if also is not None else None)
+
+
+def presented_hash(header: str | None) -> bytes | None:
+    """The hash of the API key a request presents (as `hash_key`), or None: no key, a person's assertion, or a
+    token that is no key at all (those take the full check, which refuses them)."""
+    try:
+        token = bearer_token(header)
+    except Unauthorized:
+        return None
+    return hash_key(token) if _KEY.match(token) else None
+
+
+class VerifiedKeys:
+    """API keys this process found good in their case store (known, not revoked, no signing secret), by the
+    hash of the key as presented: a later request with one is read before its key is looked up again, and
+    the key is read again in the transaction that does the request's work (`key_still_good`), so a
+    revocation takes effect at once (docs/security.md#api-keys-checked-in-the-requests-own-transaction).
+    Only keys found good are remembered, so an unknown key's request is never read before its check; at
+    most `max_keys`, the least recently used forgotten first."""
+
+    def __init__(self, max_keys: int = 10000):
+        self.max_keys = max_keys
+        self._known: OrderedDict[bytes, Principal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def get(self, presented: bytes | None) -> Principal | None:
+        if presented is None:
+            return None
+        with self._lock:
+            principal = self._known.get(presented)
+            if principal is not None:
+                self._known.move_to_end(presented)
+            return principal
+
+    def remember(self, presented: bytes, principal: Principal) -> None:
+        with self._lock:
+            self._known[presented] = principal
+            self._known.move_to_end(presented)
+            while len(self._known) > self.max_keys:
+                self._known.popitem(last=False)
+
+    def forget(self, presented: bytes) -> None:
+        with self._lock:
+            self._known.pop(presented, None)
+
+
+def key_still_good(uow, key_id: str) -> bool:
+    """Whether a key `VerifiedKeys` remembers is still known, not revoked, and without a signing secret (a key
+    given one since must sign: the full check), read in the unit of work's own transaction."""
+    return uow.fetchone("SELECT 1 AS good FROM hub.api_keys k WHERE k.key_id = %s AND k.revoked_at IS NULL "
+                        "AND NOT EXISTS (SELECT 1 FROM hub.signing_secrets s WHERE s.key_id = k.key_id)",
+                        (key_id,)) is not None
 
 
 def authorize(principal: Principal, permission: str) -> None:

@@ -81,7 +81,21 @@ class KeyRateLimit(DependencyProvider):
         return self.bucket
 
 
+class KnownKeys(DependencyProvider):
+    """The API keys this service process found good (auth.VerifiedKeys): `_principal_to_confirm`."""
+
+    def setup(self):
+        self.keys = auth.VerifiedKeys()
+
+    def get_dependency(self, worker_ctx):
+        return self.keys
+
+
 _DOCUMENTS: dict = {}
+
+
+def _confirmed(uow) -> None:
+    """`_principal_to_confirm`'s confirmation of a key read moments ago in a transaction of its own."""
 
 
 class HubService:
@@ -93,6 +107,7 @@ class HubService:
     correlation_id = Correlation()
     clock = ClockProvider()
     key_rate = KeyRateLimit()
+    known_keys = KnownKeys()
     rotations = Rotations()  # which stores a periodic scan visits on this tick (shared/scan.py)
 
     def _principal(self, request, permission: str, authorization: str | None = None) -> auth.Principal:
@@ -105,7 +120,29 @@ class HubService:
     # How long a signed request's timestamp holds, and how long its signature is remembered against replays.
     signature_window_seconds = 300
 
-    def _authenticated(self, request, permission: str, authorization: str | None = None, also=None):
+    def _principal_to_confirm(self, request, permission: str):
+        """`_principal` for an endpoint whose work is one transaction on the key's own case store: (principal,
+        `confirm(uow)`), which that transaction calls first and which raises auth.Unauthorized for a key no
+        longer good. A key this process found good before (auth.VerifiedKeys) is taken from memory and read
+        again by `confirm` in the request's own transaction (issue 25: one transaction fewer per request;
+        a revocation still refuses every request whose transaction starts after it committed); any other key
+        is checked now in a transaction of its own, as `_principal` does, and then remembered if it is good."""
+        presented = auth.presented_hash(request.headers.get("Authorization"))
+        principal = self.known_keys.get(presented)
+        if principal is None or request.headers.get(signatures.SIGNATURE_HEADER) is not None:
+            # a signed request takes the full check: its key may have been given a signing secret since
+            principal, _ = self._authenticated(request, permission, remember=presented)
+            return principal, _confirmed
+        self._admit(request, principal, permission)
+
+        def confirm(uow):
+            if not auth.key_still_good(uow, principal.key_id):
+                self.known_keys.forget(presented)
+                raise auth.Unauthorized("unknown API key")
+        return principal, confirm
+
+    def _authenticated(self, request, permission: str, authorization: str | None = None, also=None,
+                       remember: bytes | None = None):
         """`_principal`, and `also(uow, principal)` read in the same transaction as the key. A key with a
         signing secret must sign the request (method, path, query, timestamp and body): 401 otherwise."""
         header = authorization if authorization is not None else request.headers.get("Authorization")
@@ -121,6 +158,13 @@ class HubService:
         sealed, extra = found if found is not None else (None, None)
         if sealed is not None:
             self._check_signature(request, principal, sealed)
+        elif remember is not None and principal.kind == auth.APIKEY:
+            self.known_keys.remember(remember, principal)  # `_principal_to_confirm`
+        self._admit(request, principal, permission)
+        return principal, extra
+
+    def _admit(self, request, principal: auth.Principal, permission: str) -> None:
+        """A known caller within its rate (429) and with the permission (auth.Forbidden)."""
         wait = self.key_rate.take(principal.rate_key)
         if wait:
             seconds = max(1, math.ceil(wait))
@@ -129,7 +173,6 @@ class HubService:
             raise Problem(429, "Too Many Requests", f"this key made too many requests; try again in {seconds} s",
                           headers={"Retry-After": str(seconds)})
         auth.authorize(principal, permission)
-        return principal, extra
 
     def _max_signed_body_bytes(self) -> int:
         """The largest body a signed request may have on this service (intake: an evidence upload)."""

@@ -34,17 +34,34 @@ class IntakeService(Casework, HubService):
     def _principal(self, request, permission: str) -> auth.Principal:
         """The caller's key or person (HubService, which also checks a signing key's signature), refusals in
         the caller's language."""
-        lang = web.api_language(request)
         try:
             principal, _ = self._authenticated(request, permission)
         except (auth.Unauthorized, auth.Forbidden) as refused:
-            unauthorized = isinstance(refused, auth.Unauthorized)
-            reason = web.auth_reason(str(refused), lang)
-            raise Problem(401 if unauthorized else 403, "Unauthorized" if unauthorized else "Forbidden", reason,
-                          invalid_params=[{"name": "Authorization", "reason": reason}],
-                          headers={"WWW-Authenticate": 'Bearer realm="meldpunt"'} if unauthorized else None) \
-                from None
+            raise self._refusal(request, refused) from None
         return principal
+
+    def _principal_to_confirm(self, request, permission: str):
+        """HubService's, refusals in the caller's language; `confirm(uow)` as well."""
+        try:
+            principal, confirm = super()._principal_to_confirm(request, permission)
+        except (auth.Unauthorized, auth.Forbidden) as refused:
+            raise self._refusal(request, refused) from None
+
+        def confirmed(uow):
+            try:
+                confirm(uow)
+            except auth.Unauthorized as refused:
+                raise self._refusal(request, refused) from None
+        return principal, confirmed
+
+    @staticmethod
+    def _refusal(request, refused: Exception) -> Problem:
+        lang = web.api_language(request)
+        unauthorized = isinstance(refused, auth.Unauthorized)
+        reason = web.auth_reason(str(refused), lang)
+        return Problem(401 if unauthorized else 403, "Unauthorized" if unauthorized else "Forbidden", reason,
+                       invalid_params=[{"name": "Authorization", "reason": reason}],
+                       headers={"WWW-Authenticate": 'Bearer realm="meldpunt"'} if unauthorized else None)
 
     def _max_upload_bytes(self) -> int:
         return api_requests.max_upload_bytes(self.storage.settings, self._options)
@@ -55,11 +72,13 @@ class IntakeService(Casework, HubService):
 
     @api("POST", "/api/v1/incidents")
     def create_incident(self, request):
-        principal = self._principal(request, "incident:create")
+        # a key this process found good before is read again in the incident's own transaction (docs/security.md)
+        principal, confirm = self._principal_to_confirm(request, "incident:create")
         idempotency_key = api_requests.idempotency_key(request)
         data = api_requests.read_json(request, self.storage.settings.max_body_bytes)
         request_hash = hashlib.sha256(request.get_data(cache=True)).hexdigest()
         with self.storage.case_store(principal.municipality) as uow:
+            confirm(uow)
             if idempotency_key is not None:
                 first = self._first_answer(request, uow, principal, idempotency_key, request_hash)
                 if first is not None:

@@ -48,18 +48,35 @@ def test_missing_or_wrong_key_is_401(intake, authorization):
 
 
 def test_revoked_key_is_401(intake):
+    """At once: intake remembers a key it found good and reads it again in the incident's own transaction
+    (docs/security.md#api-keys-checked-in-the-requests-own-transaction)."""
     from shared import auth
-    from shared.db.pool import ConnectionPool
-    from shared.db.unit_of_work import Stores
+    from tests.support import case_store_uow
 
     code = intake.region.codes[0]
     key = intake.key(code)
     assert post(intake, key, json=incident_body()).status_code == 201
-    pool = ConnectionPool(1)
-    with Stores(intake.settings, pool, "test").case_store(code) as uow:
+    assert post(intake, key, json=incident_body()).status_code == 201  # the key remembered
+    before = incident_count(intake, code)
+    with case_store_uow(intake.settings, code) as uow:
         assert auth.revoke_key(uow, key.split(".")[1])
-    pool.close()
     assert_problem(post(intake, key, json=incident_body()), 401)
+    assert_problem(post(intake, key, json=incident_body()), 401)  # forgotten: refused by the full check
+    assert incident_count(intake, code) == before
+
+
+def test_a_remembered_key_given_a_signing_secret_must_sign_at_once(intake):
+    from shared import auth, signatures
+    from tests.support import case_store_uow
+
+    code = intake.region.codes[0]
+    key = intake.key(code)
+    assert post(intake, key, json=incident_body()).status_code == 201
+    before = incident_count(intake, code)
+    with case_store_uow(intake.settings, code) as uow:
+        auth.set_signing_secret(uow, key.split(".")[1], signatures.new_secret())
+    assert_problem(post(intake, key, json=incident_body()), 401)
+    assert incident_count(intake, code) == before
 
 
 def test_role_without_the_right_is_403(intake):

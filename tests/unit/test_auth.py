@@ -157,3 +157,22 @@ def test_key_of_one_municipality_does_not_open_another():
 def test_authenticate_refuses_unknown_wrong_or_revoked_keys(rows):
     with pytest.raises(Unauthorized, match="unknown API key"):
         authenticate(f"Bearer {KEY}", FakeRegion("GM0687"), FakeStores({"GM0687": rows}))
+
+
+def test_presented_hash_is_the_keys_hash_and_none_for_anything_else():
+    assert auth.presented_hash(f"Bearer {KEY}") == hash_key(KEY)
+    assert auth.presented_hash(f"bearer  {KEY} ") == hash_key(KEY)
+    for header in (None, "", "Basic abc", "Bearer not-a-key", "Bearer eyJhbGciOi.x.y"):
+        assert auth.presented_hash(header) is None
+
+
+def test_verified_keys_remember_forget_and_keep_at_most_max_keys():
+    keys = auth.VerifiedKeys(max_keys=2)
+    principals = [Principal("GM0687", "staff", f"{n:012x}", f"key {n}") for n in range(3)]
+    keys.remember(b"a", principals[0])
+    keys.remember(b"b", principals[1])
+    assert keys.get(b"a") is principals[0]  # used last: b is now the oldest
+    keys.remember(b"c", principals[2])
+    assert (keys.get(b"a"), keys.get(b"b"), keys.get(b"c")) == (principals[0], None, principals[2])
+    keys.forget(b"a")
+    assert keys.get(b"a") is None and keys.get(None) is None and len(keys) == 1
