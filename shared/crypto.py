@@ -177,6 +177,7 @@ class Keyring:
 
     CASE_KEY_SECONDS = 300.0   # how long an unwrapped case key stays in memory
     CASE_KEY_CACHE = 10_000
+    SPARE_CASE_KEYS = 16  # keys of new cases made together in the key store, per municipality (`new_case_id`)
 
     def __init__(self, master_key: bytes, previous: bytes | None = None, case_keys=None):
         if master_key is None:
@@ -188,6 +189,7 @@ class Keyring:
             self._masters.append((master_key_id(previous), AESGCM(previous)))
         self._keys: dict[tuple[str, int], bytes] = {}
         self._case_keys: OrderedDict = OrderedDict()  # (municipality, case id) -> (key, until)
+        self._spare: dict[str, list[tuple[uuid.UUID, bytes]]] = {}  # municipality -> [(case id, key)] (`new_case_id`)
         self._lock = threading.Lock()
         if case_keys is None:
             from shared.db.case_keys import CaseKeyStore
@@ -232,6 +234,11 @@ class Keyring:
 
     def current(self, uow) -> tuple[int, bytes]:
         """The municipality's newest data key, made (version 1) on first use."""
+        version, key, _ = self._current(uow)
+        return version, key
+
+    def _current(self, uow) -> tuple[int, bytes, bool]:
+        """`current`, and whether the key was made in the unit of work's own transaction (it may roll back)."""
         # The lock and the read in one round trip (issue 25): two statements of one query, so that the read,
         # under READ COMMITTED, takes its snapshot after the lock is held and sees a rotation's new version
         # that committed while this waited (one statement would read with a snapshot from before the wait).
@@ -243,8 +250,8 @@ class Keyring:
             made_here = self._insert_data_key(uow, 1, "ON CONFLICT (version) DO NOTHING") == 1
             # A key made in this transaction is not cached: if the transaction rolls back,
             # the key is gone and a cached copy would encrypt what nothing can decrypt.
-            return 1, self.data_key(uow, 1, cache=not made_here)
-        return row["version"], self.data_key(uow, row["version"])
+            return 1, self.data_key(uow, 1, cache=not made_here), made_here
+        return row["version"], self.data_key(uow, row["version"]), False
 
     def rewrap_master(self, uow) -> int:
         """Re-wrap this municipality's data keys that another master key wraps with the current one (`meldpunt
@@ -303,6 +310,49 @@ class Keyring:
                 while len(self._case_keys) > self.CASE_KEY_CACHE:
                     self._case_keys.popitem(last=False)
         return key
+
+    def new_case_id(self, uow) -> uuid.UUID:
+        """The id of a case the unit of work makes now. With the region's key store (`case_keys.separate`), one
+        whose key is already stored there and held here, so that sealing the case's data reads and writes no
+        key: the keys of SPARE_CASE_KEYS new cases of a municipality are made in one statement in the key store
+        (committed at once, as every case key is: an id never used leaves an unused key, never data without
+        its key) and handed out one by one (issue 25: the key store's statement and transaction, and the data
+        key's lock, once per SPARE_CASE_KEYS new cases instead of once per case). Without a key store a fresh
+        id: its key is made with the case's data, in its transaction."""
+        if not self.case_keys.separate:
+            return uuid.uuid4()
+        with self._lock:
+            spare = self._spare.get(uow.municipality)
+            taken = spare.pop() if spare else None
+        if taken is None:
+            made = self._spare_case_keys(uow)
+            if not made:  # the municipality's data key was made in this transaction: no keys ahead of it
+                return uuid.uuid4()
+            taken = made.pop()
+            with self._lock:
+                self._spare.setdefault(uow.municipality, []).extend(made)
+        case_id, key = taken
+        with self._lock:
+            self._case_keys[(uow.municipality, case_id)] = (key, time.monotonic() + self.CASE_KEY_SECONDS)
+            while len(self._case_keys) > self.CASE_KEY_CACHE:
+                self._case_keys.popitem(last=False)
+        return case_id
+
+    def _spare_case_keys(self, uow) -> list[tuple[uuid.UUID, bytes]]:
+        """SPARE_CASE_KEYS fresh case ids with their keys, stored in the key store under the municipality's
+        current data key (its writers' lock held, as for every case key); none while that data key is made in
+        the unit of work's own transaction (a rollback would leave the keys wrapped by a key that never was)."""
+        version, municipality_key, made_here = self._current(uow)
+        if made_here:
+            return []
+        made = []
+        for _ in range(self.SPARE_CASE_KEYS):
+            case_id, fresh, nonce = uuid.uuid4(), os.urandom(KEY_BYTES), os.urandom(NONCE_BYTES)
+            wrapped = nonce + AESGCM(municipality_key).encrypt(nonce, fresh, _case_wrap_ad(uow.municipality, case_id,
+                                                                                           version))
+            made.append((case_id, fresh, wrapped))
+        stored = self.case_keys.create_many(uow, version, [(case_id, wrapped) for case_id, _, wrapped in made])
+        return [(case_id, fresh) for case_id, fresh, _ in made if case_id in stored]
 
     def _new_case_key(self, uow, case_id, only_new: bool = False) -> tuple[dict | None, bool]:
         """A fresh key for the case, wrapped with the municipality's current data key and stored: (the stored

@@ -118,6 +118,9 @@ class FakeUnitOfWork:
     def seal(self, table: str, column: str, row_id, value, raw: bool = False, case_id=None, new_case: bool = False):
         return ("sealed", table, column, str(row_id), copy.deepcopy(value))
 
+    def new_case_id(self) -> uuid.UUID:
+        return uuid.uuid4()
+
     def unseal(self, table: str, column: str, row_id, sealed, raw: bool = False):
         if sealed is None:
             return None

@@ -30,7 +30,7 @@ def receive(uow, report: dict, channel: str, received_by: str, correlation_id=No
     """Store an incident and, unless it is a draft (completed later by staff), record its
     incident_reported event in the same unit of work; the case id. `receipt`: (receipt code, secret
     hash) stored with it (`new_receipt`)."""
-    case_id = case_id or uuid.uuid4()
+    case_id = case_id or uow.new_case_id()
     store.insert_incident(uow, case_id, report, channel=channel, received_by=received_by, draft=draft,
                           receipt=receipt)
     if not draft:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 
 import psycopg2.extras
 
@@ -73,6 +74,21 @@ class CaseKeyStore:
             cur.execute(f"SELECT {_COLUMNS} FROM hub.case_keys WHERE municipality = %s AND case_id = %s",
                         (uow.municipality, case_id))
             return cur.fetchone(), False
+
+    def create_many(self, uow, version: int, keys: list[tuple]) -> set:
+        """New cases' keys [(case id, wrapped key)] under data key `version`, in one statement (only with a key
+        store of its own, where it commits at once: Keyring.new_case_id); the case ids stored (a case id that
+        had a key already keeps it and is left out)."""
+        if not self.separate:
+            raise RuntimeError("keys made ahead of their cases need a key store of their own")
+        with self._cursor(uow) as cur:
+            rows = psycopg2.extras.execute_values(
+                cur, "INSERT INTO hub.case_keys (municipality, case_id, data_key_version, wrapped_key) VALUES %s "
+                     "ON CONFLICT DO NOTHING RETURNING case_id",
+                [(uow.municipality, case_id, version, psycopg2.Binary(wrapped)) for case_id, wrapped in keys],
+                page_size=len(keys), fetch=True)
+        return {row["case_id"] if isinstance(row["case_id"], uuid.UUID) else uuid.UUID(str(row["case_id"]))
+                for row in rows}
 
     def destroy(self, uow, case_id) -> None:
         """No key for this case, ever again (a row marked destroyed stays, so none is made later)."""

@@ -201,6 +201,10 @@ class UnitOfWork:
             return self.keyring.encrypt(self, table, column, row_id, bytes(value), case_id=case_id, new_case=new_case)
         return self.keyring.seal_json(self, table, column, row_id, value, case_id=case_id, new_case=new_case)
 
+    def new_case_id(self) -> uuid.UUID:
+        """The id of a case this unit of work makes (Keyring.new_case_id: its key made ahead with others')."""
+        return self._keyring.new_case_id(self) if self._keyring is not None else uuid.uuid4()
+
     def unseal(self, table: str, column: str, row_id, sealed, raw: bool = False):
         """The value of a sealed column; None stays None (erased, or never given)."""
         if sealed is None:

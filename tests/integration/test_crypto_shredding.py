@@ -197,3 +197,35 @@ def test_migrate_moves_values_from_before_case_keys_onto_them(stores):
         erase_case(uow, case_id, "cli:test", "verzoek")
     # without the master key migrate says what is left instead of failing
     assert migrate.encrypt_plaintext(stores["case"], CODE, None, stores["keys"]) == (0, 0, 0)
+
+
+def test_new_cases_keys_are_made_ahead_together_and_read_by_any_process_after_a_rotation(stores):
+    """Keyring.new_case_id: the keys of SPARE_CASE_KEYS new cases in one statement of the key store, never under
+    a data key made in the same transaction; what is sealed with them reads back in another process (another
+    keyring), also after a data key rotation re-wrapped the keys not yet used."""
+    master = os.urandom(32)
+    keyring = _keyring(stores, master)
+
+    def keys():
+        return support.query(stores["keys"], "SELECT count(*) AS n FROM hub.case_keys")[0]["n"]
+
+    def report(text):
+        with _uow(stores["case"], keyring) as uow:
+            case_id = uow.new_case_id()
+            intake.insert_incident(uow, case_id, support.incident_body(description=text), "api", "test")
+        return case_id
+
+    first = report(_canary("eerste"))  # the municipality's data key is made in this transaction: no keys ahead
+    assert keys() == 1
+    cases = [report(_canary(f"vooraf-{i}")) for i in range(3)]
+    assert keys() == 1 + Keyring.SPARE_CASE_KEYS  # one statement made them all
+    rotate(lambda: _uow(stores["case"], keyring), "cli:test", batch_size=100)
+    cases.append(report(_canary("na-rotatie")))  # a key made before the rotation, re-wrapped by it
+    assert keys() == 1 + Keyring.SPARE_CASE_KEYS
+    versions = support.query(stores["keys"], "SELECT DISTINCT data_key_version AS v FROM hub.case_keys")
+    assert [r["v"] for r in versions] == [2]
+    with _uow(stores["case"], _keyring(stores, master)) as uow:  # another process: nothing of this one's memory
+        assert all(intake.get_incident(uow, case)["description"].startswith("KANARIE-") for case in [first, *cases])
+        erase_case(uow, cases[0], "cli:test", "verzoek")
+    [erased] = support.query(stores["keys"], "SELECT wrapped_key FROM hub.case_keys WHERE case_id = %s", (cases[0],))
+    assert erased["wrapped_key"] is None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -196,6 +197,9 @@ class FakeUow:
 
     def seal(self, table, column, row_id, value, raw=False, case_id=None, new_case=False):
         return b"sealed"  # encryption itself is tested in test_crypto and through the real store
+
+    def new_case_id(self):
+        return uuid.uuid4()
 
 
 def test_imap_mailbox_reads_unseen_flags_them_and_moves_unreadable_aside():
