@@ -9,10 +9,8 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pika
 import pytest
@@ -24,6 +22,7 @@ from services.police_liaison import domain
 from shared.clock import FixedClock
 from tests.integration.test_police_liaison import pika_params
 from tests.support import Hub, incident_body, query, wait_for
+from tests.webhook_receiver import WebhookReceiver
 
 MIDDELBURG, WALCHEREN = "GM0687", "zwb-walcheren"
 HOME, PRIVATE_PHONE = "Kanariestraat 77, 4331 QQ Middelburg", "0611229933"
@@ -38,29 +37,16 @@ OPTIONS = {
 }
 
 
-class Receiver(BaseHTTPRequestHandler):
-    bodies: list = []
-
-    def do_POST(self):
-        type(self).bodies.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def police_side(hub_env, region_file, declared, start_services, tmp_path):
-    Receiver.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """The hub's police side, and the police unit's webhook (answers 200, keeps every body)."""
+    unit = WebhookReceiver(lambda request: 200)
     secret_env = f"MELDPUNT_TEST_WEBHOOK_SECRET_{uuid.uuid4().hex[:8].upper()}"
     os.environ[secret_env] = "aangifte-webhook-secret"
     region = yaml.safe_load(region_file.read_text())
     region["police_liaison"] = {
         "contacts": {MIDDELBURG: {"name": "Meldpunt Middelburg", "phone": "0118 675 000", "address": EMPLOYER_ADDRESS}},
-        "webhooks": {WALCHEREN: {"url": f"http://127.0.0.1:{server.server_address[1]}/hook", "secret_env": secret_env,
+        "webhooks": {WALCHEREN: {"url": f"{unit.base}/hook", "secret_env": secret_env,
                                  "first_delay_seconds": 0.1, "max_delay_seconds": 0.5}}}
     path = tmp_path / "region-aangifte.yaml"
     path.write_text(yaml.safe_dump(region, sort_keys=False))
@@ -72,16 +58,15 @@ def police_side(hub_env, region_file, declared, start_services, tmp_path):
     channel.queue_bind(spy, "police.referrals", "#")
     try:
         start_services("intake", "triage", "police_liaison", "signals", settings=settings, clock=clock)
-        yield Hub(settings), channel, spy, clock
+        yield Hub(settings), channel, spy, clock, unit
     finally:
         conn.close()
-        server.shutdown()
-        server.server_close()
+        unit.close()
         os.environ.pop(secret_env, None)
 
 
 def test_what_the_police_receive_follows_the_aangifte_option(police_side):
-    hub, channel, spy, clock = police_side
+    hub, channel, spy, clock, unit = police_side
     staff = {"Authorization": f"Bearer {hub.key(MIDDELBURG, 'staff')}"}
     liaison = {"Authorization": f"Bearer {hub.key(MIDDELBURG, 'police_liaison')}"}
     channel_key = hub.key(MIDDELBURG)
@@ -110,7 +95,7 @@ def test_what_the_police_receive_follows_the_aangifte_option(police_side):
 
     # every referral_created and referral_updated reached the webhook and the AMQP spy (8 events)
     clock.set(datetime.now(timezone.utc) + timedelta(seconds=1))  # deliveries are due by the database's clock
-    wait_for(lambda: len(Receiver.bodies) >= 8, timeout=30, what="8 webhook deliveries")
+    wait_for(lambda: len(unit.requests) >= 8, timeout=30, what="8 webhook deliveries")
     messages = []
 
     def got_all():
@@ -133,7 +118,7 @@ def test_what_the_police_receive_follows_the_aangifte_option(police_side):
     assert MANDATE["signed_by"] in details["employer"]
     # the control: filing in one's own name without domiciliekeuze, the home address does reach the police
     assert HOME in details["own_name"] and PRIVATE_PHONE in details["own_name"]
-    for text in Receiver.bodies + messages:  # events carry codes only, whatever the option
+    for text in [body.decode() for body in unit.bodies()] + messages:  # events carry codes only, whatever the option
         for canary in (HOME, PRIVATE_PHONE, NAME, MANDATE["signed_by"], "kanarie"):
             assert canary.lower() not in text.lower(), canary
     updated = [json.loads(m) for m in messages if json.loads(m)["event_type"] == "referral_updated"]
@@ -194,7 +179,7 @@ def test_the_information_form_as_pdf_holds_the_seven_ws_and_nothing_the_option_e
     nummer, domiciliekeuze or the employer's aangifte no canary home address or private phone (and with onder
     nummer no name); the control (own name, no domiciliekeuze) shows them. Each PDF for the police is one
     ledger row; the staff's copy for the victim is none."""
-    hub, _, _, _ = police_side
+    hub, _, _, _, _ = police_side
     staff = {"Authorization": f"Bearer {hub.key(MIDDELBURG, 'staff')}"}
     liaison = {"Authorization": f"Bearer {hub.key(MIDDELBURG, 'police_liaison')}"}
     texts = {}

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -17,6 +15,7 @@ from hub.registry import load_settings
 from shared.disclosures import CONSENT_TEXTS
 from tests.integration.test_police_liaison import CANARIES, canary_body
 from tests.support import Hub, cli, query, wait_for
+from tests.webhook_receiver import WebhookReceiver
 
 MIDDELBURG, WALCHEREN = "GM0687", "zwb-walcheren"
 
@@ -90,28 +89,12 @@ def test_every_path_to_the_police_and_to_the_reporter_writes_one_row_of_field_na
     assert requests.get(ledger_url, headers=liaison, timeout=10).status_code == 403
 
 
-class Refusing(BaseHTTPRequestHandler):
-    """A police webhook that is down: 503 to everything. `bodies`: what it was sent (the unit's referrals of
-    earlier tests, whose events waited in the queue for a police liaison to run, come too)."""
-    bodies: list[bytes] = []
-
-    def do_POST(self):
-        type(self).bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(503)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def refusing_receiver():
-    Refusing.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    """A police webhook that is down: 503 to everything. Its `requests`: what it was sent (the unit's referrals
+    of earlier tests, whose events waited in the queue for a police liaison to run, come too)."""
+    with WebhookReceiver(lambda request: 503) as down:
+        yield down
 
 
 def test_a_webhook_that_fails_is_never_recorded_as_delivered(hub_env, region_file, declared, start_services,
@@ -120,7 +103,7 @@ def test_a_webhook_that_fails_is_never_recorded_as_delivered(hub_env, region_fil
     os.environ[secret_env] = "ledger-webhook-secret"
     region = yaml.safe_load(region_file.read_text())
     region["police_liaison"] = {"webhooks": {WALCHEREN: {
-        "url": f"http://127.0.0.1:{refusing_receiver.server_address[1]}/hook", "secret_env": secret_env,
+        "url": f"{refusing_receiver.base}/hook", "secret_env": secret_env,
         "first_delay_seconds": 0.1, "max_delay_seconds": 0.2, "max_attempts": 2, "timeout_seconds": 2}}}
     path = tmp_path / "region-refusing-webhook.yaml"
     path.write_text(yaml.safe_dump(region, sort_keys=False))
@@ -134,7 +117,7 @@ def test_a_webhook_that_fails_is_never_recorded_as_delivered(hub_env, region_fil
         assert len(failed) == 1 and failed[0]["delivered_at"] is None and failed[0]["last_error"] == "HTTP 503"
         [referral] = query(hub.case_store(MIDDELBURG), "SELECT referral_id::text FROM police_liaison.referrals "
                                                        "WHERE case_id = %s", (case_id,))
-        assert sum(referral["referral_id"].encode() in body for body in Refusing.bodies) == 2  # max_attempts
+        assert sum(referral["referral_id"].encode() in body for body in refusing_receiver.bodies()) == 2  # max_attempts
         rows = ledger(hub, case_id)
         assert sorted(r["channel"] for r in rows) == ["amqp", "webhook"]  # exactly one row per way out
         assert not [r for r in rows if r["channel"] == "webhook" and r["status"] == "delivered"]

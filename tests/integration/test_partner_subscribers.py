@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pika
 import pytest
@@ -22,6 +20,7 @@ from shared.clock import Clock
 from shared.events import new_event
 from tests import support
 from tests.unit.samples import PAYLOADS
+from tests.webhook_receiver import WebhookReceiver
 
 CODE = "GM0687"
 
@@ -31,48 +30,30 @@ def t0():
     return datetime.now(timezone.utc) + timedelta(seconds=1)
 
 
-class Receiver:
+class Receiver(WebhookReceiver):
     """A partner's webhook: answers 503 `failures` times, then 204; accepts a request only with a valid
     signature of one of `keys` and a fresh timestamp, and keeps each CloudEvent id once."""
 
     def __init__(self, keys: list[bytes], failures: int = 0):
         self.keys, self.failures = keys, failures
-        self.requests, self.accepted, self.duplicates, self.refused = [], {}, 0, 0
-        receiver = self
+        self.accepted, self.duplicates, self.refused = {}, 0, 0
+        super().__init__()
+        self.url = self.base + "/meldpunt"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": raw})
-                timestamp, signature = self.headers[webhooks.TIMESTAMP], self.headers[webhooks.SIGNATURE]
-                if not any(webhooks.verify(key, timestamp, raw, signature) for key in receiver.keys):
-                    receiver.refused += 1
-                    return self._answer(401)
-                if receiver.failures > 0:
-                    receiver.failures -= 1
-                    return self._answer(503)
-                event = json.loads(raw)
-                if event["id"] in receiver.accepted:
-                    receiver.duplicates += 1
-                else:
-                    receiver.accepted[event["id"]] = event
-                self._answer(204)
-
-            def _answer(self, status):
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/meldpunt"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, request):
+        timestamp, signature = request.headers[webhooks.TIMESTAMP], request.headers[webhooks.SIGNATURE]
+        if not any(webhooks.verify(key, timestamp, request.body, signature) for key in self.keys):
+            self.refused += 1
+            return 401
+        if self.failures > 0:
+            self.failures -= 1
+            return 503
+        event = request.json()
+        if event["id"] in self.accepted:
+            self.duplicates += 1
+        else:
+            self.accepted[event["id"]] = event
+        return 204
 
 
 @pytest.fixture
@@ -146,7 +127,7 @@ def test_a_subscriber_that_fails_and_recovers_gets_each_event_once(settings, rec
 
     assert list(partner.accepted) == [str(riec.event_id)] and partner.duplicates == 0 and partner.refused == 0
     assert len(partner.requests) == 3
-    assert len({r["headers"][webhooks.DELIVERY] for r in partner.requests}) == 1  # one delivery, three attempts
+    assert len({r.headers[webhooks.DELIVERY] for r in partner.requests}) == 1  # one delivery, three attempts
     (row,) = _log(settings, name)
     assert (row["status"], row["attempts"], row["event_id"]) == ("delivered", 3, riec.event_id)
     assert [a["result"] for a in row["log"]] == ["failed", "failed", "delivered"]
@@ -164,14 +145,14 @@ def test_a_subscriber_that_fails_and_recovers_gets_each_event_once(settings, rec
     assert set(sent["data"]) == {"kind", "due_at"} and sent["data"]["kind"] == "riec_signal"
     assert sent["specversion"] == "1.0" and sent["type"] == "nl.meldpunthub.signal.raised"
     assert sent["source"] == "urn:nld:gemeentecode:0687:systeem:meldpunthub"
-    assert str(riec.case_id) not in json.dumps(partner.requests[-1]["body"].decode())
+    assert str(riec.case_id) not in json.dumps(partner.requests[-1].body.decode())
 
     # a replay sends the same delivery again: the partner sees the id it has, the log the replay
     with support.case_store_uow(settings, CODE) as uow:
         assert handlers.replay(uow, row["delivery_id"], "test", now)["subscriber"] == name
     assert handlers.deliver_partners(_uow(settings), now) == {"delivered": 1, "failed": 0}
     assert partner.duplicates == 1 and len(partner.accepted) == 1
-    assert len({r["headers"][webhooks.DELIVERY] for r in partner.requests}) == 1
+    assert len({r.headers[webhooks.DELIVERY] for r in partner.requests}) == 1
     (row,) = _log(settings, name)
     assert [a["result"] for a in row["log"]] == ["failed", "failed", "delivered", "replayed", "delivered"]
 
@@ -262,7 +243,7 @@ def test_during_a_key_rotation_the_partner_may_hold_either_key(settings, receive
     _offer(settings, _event("incident_triaged", decisions=["aftercare", "riec_signal"]))
     assert handlers.deliver_partners(_uow(settings), t0()) == {"delivered": 1, "failed": 0}
     assert with_old.refused == 0 and len(with_old.accepted) == 1
-    header = with_old.requests[0]["headers"][webhooks.SIGNATURE]
+    header = with_old.requests[0].headers[webhooks.SIGNATURE]
     assert header.count("sha256=") == 2
 
     # the partner switched to the new key (its URL now answers with the new key only)

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import pika
 import pika.exceptions
@@ -21,6 +18,7 @@ from services.police_liaison import webhooks
 from shared.clock import FixedClock  # noqa: F401 — some tests want a plain one
 from hub.registry import load_settings
 from tests.support import Hub, WatchedClock, cli, incident_body, query, wait_for
+from tests.webhook_receiver import WebhookReceiver
 
 WALCHEREN, BEVELANDEN = "zwb-walcheren", "zwb-de-bevelanden"
 MIDDELBURG, GOES = "GM0687", "GM0664"   # walcheren, de-bevelanden
@@ -326,35 +324,19 @@ def test_unaccepted_acute_referral_escalates_exactly_once(settings, start_servic
 
 # ------------------------------------------------------------------ webhooks
 
-class FlakyReceiver(BaseHTTPRequestHandler):
-    """Answers 503 to the first `fail_first` requests of each delivery, then 200; records every request.
-    Counted per delivery: a store this test shares may hold another test's pending deliveries to the same unit."""
-    fail_first = 2
-    requests_seen: list = []
+class FlakyUnit(WebhookReceiver):
+    """A police unit's webhook that answers 503 to the first two requests of each delivery, then 200. Counted per
+    delivery: a store this test shares may hold another test's pending deliveries to the same unit."""
 
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        record = {"headers": dict(self.headers), "body": raw}
-        type(self).requests_seen.append(record)
-        delivery = record["headers"].get("X-Meldpunt-Delivery")
-        ok = sum(r["headers"].get("X-Meldpunt-Delivery") == delivery
-                 for r in type(self).requests_seen) > type(self).fail_first
-        self.send_response(200 if ok else 503)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+    def answer(self, request):
+        delivery = request.headers.get("X-Meldpunt-Delivery")
+        return 200 if sum(r.headers.get("X-Meldpunt-Delivery") == delivery for r in self.requests) > 2 else 503
 
 
 @pytest.fixture
 def receiver():
-    FlakyReceiver.requests_seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyReceiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with FlakyUnit() as unit:
+        yield unit
 
 
 def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, region_file, declared, start_services,
@@ -364,7 +346,7 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
     region = yaml.safe_load(region_file.read_text())
     region["police_liaison"] = {
         "contacts": {MIDDELBURG: {"name": "Meldpunt Middelburg", "phone": "0118 675 000"}},
-        "webhooks": {WALCHEREN: {"url": f"http://127.0.0.1:{receiver.server_address[1]}/meldpunt",
+        "webhooks": {WALCHEREN: {"url": f"{receiver.base}/meldpunt",
                                  "secret_env": secret_env, "first_delay_seconds": 0.2,
                                  "max_delay_seconds": 1.0, "max_attempts": 6, "timeout_seconds": 2}}}
     path = tmp_path / "region-with-webhook.yaml"
@@ -381,14 +363,14 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
         assert len(delivered) == 1 and delivered[0]["attempts"] == 3
 
         def seen_for_this_case():
-            return [r for r in FlakyReceiver.requests_seen if json.loads(r["body"]).get("case_id") == case_id]
+            return [r for r in receiver.requests if r.json().get("case_id") == case_id]
         seen = seen_for_this_case()
         assert len(seen) == 3
-        assert {r["headers"]["X-Meldpunt-Delivery"] for r in seen} == {str(delivered[0]["delivery_id"])}
+        assert {r.headers["X-Meldpunt-Delivery"] for r in seen} == {str(delivered[0]["delivery_id"])}
         for r in seen:
-            assert webhooks.verify(b"webhook-secret-for-tests", r["headers"]["X-Meldpunt-Timestamp"], r["body"],
-                                   r["headers"]["X-Meldpunt-Signature"])
-            assert json.loads(r["body"])["event_type"] == "referral_created"
+            assert webhooks.verify(b"webhook-secret-for-tests", r.headers["X-Meldpunt-Timestamp"], r.body,
+                                   r.headers["X-Meldpunt-Signature"])
+            assert r.json()["event_type"] == "referral_created"
 
         # the municipality's contact point is visible to the liaison
         view = requests.get(hub.url("police_liaison", f"/api/v1/referrals/{delivered[0]['body']['payload']['referral_id']}"),
@@ -402,7 +384,7 @@ def test_signed_webhook_is_retried_with_backoff_and_delivered_once(hub_env, regi
         assert replay.returncode == 0, replay.stderr
         wait_for(lambda: len(seen_for_this_case()) == 4, what="replayed delivery")
         # a replay is the same delivery (same id), so the receiver deduplicates it; no second record
-        assert seen_for_this_case()[3]["headers"]["X-Meldpunt-Delivery"] == str(delivered[0]["delivery_id"])
+        assert seen_for_this_case()[3].headers["X-Meldpunt-Delivery"] == str(delivered[0]["delivery_id"])
         rows = query(dsn, "SELECT count(*) AS n FROM police_liaison.webhook_deliveries WHERE body->>'case_id' = %s",
                      (case_id,))
         assert rows[0]["n"] == 1

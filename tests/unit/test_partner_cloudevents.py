@@ -3,8 +3,6 @@ read back with the CloudEvents SDK's own parsers from the HTTP binding (a signed
 a real HTTP server here) and from the AMQP binding's message; both routes of the outbox."""
 import hashlib
 import hmac
-import http.server
-import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -14,6 +12,7 @@ from services.police_liaison import webhooks
 from shared import partner_events
 from shared.outbox import _encoded, routes
 from shared.messaging.topology import event_exchange, police_cloudevents_exchange, police_referrals_exchange
+from tests.webhook_receiver import WebhookReceiver
 
 REFERRAL_ID = str(uuid.uuid4())
 
@@ -60,32 +59,13 @@ def test_the_outbox_sends_the_envelope_and_the_cloudevent_each_to_its_exchange()
     assert cloud["content_type"] == "application/cloudevents+json" and isinstance(cloud["body"], bytes)
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.received.append((dict(self.headers), raw))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_cloudevents_webhook_is_signed_and_reads_back_with_the_sdk():
-    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    Receiver.received.clear()
     body, secret = envelope(), b"unit secret"
-    try:
-        error = webhooks.deliver(f"http://127.0.0.1:{server.server_port}/hook", secret, "d-1", "referral_created",
+    with WebhookReceiver() as partner:
+        error = webhooks.deliver(f"{partner.base}/hook", secret, "d-1", "referral_created",
                                  body, datetime.now(timezone.utc), 5.0, form="cloudevents")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert error is None
-    headers, raw = Receiver.received[0]
+    headers, raw = partner.requests[0].headers, partner.requests[0].body
     assert headers["Content-Type"] == "application/cloudevents+json"
     expected = "sha256=" + hmac.new(secret, headers[webhooks.TIMESTAMP].encode() + b"." + raw,
                                     hashlib.sha256).hexdigest()

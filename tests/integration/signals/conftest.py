@@ -5,9 +5,6 @@ STARTTLS and a password) and a police unit's webhook receiver stand beside it; t
 on a clock a test may move forward (to a digest time). Each test makes its own cases."""
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,24 +12,12 @@ from shared.names import SERVICES
 
 from tests import support
 from tests.mail_support import MailServer, ShiftableClock, module_hub, region_with
+from tests.webhook_receiver import WebhookReceiver
 
 MUNICIPALITIES = ("GM0687", "GM0718", "GM0664", "GM0715")
 ADDRESSES = {code: {"coordinator": f"coordinator@{code.lower()}.test", "staff": f"staff@{code.lower()}.test",
                     "aftercare_worker": f"nazorg@{code.lower()}.test"} for code in MUNICIPALITIES}
 UNIT = "zwb-walcheren"  # Middelburg's and Vlissingen's basisteam
-
-
-class Receiver(BaseHTTPRequestHandler):
-    """A police unit's webhook: records every event it is sent."""
-    seen: list = []
-
-    def do_POST(self):
-        type(self).seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="package")
@@ -44,12 +29,9 @@ def mail_server(tmp_path_factory):
 
 @pytest.fixture(scope="package")
 def receiver():
-    Receiver.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    """A police unit's webhook (Walcheren's): answers 200 and keeps every event it is sent."""
+    with WebhookReceiver(lambda request: 200) as unit:
+        yield unit
 
 
 @pytest.fixture(scope="package")
@@ -65,7 +47,7 @@ def signals_hub(request, region_file, vhost_pipeline, mail_server, receiver, tmp
     region = region_with(
         region_file, folder / "region.yaml", signals=mail_server.signals_section(ADDRESSES),
         police_liaison={"webhooks": {UNIT: {
-            "url": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+            "url": f"{receiver.base}/hook",
             "secret_file": str(folder / "webhook.secret"), "first_delay_seconds": 0.2, "max_delay_seconds": 1.0,
             "timeout_seconds": 5}}})
     clock = ShiftableClock()

@@ -17,7 +17,7 @@ from kombu import Connection, Queue
 
 from shared.messaging.topology import police_referrals_exchange
 
-from tests.integration.signals.conftest import UNIT, Receiver
+from tests.integration.signals.conftest import UNIT
 from tests.support import incident_body, query, wait_for
 
 MIDDELBURG = "GM0687"
@@ -67,16 +67,16 @@ MATRIX = [
 
 
 @pytest.fixture(scope="module")
-def decided(signals_hub):
+def decided(signals_hub, receiver):
     """Every row of the matrix carried out on the package's hub: {row name: what the stores and the police hold}."""
     unit_queue = Queue(f"test-{uuid.uuid4().hex[:8]}", exchange=police_referrals_exchange(),
                        routing_key=f"{UNIT}.#", durable=False, auto_delete=False)
     with Connection(signals_hub.settings.amqp_uri) as conn:
         unit_queue(conn.default_channel).declare()
-    return carry_out(signals_hub, unit_queue)
+    return carry_out(signals_hub, unit_queue, receiver)
 
 
-def carry_out(hub, unit_queue) -> dict:
+def carry_out(hub, unit_queue, receiver) -> dict:
     store = hub.case_store(MIDDELBURG)
     staff, liaison = hub.key(MIDDELBURG, "staff"), hub.key(MIDDELBURG, "police_liaison")
     channel = hub.key(MIDDELBURG)
@@ -116,12 +116,15 @@ def carry_out(hub, unit_queue) -> dict:
         wait_for(lambda: settled(store, row, case_id), what=f"{row.name}: carried out")
         outcomes[row.name] = read_outcome(hub, store, case_id, cases[row.name], liaison)
     unit_messages = drain(hub, unit_queue)
+
+    def webhook_events():
+        return [request.json() for request in receiver.requests]
     wait_for(lambda: all(not o["withdrawn_events"] or any(
-        e["event_type"] == "referral_withdrawn" and e["case_id"] == o["case_id"] for e in Receiver.seen)
+        e["event_type"] == "referral_withdrawn" and e["case_id"] == o["case_id"] for e in webhook_events())
         for o in outcomes.values()), what="the webhook deliveries")
     for outcome in outcomes.values():
         outcome["unit_queue"] = [m["event_type"] for m in unit_messages if m["case_id"] == outcome["case_id"]]
-        outcome["webhook"] = [e["event_type"] for e in Receiver.seen if e["case_id"] == outcome["case_id"]]
+        outcome["webhook"] = [e["event_type"] for e in webhook_events() if e["case_id"] == outcome["case_id"]]
     return outcomes
 
 

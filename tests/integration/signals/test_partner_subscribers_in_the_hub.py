@@ -5,10 +5,7 @@ replayed from the command line goes out at once. The hub is the package's (conft
 delivers on its own timer."""
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from services.signals import handlers, store
 from shared import webhooks
@@ -16,11 +13,12 @@ from shared.events import dump_event, new_event
 from tests import support
 from tests.support import publish_raw, wait_for
 from tests.unit.samples import PAYLOADS, triaged
+from tests.webhook_receiver import WebhookReceiver
 
 MIDDELBURG = "GM0687"
 
 
-class PartnerEndpoints:
+class PartnerEndpoints(WebhookReceiver):
     """Partners' webhook endpoints on a free port, one path per partner (`/riec`): a POST signed with that
     path's key is kept in `received[path]` and answered 204; a bad signature 401; while `status` is not 204 (an
     outage played by the test) every POST gets that status and nothing is kept."""
@@ -28,33 +26,17 @@ class PartnerEndpoints:
     def __init__(self, keys: dict[str, bytes], status: int = 204):
         self.keys, self.status = keys, status
         self.received: dict[str, list] = {who: [] for who in keys}
-        endpoints = self
+        super().__init__()
 
-        class Partner(BaseHTTPRequestHandler):
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers["Content-Length"]))
-                who = self.path.strip("/")
-                status = endpoints.status
-                if status == 204:
-                    ok = who in endpoints.keys and webhooks.verify(
-                        endpoints.keys[who], self.headers[webhooks.TIMESTAMP], raw, self.headers[webhooks.SIGNATURE])
-                    if ok:
-                        endpoints.received[who].append(json.loads(raw))
-                    status = 204 if ok else 401
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, request):
+        if self.status != 204:
+            return self.status
+        who = request.path.strip("/")
+        ok = who in self.keys and webhooks.verify(self.keys[who], request.headers[webhooks.TIMESTAMP], request.body,
+                                                  request.headers[webhooks.SIGNATURE])
+        if ok:
+            self.received[who].append(request.json())
+        return 204 if ok else 401
 
 
 def test_the_riec_and_slachtofferhulp_get_what_they_are_allowed(signals_hub):
