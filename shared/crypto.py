@@ -290,7 +290,12 @@ class Keyring:
         if create and new_case:
             row, made_in_transaction = self._new_case_key(uow, case_id, only_new=True)
         made_now = row is not None
-        if row is None:
+        if row is None and not create:
+            # with the keys made together with it (`new_case_id`): the next new cases' keys are then in memory
+            rows = self.case_keys.get_made_with(uow, case_id)
+            row = next((r for r in rows if uuid.UUID(str(r["case_id"])) == case_id), None)
+            self._keep_made_with(uow, [r for r in rows if r is not row], now)
+        elif row is None:
             row = self.case_keys.get(uow, case_id)
         if not made_now and row is not None and row["wrapped_key"] is not None and create and uow.fetchone(
                 "SELECT 1 AS present FROM hub.data_keys WHERE version = %s", (row["data_key_version"],)) is None:
@@ -310,6 +315,25 @@ class Keyring:
                 while len(self._case_keys) > self.CASE_KEY_CACHE:
                     self._case_keys.popitem(last=False)
         return key
+
+    def _keep_made_with(self, uow, rows: list[dict], now: float) -> None:
+        """Keep in memory the keys of cases made together with one just read (`case_key`), unwrapped; a
+        destroyed one or one that does not unwrap (its data key rolled back) is left for its own read."""
+        kept = []
+        for row in rows:
+            if row["wrapped_key"] is None:
+                continue
+            case_id = uuid.UUID(str(row["case_id"]))
+            try:
+                kept.append((case_id, self._unwrap_case_key(uow, case_id, row["data_key_version"], row["wrapped_key"])))
+            except CryptoError:
+                continue
+        if kept:
+            with self._lock:
+                for case_id, key in kept:
+                    self._case_keys[(uow.municipality, case_id)] = (key, now + self.CASE_KEY_SECONDS)
+                while len(self._case_keys) > self.CASE_KEY_CACHE:
+                    self._case_keys.popitem(last=False)
 
     def new_case_id(self, uow) -> uuid.UUID:
         """The id of a case the unit of work makes now. With the region's key store (`case_keys.separate`), one

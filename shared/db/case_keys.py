@@ -58,6 +58,18 @@ class CaseKeyStore:
                         (uow.municipality, case_id))
             return cur.fetchone()
 
+    def get_made_with(self, uow, case_id) -> list[dict]:
+        """The case's key row (if any) and those made in the same statement with it (`create_many`), in one query:
+        a service that reads one new case's key has the next ones' at hand (issue 25)."""
+        if not self.separate:
+            row = self.get(uow, case_id)
+            return [row] if row is not None else []
+        with self._cursor(uow) as cur:
+            cur.execute(f"SELECT {_COLUMNS} FROM hub.case_keys WHERE municipality = %(m)s AND (case_id = %(c)s "
+                        "OR made_with = (SELECT made_with FROM hub.case_keys WHERE municipality = %(m)s "
+                        "AND case_id = %(c)s))", {"m": uow.municipality, "c": case_id})
+            return cur.fetchall()
+
     def create(self, uow, case_id, version: int, wrapped: bytes, only_new: bool = False) -> tuple[dict | None, bool]:
         """The stored key of the case (the one made here, or the one a concurrent writer made first), and whether
         it was made in the unit of work's own transaction (then not to be cached: it may still roll back).
@@ -81,12 +93,13 @@ class CaseKeyStore:
         had a key already keeps it and is left out)."""
         if not self.separate:
             raise RuntimeError("keys made ahead of their cases need a key store of their own")
+        made_with = uuid.uuid4()  # the statement's keys, read together by `get_made_with`
         with self._cursor(uow) as cur:
             rows = psycopg2.extras.execute_values(
-                cur, "INSERT INTO hub.case_keys (municipality, case_id, data_key_version, wrapped_key) VALUES %s "
-                     "ON CONFLICT DO NOTHING RETURNING case_id",
-                [(uow.municipality, case_id, version, psycopg2.Binary(wrapped)) for case_id, wrapped in keys],
-                page_size=len(keys), fetch=True)
+                cur, "INSERT INTO hub.case_keys (municipality, case_id, data_key_version, wrapped_key, made_with) "
+                     "VALUES %s ON CONFLICT DO NOTHING RETURNING case_id",
+                [(uow.municipality, case_id, version, psycopg2.Binary(wrapped), made_with)
+                 for case_id, wrapped in keys], page_size=len(keys), fetch=True)
         return {row["case_id"] if isinstance(row["case_id"], uuid.UUID) else uuid.UUID(str(row["case_id"]))
                 for row in rows}
 

@@ -224,8 +224,18 @@ def test_new_cases_keys_are_made_ahead_together_and_read_by_any_process_after_a_
     assert keys() == 1 + Keyring.SPARE_CASE_KEYS
     versions = support.query(stores["keys"], "SELECT DISTINCT data_key_version AS v FROM hub.case_keys")
     assert [r["v"] for r in versions] == [2]
-    with _uow(stores["case"], _keyring(stores, master)) as uow:  # another process: nothing of this one's memory
-        assert all(intake.get_incident(uow, case)["description"].startswith("KANARIE-") for case in [first, *cases])
+    from bench.profiling import sql_count
+
+    sql_count.install()  # another process (nothing of this one's memory) reads the keys made together at once
+    try:
+        with _uow(stores["case"], _keyring(stores, master)) as uow:
+            sql_count.reset()
+            assert all(intake.get_incident(uow, case)["description"].startswith("KANARIE-") for case in cases)
+            assert sum(sql_count.snapshot()["statements"].get("meldpunt-keys", {}).values()) == 1
+            assert intake.get_incident(uow, first)["description"].startswith("KANARIE-eerste")
+    finally:
+        sql_count.uninstall()
+    with _uow(stores["case"], _keyring(stores, master)) as uow:
         erase_case(uow, cases[0], "cli:test", "verzoek")
     [erased] = support.query(stores["keys"], "SELECT wrapped_key FROM hub.case_keys WHERE case_id = %s", (cases[0],))
     assert erased["wrapped_key"] is None
