@@ -27,6 +27,10 @@ from services.aftercare.schemas import (AssignSchema, CloseSchema, ContactSchema
 
 REMINDER_SECONDS = 60.0  # the default of aftercare.reminder_interval_seconds
 PLAN_BATCH = 20  # triage results planned in one transaction per municipality when they queue up
+# Seconds the first triage result waits for others to plan in the same transaction (issue 25: at 5 ms, the
+# default, a quiet hub planned each case in a transaction of its own). A care plan is not on the way to the
+# referral, and its first contact is due hours later; an acute case's copy is planned at once (its acute lane).
+PLAN_WINDOW = 0.5
 
 
 CLOSED = {409: "the care plan is closed or declined"}
@@ -60,7 +64,7 @@ class AftercareService(CareTracksApi, HubService):
         return self.storage.settings.region.options.get(AFTERCARE) or domain.DEFAULT_OPTIONS
 
     # ------------------------------------------------------------ planning
-    @event_handler(TRIAGE, "incident_triaged", batch=PLAN_BATCH, acute=True)
+    @event_handler(TRIAGE, "incident_triaged", batch=PLAN_BATCH, window=PLAN_WINDOW, acute=True)
     def on_incident_triaged(self, events):
         now = self.clock.now()
         for municipality, theirs in by_municipality(events):
