@@ -121,6 +121,15 @@ class ReliableEventHandler(EventHandler):
         self._collecting = False
         Consumer.setup(self)  # skip EventHandler.setup: the queue is ours, shared with `meldpunt declare`
 
+    def _labelled(self, family):
+        """This handler's child of a metric family (labels: service, event type), made on first use and kept:
+        `labels()` costs a lock and a look-up on every event otherwise (issue 25)."""
+        children = self.__dict__.setdefault("_metric_children", {})
+        child = children.get(family)
+        if child is None:
+            child = children[family] = family.labels(self.service, self.event_type)
+        return child
+
     # ------------------------------------------------------------ receive
     def handle_message(self, body, message):
         started = time.monotonic()
@@ -132,7 +141,7 @@ class ReliableEventHandler(EventHandler):
                 raise UnknownMunicipality(event.municipality)  # never handled, whatever the handler
         except (InvalidEvent, UnknownMunicipality) as exc:
             self._settle_failure(message, attempt_error=exc, permanent=True)
-            metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+            self._labelled(metrics.EVENTS_FAILED).inc()
             return
         if self.batch > 1:
             self._waiting.append((event, message, started))
@@ -155,15 +164,16 @@ class ReliableEventHandler(EventHandler):
         return result, exc_info
 
     def _settle(self, message, started, exc_info):
-        metrics.HANDLER_SECONDS.labels(self.service, self.event_type).observe(time.monotonic() - started)
+        self._labelled(metrics.HANDLER_SECONDS).observe(time.monotonic() - started)
         if exc_info is None:
-            metrics.EVENTS_HANDLED.labels(self.service, self.event_type).inc()
-            log.info("handled %s", self.event_type, extra={
-                "handler": f"{self.service}.{self.method_name}", "event_id": message.properties.get("message_id"),
-                "seconds": round(time.monotonic() - started, 4)})
+            self._labelled(metrics.EVENTS_HANDLED).inc()
+            if log.isEnabledFor(logging.INFO):  # its arguments are not built for nothing on every event
+                log.info("handled %s", self.event_type, extra={
+                    "handler": f"{self.service}.{self.method_name}", "event_id": message.properties.get("message_id"),
+                    "seconds": round(time.monotonic() - started, 4)})
             answer_broker(self.queue_consumer.ack_message, message)
         else:
-            metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+            self._labelled(metrics.EVENTS_FAILED).inc()
             self._settle_failure(message, attempt_error=exc_info[1],
                                  permanent=isinstance(exc_info[1], PERMANENT))
 
@@ -177,7 +187,7 @@ class ReliableEventHandler(EventHandler):
             eventlet.sleep(self.window)
             while self._waiting:
                 batch, self._waiting = self._waiting[:self.batch], self._waiting[self.batch:]
-                metrics.EVENT_BATCH_SIZE.labels(self.service, self.event_type).observe(len(batch))
+                self._labelled(metrics.EVENT_BATCH_SIZE).observe(len(batch))
                 try:
                     self.container.spawn_worker(self, ([event for event, _, _ in batch],), {},
                                                 handle_result=partial(self._batch_result, batch))
@@ -205,7 +215,7 @@ class ReliableEventHandler(EventHandler):
             self._spawn_one(event, message, started)
 
     def park_undecodable(self, message, exc):
-        metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+        self._labelled(metrics.EVENTS_FAILED).inc()
         self._settle_failure(message, attempt_error=exc, permanent=True)
 
     # ---------------------------------------------------- retry or park
@@ -245,12 +255,12 @@ class ReliableEventHandler(EventHandler):
             # queue's name) is what the broker dead-letters it by when its delay is over
             self.publisher.publish(message.body, routing_key=self.queue.name, expiration=delay,
                                    **{**common, "exchange": retry_step_exchange(self.service, attempt).name})
-            metrics.EVENTS_RETRIED.labels(self.service, self.event_type).inc()
+            self._labelled(metrics.EVENTS_RETRIED).inc()
         else:
             log.error("parking message in %s after %d attempt(s): %s", dead_letter_queue_name(self.service),
                       attempt, headers[hub_headers.ERROR])
             self.publisher.publish(message.body, routing_key=dead_letter_queue_name(self.service), **common)
-            metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.event_type).inc()
+            self._labelled(metrics.EVENTS_DEAD_LETTERED).inc()
 
 
 def answer_broker(how, message) -> None:
@@ -308,11 +318,11 @@ class AcuteLaneHandler(ReliableEventHandler):
             answer_broker(self.acute_queue_consumer.requeue_message, message)
 
     def _acute_result(self, message, started, worker_ctx, result=None, exc_info=None):
-        metrics.HANDLER_SECONDS.labels(self.service, self.event_type).observe(time.monotonic() - started)
+        self._labelled(metrics.HANDLER_SECONDS).observe(time.monotonic() - started)
         if exc_info is None:
-            metrics.EVENTS_HANDLED.labels(self.service, self.event_type).inc()
+            self._labelled(metrics.EVENTS_HANDLED).inc()
         else:
-            metrics.EVENTS_FAILED.labels(self.service, self.event_type).inc()
+            self._labelled(metrics.EVENTS_FAILED).inc()
             log.warning("acute copy of %s failed in %s.%s (%s); its copy in %s carries on", self.event_type,
                         self.service, self.method_name, _describe(exc_info[1]), self.queue.name)
         answer_broker(self.acute_queue_consumer.ack_message, message)
