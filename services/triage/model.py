@@ -64,7 +64,8 @@ def features(analysis: dp.Analysis, incident: dict | None = None) -> dict[str, i
     return out
 
 
-def vectorise(counts: dict[str, int], vocabulary: dict[str, int], idf: list[float]) -> dict[int, float]:
+def vectorise(counts: dict[str, int], vocabulary: dict[str, int],
+              idf: tuple[float, ...] | list[float]) -> dict[int, float]:
     """TF-IDF of one report as {column: weight}: 1 + ln(count) times the idf, scaled to length 1.
     The training script builds its matrix with this same function, so training and use agree."""
     row = {}
@@ -113,7 +114,7 @@ class Model:
 
     def opinions(self, analysis: dp.Analysis, incident: dict | None = None) -> dict[str, Opinion]:
         """The probability of every label for this report, with the words that weighed most."""
-        row = vectorise(features(analysis, incident), self.vocabulary, list(self.idf))
+        row = vectorise(features(analysis, incident), self.vocabulary, self.idf)  # read only: no copy per report
         out = {}
         for label, weights, bias in zip(self.labels, self.coef, self.intercept):
             parts = [(weights.get(c, 0.0) * x, c) for c, x in row.items()]
