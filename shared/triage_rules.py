@@ -352,11 +352,11 @@ OTHER_SENSE = "andere betekenis"   # an `other_senses` pattern in the sentence: 
 QUOTED = "alleen in een citaat"    # `outside_quotes`: what the perpetrator said, not what he did
 
 
-def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False):
-    """(the first counting hit of any of these patterns, the hits that did not count). A hit in a
-    sentence where one of the `unless` patterns is found does not count either (scope EXCEPTED), nor
-    one in a sentence where an `other_senses` pattern is found (scope OTHER_SENSE)."""
-    ignored = []
+def _scan(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False):
+    """Every hit of these patterns in the report, in the order of the patterns, each with the scope it ends up
+    with ('' counts). A hit in a sentence where one of the `unless` patterns is found does not count (scope
+    EXCEPTED), nor one in a sentence where an `other_senses` pattern is found (scope OTHER_SENSE), nor, with
+    `outside_quotes`, one inside quotation marks (QUOTED). Lazy: `_found` stops at the first that counts."""
     excluded = None
     quoted = analysis.quoted if outside_quotes else frozenset()
     possible = rules.possible(analysis)
@@ -365,7 +365,7 @@ def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses
             continue
         for hit in rules.pattern(source).hits(analysis):
             if hit.counts and quoted and all(p in quoted for p in hit.positions):
-                ignored.append(dp.Hit(hit.positions, hit.words, QUOTED))
+                yield dp.Hit(hit.positions, hit.words, QUOTED)
                 continue
             if hit.counts and (unless or other_senses):
                 if excluded is None:
@@ -377,12 +377,40 @@ def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses
                                     excluded.setdefault(analysis.tokens[h.positions[0]].sentence, scope)
                 scope = excluded.get(analysis.tokens[hit.positions[0]].sentence)
                 if scope:
-                    ignored.append(dp.Hit(hit.positions, hit.words, scope))
+                    yield dp.Hit(hit.positions, hit.words, scope)
                     continue
-            if hit.counts:
-                return hit, ignored
-            ignored.append(hit)
+            yield hit
+
+
+def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False):
+    """(the first counting hit of any of these patterns, the hits before it that did not count)."""
+    ignored = []
+    for hit in _scan(rules, sources, analysis, unless, other_senses, outside_quotes):
+        if hit.counts:
+            return hit, ignored
+        ignored.append(hit)
     return None, ignored
+
+
+def places_of(category: str, analysis: dp.Analysis, rules: Rules) -> list:
+    """Where in the report the rules' words for this category count: one counting hit per place (the words a
+    match covers; two patterns on the same words are one place). How strong the rules' evidence is: a category
+    found in one place only is what the second opinion may doubt (`doubt_weak`, services/triage/domain.py)."""
+    places = []   # (the words of the place, its first hit)
+    for kw in rules.keywords:
+        if kw["category"] != category:
+            continue
+        for hit in _scan(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
+                         kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes")):
+            if not hit.counts:
+                continue
+            words = set(hit.positions)
+            overlapping = [place for place in places if place[0] & words]
+            for place in overlapping:   # 'ingegooid' and 'ruit ... ingegooid' are one place
+                words |= place[0]
+                places.remove(place)
+            places.append((words, overlapping[0][1] if overlapping else hit))
+    return [hit for _, hit in places]
 
 
 def read_categories(incident: dict, description: str | None, rules: Rules,

@@ -73,10 +73,15 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
             categories.discard(code)
             reasons.append(f"De regels vonden {code}, maar dit lijkt niet op zulke meldingen (tweede mening, "
                            f"{found.probability:.0%}): niet overgenomen; een medewerker beoordeelt.")
+    doubted = _doubted_weak(incident, categories, reading, opinions, model, rules) if opinions else {}
+    for code, (found, hit) in doubted.items():
+        categories.discard(code)
+        reasons.append(f"De regels vonden {code} ('{hit.words}') op één plek, maar dit lijkt niet op zulke meldingen "
+                       f"(tweede mening, {found.probability:.0%}): niet overgenomen; een medewerker beoordeelt.")
     rules_found = set(categories)
     for code in rules.categories:
         found = opinions.get(code)
-        if found and code not in categories and found.probability >= model.adds_from(rules_found):
+        if found and code not in categories and found.probability >= model.adds_from(rules_found, code):
             if code in reading.ruled_out or code in second_opinion.NEVER_ADDED:
                 continue   # the rules read its words and said why they do not count (their reason stands)
             if reading.analysis.calls_harmless:
@@ -96,6 +101,12 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
 
     urgency, urgency_reason = tr.urgency_of(incident, categories, reading.analysis, rules)
     reasons.append(urgency_reason)
+    weighty = sorted(set(doubted) & urgent_categories(rules))
+    if weighty and URGENCY_RANK[urgency] < URGENCY_RANK["normaal"]:
+        # the rules read words of a threat (or violence, ...) the second opinion doubts: not 'laag' on that doubt alone
+        urgency = "normaal"
+        reasons.append(f"De regels vonden woorden van {', '.join(weighty)}: niet 'laag' maar 'normaal'; een medewerker "
+                       "beoordeelt.")
     if opinions and model.keep_normaal is not None and URGENCY_RANK[urgency] < URGENCY_RANK["normaal"]:
         likely = max((o for label, o in opinions.items() if label in urgent_categories(rules)),
                      key=lambda o: o.probability, default=None)
@@ -135,6 +146,34 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
     ordered = [c for c in vocabulary.category_codes() if c in categories]
     ordered += sorted(categories - set(ordered))
     return TriageResult(ordered, urgency, decisions, reasons, rules.version, intensity)
+
+
+def _doubted_weak(incident: dict, categories: set, reading: tr.Reading, opinions: dict, model, rules: Rules) -> dict:
+    """The categories the rules found on weak evidence that the second opinion finds unlikely (`doubt_weak`):
+    {code: (its opinion, the one place the rules found it)}. Weak: the category's words count in one place only of
+    the report (one word or phrase). Not a category the reporter ticked, not verbal aggression or discrimination
+    (model.NEVER_DOUBTED_WEAK), and never one the rules need for 'acuut': a weapon with 'now' stays acute."""
+    if model.doubt_weak is None:
+        return {}
+    doubted = {}
+    for code in sorted(categories - set(incident["reported_categories"]) - second_opinion.NEVER_DOUBTED_WEAK - {"overig"}):
+        found = opinions.get(code)
+        if found and found.probability < model.doubt_weak:
+            places = tr.places_of(code, reading.analysis, rules)
+            if len(places) == 1:
+                doubted[code] = (found, places[0])
+    if doubted and _urgency_by_rules(incident, categories, reading, rules) == "acuut":
+        for code in list(doubted):
+            if _urgency_by_rules(incident, categories - {code}, reading, rules) != "acuut":
+                del doubted[code]
+    return doubted
+
+
+def _urgency_by_rules(incident: dict, categories: set, reading: tr.Reading, rules: Rules) -> str:
+    """The urgency the rules give these categories (with those derived from them)."""
+    categories = set(categories) or {"overig"}
+    tr.derive_categories(incident, categories, reading.analysis, rules)
+    return tr.urgency_of(incident, categories, reading.analysis, rules)[0]
 
 
 def urgent_categories(rules: Rules) -> frozenset:

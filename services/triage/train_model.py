@@ -3,7 +3,7 @@ beside the rules: `make triage-model`. Needs scikit-learn (a test and build depe
 the written file without it). Deterministic: the same corpus gives the same file. The held-out part
 is never read here.
 
-    python -m services.triage.train_model [--out FILE] [--cross-hand | --choose-cross-hand | --choose-keep-normaal | --learning-curve
+    python -m services.triage.train_model [--out FILE] [--cross-hand | --choose-cross-hand | --choose-doubt-weak | --choose-keep-normaal | --learning-curve
         [--reports N] | --validate | --out-of-fold]
 
 The settings below (C and the thresholds) are chosen by cross-hand validation (`--choose-cross-hand`: a model
@@ -29,22 +29,26 @@ from services.triage.evaluation import DEVELOPMENT_PARTS, PARTS, incident_of
 from services.triage.evaluation import split as _split
 
 DEFAULT_OUT = REPO_ROOT / "deploy" / "rules" / "vr19-triage-model.json"
-VERSION = "vr19-model-2026.6"
+VERSION = "vr19-model-2026.7"
 C = 3.0            # inverse regularisation strength (kept by cross-hand validation, `--choose-cross-hand`)
 MIN_DF = 2         # a feature must occur in at least this many training reports
-# add_category and add_beside_rules: kept by cross-hand validation over the nine hands (docs/triage.md)
-# keep_normaal: chosen by cross-hand over the nine hands (`--choose-keep-normaal`, docs/triage.md)
-THRESHOLDS = {"add_category": 0.4, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.7,
-              "doubt_category": 0.1, "keep_normaal": 0.25}
+# Chosen by cross-hand validation over the thirteen hands (docs/triage.md, vr19-model-2026.7): add_category and
+# add_beside_rules 0.5 / 0.6 for every category but a threat, which keeps the 0.4 / 0.5 of vr19-model-2026.2 (a missed
+# threat weighs more; `--choose-cross-hand`); doubt_weak 0.2 (`--choose-doubt-weak`); keep_normaal 0.25 (nine hands,
+# `--choose-keep-normaal`; 0.3 judged a hoog report below normaal on thirteen).
+THRESHOLDS = {"add_category": 0.5, "add_beside_rules": 0.6, "add_category_for": {"bedreiging": 0.4},
+              "add_beside_rules_for": {"bedreiging": 0.5}, "acute_hoog": 0.3, "acute_acuut": 0.7,
+              "doubt_category": 0.1, "doubt_weak": 0.2, "keep_normaal": 0.25}
 LABELS = tuple(c for c in vocabulary.CATEGORIES if c != "overig") + (m.ACUTE,)
 # The development files the shipped model is made from, named here, not taken from evaluation.DEVELOPMENT_PARTS:
 # a new development file is scored and is a fold of cross-hand validation (HAND_PARTS) from the day it lands, and
-# joins the shipped model only at its next retraining (the corpus digest the model file records covers these files,
-# so a new file lands without changing the shipped model). To retrain with it: add it here, `make triage-model`,
-# re-measure (`--cross-hand`, `--validate`) and update docs/triage.md and tests/unit/triage/test_corpus_evaluation.py's
-# thresholds in the same commit.
+# joins the shipped model only at its next retraining (the model file names the files it was trained on and the
+# corpus digest it records covers those, so a new file lands without changing the shipped model). To retrain with
+# it: add it here, `make triage-model`, re-measure (`--cross-hand`, `--validate`) and update docs/triage.md and
+# tests/unit/triage/test_corpus_evaluation.py's thresholds in the same commit. vr19-model-2026.7: all thirteen.
 MODEL_PARTS = ("development", "development2", "development3", "development4", "development5", "development6",
-               "development7", "development8", "development9")
+               "development7", "development8", "development9", "development10", "development11", "development12",
+               "development13")
 
 
 def split(name: str) -> list[dict]:
@@ -52,10 +56,10 @@ def split(name: str) -> list[dict]:
     return _split(name, MODEL_PARTS)
 
 
-def corpus_digest() -> str:
+def corpus_digest(parts: tuple = MODEL_PARTS) -> str:
     """sha256 of the development files the model was trained from (the unit test compares it)."""
     digest = hashlib.sha256()
-    for name in MODEL_PARTS:
+    for name in parts:
         digest.update(PARTS[name].read_bytes())
     return digest.hexdigest()
 
@@ -104,7 +108,8 @@ def train(items: list[dict], c: float = C, thresholds: dict | None = None, balan
         "format": m.FORMAT, "version": VERSION,
         "about": "Triage's second opinion (docs/triage.md): logistic regression per label on lemma TF-IDF. "
                  "Written by services/triage/train_model.py; do not edit by hand.",
-        "trained_on": {"reports": n, "corpus_sha256": corpus_digest(), "C": c, "min_df": MIN_DF},
+        "trained_on": {"reports": n, "parts": list(MODEL_PARTS), "corpus_sha256": corpus_digest(), "C": c,
+                       "min_df": MIN_DF},
         "thresholds": dict(thresholds or THRESHOLDS),
         "labels": list(LABELS), "features": features, "idf": [round(x, 6) for x in idf],
         "coef": coef, "intercept": intercept,
@@ -317,6 +322,8 @@ BESIDE_GRID = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
 C_GRID = (1.0, 3.0, 10.0)
 # The grid `--choose-keep-normaal` chooses keep_normaal from (None: a report nothing was found in may be 'laag').
 KEEP_GRID = (None, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+# The grid `--choose-doubt-weak` chooses doubt_weak from (None: the rules' finds in one place are never doubted).
+DOUBT_GRID = (None, 0.15, 0.2, 0.25, 0.3)
 
 
 def threshold_settings(alone_grid: tuple = ALONE_GRID, beside_grid: tuple = BESIDE_GRID) -> list[dict]:
@@ -371,9 +378,20 @@ def best_keep_normaal(rows: list[tuple]):
                                       -row[2].urgency_exact))
 
 
-def keep_line(row: tuple) -> str:
+def best_doubt_weak(rows: list[tuple]):
+    """Of the settings with no more reports too low than without doubt_weak and referral >= 95 %, those within 0.002
+    F1 of the best (the noise of a setting's F1 between neighbouring thresholds), and of those the highest recall: the
+    least given up for the same F1."""
+    base = next(row for row in rows if row[1]["doubt_weak"] is None)[2]
+    kept = [row for row in rows if row[2].urgency_too_low["acuut"] <= base.urgency_too_low["acuut"]
+            and row[2].urgency_too_low["hoog"] <= base.urgency_too_low["hoog"] and row[2].referral_rate >= 0.95]
+    best = max(_f1(row[2]) for row in kept)
+    return max((row for row in kept if _f1(row[2]) >= best - 0.002), key=lambda row: row[2].recall())
+
+
+def keep_line(row: tuple, name: str = "keep_normaal") -> str:
     c, setting, f = row
-    return (f"keep_normaal {setting['keep_normaal']}: recall {f.recall():.3f} precisie {f.precision():.3f} "
+    return (f"{name} {setting[name]}: recall {f.recall():.3f} precisie {f.precision():.3f} "
             f"F1 {_f1(f):.4f}  acuut<hoog {f.urgency_too_low['acuut']} hoog<normaal {f.urgency_too_low['hoog']}  "
             f"urgentie exact {f.urgency_exact} hoger {f.urgency_above}  doorverwijzing "
             f"{f.referral_proposed}/{f.referral_due}")
@@ -423,6 +441,8 @@ def main(argv=None) -> int:
     parser.add_argument("--choose-cross-hand", action="store_true",
                         help="C, add_category and add_beside_rules chosen by cross-hand figures over a grid; "
                              "prints the grid and the choice (copy it into C and THRESHOLDS)")
+    parser.add_argument("--choose-doubt-weak", action="store_true",
+                        help="doubt_weak chosen by cross-hand figures over DOUBT_GRID (the other settings as shipped)")
     parser.add_argument("--choose-keep-normaal", action="store_true",
                         help="keep_normaal chosen by cross-hand figures over KEEP_GRID (the other settings as shipped)")
     parser.add_argument("--hands", type=_hands, default=HAND_PARTS,
@@ -436,6 +456,13 @@ def main(argv=None) -> int:
         chosen, base = best_cross_hand(rows)
         print("now:    " + grid_line(base))
         print("chosen: " + grid_line(chosen))
+        return 0
+    if args.choose_doubt_weak:
+        rows = cross_hand_grid(parts=args.hands, cs=(C,), settings=[{"doubt_weak": d} for d in DOUBT_GRID])
+        for row in rows:
+            print(keep_line(row, "doubt_weak"))
+        chosen = best_doubt_weak(rows)
+        print(f"chosen: doubt_weak {chosen[1]['doubt_weak']}")
         return 0
     if args.choose_keep_normaal:
         rows = cross_hand_grid(parts=args.hands, cs=(C,), settings=[{"keep_normaal": k} for k in KEEP_GRID])

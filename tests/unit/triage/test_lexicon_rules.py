@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.8"
+    assert rules.version == "vr19-2026.9"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -346,3 +346,50 @@ def test_the_plural_of_a_nude_photo_is_read_as_sexual_intimidation():
     for text in ("Hij stuurde me naaktfoto's via Snapchat.", "hij stuurt me naaktfotos", "Hij stuurde een naaktfoto."):
         assert "seksuele_intimidatie" in tr.read_categories(incident(reported_categories=[]), text,
                                                             tr.default_rules()).categories, text
+
+
+@pytest.mark.parametrize("description", [
+    "Na de controle wilde de eigenaar mij een envelop met 200 euro geven.",
+    "Hij legde een envelop op de balie 'voor de moeite'.",
+    "Hij bood mij 500 euro kontant als ik de inschrijvingen zou doorzetten.",
+    "Als het bedrag rond komt, zit er voor jou ook wat in.",
+    "Er staat een mooie e-bike voor je klaar als wij die opdracht krijgen.",
+    "Hij zei dat ik er zelf ook beter van kan worden.",
+    "Dat merkt niemand, zei hij erbij.",
+    "Hij vroeg of ik een oogje wilde dichtknijpen bij de controle.",
+    "Je hebt niks gezien, toch?",
+    "De makelaar stuurde een cadeaubon bij zijn aanvraag voor de splitsingsvergunning.",
+])
+def test_a_bribe_is_read_in_the_words_people_use_for_it(description):
+    """vr19-2026.9: an envelope with money, money or a favour 'in it for you' or 'ready for you', 'better off',
+    'nobody will notice', turning a blind eye, a gift beside a permit (any compound of vergunning)."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert "ondermijning" in result.categories and "riec_signal" in result.decisions, result.reasons
+    assert any("omkoping" in r or "ondermijning" in r for r in result.reasons)
+
+
+@pytest.mark.parametrize("description", [
+    "In de groep schreef iemand 'zo leeft de wethouder van ons geld' onder een foto van de vergadering.",
+    "De envelop met de beschikking lag nog op mijn bureau.",
+    "Ik heb niks gezien, ik zat achter in de kantine.",
+    "Voor mijn afscheid kreeg ik van de collega's een cadeaubon.",
+    "Daar wordt niemand beter van, zei ik nog tegen de klant.",
+])
+def test_money_and_gifts_in_ordinary_senses_are_no_bribe(description):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert "ondermijning" not in result.categories, result.reasons
+
+
+def test_places_of_counts_where_the_rules_words_for_a_category_are():
+    """One place: one word or phrase (patterns on the same or overlapping words are one place); the second opinion may
+    doubt a category found in one place only (`doubt_weak`)."""
+    rules = tr.default_rules()
+    from shared import dutch_phrases as dp
+    once = tr.places_of("bedreiging", dp.analyse("Een collega schreef 'ik vermoord die printer nog eens'."), rules)
+    twice = tr.places_of("bedreiging", dp.analyse("Hij dreigde mij. Later bedreigde hij mijn collega weer."), rules)
+    negated = tr.places_of("bedreiging", dp.analyse("Hij dreigde niet."), rules)
+    overlapping = tr.places_of("vernieling", dp.analyse("Bij het weggaan heeft hij de ruit ingegooid."), rules)
+    assert [h.words for h in overlapping] == ["ingegooid"]   # 'ingegooid' and 'ruit ... ingegooid' are one place
+    assert [h.words for h in once] == ["vermoord"]
+    assert sorted(h.words for h in twice) == ["bedreigde", "dreigde"]
+    assert negated == []

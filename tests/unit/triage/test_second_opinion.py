@@ -133,9 +133,11 @@ def test_the_rules_name_a_model_file_beside_them_or_none():
 
 
 def test_the_shipped_model_is_trained_from_todays_development_corpus():
-    """The model file records the sha256 of the development files; retrain after a corpus change."""
+    """The model file names the development files it was trained on (train_model.MODEL_PARTS) and records their
+    sha256; retrain after a change to one of them. A new development file lands without changing it."""
     train_model = pytest.importorskip("services.triage.train_model")
     shipped = json.loads(open(default_rules().model_file, encoding="utf-8").read())
+    assert tuple(shipped["trained_on"]["parts"]) == train_model.MODEL_PARTS
     assert shipped["trained_on"]["corpus_sha256"] == train_model.corpus_digest(), \
         "the development corpus changed: run make triage-model and commit deploy/rules/vr19-triage-model.json"
 
@@ -176,3 +178,45 @@ def test_cross_hand_trains_without_each_file_and_scores_it(tmp_path, monkeypatch
     assert [(name, f.reports) for name, f in folds] == [("a", 2), ("b", 2)]
     assert pooled.reports == 4 and pooled.recall() == 1.0 and pooled.referral_rate == 1.0
     assert "cross-hand, pooled" in train_model.cross_hand_report(folds, pooled)
+
+
+def weak_model(**thresholds) -> m.Model:
+    """Every category it knows unlikely (5 %) whatever the text: what doubts the rules' weak finds."""
+    labels = ["verbale_agressie", "bedreiging", "intimidatie", "fysiek_geweld", "vernieling", m.ACUTE]
+    return m.parse_model({
+        "format": m.FORMAT, "version": "weak", "labels": labels, "features": ["w:kaas"], "idf": [1.0],
+        "coef": [{} for _ in labels], "intercept": [-3.0] * len(labels),
+        "thresholds": {"add_category": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.9, **thresholds}})
+
+
+def test_a_category_the_rules_found_in_one_place_only_is_doubted_when_the_model_finds_it_unlikely():
+    """vr19-model-2026.7, doubt_weak: one word of damage, 5 % likely: not taken, with the reason; in two places, kept;
+    without doubt_weak (every older model file), kept."""
+    once = "Bij het weggaan heeft hij de ruit ingegooid."
+    twice = "Hij heeft de ruit ingegooid. Daarna heeft hij ook nog de deur vernield."
+    doubted = triage(incident(reported_categories=[]), default_rules(), once, weak_model(doubt_weak=0.2))
+    kept = triage(incident(reported_categories=[]), default_rules(), twice, weak_model(doubt_weak=0.2))
+    older = triage(incident(reported_categories=[]), default_rules(), once, weak_model())
+    assert "vernieling" not in doubted.categories and "vernieling" in kept.categories and "vernieling" in older.categories
+    assert any("De regels vonden vernieling ('ingegooid') op één plek" in r and "5%" in r for r in doubted.reasons)
+
+
+def test_weak_doubt_never_touches_insults_threats_ticks_or_what_makes_a_report_acute():
+    model = weak_model(doubt_weak=0.2)
+    insult = triage(incident(reported_categories=[]), default_rules(), "Hij noemde mij een klootzak.", model)
+    threat = triage(incident(reported_categories=[]), default_rules(), "Hij dreigde mij.", model)
+    ticked = triage(incident(reported_categories=["vernieling"]), default_rules(),
+                    "Bij het weggaan heeft hij de ruit ingegooid.", model)
+    alone = triage(incident(reported_categories=[]), default_rules(), "Hij sloeg mij met een honkbalknuppel.", None)
+    acute = triage(incident(reported_categories=[]), default_rules(), "Hij sloeg mij met een honkbalknuppel.", model)
+    assert "verbale_agressie" in insult.categories and "bedreiging" in threat.categories
+    assert "vernieling" in ticked.categories
+    assert alone.urgency == "acuut" and acute.urgency == "acuut" and "fysiek_geweld" in acute.categories
+
+
+def test_a_doubted_category_the_rules_can_make_hoog_keeps_the_report_normaal():
+    """'sloeg' alone is doubted (5 %): the report is 'overig', but the rules read words of violence, so it is not
+    judged 'laag' on that doubt alone."""
+    result = triage(incident(reported_categories=[]), default_rules(), "Hij sloeg mij bij de balie.", weak_model(doubt_weak=0.2))
+    assert result.categories == ["overig"] and result.urgency == "normaal"
+    assert any("niet 'laag' maar 'normaal'" in r and "fysiek_geweld" in r for r in result.reasons)
