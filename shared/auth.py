@@ -272,10 +272,10 @@ def presented_hash(header: str | None) -> bytes | None:
 
 class VerifiedKeys:
     """API keys this process found good in their case store (known, not revoked, no signing secret), by the
-    hash of the key as presented: a later request with one is read before its key is looked up again, and
+    hash of the key as presented: a later request with one is parsed before its key is looked up again, and
     the key is read again in the transaction that does the request's work (`key_still_good`), so a
     revocation takes effect at once (docs/security.md#api-keys-checked-in-the-requests-own-transaction).
-    Only keys found good are remembered, so an unknown key's request is never read before its check; at
+    Only keys found good are remembered, so an unknown key's request is never parsed before its check; at
     most `max_keys`, the least recently used forgotten first."""
 
     def __init__(self, max_keys: int = 10000):
