@@ -239,3 +239,50 @@ def test_new_cases_keys_are_made_ahead_together_and_read_by_any_process_after_a_
         erase_case(uow, cases[0], "cli:test", "verzoek")
     [erased] = support.query(stores["keys"], "SELECT wrapped_key FROM hub.case_keys WHERE case_id = %s", (cases[0],))
     assert erased["wrapped_key"] is None
+
+
+def test_keys_made_ahead_are_never_handed_out_twice_and_held_after_an_erasure_only_within_their_5_minutes(stores):
+    """Review of 7c858e6/e0a9672 (issue 25): two intake processes hand out disjoint case ids; erasure destroys the
+    key in the key store and in the erasing process's memory, but a process that holds the key in memory (intake,
+    which handed it out; triage, which read a key made together with it) keeps it until its CASE_KEY_SECONDS are
+    over, counted from when it read the key or one of its siblings, and then reads CaseKeyDestroyed like a fresh
+    process (docs/encryption.md#case-keys says so)."""
+    master = os.urandom(32)
+    intake_a, intake_b = _keyring(stores, master), _keyring(stores, master)
+
+    def report(keyring, text):
+        with _uow(stores["case"], keyring) as uow:
+            case_id = uow.new_case_id()
+            intake.insert_incident(uow, case_id, support.incident_body(description=text), "api", "test")
+        return case_id
+
+    report(intake_a, _canary("eerste"))  # the data key made: keys ahead from here on
+    handed = [report(keyring, _canary("x")) for _ in range(12) for keyring in (intake_a, intake_b)]
+    assert len(set(handed)) == len(handed)
+    rows = support.query(stores["keys"], "SELECT made_with, count(*) AS n FROM hub.case_keys "
+                                         "WHERE made_with IS NOT NULL GROUP BY made_with")
+    assert sorted(r["n"] for r in rows) == [Keyring.SPARE_CASE_KEYS] * 2  # one statement per process
+    read_first, erased = handed[0], handed[2]  # both intake_a's, made in one statement
+    triage = _keyring(stores, master)
+    with _uow(stores["case"], triage) as uow:
+        assert intake.get_incident(uow, read_first)["description"].startswith("KANARIE-")
+    sealed = _sealed_values(stores["case"], erased)
+    assert sealed
+    with _uow(stores["case"], _keyring(stores, master)) as uow:  # `meldpunt privacy erase`: a process of its own
+        assert erase_case(uow, erased, "cli:test", "verzoek") == "erased"
+    assert _sealed_values(stores["case"], erased) == []  # the live store holds nothing of it any more
+
+    def opens(keyring):
+        with _uow(stores["case"], keyring) as uow:
+            for table, column, row_id, ciphertext in sealed:
+                keyring.decrypt(uow, table, column, row_id, ciphertext)
+
+    with pytest.raises(CaseKeyDestroyed):
+        opens(_keyring(stores, master))  # a fresh process: no key anywhere
+    opens(triage)  # read with its sibling, still in memory: within the 5 minutes
+    opens(intake_a)  # handed out by it, still in memory
+    for keyring in (triage, intake_a):  # the 5 minutes over
+        keyring._case_keys = type(keyring._case_keys)(
+            (slot, (key, 0.0)) for slot, (key, _until) in keyring._case_keys.items())
+        with pytest.raises(CaseKeyDestroyed):
+            opens(keyring)
