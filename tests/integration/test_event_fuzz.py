@@ -2,7 +2,9 @@
 
 Malformed events — bytes that are not JSON, random JSON, valid envelopes with a field
 missing, of the wrong type, of an unknown event type or an unsupported version, payloads
-missing a required field — are published to the exchanges the services consume from.
+missing a required field or with a field's value one marshmallow refuses (bool for int, NaN, ints past 2**63, NUL,
+lone surrogates, UUIDs and datetimes in odd forms: what the payload plan, shared/plain_schema.py, must leave to
+marshmallow) — are published to the exchanges the services consume from.
 Every consumer of the routing key must park its copy in its own service's dead-letter
 queue at the first attempt, and a good incident afterwards still goes all the way.
 One hub for all examples; each message is recognised by its AMQP message_id.
@@ -11,7 +13,8 @@ import json
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from marshmallow import ValidationError
 
 from shared.events import CATALOGUE, dump_event, new_event
 from shared.messaging.dlq import DeadLetters
@@ -39,6 +42,16 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
                     max_leaves=12)
 
 
+# Values a payload field may get that marshmallow may refuse (`payload_odd` keeps those it refuses).
+ODD_PAYLOAD = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(min_value=2 ** 63, max_value=2 ** 100),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(["", "\x00", "a\x00b", "\ud800", "acuut "]),
+    st.uuids().map(lambda u: str(u).upper()), st.uuids().map(lambda u: "{" + str(u) + "}"), st.uuids().map(str),
+    st.sampled_from(["2026-11-20T14:05:00", "2026-11-20", "2026-11-20T14:05:00+24:00", "20261120T140500"]),
+    st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=3), st.dictionaries(
+        st.text(max_size=3), st.integers(), max_size=2))
+
+
 def valid_body(event_type: str, municipality: str) -> dict:
     return dump_event(new_event(event_type, municipality, uuid.uuid4(), samples.PAYLOADS[event_type]()))
 
@@ -48,7 +61,7 @@ def malformed(draw, municipality):
     """(routing source, event type, body bytes, what was done) — never a valid event."""
     source, event_type = draw(st.sampled_from(ROUTES))
     kind = draw(st.sampled_from(["bytes", "json", "missing", "wrong_type", "unknown_type", "version",
-                                 "payload_missing", "other_type_on_this_key"]))
+                                 "payload_missing", "payload_odd", "payload_odd", "other_type_on_this_key"]))
     body = valid_body(event_type, municipality)
     if kind == "bytes":
         raw = draw(st.binary(max_size=64).filter(lambda b: not _is_json_object(b)))
@@ -64,6 +77,15 @@ def malformed(draw, municipality):
         body["event_type"] = draw(st.text(min_size=1, max_size=30).filter(lambda t: t not in CATALOGUE))
     elif kind == "version":
         body["schema_version"] = CATALOGUE[event_type].version + draw(st.integers(min_value=1, max_value=1000))
+    elif kind == "payload_odd":
+        schema = CATALOGUE[event_type].schema
+        name = draw(st.sampled_from(sorted(schema.fields)))
+        body["payload"][name] = draw(ODD_PAYLOAD)
+        try:
+            schema.load(body["payload"])
+        except ValidationError:
+            return source, event_type, json.dumps(body).encode(), f"payload_odd:{name}"
+        assume(False)  # marshmallow takes it: not malformed
     elif kind == "payload_missing":
         required = [name for name, field in CATALOGUE[event_type].schema.fields.items() if field.required]
         if required:
@@ -89,8 +111,9 @@ def test_malformed_events_end_in_each_consumers_dead_letter_queue_and_harm_nothi
     expected = {service: set() for service in {s.service for s in SUBSCRIPTIONS}}
     kinds = set()
     fuzz_cases = set()
+    odd_fields = {}  # message id -> the payload field given a value marshmallow refuses
 
-    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(malformed(code))
     def publish(example):
         source, event_type, raw, kind = example
@@ -99,7 +122,9 @@ def test_malformed_events_end_in_each_consumers_dead_letter_queue_and_harm_nothi
         for sub in SUBSCRIPTIONS:
             if (sub.source, sub.event_type) == (source, event_type):
                 expected[sub.service].add(message_id)
-        kinds.add(kind)
+        kinds.add(kind.split(":")[0])
+        if kind.startswith("payload_odd:"):
+            odd_fields[message_id] = kind.split(":")[1]
         fuzz_cases.update(_case_ids(raw))
 
     publish()
@@ -112,6 +137,9 @@ def test_malformed_events_end_in_each_consumers_dead_letter_queue_and_harm_nothi
                           timeout=60) if ids else {}
         assert set(parked) == ids, service            # nothing else was parked
         assert all(parked[i].attempts == 1 for i in ids)  # parked at once, never retried
+        for i in ids & set(odd_fields):  # the reason names the payload's field
+            assert "InvalidEvent" in parked[i].error and repr(odd_fields[i]) in parked[i].error, parked[i].error
+    assert "payload_odd" in kinds
 
     # the hub still works: a good incident goes all the way, and nothing of the fuzz was stored. Counted by the
     # fuzz's own case ids, not by a count of all facts: an incident of an earlier test may still reach statistics.
