@@ -389,3 +389,50 @@ def test_roles_without_aftercare_rights_get_403_on_health_data(settings, start_s
     other = settings.region.codes[1]
     assert Api(settings, create_key(settings, other, "aftercare_worker")).get(
         f"/plans/{plan_id}").status_code == 404  # another municipality's worker does not see it
+
+
+def test_a_poisoned_triage_result_in_a_batch_is_parked_alone_and_the_rest_planned_once(settings, start_services):
+    """Aftercare plans triage results waiting together (PLAN_WINDOW, 223b0f9) in one transaction per municipality.
+    One result that cannot be stored, in the municipality planned last (code order), fails the batch after the
+    first municipality's transaction committed: each event is then handled on its own, so the committed ones
+    change nothing again (the inbox), the rest are planned, and the poisoned one alone is retried and parked;
+    after the repair a replay plans it, each plan and each aftercare_planned once, two events delivered twice
+    included (review of issue 25)."""
+    from prometheus_client import REGISTRY
+
+    from shared.messaging.dlq import DeadLetters
+
+    batches = lambda: REGISTRY.get_sample_value("meldpunt_event_batch_size_count",  # noqa: E731
+                                                {"service": "aftercare", "event_type": "incident_triaged"}) or 0.0
+    batches_before = batches()
+    first, last = sorted(settings.region.codes)[:2]
+    dsns = {code: settings.region.municipality(code).case_store_dsn for code in (first, last)}
+    cases = {code: [uuid.uuid4() for _ in range(6)] for code in (first, last)}
+    poisoned = cases[last][3]
+    query(dsns[last], "ALTER TABLE aftercare.care_plans ADD CONSTRAINT test_poison CHECK (case_id <> %s)",
+          (poisoned,))
+    try:
+        events = [triaged(settings, code, case_id) for code in (last, first) for case_id in cases[code]]
+        for again in (events[0], events[8]):  # a redelivery of an event in the same batch: one effect
+            publish_raw(settings.amqp_uri, "triage.events", "incident_triaged", dump_event(again))
+        start_services("aftercare", settings=fast(settings), clock=FixedClock(MONDAY))
+        dead = DeadLetters(settings.amqp_uri)
+        letters = wait_for(lambda: dead.list("aftercare"), what="the poisoned result parked", timeout=60)
+        assert [letter.case_id for letter in letters] == [str(poisoned)]
+        assert letters[0].attempts == 3  # the first try and MELDPUNT_RETRY_DELAYS' two retries
+        for code in (first, last):
+            wait_for(lambda: all(plan_of(dsns[code], c) for c in cases[code] if c != poisoned),
+                     what=f"the rest of {code} planned")
+        assert plan_of(dsns[last], poisoned) is None
+        assert batches() - batches_before < 12  # taken together, not one worker per event
+    finally:
+        query(dsns[last], "ALTER TABLE aftercare.care_plans DROP CONSTRAINT test_poison")
+    dead.replay("aftercare", letters[0].message_id)
+    wait_for(lambda: plan_of(dsns[last], poisoned), what="the replayed result planned")
+    for code in (first, last):
+        for case_id in cases[code]:
+            assert len(outbox(dsns[code], case_id, "aftercare_planned")) == 1, (code, case_id)
+        inbox = query(dsns[code], "SELECT count(*) AS n FROM hub.inbox WHERE consumer = 'aftercare.on_incident_triaged' "
+                                  "AND event_id = ANY(%s::uuid[])",
+                      ([str(e.event_id) for e in events if e.municipality == code],))
+        assert inbox[0]["n"] == 6
