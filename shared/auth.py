@@ -307,12 +307,14 @@ class VerifiedKeys:
             self._known.pop(presented, None)
 
 
-def key_still_good(uow, key_id: str) -> bool:
-    """Whether a key `VerifiedKeys` remembers is still known, not revoked, and without a signing secret (a key
-    given one since must sign: the full check), read in the unit of work's own transaction."""
-    return uow.fetchone("SELECT 1 AS good FROM hub.api_keys k WHERE k.key_id = %s AND k.revoked_at IS NULL "
+def key_still_good(uow, principal: Principal) -> bool:
+    """Whether a key `VerifiedKeys` remembers is still known, not revoked, of the role remembered (its row may be
+    changed by hand), and without a signing secret (a key given one since must sign: the full check), read in the
+    unit of work's own transaction."""
+    return uow.fetchone("SELECT 1 AS good FROM hub.api_keys k WHERE k.key_id = %s AND k.role = %s "
+                        "AND k.revoked_at IS NULL "
                         "AND NOT EXISTS (SELECT 1 FROM hub.signing_secrets s WHERE s.key_id = k.key_id)",
-                        (key_id,)) is not None
+                        (principal.key_id, principal.role)) is not None
 
 
 def authorize(principal: Principal, permission: str) -> None:

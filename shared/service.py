@@ -136,7 +136,7 @@ class HubService:
         self._admit(request, principal, permission)
 
         def confirm(uow):
-            if not auth.key_still_good(uow, principal.key_id):
+            if not auth.key_still_good(uow, principal):
                 self.known_keys.forget(presented)
                 raise auth.Unauthorized("unknown API key")
         return principal, confirm

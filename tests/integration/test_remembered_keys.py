@@ -66,3 +66,21 @@ def test_a_flood_of_unknown_keys_is_never_remembered_nor_its_bodies_read(setting
     assert len(known) == 1 and _stored(hub, code) == before
     assert parsed == [f"Bearer {key}"]  # the good key's first report only
     assert hub.report(key).status_code == 201  # the good key still works
+
+
+def test_a_remembered_key_whose_role_changed_is_not_taken_from_memory(settings, start_services):
+    """No command changes a key's role, but its row can be changed (by the owner, in SQL): the remembered principal
+    must not outlive it. A remembered key whose role was changed in SQL is refused at once (401) and nothing stored;
+    its next request takes the full check, which gives the row's role: 403 for a role without incident:create."""
+    intake = start_services("intake")["intake"]
+    hub = Hub(settings)
+    code = settings.region.codes[0]
+    key = hub.key(code)
+    assert hub.report(key).status_code == 201
+    assert len(_known_keys(intake)) == 1
+    before = _stored(hub, code)
+    query(hub.case_store(code), "UPDATE hub.api_keys SET role = 'analyst' WHERE key_id = %s", (key.split(".")[1],))
+    assert hub.report(key).status_code == 401  # read again in the incident's transaction: not as remembered
+    assert len(_known_keys(intake)) == 0
+    assert hub.report(key).status_code == 403
+    assert _stored(hub, code) == before
