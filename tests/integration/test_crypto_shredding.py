@@ -286,3 +286,51 @@ def test_keys_made_ahead_are_never_handed_out_twice_and_held_after_an_erasure_on
             (slot, (key, 0.0)) for slot, (key, _until) in keyring._case_keys.items())
         with pytest.raises(CaseKeyDestroyed):
             opens(keyring)
+
+
+def test_keys_made_ahead_for_one_municipality_never_serve_a_case_of_another(stores):
+    """Review of 7c858e6 (issue 25): one intake process making cases of two municipalities in turn takes each case's
+    key from its own municipality's keys made ahead (one statement each, rows of that municipality only), and a
+    fresh process reads every case back with its own municipality's keys."""
+    other, other_dsn = "GM0718", f"{support.PG}/mh_test_{uuid.uuid4().hex[:8]}_shred_gm0718"
+    migrate.ensure_database(other_dsn)
+    try:
+        migrate.apply(other_dsn, migrate.CASE_STORE_COMPONENTS)
+        master = os.urandom(32)
+        keyring = _keyring(stores, master)
+        dsns = {CODE: stores["case"], other: other_dsn}
+
+        @contextlib.contextmanager
+        def uow_of(code, ring):
+            conn = psycopg2.connect(dsns[code])
+            try:
+                with conn:
+                    yield UnitOfWork(conn, "test", code, keyring=ring)
+            finally:
+                conn.close()
+
+        def report(code, text):
+            with uow_of(code, keyring) as uow:
+                case_id = uow.new_case_id()
+                intake.insert_incident(uow, case_id, support.incident_body(description=text), "api", "test")
+            return case_id
+
+        made = {code: [report(code, _canary(code))] for code in dsns}  # each municipality's first data key
+        for _ in range(5):
+            for code in dsns:
+                made[code].append(report(code, _canary(code)))
+        rows = support.query(stores["keys"], "SELECT municipality, case_id::text AS case_id, made_with::text AS m "
+                                             "FROM hub.case_keys")
+        of = {r["case_id"]: r["municipality"] for r in rows}
+        assert all(of[str(case_id)] == code for code, cases in made.items() for case_id in cases)
+        groups = {}
+        for r in rows:
+            if r["m"] is not None:
+                groups.setdefault(r["m"], set()).add(r["municipality"])
+        assert sorted(map(sorted, groups.values())) == [[CODE], [other]]
+        fresh = _keyring(stores, master)
+        for code, cases in made.items():
+            with uow_of(code, fresh) as uow:
+                assert all(intake.get_incident(uow, c)["description"].startswith(f"KANARIE-{code}") for c in cases)
+    finally:
+        support.drop_databases([other_dsn.rsplit("/", 1)[1]])
