@@ -436,3 +436,28 @@ def test_a_poisoned_triage_result_in_a_batch_is_parked_alone_and_the_rest_planne
                                   "AND event_id = ANY(%s::uuid[])",
                       ([str(e.event_id) for e in events if e.municipality == code],))
         assert inbox[0]["n"] == 6
+
+
+def test_a_withdrawal_or_override_that_overtakes_a_waiting_triage_result_still_wins(settings, start_services):
+    """A triage result waits up to PLAN_WINDOW for others (223b0f9); a withdrawal and an override, made after it,
+    are handled at once and overtake it when all wait in the queues together. The withdrawn case gets no plan, the
+    overridden one the override's urgency, not the older result's (review of issue 25)."""
+    code = settings.region.codes[0]
+    dsn = settings.region.municipality(code).case_store_dsn
+    withdrawn, overridden = uuid.uuid4(), uuid.uuid4()
+    results = [triaged(settings, code, case_id, urgency="normaal") for case_id in (withdrawn, overridden)]
+    later = datetime.now(timezone.utc) + timedelta(seconds=1)  # made after the results (their envelopes' time)
+    publish_raw(settings.amqp_uri, "intake.events", "incident_withdrawn", dump_event(new_event(
+        "incident_withdrawn", code, withdrawn, {"channel": "formulier", "withdrawn_by": "reporter"},
+        occurred_at=later)))
+    override = new_event("triage_overridden", code, overridden, {
+        "categories": ["bedreiging"], "urgency": "hoog", "decisions": ["aftercare"], "previous_urgency": "normaal",
+        "previous_decisions": ["aftercare"], "rules_version": "test-1"}, occurred_at=later)
+    publish_raw(settings.amqp_uri, "triage.events", "triage_overridden", dump_event(override))
+    start_services("aftercare", settings=fast(settings), clock=FixedClock(MONDAY))
+    wait_for(lambda: query(dsn, "SELECT count(*) AS n FROM hub.inbox WHERE consumer = 'aftercare.on_incident_triaged' "
+                                "AND event_id = ANY(%s::uuid[])", ([str(e.event_id) for e in results],))[0]["n"] == 2,
+             what="the waiting results handled")
+    assert plan_of(dsn, overridden)["urgency"] == "hoog"
+    plan = plan_of(dsn, withdrawn)
+    assert plan is None or plan["status"] != "open", plan
