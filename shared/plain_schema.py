@@ -27,22 +27,14 @@ class _NotPlain(Exception):
     """The value is not as the producers write it: marshmallow decides."""
 
 
-def _load_string(value, field):
-    if type(value) is not str:
-        raise _NotPlain
-    return value
-
-
-def _load_boolean(value, field):
-    if type(value) is not bool:
-        raise _NotPlain
-    return value
-
-
-def _load_integer(value, field):
-    if type(value) is not int:  # bool is not int here: marshmallow refuses True and False as numbers
-        raise _NotPlain
-    return value
+def _exactly(kind: type):
+    """A value of exactly this type, as it is, both ways (bool is not int here: marshmallow refuses True and
+    False as numbers)."""
+    def check(value, field):
+        if type(value) is not kind:
+            raise _NotPlain
+        return value
+    return check
 
 
 def _load_uuid(value, field):
@@ -60,12 +52,6 @@ def _load_aware_datetime(value, field):
     return loaded
 
 
-def _dump_string(value, field):
-    if type(value) is not str:
-        raise _NotPlain
-    return value
-
-
 def _dump_uuid(value, field):
     if type(value) is uuid.UUID or type(value) is str:  # marshmallow dumps either as str(value)
         return str(value)
@@ -80,9 +66,9 @@ def _dump_aware_datetime(value, field):
 
 # field class -> (load, dump) of a plain value (never None: None is decided by allow_none before)
 _SCALARS = {
-    fields.String: (_load_string, _dump_string),
-    fields.Boolean: (_load_boolean, _load_boolean),
-    fields.Integer: (_load_integer, _load_integer),
+    fields.String: (_exactly(str), _exactly(str)),
+    fields.Boolean: (_exactly(bool), _exactly(bool)),
+    fields.Integer: (_exactly(int), _exactly(int)),
     fields.UUID: (_load_uuid, _dump_uuid),
     fields.AwareDateTime: (_load_aware_datetime, _dump_aware_datetime),
 }
