@@ -4,7 +4,8 @@ Checks, in order: each case store and the statistics database (reachable, migrat
 its clock against ours, the free disk of its data directory and its TLS certificate; the broker (reachable,
 its TLS certificate, every queue the hub declares with the arguments it declares, no policy that drops or
 expires hub messages, its disk and clock); the key files (there, readable only by their owner) and whether
-the master key opens each municipality's data keys; the backups' age. `ok`, `warn` (worth a look, not
+the master key opens each municipality's data keys; the unused case keys made ahead in the key store, per
+municipality; the backups' age. `ok`, `warn` (worth a look, not
 wrong) or `FAIL` (something is wrong: exit code 1).
 """
 from __future__ import annotations
@@ -62,6 +63,7 @@ def doctor(settings, environ=None, clock=time.time, limits: Limits | None = None
     findings += broker(settings, clock, limits)
     findings += key_files(settings, environ)
     findings += master_key_opens_data_keys(settings)
+    findings += unused_keys_made_ahead(settings)
     findings += backups(settings, clock)
     return findings
 
@@ -414,6 +416,57 @@ def master_key_opens_data_keys(settings) -> list[Finding]:
                                                        f"{', '.join(problems)}: the services cannot read those cases: "
                                                        "start them with the master key the data keys were made with")]
     return [Finding(OK, "key master opens data", f"opens all {opened} data key(s) of the region")]
+
+
+UNUSED_KEYS_BATCH = 5000  # key ids looked up in a case store per query
+
+
+def unused_keys_made_ahead(settings) -> list[Finding]:
+    """Case keys made ahead (Keyring.new_case_id) whose case is not in the municipality's case store: those a running
+    intake still holds for its next cases, and those of a process that stopped before handing them out, which
+    protect nothing and are never cleaned up (docs/encryption.md#case-keys). Codes and counts only; a store that
+    does not answer is left out (its own `db` line names it)."""
+    key_store = settings.region.key_store_dsn
+    if not key_store:
+        return []
+    try:
+        keys = psycopg2.connect(key_store, connect_timeout=5, application_name="meldpunt-doctor")
+    except psycopg2.OperationalError:
+        return []
+    counts = {}
+    try:
+        for m in settings.region.municipalities:
+            try:
+                counts[m.code] = _unused_of(keys, m)
+            except psycopg2.Error:
+                keys.rollback()
+    finally:
+        keys.close()
+    unused = {code: n for code, n in counts.items() if n}
+    text = ", ".join(f"{code} {n}" for code, n in unused.items()) if unused else "none"
+    return [Finding(OK, "key unused made ahead", f"{sum(unused.values())} ({text}) of {len(counts)} store(s)")]
+
+
+def _unused_of(keys, municipality) -> int:
+    """The municipality's live keys made ahead (`made_with` set) with no incident in its case store, batch by batch."""
+    store = psycopg2.connect(municipality.case_store_dsn, connect_timeout=5, application_name="meldpunt-doctor")
+    try:
+        unused = 0
+        with keys.cursor(name="made_ahead") as ids:  # a server-side cursor: a store's every case has such a key
+            ids.itersize = UNUSED_KEYS_BATCH
+            ids.execute("SELECT case_id::text FROM hub.case_keys WHERE municipality = %s AND made_with IS NOT NULL "
+                        "AND wrapped_key IS NOT NULL", (municipality.code,))
+            while batch := ids.fetchmany(UNUSED_KEYS_BATCH):
+                with store.cursor() as cur:
+                    cur.execute("SELECT count(*) FROM unnest(%s::uuid[]) AS k(id) WHERE NOT EXISTS "
+                                "(SELECT 1 FROM intake.incidents i WHERE i.case_id = k.id)",
+                                ([row[0] for row in batch],))
+                    unused += cur.fetchone()[0]
+        keys.rollback()
+        return unused
+    finally:
+        store.rollback()
+        store.close()
 
 
 # ------------------------------------------------------------------------------ backups

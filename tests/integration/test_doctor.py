@@ -42,12 +42,34 @@ def test_a_healthy_hub_passes_every_check(hub_env, declared):
     assert checked.returncode == 0, checked.stdout + checked.stderr
     found = lines_of(checked.stdout)
     for check in ("region", "db GM0687", "db statistics", "broker", "broker queues", "broker policies",
-                  "key master", "key region secret", "key master opens data"):
+                  "key master", "key region secret", "key master opens data", "key unused made ahead"):
         assert found[check][0] == "ok", found.get(check)
     assert any(c.startswith("clock postgres") for c in found) and any(c.startswith("disk postgres") for c in found)
     assert found["backup"][0] == "warn" and "not configured" in found["backup"][1]
     assert all(level != "FAIL" for level, _ in found.values())
     assert checked.stdout.strip().splitlines()[-1].endswith("0 failed, 1 to look at")
+
+
+def test_unused_case_keys_made_ahead_are_counted_per_store(hub_env, own_region):
+    """Intake makes the keys of a municipality's next 16 cases in one statement (Keyring.new_case_id): one goes to
+    the case that asked, 15 stay unused in the key store (docs/encryption.md#case-keys). Codes and counts only."""
+    from services.intake import handlers
+    from services.intake.schemas import IncidentReportSchema
+    from tests.support import incident_body
+
+    settings = load_settings({**hub_env, "MELDPUNT_REGION": str(own_region)})
+    [before] = doctor.unused_keys_made_ahead(settings)
+    assert before.level == doctor.OK and before.text.startswith("0 (none) of ")
+
+    report = IncidentReportSchema().load(incident_body())
+    for _ in range(2):  # the first makes the municipality's data key in its transaction: no keys ahead of it
+        with case_store_uow(settings, "GM0687") as uow:
+            handlers.report_incident(report, "api", uow, "test")
+
+    [found] = doctor.unused_keys_made_ahead(settings)
+    assert found.level == doctor.OK
+    assert found.text == f"15 (GM0687 15) of {len(settings.region.municipalities)} store(s)"
+    assert found.line().startswith("ok    key unused made ahead")
 
 
 @pytest.fixture
