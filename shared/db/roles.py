@@ -68,7 +68,9 @@ def _ensure_role(cur, role: str, password: str | None) -> None:
             cur.execute("SAVEPOINT mk_role")
             cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
             cur.execute("RELEASE SAVEPOINT mk_role")
-        except psycopg2.errors.DuplicateObject:  # a concurrent migrate made it
+        # a concurrent migrate made it: committed before our look (DuplicateObject), or while our CREATE waited for
+        # its transaction (then the catalogue's unique index answers; five test jobs on a fresh server did)
+        except (psycopg2.errors.DuplicateObject, psycopg2.errors.UniqueViolation):
             cur.execute("ROLLBACK TO SAVEPOINT mk_role")
     if password:
         cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))

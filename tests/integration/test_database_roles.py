@@ -157,3 +157,43 @@ def test_statistics_and_the_workbench_check_an_api_key_as_their_roles(databases,
     assert (principal.municipality, principal.role) == ("GM0687", "staff")
     with case_store("GM0687") as uow:
         assert auth.first_sighting(uow, key_id, "sig-" + service, 300)
+
+
+def test_two_migrates_making_the_same_role_at_once_both_go_on():
+    """The second CREATE ROLE waits for the first's transaction and then meets the catalogue's unique index, not
+    DuplicateObject: five test jobs migrating on a fresh server at once failed on it (all of one job's tests)."""
+    import eventlet
+
+    from shared.db.roles import _ensure_role
+
+    threading = eventlet.patcher.original("threading")  # a thread of the OS: psycopg2 blocks a green one's process
+
+    role = f"mh_test_race_{uuid.uuid4().hex[:8]}"
+    first, second = psycopg2.connect(f"{support.PG}/postgres"), psycopg2.connect(f"{support.PG}/postgres")
+    try:
+        with first.cursor() as cur:
+            _ensure_role(cur, role, None)  # made, not committed yet
+        failed = []
+
+        def make():
+            try:
+                with second, second.cursor() as cur:
+                    _ensure_role(cur, role, None)  # waits for the first
+            except Exception as exc:  # noqa: BLE001 — the test's answer
+                failed.append(exc)
+
+        waiting = threading.Thread(target=make)
+        waiting.start()
+        support.wait_for(lambda: support.query(f"{support.PG}/postgres", "SELECT 1 FROM pg_stat_activity WHERE "
+                                                "wait_event_type = 'Lock' AND query LIKE 'CREATE ROLE%%'"),
+                         what="the second CREATE ROLE waiting for the first")
+        first.commit()
+        waiting.join(30)
+        assert not waiting.is_alive() and failed == []
+    finally:
+        first.rollback()
+        with first.cursor() as cur:
+            cur.execute(f'DROP ROLE IF EXISTS "{role}"')
+        first.commit()
+        first.close()
+        second.close()
