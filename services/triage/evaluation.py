@@ -6,7 +6,7 @@ honest validation figures of the second opinion come from `python -m services.tr
 --validate` (a model trained without the validation split). The held-out part is read only here, to score it:
 nothing is tuned on it (tests/triage_corpus/README.md).
 
-    python -m services.triage.evaluation [--part development|development2|…|development15|development17|training|validation|heldout|both]
+    python -m services.triage.evaluation [--part development|development2|…|development15|development16|development17|training|validation|heldout|both]
         [--misses] [--ranges H001-H153,H154-H303] [--rules-alone]
 """
 from __future__ import annotations
@@ -38,10 +38,11 @@ PARTS = {"development": CORPUS / "development.yaml", "development2": CORPUS / "d
          "development13": CORPUS / "development13.yaml",
          "development14": CORPUS / "development14.yaml",
          "development15": CORPUS / "development15.yaml",
+         "development16": CORPUS / "development16.yaml",
          "development17": CORPUS / "development17.yaml", "heldout": CORPUS / "heldout.yaml"}
 DEVELOPMENT_PARTS = ("development", "development2", "development3", "development4", "development5", "development6",
                      "development7", "development8", "development9", "development10", "development11", "development12",
-                     "development13", "development14", "development15", "development17")
+                     "development13", "development14", "development15", "development16", "development17")
 # The fixed split of the development parts (docs/triage.md): every third report of every development file but
 # development.yaml (E003, E006, …, K003, …, P198) is the validation split, which the regression guard reads with
 # a model trained on the rest (the training split; development.yaml, on which the rules were first written,

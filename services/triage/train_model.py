@@ -167,7 +167,7 @@ def out_of_fold(rules=None):
 
 
 # Cross-hand validation (docs/triage.md): each development file was written by another hand (D, E, F, G, and
-# K, L, M, N, P, Q, R, S, T, U, V, X written from the labelling guide alone), so a model trained on the others and scored on
+# K, L, M, N, P, Q, R, S, T, U, V, W, X written from the labelling guide alone), so a model trained on the others and scored on
 # one reads wordings it never saw, as on the held-out part.
 HAND_PARTS = DEVELOPMENT_PARTS
 
