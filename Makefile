@@ -15,7 +15,7 @@ OIDC_SECRET := $(CURDIR)/var/oidc-client.secret
 DEMO_OIDC   := node tools/node/oidc-provider.mjs deploy/oidc/demo-provider.json
 
 .PHONY: keys run up down test test-unit test-integration test-e2e install migrate declare check bench profile chaos clean browser lock audit \
-	prepare-run prepare-test node-tools run-compose k8s-demo-keys restore-drill triage-eval triage-model
+	prepare-run prepare-test node-tools run-compose k8s-demo-keys restore-drill triage-eval triage-agreement triage-model
 
 # The venv is made from requirements.lock: every transitive dependency of the hub and its tests pinned with
 # its hashes (pip refuses anything else), then the project itself without resolving again. `make lock`
@@ -132,6 +132,11 @@ test-e2e: prepare-test $(STAMP)
 # How well triage reads reports: the development files and the held-out part (tests/triage_corpus/).
 triage-eval: $(STAMP)
 	$(BIN)/python -m services.triage.evaluation --part both
+
+# How often two coordinators agree: a second, blind labelling of 200 development reports against their first
+# labels, both ways (docs/triage.md); never the held-out part.
+triage-agreement: $(STAMP)
+	$(BIN)/python -m services.triage.evaluation --agreement tests/triage_corpus/agreement/second_hand.yaml
 
 # Retrain triage's second opinion (deploy/rules/vr19-triage-model.json) after a change to the
 # development corpus; a unit test says when. --cross-hand / --choose-cross-hand: how it reads an unseen hand.

@@ -8,6 +8,9 @@ nothing is tuned on it (tests/triage_corpus/README.md).
 
     python -m services.triage.evaluation [--part development|development2|…|development15|development16|development17|training|validation|heldout|both]
         [--misses] [--ranges H001-H153,H154-H303] [--rules-alone]
+
+`--agreement FILE` scores a second labelling of development reports against their first labels in the
+development files, and the first against the second (inter-labeller agreement, `make triage-agreement`).
 """
 from __future__ import annotations
 
@@ -112,6 +115,10 @@ class Figures:
             return self._ratio(self.true_pos[category], self.true_pos[category] + self.false_pos[category])
         tp = sum(self.true_pos.values())
         return self._ratio(tp, tp + sum(self.false_pos.values()))
+
+    def f1(self, category: str | None = None) -> float:
+        p, r = self.precision(category), self.recall(category)
+        return 2 * p * r / (p + r) if p + r else 0.0
 
     @property
     def referral_rate(self) -> float:
@@ -241,7 +248,13 @@ def main(argv=None) -> int:
                              "(the reports written before and after a change), from the same run")
     parser.add_argument("--rules-alone", action="store_true",
                         help="score the rules without the second opinion the rules file names")
+    parser.add_argument("--agreement", type=Path, metavar="FILE",
+                        help="instead: a second labelling of development reports (e.g. "
+                             "tests/triage_corpus/agreement/second_hand.yaml) against their first labels, both ways; "
+                             "with --misses every report the hands label differently")
     args = parser.parse_args(argv)
+    if args.agreement:
+        return main_agreement(args.agreement, args.misses)
     parts = ("development", "heldout") if args.part == "both" else (args.part,)
     for part in parts:
         path = PARTS.get(part, PARTS["development2"])
@@ -262,6 +275,79 @@ def main(argv=None) -> int:
             chosen = [it for it in items if in_range(it["id"], first, last)]
             if chosen:   # scored from the one run above: the same results, counted for these ids
                 print(report(recount(figures, chosen, f"{part} {first}-{last}"), show_misses=False))
+    return 0
+
+
+@dataclass(frozen=True)
+class Labels:
+    """One hand's labels of a report in the shape of triage's result, so that one labelling is counted
+    against another exactly as triage is counted against the labels (`agreement`)."""
+    categories: tuple
+    urgency: str
+    decisions: tuple
+
+
+def labels_of(item: dict) -> Labels:
+    expected = item["expected"]
+    return Labels(tuple(expected["categories"]), expected["urgency"], tuple(expected["decisions"]))
+
+
+def first_labels(parts: tuple = DEVELOPMENT_PARTS) -> dict[str, dict]:
+    """The development files' reports by id: the first labels a second labelling is compared with (never
+    the held-out part)."""
+    return {it["id"]: it for part in parts for it in load_part(PARTS[part])}
+
+
+def agreement(second: list[dict], first: dict[str, dict]) -> tuple[Figures, Figures]:
+    """How two hands agree on the same reports: the second hand's labels counted with the first's as the
+    reference, and the first's with the second's as the reference (the symmetric view: one's recall is the
+    other's precision). `first` maps each id to the first hand's report; a report must be the same in both."""
+    unknown = [it["id"] for it in second if it["id"] not in first]
+    if unknown:
+        raise ValueError(f"no first labels for {', '.join(unknown[:10])}"
+                         + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""))
+    changed = [it["id"] for it in second if it["text"].split() != first[it["id"]]["text"].split()]
+    if changed:
+        raise ValueError(f"not the same report in both labellings: {', '.join(changed[:10])}")
+    pairs = [(first[it["id"]], it) for it in second]
+    return (evaluate_results([(one, labels_of(two)) for one, two in pairs], "tweede hand t.o.v. de eerste"),
+            evaluate_results([(two, labels_of(one)) for one, two in pairs], "eerste hand t.o.v. de tweede"))
+
+
+def agreement_report(reference: Figures, swapped: Figures, second: list[dict], first: dict[str, dict],
+                     show_differences: bool) -> str:
+    """Both views as `report` prints triage's figures, with F1, the categories the hands differ on most and
+    the urgencies side by side (first hand's in rows, second hand's in columns)."""
+    lines = []
+    for f in (reference, swapped):
+        lines += [report(f, show_misses=False), f"F1 overall {f.f1():.3f}", ""]
+    differ = sorted(set(reference.false_pos) | set(reference.false_neg),
+                    key=lambda c: (-(reference.false_pos[c] + reference.false_neg[c]), c))
+    lines.append("categorieën waar de handen verschillen (alleen de eerste / alleen de tweede):")
+    lines += [f"  {c:22} {reference.false_neg[c] + reference.false_pos[c]:3d}  "
+              f"({reference.false_neg[c]} / {reference.false_pos[c]})" for c in differ]
+    table = Counter((first[it["id"]]["expected"]["urgency"], it["expected"]["urgency"]) for it in second)
+    lines.append("urgentie, eerste hand (rij) tegen tweede (kolom):")
+    lines.append(f"  {'':9}" + "".join(f"{u:>9}" for u in vocabulary.URGENCIES))
+    lines += [f"  {u:9}" + "".join(f"{table[u, v]:9d}" for v in vocabulary.URGENCIES) for u in vocabulary.URGENCIES]
+    if show_differences:
+        lines.append(f"verschillen ({len(reference.misses)}; 'i.p.v.': de tweede hand i.p.v. de eerste):")
+        for m in reference.misses:
+            lines += [f"- {m.id}: {'; '.join(m.what)}", f"    \"{' '.join(m.text.split())}\""]
+    return "\n".join(lines)
+
+
+def main_agreement(path: Path, show_differences: bool) -> int:
+    second = load_part(path)
+    try:
+        first = first_labels()
+        reference, swapped = agreement(second, first)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"agreement: {exc}", file=sys.stderr)
+        return 2
+    print(f"== overeenstemming: {path.name} ({len(second)} meldingen) tegen de eerste labels "
+          "in de development-bestanden")
+    print(agreement_report(reference, swapped, second, first, show_differences))
     return 0
 
 

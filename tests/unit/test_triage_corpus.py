@@ -246,3 +246,17 @@ def test_the_second_development_part_varies_urgency_and_consent(corpus):
     assert sum(not item["consent"]["police_referral"] for item in items) * 3 >= len(items)
     assert sum(item["anonymous"] for item in items) >= 10
     assert sum(bool(item["reported_categories"]) for item in items) * 6 >= len(items)
+
+
+def test_the_second_labelling_follows_the_guide_and_copies_the_reports(corpus):
+    """agreement/second_hand.yaml (a second hand's labels of 200 development reports, for inter-labeller
+    agreement; no part of the corpus above): the same mechanical policy, the development reports' input unchanged."""
+    path = CORPUS / "agreement" / "second_hand.yaml"
+    items = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    first = {item["id"]: item for part in DEVELOPMENT for item in corpus[part]}
+    assert {item["id"]: p for item in items if (p := problems(item, item["id"][0]))} == {}
+    assert [item["id"] for item in items if item["id"] not in first] == []
+    changed = [item["id"] for item in items
+               if {k: v for k, v in item.items() if k not in ("expected", "note")}
+               != {k: v for k, v in first[item["id"]].items() if k not in ("expected", "note")}]
+    assert changed == []
