@@ -30,9 +30,9 @@ REMINDER_SECONDS = 60.0  # the default of aftercare.reminder_interval_seconds
 # default, a quiet hub planned each case in a transaction of its own). A care plan is not on the way to the
 # referral, and its first contact is due hours later; an acute case's copy is planned at once (its acute lane).
 PLAN_WINDOW = 0.5
-# Triage results planned in one transaction per municipality when they queue up. Also the service's prefetch
-# (shared.messaging.consumer): a consumer holds at most this many unacked while its window runs, so it takes at
-# most PLAN_BATCH / PLAN_WINDOW a second (20 allowed 40/s: the hub's sustained rate fell to 35/s).
+# Triage results planned in one transaction per municipality when they queue up. The handler's prefetch follows
+# from PLAN_BATCH and PLAN_WINDOW (shared.messaging.consumer.batch_prefetch): it holds at most that many unacked
+# while its window runs (when it was the batch, 20 allowed 40/s and the hub's sustained rate fell to 35/s).
 PLAN_BATCH = 200
 
 

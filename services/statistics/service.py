@@ -17,9 +17,9 @@ from shared.timers import Nudges, nudged_timer
 from services.statistics import dashboard, domain, figures, handlers, store
 from services.statistics.options import DEFAULT_SUPPRESSION_THRESHOLD
 
-# Events folded in one transaction when they wait in a queue (shared.messaging.consumer). Also the prefetch of the
-# service's one channel, shared by all its handlers: while windows run, at most BATCH events of all types together
-# are unacked, so statistics takes at most BATCH / WINDOW events a second (about five per incident).
+# Events folded in one transaction when they wait in a queue (shared.messaging.consumer). Each handler's prefetch
+# follows from BATCH and WINDOW (shared.messaging.consumer.batch_prefetch: 2,000, so at most 2,000 events of a type a
+# second while windows run).
 BATCH = 1000
 # Seconds a fold waits for more events. Figures lag the facts by about a second anyway (REFRESH_SECONDS), and each
 # fold is a transaction per event type: at 0.1 s statistics committed 1.5 transactions per incident at 25/s, a

@@ -18,16 +18,25 @@ an acute copy that fails is dropped, and the main queue's copy later finds the w
 With `batch=N` the handler receives a list of up to N events instead: those waiting in its
 queue, or arriving within `window` seconds of the first, are handled by one worker, so one
 transaction can take many (group commit). A consumer off the incident's critical path
-(statistics) waits longer and takes more per transaction. Each
-event is still acked on its own after the worker ends; if the batch fails, each of its
-events is handled again on its own, so one bad event is retried and parked alone. A batch
-handler must be idempotent per event, like any handler (`UnitOfWork.first_deliveries`).
+(statistics) waits longer and takes more per transaction. A batch handler consumes on a
+channel of its own (on the service's one connection), with a prefetch that follows from its
+batch and window (`batch_prefetch`), and a batch that succeeded is acked with one
+`multiple` ack (`_Acks`: only up to the first delivery of that channel still in hand, so
+nothing unfinished is ever acked); if the batch fails, each of its events is handled again
+on its own, so one bad event is retried and parked alone. A batch handler must be
+idempotent per event, like any handler (`UnitOfWork.first_deliveries`).
+
+What the broker delivers is passed to its handler in the consumer's own green thread (decode,
+validate, hand to a worker or to the batch being gathered) while a worker is free, instead of
+a green thread of its own per message first (issue 25: nameko spawns one per delivery).
 """
 from __future__ import annotations
 
 import logging
+import math
 import time
 import traceback
+from collections import deque
 from datetime import datetime, timezone
 from functools import partial
 
@@ -36,6 +45,7 @@ from amqp.exceptions import AMQPError
 from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import ContainerBeingKilled
+from kombu import Consumer as KombuConsumer
 from nameko.messaging import Consumer, QueueConsumer
 
 from shared import metrics
@@ -59,28 +69,121 @@ PERMANENT = (InvalidEvent, PermanentFailure, UnknownMunicipality)
 
 # How long a batch handler's first waiting event waits for others that arrive with it (default).
 BATCH_WINDOW_SECONDS = 0.005
+# Events a second a batch handler must be able to take before its window limits it: while a window runs, the
+# handler holds at most its prefetch unacked, so it takes at most prefetch / window a second (issue 25: with the
+# service's shared prefetch at aftercare's batch of 20 and its 0.5 s window that was 40/s, and the hub's rate fell
+# to 35/s). Five events of the hub's target of 200 incidents a second.
+BATCH_EVENTS_PER_SECOND = 1000
+
+
+def batch_prefetch(batch: int, window: float) -> int:
+    """The prefetch of a batch handler's own channel: a batch in a worker while the next one gathers (2 x batch),
+    and at least what BATCH_EVENTS_PER_SECOND bring in one window."""
+    return max(2 * batch, math.ceil(BATCH_EVENTS_PER_SECOND * window))
+
+
+class _Acks:
+    """The deliveries of one channel in the order the broker made them, and which are settled.
+
+    A batch is acked with one `basic.ack(multiple=True)`: the broker then takes every delivery of the channel
+    up to that tag as acked. So the tag sent is the last one before the first delivery still in hand (in a
+    worker, waiting for its window, being retried on its own): nothing unfinished is acked, and a batch that
+    ends before an older one waits for it. A requeue (reject) goes at once; the ack after it skips it.
+    """
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.in_order: deque = deque()   # delivery tags not yet covered by an ack sent
+        self.settled: dict = {}          # delivery tag -> True (ack it) or False (already rejected)
+        self.acked_upto = 0
+
+    def delivered(self, tag: int) -> None:
+        self.in_order.append(tag)
+
+    def settle(self, tag: int, ack: bool = True) -> None:
+        if tag <= self.acked_upto or (self.in_order and tag < self.in_order[0]):
+            return  # not of this channel's record (cannot happen); never ack what may be covered already
+        self.settled[tag] = ack
+
+    def flush(self) -> None:
+        """Ack the settled deliveries before the first one still in hand, in one frame."""
+        last = None
+        while self.in_order and self.in_order[0] in self.settled:
+            tag = self.in_order.popleft()
+            if self.settled.pop(tag):
+                last = tag
+        if last is not None:
+            self.acked_upto = last
+            self.channel.basic_ack(last, multiple=True)
 
 
 class ContractCheckingQueueConsumer(QueueConsumer):
     """nameko's queue consumer, but a body that cannot be decoded is parked, not re-raised.
 
     Without this, kombu raises inside the consumer loop, the connection restarts and the
-    broker redelivers the same message forever. A batch handler needs as many unacked
-    messages as its batch: the prefetch is the larger of `max_workers` and the largest batch
-    (one value for all the service's consumers, which share one channel).
+    broker redelivers the same message forever. A batch handler consumes on a channel of its
+    own with the prefetch of `batch_prefetch`, and its messages are acked through `_Acks`;
+    the other handlers share the connection's first channel (prefetch `max_workers`) and
+    each message is acked on its own.
     """
 
-    @property
-    def prefetch_count(self):
-        return max([self.container.max_workers, *(getattr(p, "batch", 1) for p in self._providers)])
+    _acks: dict = {}  # provider -> _Acks of its own channel, made anew with every connection
 
     def get_consumers(self, consumer_cls, channel):
-        consumers = super().get_consumers(consumer_cls, channel)
-        for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = partial(self._undecodable, provider)
-        return consumers
+        self._acks = {}
+        for provider in self._providers:
+            callbacks = [partial(self.handle_message, provider)]
+            if getattr(provider, "batch", 1) > 1:
+                own = channel.connection.channel()
+                self._acks[provider] = own.hub_acks = acks = _Acks(own)
+                consumer = KombuConsumer(own, queues=[provider.queue], callbacks=callbacks, accept=self.accept,
+                                         on_decode_error=partial(self._undecodable, provider, acks))
+                consumer.qos(prefetch_count=batch_prefetch(provider.batch, provider.window))
+            else:
+                consumer = consumer_cls(queues=[provider.queue], callbacks=callbacks, accept=self.accept)
+                consumer.on_decode_error = partial(self._undecodable, provider, None)
+                consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
 
-    def _undecodable(self, provider, message, exc):
+    def handle_message(self, provider, body, message):
+        """Hand the message over in this green thread when that cannot block it (nameko spawns a thread for
+        every message first); otherwise as nameko does."""
+        acks = self._acks.get(provider) if isinstance(provider, ReliableEventHandler) else None
+        if acks is not None:
+            acks.delivered(message.delivery_tag)
+        if isinstance(provider, ReliableEventHandler) and (acks is not None or self.container._worker_pool.free()):
+            provider.receive(body, message)
+        else:
+            super().handle_message(provider, body, message)
+
+    def ack_message(self, message):
+        self.ack_messages([message])
+
+    def ack_messages(self, messages):
+        """Ack messages that were handled: on a batch handler's channel together (`_Acks`), else one by one."""
+        flush = set()
+        for message in messages:
+            acks = getattr(message.channel, "hub_acks", None)
+            if acks is None:
+                super().ack_message(message)
+            elif message.channel.connection:  # on a lost connection the broker delivers it again
+                acks.settle(message.delivery_tag)
+                message._state = "ACK"
+                flush.add(acks)
+        for acks in flush:
+            acks.flush()
+
+    def requeue_message(self, message):
+        super().requeue_message(message)
+        acks = getattr(message.channel, "hub_acks", None)
+        if acks is not None and message.channel.connection:
+            acks.settle(message.delivery_tag, ack=False)
+            acks.flush()
+
+    def _undecodable(self, provider, acks, message, exc):
+        if acks is not None:
+            acks.delivered(message.delivery_tag)
         provider.park_undecodable(message, exc)
 
 
@@ -132,6 +235,13 @@ class ReliableEventHandler(EventHandler):
 
     # ------------------------------------------------------------ receive
     def handle_message(self, body, message):
+        """nameko's way in: a green thread of its own per message, which may wait."""
+        self.receive(body, message, inline=False)
+
+    def receive(self, body, message, inline: bool = True):
+        """Validate the message and hand it to a worker, or to the batch being gathered. `inline`: called in the
+        queue consumer's own green thread (`ContractCheckingQueueConsumer.handle_message`, a worker known to be
+        free), where nothing may wait: what can (parking, a batch's window) gets a thread of its own."""
         started = time.monotonic()
         try:
             event = load_event(body)
@@ -140,13 +250,21 @@ class ReliableEventHandler(EventHandler):
             if not self.region.knows(event.municipality):
                 raise UnknownMunicipality(event.municipality)  # never handled, whatever the handler
         except (InvalidEvent, UnknownMunicipality) as exc:
-            self._settle_failure(message, attempt_error=exc, permanent=True)
             self._labelled(metrics.EVENTS_FAILED).inc()
+            settle = partial(self._settle_failure, message, attempt_error=exc, permanent=True)
+            if inline:
+                self.container.spawn_managed_thread(settle, identifier=f"{self.method_name}.park")
+            else:
+                settle()
             return
         if self.batch > 1:
             self._waiting.append((event, message, started))
             if not self._collecting:
-                self._collect()
+                self._collecting = True
+                if inline:
+                    self.container.spawn_managed_thread(self._collect, identifier=f"{self.method_name}.collect")
+                else:
+                    self._collect()
             return
         self._spawn_one(event, message, started)
 
@@ -163,7 +281,7 @@ class ReliableEventHandler(EventHandler):
         self._settle(message, started, exc_info)
         return result, exc_info
 
-    def _settle(self, message, started, exc_info):
+    def _settle(self, message, started, exc_info, ack=True):
         self._labelled(metrics.HANDLER_SECONDS).observe(time.monotonic() - started)
         if exc_info is None:
             self._labelled(metrics.EVENTS_HANDLED).inc()
@@ -171,7 +289,8 @@ class ReliableEventHandler(EventHandler):
                 log.info("handled %s", self.event_type, extra={
                     "handler": f"{self.service}.{self.method_name}", "event_id": message.properties.get("message_id"),
                     "seconds": round(time.monotonic() - started, 4)})
-            answer_broker(self.queue_consumer.ack_message, message)
+            if ack:
+                answer_broker(self.queue_consumer.ack_message, message)
         else:
             self._labelled(metrics.EVENTS_FAILED).inc()
             self._settle_failure(message, attempt_error=exc_info[1],
@@ -182,7 +301,7 @@ class ReliableEventHandler(EventHandler):
         """Run in the green thread of the first event that found no batch being collected: wait a
         moment for the events that arrived with it, then hand batches to workers until none wait.
         While the worker pool is full, more events gather, so batches grow with the backlog."""
-        self._collecting = True
+        self._collecting = True  # also set by who spawned it, so that no second one is spawned meanwhile
         try:
             eventlet.sleep(self.window)
             while self._waiting:
@@ -201,7 +320,9 @@ class ReliableEventHandler(EventHandler):
     def _batch_result(self, batch, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             for _, message, started in batch:
-                self._settle(message, started, None)
+                self._settle(message, started, None, ack=False)
+            # one frame for the whole batch on its own channel (`_Acks`)
+            answer_broker(self.queue_consumer.ack_messages, [message for _, message, _ in batch])
         else:
             log.warning("batch of %d %s events failed in %s.%s (%s); handling each on its own", len(batch),
                         self.event_type, self.service, self.method_name, _describe(exc_info[1]))
@@ -264,16 +385,18 @@ class ReliableEventHandler(EventHandler):
 
 
 def answer_broker(how, message) -> None:
-    """Ack or requeue (`how`: the queue consumer's ack_message or requeue_message) a message whose
-    connection may have just been lost (a broker node going away). nameko guards only against AMQP's
-    own connection errors, so a reset socket raised out of a worker's result handler and killed the
-    whole service. The broker takes back what was delivered on a lost connection and delivers it
-    again; the inbox makes that harmless."""
+    """Ack or requeue (`how`: the queue consumer's ack_message, ack_messages or requeue_message) a message
+    (or for ack_messages a list of them) whose connection may have just been lost (a broker node going away).
+    nameko guards only against AMQP's own connection errors, so a reset socket raised out of a worker's
+    result handler and killed the whole service. The broker takes back what was delivered on a lost
+    connection and delivers it again; the inbox makes that harmless."""
     try:
         how(message)
     except (OSError, AMQPError) as lost:
-        log.warning("connection lost before %s of message %s (%s): the broker delivers it again",
-                    how.__name__, message.properties.get("message_id"), _describe(lost))
+        what = (f"{len(message)} messages" if isinstance(message, list)
+                else f"message {message.properties.get('message_id')}")
+        log.warning("connection lost before %s of %s (%s): the broker delivers it again",
+                    how.__name__, what, _describe(lost))
 
 
 def _describe(error) -> str:
