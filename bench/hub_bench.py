@@ -46,6 +46,19 @@ PG = os.environ.get("MELDPUNT_BENCH_PG") or (
     f"postgresql://postgres@{quote(SOCKET_DIR, safe='')}" if Path(SOCKET_DIR, ".s.PGSQL.5432").exists()
     else "postgresql://postgres@127.0.0.1:5432")
 API = "http://guest:guest@127.0.0.1:15672/api"
+# The bench hub's first HTTP port (intake; the other services follow it): MELDPUNT_BENCH_PORT_BASE moves it, so
+# that two benches on one machine do not take each other's ports (a hub whose port is taken loses a service).
+PORT_BASE = int(os.environ.get("MELDPUNT_BENCH_PORT_BASE") or 18101)
+
+
+def bench_ports(services, first: int) -> dict:
+    """The services' public ports from `first` on, and their operator ports (/metrics) 1000 above each (not
+    the defaults 9001 and on, which a running hub or another bench may hold)."""
+    env = {}
+    for n, service in enumerate(services):
+        env[f"MELDPUNT_{service.upper()}_PORT"] = str(first + n)
+        env[f"MELDPUNT_{service.upper()}_OPERATOR_PORT"] = str(first + n + 1000)
+    return env
 
 
 def create_vhost(vhost: str) -> None:
@@ -145,8 +158,7 @@ class BenchHub:
                     "MELDPUNT_OIDC_SECRET_FILE": str(self._secret_file(workdir)),
                     # the bench measures throughput with one key per municipality, not the rate limit
                     "MELDPUNT_API_RATE_PER_MINUTE": "10000000", "MELDPUNT_API_BURST": "100000",
-                    **{f"MELDPUNT_{s.upper()}_PORT": str(p) for s, p in
-                       zip(("intake", "triage", "police_liaison", "aftercare", "statistics"), range(18101, 18106))},
+                    **bench_ports(("intake", "triage", "police_liaison", "aftercare", "statistics"), PORT_BASE),
                     **(extra_env or {})}
         self.settings = load_settings(self.env)
 

@@ -14,7 +14,8 @@ runs only the incident's five, as bench/hub_bench.py does. `--mail` gives signal
 a region that sends mail has; the demo region has none.
 
 `--idle-only --windows N` measures only the idle hub, N windows of --idle/2 s each (about four
-minutes to create 342 databases first); MELDPUNT_BENCH_PG points it at another PostgreSQL server.
+minutes to create 342 databases first); MELDPUNT_BENCH_PG points it at another PostgreSQL server,
+MELDPUNT_BENCH_PORT_BASE its services at other HTTP ports (bench/hub_bench.py).
 """
 from __future__ import annotations
 
@@ -69,8 +70,7 @@ class ScaleHub(BenchHub):
     def __init__(self, workdir: Path, municipalities: list[dict], services=ALL_SERVICES, mail: bool = False):
         self.services = tuple(services)
         # the extra services' ports beside the five hub_bench sets (not the defaults a running hub may hold)
-        extra_env = {f"MELDPUNT_{s.upper()}_PORT": str(port) for s, port in
-                     zip(ALL_SERVICES[len(hub_bench.SERVICES):], range(18106, 18120))}
+        extra_env = hub_bench.bench_ports(ALL_SERVICES[len(hub_bench.SERVICES):], hub_bench.PORT_BASE + 5)
         super().__init__(workdir, extra_env=extra_env, municipalities=municipalities)
         if mail:
             region = yaml.safe_load(self.region_file.read_text())
