@@ -104,6 +104,10 @@ class Storage(DependencyProvider):
             self.relay = OutboxRelay(service, self.stores, EventPublisher(self.settings.amqp_uri, service),
                                      publish_fresh=EventPublisher(self.settings.amqp_uri, service),
                                      marking_pool=marking_pool)
+            # a connection either pool closes first marks what the relay published on its store
+            for pool in (self.pool, marking_pool):
+                if pool is not None:
+                    pool.on_retire = self.relay.mark_on
             self.stores.on_commit(self._committed)
             self.stores.marks_for(self.relay)
 
@@ -130,6 +134,7 @@ class Storage(DependencyProvider):
 
     def kill(self):
         self._running = False
+        self.pool.on_retire = None  # killed: no last statements on the way out
         self.pool.close()
         if self.relay_outbox and self.relay.marking_pool is not None:
             self.relay.marking_pool.close()
@@ -199,11 +204,10 @@ class Storage(DependencyProvider):
         while self._running:
             try:
                 todo = schedule.due(time.monotonic(), self.targets(), self.relay.owes)
+                # a sweep must not find what went out already in the stores it looks at
+                self.relay.mark_published(now_for={dsn for _, dsn in todo})
                 if todo:
-                    self.relay.mark_published(force=True)  # a sweep must not find what went out already
                     self.relay.sweep(todo)
-                else:
-                    self.relay.mark_published()
                 backoff.succeeded()
                 delay = min(max(0.0, schedule.wake_at(self.relay.owed) - time.monotonic()), MARK_SECONDS)
             except Exception:

@@ -3,7 +3,8 @@
 Two ways out. What this process's own commits recorded is published straight away from
 memory (`committed`, `publish_fresh`): no query before the broker sees it, one confirm wait
 for every store's events together, and marked published afterwards in one UPDATE per store
-for many events (`mark_published`). The sweep (`sweep`, `relay`) finds whatever else waits in
+for many events (`mark_published`), or on the connection a worker's commit left, when the pool
+retires it (`mark_on`). The sweep (`sweep`, `relay`) finds whatever else waits in
 an outbox — left by a crash, refused by the broker — leaving rows younger than
 FRESH_GRACE_SECONDS to the process that committed them. A store where this process's own
 events did not all go out is *owed* a look (`owes`) until a sweep finds it clean, so the full
@@ -178,29 +179,34 @@ class OutboxRelay:
             return None
         return max(0.0, min(self._unmarked_since.values()) + MARK_SECONDS - time.monotonic())
 
-    def mark_published(self, force: bool = False) -> None:
+    def mark_published(self, force: bool = False, now_for=()) -> None:
         """Mark the confirmed rows published, one UPDATE per store, for each store whose rows have waited
-        MARK_SECONDS (or all at once with `force`, or when BATCH rows wait): a store written to meanwhile
-        has had them marked by that write (`take_unmarked`). A store that cannot be reached keeps its rows
-        for next time."""
+        MARK_SECONDS (or all at once with `force`, those of the stores in `now_for` at once, or when BATCH
+        rows wait): a store written to meanwhile has had them marked by that write (`take_unmarked`), one
+        whose connection the pool retired on that connection (`mark_on`). A store that cannot be reached
+        keeps its rows for next time."""
         if not self._unmarked:
             return
         now = time.monotonic()
         every = force or sum(map(len, self._unmarked.values())) >= BATCH
         for dsn in [dsn for dsn in self._unmarked
-                    if every or self._unmarked_since.get(dsn, now) + MARK_SECONDS <= now]:
+                    if every or dsn in now_for or self._unmarked_since.get(dsn, now) + MARK_SECONDS <= now]:
+            # After a burst every store written to is marked once, most with a new connection: through the
+            # workers' pool each would close the connection a worker used longest ago, so that a burst's marking
+            # turned the whole pool over every second and the next events found no store open (issue 25).
+            # A store the workers' pool holds an idle connection to is marked on it; one whose connection a
+            # worker has in hand waits for it a while (its commit or its retirement marks them, or the next
+            # round finds it idle); any other through the marking pool's own connection.
+            pool = self.stores.pool
+            if self.marking_pool is not None and not pool.holds_idle(dsn):
+                if (not force and dsn not in now_for and pool.holds(dsn)
+                        and now - self._unmarked_since.get(dsn, now) < 2 * MARK_SECONDS):
+                    continue
+                pool = self.marking_pool
             ids = self._unmarked.pop(dsn, None)  # a unit of work may have taken them meanwhile
             self._unmarked_since.pop(dsn, None)
             if not ids:
                 continue
-            # After a burst every store written to is marked once, most with a new connection: through the
-            # workers' pool each would close the connection a worker used longest ago, so that a burst's marking
-            # turned the whole pool over every second and the next events found no store open (issue 25).
-            # A store the workers' pool holds an idle connection to is marked on it; any other through the
-            # marking pool's own connection.
-            pool = self.stores.pool
-            if self.marking_pool is not None and not pool.holds_idle(dsn):
-                pool = self.marking_pool
             try:
                 with pool.connection(dsn) as conn, conn.cursor() as cur:
                     cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
@@ -209,6 +215,23 @@ class OutboxRelay:
                 log.warning("published events of %s not yet marked published: %s", self.service, _describe(exc))
                 self._unmarked.setdefault(dsn, []).extend(ids)
                 self._unmarked_since.setdefault(dsn, time.monotonic())
+
+    def mark_on(self, dsn: str, conn) -> None:
+        """Mark the confirmed rows of `dsn` published on `conn`, an idle connection to that store which its pool
+        is about to close (`ConnectionPool.on_retire`). After a burst over hundreds of stores a worker's pool
+        holds each store's connection for well under the MARK_SECONDS marking waits, so nearly every store was
+        marked on a new connection of its own (a fork on the server, 50-80 a second after a 342-store burst,
+        issue 25); the connection the worker's commit left is still open here, and one statement marks them."""
+        ids = self.take_unmarked(dsn)
+        if not ids:
+            return
+        try:
+            with conn.cursor() as cur:
+                cur.execute("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
+            conn.commit()
+        except Exception as exc:
+            self.give_back(dsn, ids)  # marked by a later round
+            log.info("published events of %s not marked on a closing connection: %s", self.service, _describe(exc))
 
     def close(self):
         for publisher in {id(p): p for p in (self.publish, self.publish_fresh_rows)}.values():

@@ -49,6 +49,10 @@ class ConnectionPool:
         self._open = 0
         self._cond = threading.Condition()
         self._closed = False
+        # Called with (dsn, connection) just before the pool closes a healthy idle connection (to make room,
+        # idle too long, or the pool closing), outside the pool's lock: the outbox relay marks that store's
+        # published rows on it first, where it would otherwise open a new connection for them (issue 25).
+        self.on_retire = None
 
     def _default_connect(self, dsn):
         extra = {"options": self.session_options} if self.session_options else {}
@@ -65,14 +69,14 @@ class ConnectionPool:
             return idle.pop()[1]
         return None
 
-    def _evict_oldest_idle(self) -> object | None:
+    def _evict_oldest_idle(self) -> tuple[str, object] | None:
         oldest_dsn, oldest_at = None, None
         for dsn, items in self._idle.items():
             if items and (oldest_at is None or items[0][0] < oldest_at):
                 oldest_dsn, oldest_at = dsn, items[0][0]
         if oldest_dsn is None:
             return None
-        return self._idle[oldest_dsn].pop(0)[1]
+        return oldest_dsn, self._idle[oldest_dsn].pop(0)[1]
 
     def acquire(self, dsn: str):
         started = time.monotonic()
@@ -110,7 +114,7 @@ class ConnectionPool:
             self._busy[dsn] += 1
             self.connections_opened += 1
         if to_close is not None:
-            _quietly_close(to_close)
+            self._retire(*to_close)
         try:
             return self._connect(dsn)
         except Exception:
@@ -164,6 +168,11 @@ class ConnectionPool:
         with self._cond:
             return bool(self._idle.get(dsn))
 
+    def holds(self, dsn: str) -> bool:
+        """Whether a connection to this store is open here, idle or lent out."""
+        with self._cond:
+            return bool(self._idle.get(dsn)) or self._busy.get(dsn, 0) > 0
+
     def worked_within(self, dsn: str, seconds: float) -> bool:
         """Whether a connection to this store came back healthy in the last `seconds`."""
         worked = self._worked.get(dsn)
@@ -177,23 +186,32 @@ class ConnectionPool:
         with self._cond:
             for dsn, items in self._idle.items():
                 keep = [(t, c) for t, c in items if now - t < limit]
-                doomed.extend(c for t, c in items if now - t >= limit)
+                doomed.extend((dsn, c) for t, c in items if now - t >= limit)
                 self._idle[dsn] = keep
             self._open -= len(doomed)
             self._cond.notify_all()
-        for conn in doomed:
-            _quietly_close(conn)
+        for dsn, conn in doomed:
+            self._retire(dsn, conn)
         return len(doomed)
 
     def close(self):
         with self._cond:
             self._closed = True
-            doomed = [c for items in self._idle.values() for _, c in items]
+            doomed = [(dsn, c) for dsn, items in self._idle.items() for _, c in items]
             self._idle.clear()
             self._open -= len(doomed)
             self._cond.notify_all()
-        for conn in doomed:
-            _quietly_close(conn)
+        for dsn, conn in doomed:
+            self._retire(dsn, conn)
+
+    def _retire(self, dsn: str, conn) -> None:
+        """Close an idle connection the pool no longer keeps, after `on_retire` had its last use of it."""
+        if self.on_retire is not None and not conn.closed:
+            try:
+                self.on_retire(dsn, conn)
+            except Exception:  # a last use that fails must not fail the worker that made room
+                log.debug("last use of a retiring connection failed", exc_info=True)
+        _quietly_close(conn)
 
 
 def _quietly_close(conn):

@@ -356,6 +356,42 @@ def test_close_closes_idle_and_refuses_new_work(server):
     assert lent.closed and pool.open_connections == 0 and server.live == 0
 
 
+def test_a_retiring_idle_connection_gets_a_last_use_first_a_broken_one_none(server):
+    """The outbox relay marks a store's published rows on the connection a worker left there before the pool
+    closes it (OutboxRelay.mark_on, issue 25): made room for, idle too long, or the pool closing."""
+    pool = make_pool(server, cap=2)
+    last_use = []
+    pool.on_retire = lambda dsn, conn: last_use.append((dsn, conn, bool(conn.closed)))
+    middelburg, vlissingen = pool.acquire(MIDDELBURG), pool.acquire(VLISSINGEN)
+    pool.release(MIDDELBURG, middelburg)
+    pool.release(VLISSINGEN, vlissingen, discard=True)   # broken: closed at once, no last use
+    goes = pool.acquire(GOES)
+    terneuzen = pool.acquire(TERNEUZEN)                  # room made: Middelburg's idle connection retires
+    assert last_use == [(MIDDELBURG, middelburg, False)] and middelburg.closed
+    pool.release(GOES, goes)
+    pool.release(TERNEUZEN, terneuzen)
+
+    assert pool.close_idle(older_than=0) == 2
+    assert {(dsn, conn) for dsn, conn, _ in last_use[1:]} == {(GOES, goes), (TERNEUZEN, terneuzen)}
+    assert not any(was_closed for *_, was_closed in last_use)
+    assert_books_balance(pool, server)
+
+
+def test_a_failing_last_use_still_closes_and_the_worker_gets_its_connection(server):
+    pool = make_pool(server, cap=1)
+
+    def fails(dsn, conn):
+        raise psycopg2.OperationalError("server closed the connection")
+
+    pool.on_retire = fails
+    middelburg = pool.acquire(MIDDELBURG)
+    pool.release(MIDDELBURG, middelburg)
+
+    assert pool.acquire(VLISSINGEN).dsn == VLISSINGEN
+    assert middelburg.closed
+    pool.close()
+
+
 def test_many_workers_on_many_stores_never_exceed_the_cap(server):
     pool = make_pool(server, cap=3, timeout=5.0)
     stores = [MIDDELBURG, VLISSINGEN, GOES, TERNEUZEN]

@@ -72,6 +72,12 @@ class FakePool:
         self.lent.append(dsn)
         yield self.db
 
+    def holds_idle(self, dsn):
+        return False
+
+    def holds(self, dsn):
+        return False
+
 
 def row(row_id, priority=0, event_type="incident_reported"):
     return (row_id, event_type, priority, {"event_id": f"e{row_id}", "event_type": event_type})
@@ -172,6 +178,70 @@ def test_marking_takes_no_connection_a_worker_kept_open():
 
     assert workers.lent == ["dsn-warm"] and marking.lent == ["dsn-cold"]
     assert sorted(params for _, params in db.updates()) == [([1],), ([2],)]
+
+
+def test_a_store_whose_connection_a_pool_retires_is_marked_on_that_connection():
+    """After a burst over hundreds of stores the workers' pool holds each store's connection for less than
+    marking waits: the rows are marked on the connection as the pool retires it, not later on a new one."""
+    db, other = FakeDatabase(), FakeDatabase()
+    marking = FakePool(db)
+    relay = OutboxRelay("intake", SimpleNamespace(pool=FakePool(db)), FakePublisher(), marking_pool=marking)
+    relay.committed("dsn-a", [fresh(1), fresh(2)])
+    relay.committed("dsn-b", [fresh(3)])
+    relay.publish_fresh()
+
+    relay.mark_on("dsn-a", other)
+    relay.mark_on("dsn-c", other)   # nothing of its own waits there: no statement
+
+    assert other.updates() == [("UPDATE hub.outbox SET published_at = now() WHERE id = ANY(%s)", ([1, 2],))]
+    assert other.commits == 1
+    relay.mark_published(force=True)
+    assert [params for _, params in db.updates()] == [([3],)] and marking.lent == ["dsn-b"]
+
+
+def test_rows_a_retiring_connection_could_not_mark_are_marked_later():
+    class Broken(FakeDatabase):
+        def cursor(self):
+            raise RuntimeError("server closed the connection")
+
+    db = FakeDatabase()
+    relay = OutboxRelay("intake", SimpleNamespace(pool=FakePool(db)), FakePublisher(), marking_pool=FakePool(db))
+    relay.committed("dsn-a", [fresh(1)])
+    relay.publish_fresh()
+
+    relay.mark_on("dsn-a", Broken())
+
+    relay.mark_published(force=True)
+    assert [params for _, params in db.updates()] == [([1],)]
+
+
+def test_marking_waits_a_while_for_a_store_whose_connection_a_worker_has_in_hand(monkeypatch):
+    """Its commit marks them (take_unmarked), or it comes back idle, or retires (mark_on); only rows older than
+    two marking rounds go through a new connection. A sweep's stores are marked at once."""
+    class WorkersPool(FakePool):
+        def holds_idle(self, dsn):
+            return False
+
+        def holds(self, dsn):
+            return dsn in ("dsn-busy", "dsn-swept")
+
+    clock = [100.0]
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: clock[0])
+    db = FakeDatabase()
+    workers, marking = WorkersPool(db), FakePool(db)
+    relay = OutboxRelay("intake", SimpleNamespace(pool=workers), FakePublisher(), marking_pool=marking)
+    for n, dsn in enumerate(("dsn-busy", "dsn-swept", "dsn-gone")):
+        relay.committed(dsn, [fresh(n)])
+    relay.publish_fresh()
+
+    clock[0] += outbox.MARK_SECONDS
+    relay.mark_published(now_for={"dsn-swept"})
+    assert sorted(marking.lent) == ["dsn-gone", "dsn-swept"] and workers.lent == []
+
+    clock[0] += outbox.MARK_SECONDS
+    relay.mark_published()
+    assert sorted(marking.lent) == ["dsn-busy", "dsn-gone", "dsn-swept"]
+    assert sorted(params for _, params in db.updates()) == [([0],), ([1],), ([2],)]
 
 
 def test_what_the_broker_does_not_take_from_own_commits_is_left_to_the_sweep():
