@@ -9,7 +9,12 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402 — nameko's integration fixtures need it before any import
 
+import os  # noqa: E402
 import uuid  # noqa: E402
+
+# The test process's own connections (fixtures, checks, CLI runs) by name in pg_stat_activity, beside the
+# services' meldpunt-<service>: tests/parallel.py names each job's (meldpunt-tests-job<n>).
+os.environ.setdefault("PGAPPNAME", "meldpunt-tests")
 
 import pytest  # noqa: E402
 

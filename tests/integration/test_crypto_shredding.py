@@ -104,8 +104,10 @@ def test_a_dump_from_before_the_erasure_restored_yields_nothing_of_the_erased_ca
         assert erase_case(uow, erased, "cli:test", "verzoek betrokkene") == "erased"
 
     restored = f"{stores['case'].rsplit('/', 1)[1]}_restored"
-    _pg("createdb", "-h", "127.0.0.1", "-U", "postgres", restored)
-    _pg("pg_restore", "--no-owner", "-h", "127.0.0.1", "-U", "postgres", "-d", restored, str(dump))
+    server = psycopg2.extensions.parse_dsn(f"{support.PG}/postgres")  # the tests' server (MELDPUNT_TEST_PG)
+    where = ("-h", server.get("host", "127.0.0.1"), "-p", server.get("port", "5432"), "-U", server.get("user", "postgres"))
+    _pg("createdb", *where, restored)
+    _pg("pg_restore", "--no-owner", *where, "-d", restored, str(dump))
     restored_dsn = f"{support.PG}/{restored}"
 
     # the restored copy still holds the erased case's ciphertext: the incident and its addition

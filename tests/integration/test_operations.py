@@ -6,7 +6,7 @@ import requests
 import yaml
 
 from hub.registry import load_settings
-from tests.support import Hub, cli, meldpunt, wait_for
+from tests.support import PG, Hub, cli, meldpunt, wait_for
 
 
 def test_health_is_200_when_broker_and_databases_answer(hub):
@@ -27,7 +27,7 @@ def test_health_names_the_unreachable_case_store_and_the_service_stays_up(hub_en
     others); with no store answering it is 503."""
     region = yaml.safe_load(region_file.read_text())
     region["municipalities"].append({"code": "GM0677", "name": "Hulst", "police_unit": "zwb-zeeuws-vlaanderen",
-                                     "case_store_dsn": "postgresql://postgres@127.0.0.1:5432/mh_does_not_exist"})
+                                     "case_store_dsn": f"{PG}/mh_does_not_exist"})
     broken = tmp_path / "broken-region.yaml"
     broken.write_text(yaml.safe_dump(region))
     settings = load_settings({**hub_env, "MELDPUNT_REGION": str(broken)})
@@ -47,7 +47,7 @@ def test_health_is_503_when_no_case_store_answers(hub_env, tmp_path, start_servi
 
     region = yaml.safe_load(DEFAULT_REGION_FILE.read_text())
     for m in region["municipalities"]:
-        m["case_store_dsn"] = f"postgresql://postgres@127.0.0.1:5432/mh_does_not_exist_{m['code'].lower()}"
+        m["case_store_dsn"] = f"{PG}/mh_does_not_exist_{m['code'].lower()}"
     nowhere = tmp_path / "nowhere-region.yaml"
     nowhere.write_text(yaml.safe_dump(region))
     settings = load_settings({**hub_env, "MELDPUNT_REGION": str(nowhere)})

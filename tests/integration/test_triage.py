@@ -281,13 +281,13 @@ def test_the_decision_goes_out_while_another_municipality_cannot_answer(hub_env,
 
     from hub.registry import load_settings
     from shared.messaging.dlq import DeadLetters
-    from tests.support import Hub, cli, drop_databases
+    from tests.support import PG, Hub, cli, drop_databases
 
     late = f"mh_late_{uuid.uuid4().hex[:8]}"
     region = yaml.safe_load(region_file.read_text())
     del region["triage"]["index_dsn"]  # without the region's index every other store is asked
     region["municipalities"].append({"code": "GM0677", "name": "Hulst", "police_unit": "zwb-zeeuws-vlaanderen",
-                                     "case_store_dsn": f"postgresql://postgres@127.0.0.1:5432/{late}"})
+                                     "case_store_dsn": f"{PG}/{late}"})
     path = tmp_path / "region-with-a-store-not-there-yet.yaml"
     path.write_text(yaml.safe_dump(region))
     env = {**hub_env, "MELDPUNT_REGION": str(path)}
