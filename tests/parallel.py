@@ -10,7 +10,11 @@ which eventlet's monkey patching (tests/conftest.py) stops, and the run hangs at
 Test files are dealt out longest first to the process with the least work so far, by the seconds
 each file took in a measured run (tests/durations.json; `--record` writes it from this run) or, for a
 file not measured yet, an estimate from its layer and number of tests. A whole file stays in one
-process (module fixtures start services once per file). End-to-end files are dealt like the others: kept
+process (module fixtures start services once per file). Files marked `whole_hub` (a hub of service
+processes, up to about 30 PostgreSQL connections at once) go to the first WHOLE_HUB_JOBS processes only,
+so that no more than two such hubs run at once: with three beside the other jobs the machine's PostgreSQL
+ran out of its 100 connections (docs/operations.md#tests-and-postgresql-connections); in one process
+they were its long pole (526 of 2,100 test-seconds). End-to-end files are dealt like the others: kept
 together in one process they made that process the run's long pole (about 1300 of 6100 test-seconds).
 
     python -m tests.parallel [--jobs N] [--record] [pytest arguments and paths ...]
@@ -63,13 +67,24 @@ def expected_seconds(files: list[str]) -> dict[str, float]:
     return out
 
 
+WHOLE_HUB = re.compile(r"^pytestmark\s*=.*\bpytest\.mark\.whole_hub\b", re.MULTILINE)
+
+
+def whole_hub(path: str) -> bool:
+    """Whether the file is marked `whole_hub` (pytestmark): it needs many connections at once by design."""
+    return bool(WHOLE_HUB.search((ROOT / path.split("::")[0]).read_text(encoding="utf-8")))
+
+
+WHOLE_HUB_JOBS = 2
+
+
 def deal(files: list[str], jobs: int) -> list[list[str]]:
-    """Longest first to the least loaded job."""
+    """Longest first to the least loaded job; the `whole_hub` files first, to the first WHOLE_HUB_JOBS jobs only."""
     seconds = expected_seconds(files)
     groups: list[list[str]] = [[] for _ in range(jobs)]
     load = [0.0] * jobs
-    for f in sorted(files, key=lambda f: -seconds[f]):
-        i = min(range(jobs), key=lambda j: load[j])
+    for f in sorted(files, key=lambda f: (not whole_hub(f), -seconds[f])):
+        i = min(range(min(jobs, WHOLE_HUB_JOBS) if whole_hub(f) else jobs), key=lambda j: load[j])
         groups[i].append(f)
         load[i] += seconds[f]
     return [sorted(g) for g in groups if g]
@@ -86,7 +101,8 @@ def run(groups: list[list[str]], pytest_args: list[str], record: bool) -> int:
             argv += ["--durations=0", "--durations-min=0"]
         print(f"job {n}: {len(group)} files, pytest output in {log}", flush=True)
         procs.append((n, subprocess.Popen(argv, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                          env={**os.environ, "MELDPUNT_TEST_JOB": str(n)}), log, report))
+                                          env={**os.environ, "MELDPUNT_TEST_JOB": str(n),
+                                               "PGAPPNAME": f"meldpunt-tests-job{n}"}), log, report))
     worst = 0
     for n, proc, log, _ in procs:
         code = proc.wait()

@@ -12,6 +12,9 @@ from tests import support
 from tests.engines import _alive
 from tests.support import Hub, incident_body, meldpunt, verify_exactly_once, wait_for
 
+# a hub of service processes: up to 30 connections at once (tests/parallel.py, whole_hub)
+pytestmark = pytest.mark.whole_hub
+
 
 @pytest.fixture
 def own_region_env(rabbit_config, tmp_path):

@@ -16,6 +16,9 @@ import pytest
 from tests import support
 from tests.support import Hub, incident_body, meldpunt, verify_exactly_once, wait_for
 
+# a hub of service processes: up to 30 connections at once (tests/parallel.py, whole_hub)
+pytestmark = pytest.mark.whole_hub
+
 REJOIN_SECONDS = 360  # a deadline for the event that proves the step, not a sleep: a quiet machine takes seconds
 
 

@@ -7,11 +7,15 @@ import sys
 import time
 import uuid
 
+import pytest
 import requests
 
 from shared.config import REPO_ROOT
 from shared.names import SERVICES
 from tests.support import PATIENCE, Hub, _full_env, meldpunt, wait_for
+
+# a hub of service processes: up to 30 connections at once (tests/parallel.py, whole_hub)
+pytestmark = pytest.mark.whole_hub
 
 
 def test_meldpunt_run_serves_every_municipality_and_stops_cleanly(hub_env, settings, tmp_path):

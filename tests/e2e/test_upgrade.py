@@ -21,7 +21,10 @@ from shared.db.migrate import migrate_region
 from shared.messaging.dlq import DeadLetters
 from shared.names import SERVICES
 from tests import previous_release
-from tests.support import create_key, drop_databases, hub_environment, incident_body, meldpunt, verify_exactly_once
+from tests.support import PG, create_key, drop_databases, hub_environment, incident_body, meldpunt, verify_exactly_once
+
+# two releases' service processes side by side: up to 30 connections at once (tests/parallel.py, whole_hub)
+pytestmark = pytest.mark.whole_hub
 
 CODES = ("GM0687", "GM0718")  # two municipalities keep it lean; the path is the same for all
 
@@ -46,9 +49,9 @@ def upgrade_region(release, tmp_path):
     names = []
     for m in region["municipalities"]:
         names.append(f"mh_test_{run_id}_up_{m['code'].lower()}")
-        m["case_store_dsn"] = f"postgresql://postgres@127.0.0.1:5432/{names[-1]}"
+        m["case_store_dsn"] = f"{PG}/{names[-1]}"
     names.append(f"mh_test_{run_id}_up_statistics")
-    region["statistics_dsn"] = f"postgresql://postgres@127.0.0.1:5432/{names[-1]}"
+    region["statistics_dsn"] = f"{PG}/{names[-1]}"
     region["triage"]["contacts"] = [c for c in region["triage"]["contacts"] if c["code"] in CODES]
     path = tmp_path / "region.yaml"
     path.write_text(yaml.safe_dump(region, sort_keys=False))
