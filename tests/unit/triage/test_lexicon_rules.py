@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.9"
+    assert rules.version == "vr19-2026.10"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -393,3 +393,35 @@ def test_places_of_counts_where_the_rules_words_for_a_category_are():
     assert [h.words for h in once] == ["vermoord"]
     assert sorted(h.words for h in twice) == ["bedreigde", "dreigde"]
     assert negated == []
+
+
+@pytest.mark.parametrize("description", [
+    "Toen ik weigerde pakte hij een schep van zijn kar en vroeg: 'wil je deze soms ook proeven?'",
+    "Hij liet mij op zijn telefoon een foto van mijn huis zien.",
+    "Hij riep dat ik nog een pak slaag krijg als ik de boete niet intrek.",
+    "Hij zei dat hij zijn vrienden op je af stuurt.",
+    "Hij reed met zijn auto op mij af en riep dat ik moest oppassen.",
+])
+def test_a_phrase_among_alternatives_and_harm_offered_as_a_question_are_threats(description):
+    """vr19-2026.10: a phrase among alternatives ('laten zien', 'pak slaag', 'op je af') was read as a sequence with its
+    neighbours and so never matched; a weapon picked up, harm offered as a taste and a car driven at someone are a threat (with a weapon: acuut)."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert "bedreiging" in result.categories, result.reasons
+    if "schep" in description:
+        assert result.urgency == "acuut", result.reasons
+
+
+@pytest.mark.parametrize("description, insult", [
+    ("Een beller zei: 'jij bent echt een waardeloze zeur'.", True),
+    ("Ze noemde mijn collega een domme muts.", True),
+    ("Een voorbijganger riep 'stelletje geitenneukers' naar ons.", True),
+    ("Hij zei 'u bent een laffe bureaucraat'.", True),
+    ("Meneer zei 'jullie zijn echt een stelletje amateurs' en ging zitten.", False),   # rude, lawful: overig
+    ("Ik maakte een domme fout in de beschikking.", False),
+    ("Een stelletje jongeren vroeg de weg naar het station.", False),
+])
+def test_an_insult_is_read_by_its_form(description, insult):
+    """vr19-2026.10: 'jij bent een …', a name made an insult by its adjective ('domme muts'), 'stelletje' with a name
+    to call someone by; criticism that is rude but lawful ('stelletje amateurs') stays no insult."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("verbale_agressie" in result.categories) == insult, result.reasons
