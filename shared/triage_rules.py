@@ -17,7 +17,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shared import dutch_phrases as dp
 from shared import vocabulary
-from shared.config import REPO_ROOT, ConfigError
+from shared.config import REPO_ROOT, ConfigError, read_yaml
 
 DEFAULT_RULES_FILE = REPO_ROOT / "deploy" / "rules" / "vr19-triage.yaml"
 
@@ -310,7 +310,7 @@ def _parse_text(where: str, text: str) -> Rules:
     CLI command, each test's settings) reads the same file, and compiling its patterns costs about 0.1-0.2 s of
     CPU each time. A changed file is new text, so it is read anew; an error is raised again on every load."""
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RulesError(f"{where}: not valid YAML{f' at line {mark.line + 1}' if mark else ''}") from None

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared import vocabulary
-from shared.config import REPO_ROOT
+from shared.config import REPO_ROOT, read_yaml
 
 DEFAULT_FILE = REPO_ROOT / "deploy" / "ela" / "ela.yaml"
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="a code: lower case letters, digits and _")
@@ -43,7 +42,7 @@ def load(path) -> dict:
     """The checklist in `path` (relative to the repository), validated; ValueError in one line otherwise."""
     path = Path(path) if Path(path).is_absolute() else REPO_ROOT / path
     try:
-        return ChecklistSchema().load(yaml.safe_load(path.read_text()) or {})
+        return ChecklistSchema().load(read_yaml(path.read_text()) or {})
     except OSError as exc:
         raise ValueError(f"cannot read the ELA checklist {path}: {exc.strerror}") from None
     except ValidationError as exc:

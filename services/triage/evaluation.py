@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
 
 from shared import vocabulary
-from shared.config import REPO_ROOT
+from shared.config import REPO_ROOT, read_yaml
 
 from services.triage import domain
 from services.triage.rules import Rules, default_rules
@@ -130,7 +129,7 @@ class Figures:
 
 
 def load_part(path: Path) -> list[dict]:
-    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    items = read_yaml(path.read_text(encoding="utf-8")) or []
     if not isinstance(items, list):
         raise ValueError(f"{path}: must be a list of reports")
     return items
