@@ -239,7 +239,10 @@ class Analysis:
 
     def positions(self, keys) -> list[int]:
         index = self.index
-        found = [p for key in keys if key in index for p in index[key]]
+        if len(keys) > len(index) and isinstance(keys, (set, frozenset)):   # a lexicon group's hundreds of words
+            found = [p for key, at in index.items() if key in keys for p in at]
+        else:
+            found = [p for key in keys if key in index for p in index[key]]
         return sorted(set(found)) if len(found) > 1 else found
 
     def words(self, positions) -> str:
@@ -509,7 +512,11 @@ class _Word:
     def starts(self, a: Analysis) -> list[int]:
         if self.prefix or self.suffix:
             return sorted(a.affixed(self.prefix, self.suffix))
-        return a.positions(self.keys | self.stem_keys if self.stem_keys else self.keys)
+        return a.positions(self.start_keys)
+
+    @functools.cached_property
+    def start_keys(self) -> frozenset:
+        return self.keys | self.stem_keys if self.stem_keys else self.keys
 
 
 @dataclass(frozen=True)
@@ -522,6 +529,39 @@ class _Seq:
 @dataclass(frozen=True)
 class _Alt:
     options: tuple          # of _Seq
+
+    @functools.cached_property
+    def start_words(self) -> frozenset | None:
+        """The words (as written or lemmas) an option can start at; None: any word (a start word with *)."""
+        words = _start_words(self)
+        return None if words is None else frozenset(words)
+
+    @functools.cached_property
+    def _by_word(self) -> tuple[dict, tuple]:
+        """Word -> the indexes of the options that can start at it; and those that can start at any word. A lexicon
+        group has up to a hundred options and a report word starts one or two of them (issue 25)."""
+        by_word, anywhere = {}, []
+        for k, seq in enumerate(self.options):
+            words = _start_words(seq.items[0])
+            if words is None:
+                anywhere.append(k)
+                continue
+            for word in words:
+                by_word.setdefault(word, []).append(k)
+        return {w: tuple(ks) for w, ks in by_word.items()}, tuple(anywhere)
+
+    def options_at(self, tok: Token) -> tuple:
+        """The options that can start at this word, in their order (the others cannot match there)."""
+        by_word, anywhere = self._by_word
+        found = by_word.get(tok.surface, ())
+        if tok.lemma != tok.surface:
+            more = by_word.get(tok.lemma)
+            if more:
+                found = tuple(sorted(set(found) | set(more))) if found else more
+        if anywhere:
+            found = tuple(sorted(set(found) | set(anywhere)))
+        options = self.options
+        return tuple(options[k] for k in found)
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -651,6 +691,8 @@ def _item_starts(item, a: Analysis) -> list[int]:
     if found is None:
         if isinstance(item, _Word):
             found = item.starts(a)
+        elif item.start_words is not None:
+            found = a.positions(item.start_words)   # every option's start words at once
         else:
             starts = set()
             for seq in item.options:
@@ -664,7 +706,7 @@ def _item_match_at(item, a: Analysis, i: int) -> list[tuple[int, ...]]:
     if isinstance(item, _Word):
         return item.match_at(a, i)
     out = []
-    for seq in item.options:
+    for seq in item.options_at(a.tokens[i]):
         for span in _item_match_at(seq.items[0], a, i):
             out.extend(_extend(seq, 1, a, span))
     return out

@@ -9,6 +9,7 @@ last word on urgency floors, and consent gates stay where they are (services/tri
 """
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from dataclasses import dataclass, field
@@ -130,15 +131,17 @@ class Model:
         row = vectorise(features(analysis, incident), self.vocabulary, self.idf)  # read only: no copy per report
         out = {}
         for label, weights, bias in zip(self.labels, self.coef, self.intercept):
-            parts = [(weights.get(c, 0.0) * x, c) for c, x in row.items()]
+            # a feature without a weight for this label adds 0.0 to the sum: left out, the sum is the same
+            parts = [(weights[c] * x, c) for c, x in row.items() if c in weights]
             z = bias + sum(p for p, _ in parts)
             probability = 1.0 / (1.0 + math.exp(-z))
-            words = [_shown(self.features[c]) for p, c in sorted(parts, reverse=True)
-                     if p > 0 and _telling(self.features[c])][:3]
+            told = [(p, c) for p, c in parts if p > 0 and _telling(self.features[c])]
+            words = [_shown(self.features[c]) for _, c in heapq.nlargest(3, told)]
             out[label] = Opinion(label, probability, tuple(words))
         return out
 
 
+@lru_cache(maxsize=None)   # a model's features, each asked for every label of every report it weighs in
 def _telling(feature: str) -> bool:
     """A word or word pair a reader can follow: not a structured field, not only function words."""
     return not feature.startswith("m:") and any(w not in FUNCTION_WORDS for w in feature[2:].split("_"))
