@@ -84,6 +84,8 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
         if found and code not in categories and found.probability >= model.adds_from(rules_found, code):
             if code in reading.ruled_out or code in second_opinion.NEVER_ADDED:
                 continue   # the rules read its words and said why they do not count (their reason stands)
+            if rules_found & second_opinion.NOT_ADDED_BESIDE.get(code, frozenset()):
+                continue   # a sexual or discriminating remark the rules found: a threat in it is theirs to read
             if reading.analysis.calls_harmless:
                 continue   # the reporter says in his own words that nothing was wrong ("niks aan de hand")
             categories.add(code)

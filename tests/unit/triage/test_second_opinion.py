@@ -81,6 +81,17 @@ def test_the_model_never_adds_verbal_aggression():
     assert "verbale_agressie" not in result.categories
 
 
+def test_the_model_adds_no_threat_beside_a_sexual_or_discriminating_remark_the_rules_found():
+    """vr19-2026.11 (model.NOT_ADDED_BESIDE): a remark is words said, which the model reads like a threat's; beside
+    an insult it still adds the threat from its threshold."""
+    remark = triage(incident(reported_categories=[]), default_rules(),
+                    "Hij had het over kaas en zei dat ik een lekker ding ben.", toy_model())
+    insult = triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas en schold me uit.",
+                    toy_model())
+    assert remark.categories == ["seksuele_intimidatie"], remark.reasons
+    assert "bedreiging" in insult.categories
+
+
 def test_a_category_added_by_the_model_still_needs_consent_for_the_police():
     result = triage(incident(reported_categories=[]), default_rules(), "Hij had het steeds over kaas.",
                     toy_model())
