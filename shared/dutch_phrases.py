@@ -133,7 +133,12 @@ JOKE_CUES = ("om lachen", "moest lachen", "moesten lachen", "moesten we lachen",
              "als grapje bedoeld", "dat meen ik niet", "meende het niet", "niet gemeend", "allemaal lol",
              "bij wijze van spreken", "niemand bedoelt er iets mee", "niemand bedoelde er iets mee",
              "niet serieus bedoeld", "geen incident", "eigenlijk geen melding", "geen melding waard",
-             "lagen dubbel", "lag dubbel", "lagen allemaal dubbel", "lagen we dubbel")
+             "lagen dubbel", "lag dubbel", "lagen allemaal dubbel", "lagen we dubbel",
+             # since vr19-2026.11: the reporter calls it a joke, irony or a saying in his own words
+             "grapje natuurlijk", "duidelijk een grap", "duidelijk een grapje", "was een grap", "was een grapje",
+             "gewoon een grap", "gewoon een grapje", "gewoon een geintje", "volgens mij een grap",
+             "bedoeld als woordgrap", "gewoon ironie", "volgens mij humor", "een uitdrukking is",
+             "niemand voelt zich bedreigd", "niemand voelde zich bedreigd")
 JOKE_BEFORE, JOKE_AFTER = 2, 1   # sentences before / after the cue's sentence that it covers
 # The reporter says, in his own words (not inside a quote), that nothing was wrong: "niks aan de hand",
 # "verder netjes", "vriendelijk bedoeld", "geen opzet". Like a joke taken as one, matches in that sentence,
@@ -171,7 +176,12 @@ OTHERS_CUES = ("haar ex", "zijn ex", "een ex", "haar huisbaas", "zijn huisbaas",
 # (this sentence and the two before it) happened to someone else.
 ASIDE_CUES = ("naar mij toe was", "naar ons toe was", "tegen mij was hij", "tegen mij was ze", "tegen mij was zij",
               "niet naar mij gericht", "niet tegen mij gericht", "tegen mij persoonlijk heeft hij",
-              "niks met mijn werk te maken", "niets met mijn werk te maken")
+              "niks met mijn werk te maken", "niets met mijn werk te maken",
+              # since vr19-2026.11: said of the municipality or the world, not to the person ("zakkenvullers, maar niet
+              # tegen mij persoonlijk", "hij bedoelde de gemeente, niet mij"): rude but lawful, the labelling guide's overig
+              "niet tegen mij", "niet tegen haar persoonlijk", "niet tegen hem persoonlijk", "niet persoonlijk bedoeld",
+              "niet op mij gericht", "niet tegen de medewerker", "niet over de medewerker", "bedoelde de gemeente",
+              "niet jij hoor")
 # Said to someone else: the words quoted after these were addressed to a third person, so their "je" is
 # not the official ("de buurman riep tegen de bewoner: 'ik steek je huis in de fik'").
 ADDRESSED_TO_OTHER = ("tegen de bewoner", "tegen de bewoonster", "tegen een bewoner", "tegen een bewoonster",

@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.10"
+    assert rules.version == "vr19-2026.11"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -425,3 +425,21 @@ def test_an_insult_is_read_by_its_form(description, insult):
     to call someone by; criticism that is rude but lawful ('stelletje amateurs') stays no insult."""
     result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
     assert ("verbale_agressie" in result.categories) == insult, result.reasons
+
+
+@pytest.mark.parametrize("description, category, found", [
+    ("Een collega riep 'ik vermoord je' om de laatste stroopwafel. Grapje natuurlijk.", "bedreiging", False),
+    ("Hij zei 'ik steek je neer'. Mijn collega vroeg of dat een dreigement was. Ja.", "bedreiging", True),
+    ("De stagiaire vroeg of het woord in de app een dreigement was.", "bedreiging", False),
+    ("De brief zegt dat ik de boeren in de steek laat.", "bedreiging", False),
+    ("Hij zei: 'jij krijgt binnenkort nog wel bezoek'.", "bedreiging", True),
+    ("Ik heb het bezoek afgebroken.", "bedreiging", False),
+    ("Hij riep 'ga terug naar je eigen land, aap'.", "verbale_agressie", True),
+    ("Hij zei dat de gemeente een stel zakkenvullers is, maar niet tegen mij persoonlijk.", "verbale_agressie", False),
+])
+def test_jokes_questions_idioms_and_remarks_aimed_at_no_one_are_read_as_such(description, category, found):
+    """vr19-2026.11: the reporter's 'grapje natuurlijk', a question whether something was a threat, 'in de steek
+    laten' and a visit told are no threat; a name said beside a discriminating remark is an insult too; rudeness said
+    of the municipality, not to the person, is none."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert (category in result.categories) == found, result.reasons
