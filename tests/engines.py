@@ -172,7 +172,10 @@ class RabbitNode:
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.plugins_file),
             "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.folder / "advanced.config"),
             "ERL_EPMD_ADDRESS": "127.0.0.1",
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            # +sbwt none: the node's schedulers sleep when out of work instead of spinning for it; five test runs'
+            # nodes beside their pytest processes on two cores otherwise spin away CPU the tests wait for
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1} "
+                                                   "+sbwt none +sbwtdcpu none +sbwtdio none",
             "RABBITMQ_CTL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
 
