@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from scipy import sparse
 
 from shared import vocabulary
+from shared.config import read_yaml
 
 CORPUS = Path(__file__).resolve().parents[1] / "triage_corpus"
 
@@ -64,9 +64,7 @@ NEAR = 0.6
 
 
 def load(part: str) -> list[dict]:
-    # libyaml's loader reads both parts in a tenth of the pure-Python loader's time
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((CORPUS / PARTS[part][0]).read_text(encoding="utf-8"), Loader=loader)
+    return read_yaml((CORPUS / PARTS[part][0]).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +275,7 @@ def test_the_second_labelling_follows_the_guide_and_copies_the_reports(corpus):
     """agreement/second_hand.yaml (a second hand's labels of 200 development reports, for inter-labeller
     agreement; no part of the corpus above): the same mechanical policy, the development reports' input unchanged."""
     path = CORPUS / "agreement" / "second_hand.yaml"
-    items = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    items = read_yaml(path.read_text(encoding="utf-8"))
     first = {item["id"]: item for part in DEVELOPMENT for item in corpus[part]}
     assert {item["id"]: p for item in items if (p := problems(item, item["id"][0]))} == {}
     assert [item["id"] for item in items if item["id"] not in first] == []

@@ -15,7 +15,8 @@ from services.triage.evaluation import PARTS, evaluate, id_ranges, load_part, ma
 # measured for vr19-2026.11 with vr19-model-2026.7 (docs/triage.md): development recall 0.976, precision 0.929,
 # urgency exact 226 of 249, referral 138 of 139; validation (865 reports: every third of the twelve development files
 # but development.yaml, the model trained on the other 1,997) 0.833, 0.772, 615 of 865, 501 of 519, one acute report
-# judged below hoog (vr19-2026.10: 0.973 / 0.929; 0.824, 0.766, 610, 502, one). Each threshold a little below its figure, so a change that reads worse fails and noise does not
+# judged below hoog (vr19-2026.10: 0.973 / 0.929; 0.824, 0.766, 610, 502, one). Each threshold a little below its
+# figure, so a change that reads worse fails and noise does not
 THRESHOLDS = {
     # part: recall, precision, urgency exact share, referral rate, acute reports judged below hoog at most
     "development": (0.96, 0.91, 0.89, 0.98, 0),
