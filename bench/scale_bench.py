@@ -16,6 +16,10 @@ a region that sends mail has; the demo region has none.
 `--idle-only --windows N` measures only the idle hub, N windows of --idle/2 s each (about four
 minutes to create 342 databases first); MELDPUNT_BENCH_PG points it at another PostgreSQL server,
 MELDPUNT_BENCH_PORT_BASE its services at other HTTP ports (bench/hub_bench.py).
+
+Each phase (idle, load, drain, probe, to rest, probe at rest) also prints its CPU seconds per service
+process, and, when MELDPUNT_BENCH_PG_LOG names that server's log with `log_connections` on, its new
+connections per service (by `application_name`): what each service did in it, beside other work on the machine.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import psycopg2
@@ -191,6 +196,48 @@ class Looks:
         self.conn.close()
 
 
+class Phases:
+    """CPU seconds per service process and new PostgreSQL connections per `application_name` (from the
+    server's log, MELDPUNT_BENCH_PG_LOG, with `log_connections` on) in each phase of a run, one `# phase` line
+    each: per-process CPU and per-service connections hold still beside other work on a shared machine."""
+
+    LOG = os.environ.get("MELDPUNT_BENCH_PG_LOG")
+
+    def __init__(self, hub: ScaleHub, report):
+        self.hub, self.report = hub, report
+        self._cpu, self._offset, self._at = self._now()
+
+    def _now(self):
+        cpu = {s: hub_bench.process_cpu_seconds(pid) for s, pid in self.hub.service_pids().items()}
+        offset = os.path.getsize(self.LOG) if self.LOG else 0
+        return cpu, offset, time.monotonic()
+
+    def _connections(self, start: int, end: int) -> Counter:
+        counted: Counter = Counter()
+        if not self.LOG:
+            return counted
+        with open(self.LOG, "rb") as log:
+            log.seek(start)
+            for line in log.read(end - start).decode(errors="replace").splitlines():
+                if "connection authorized" in line and f"mh_bench_{self.hub.run_id}" in line:
+                    name = line.partition("application_name=")[2].strip().removeprefix("meldpunt-")
+                    counted[name or "bench"] += 1  # the bench's own looks name no application
+        return counted
+
+    def end(self, name: str) -> dict:
+        """The phase that ends now; the next begins."""
+        cpu, offset, at = self._now()
+        seconds = at - self._at
+        used = {s: cpu[s] - self._cpu.get(s, cpu[s]) for s in cpu}
+        opened = self._connections(self._offset, offset)
+        self.report(f"# phase {name} ({time.strftime('%H:%M:%S', time.gmtime())} UTC, {seconds:.1f} s): CPU s "
+                    + ", ".join(f"{s} {v:.2f}" for s, v in used.items()) + f" (all {sum(used.values()):.2f})"
+                    + (("; new connections " + ", ".join(f"{s} {n}" for s, n in opened.most_common())
+                        + f" (all {sum(opened.values())})") if self.LOG else ""))
+        self._cpu, self._offset, self._at = cpu, offset, at
+        return {"seconds": seconds, "cpu": used, "connections": opened}
+
+
 def keys_for(hub: ScaleHub) -> dict:
     from shared import auth
     from shared.db.pool import ConnectionPool
@@ -352,6 +399,7 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             keys = keys_for(hub)
             looks = Looks()
             engines = postmaster_pid(f"{PG}/postgres"), broker_pid(API)
+            phases = Phases(hub, report)
             time.sleep(idle_seconds / 2)
             measured, samples_idle = [], []
             for _ in range(windows):
@@ -361,6 +409,7 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
             idle = {name: sorted(w[name] for w in measured)[len(measured) // 2] for name in measured[0]}
             idle.update({"pg_connections_idle_max": max(c for c, _ in samples_idle),
                          "rss_mib_idle": max(m for _, m in samples_idle)})
+            phases.end("idle")
             if idle_only:
                 return {"municipalities": count, **idle}
 
@@ -377,15 +426,20 @@ def run(count: int, idle_seconds: float, load_seconds: float, rate: float, repor
                 driver.join(1)
             accepted = load["accepted"]
             load_connects = (looks.opened_sessions(hub.run_id) - sessions_before) / load["seconds"]
+            phases.end("load")
             deadline = time.monotonic() + 120
             while hub.counted() < len(accepted) and time.monotonic() < deadline:
                 time.sleep(0.5)
             completed = hub.counted()
+            phases.end("drain")
             # right after the load, as before; then again once the hub is at rest (what the first one
             # waits on besides triage: the load's after-work, see docs/benchmarks.md)
             named = perpetrator_probe(hub, keys, report, looks)
+            phases.end("probe")
             named["seconds_to_rest_after_probe"] = seconds_to_rest(hub, looks)
+            phases.end("to rest")
             named.update(perpetrator_probe(hub, keys, report, looks, "Bench Dader Twee", suffix="_at_rest"))
+            phases.end("probe at rest")
             return {
                 "municipalities": count,
                 "pg_connections_idle_max": idle["pg_connections_idle_max"],
