@@ -61,9 +61,20 @@ def bench_ports(services, first: int) -> dict:
     return env
 
 
+def rabbitmqctl(*args) -> str:
+    """The local node's rabbitmqctl, where its management API does not answer (a broker without the plugin)."""
+    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+
+
 def create_vhost(vhost: str) -> None:
     """A RabbitMQ vhost of a bench's own, so that nothing of a running hub is touched."""
-    requests.put(f"{API}/vhosts/{quote(vhost, safe='')}", timeout=10).raise_for_status()
+    try:
+        requests.put(f"{API}/vhosts/{quote(vhost, safe='')}", timeout=10).raise_for_status()
+    except requests.ConnectionError:
+        rabbitmqctl("add_vhost", vhost)
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        return
     requests.put(f"{API}/permissions/{quote(vhost, safe='')}/guest",
                  json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
 
@@ -71,8 +82,11 @@ def create_vhost(vhost: str) -> None:
 def delete_vhost(vhost: str) -> None:
     """Delete the bench's vhost; a failure is reported, not raised (what follows must still be cleaned up)."""
     try:
-        requests.delete(f"{API}/vhosts/{quote(vhost, safe='')}", timeout=10)
-    except requests.RequestException as exc:
+        try:
+            requests.delete(f"{API}/vhosts/{quote(vhost, safe='')}", timeout=10)
+        except requests.ConnectionError:
+            rabbitmqctl("delete_vhost", vhost)
+    except (requests.RequestException, OSError, subprocess.SubprocessError) as exc:
         print(f"# could not delete vhost {vhost}: {type(exc).__name__}", file=sys.stderr)
 
 

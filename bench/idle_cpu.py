@@ -154,6 +154,13 @@ def broker_pid(api: str) -> int | None:
     try:
         nodes = requests.get(f"{api}/nodes", timeout=10).json()
         return int(nodes[0]["os_pid"]) if nodes else None
+    except requests.ConnectionError:  # no management plugin: ask the local node itself
+        import subprocess
+        try:
+            return int(subprocess.run(["rabbitmqctl", "-q", "eval", "list_to_integer(os:getpid())."],
+                                      capture_output=True, text=True, check=True, timeout=60).stdout)
+        except Exception:  # noqa: BLE001 — the breakdown then shows no broker line
+            return None
     except Exception:  # noqa: BLE001 — the breakdown then shows no broker line
         return None
 
