@@ -31,10 +31,8 @@ ACUTE_LANE = ("incident_triaged", "triage_overridden", "triage_overdue", "referr
 
 
 def _consumes(source: str, event_type: str):
-    """An event handler of the service for one event type: they all do the same (handlers.on_event). Their
-    events take workers in store lanes: an incident's events, each from its own queue, follow each other on
-    its store's connection instead of each opening one (shared/messaging/store_lanes.py, issue 25)."""
-    @event_handler(source, event_type, acute=event_type in ACUTE_LANE, store_lanes=True)
+    """An event handler of the service for one event type: they all do the same (handlers.on_event)."""
+    @event_handler(source, event_type, acute=event_type in ACUTE_LANE)
     def handler(self, event):
         self._on(event)
     handler.__name__ = handler.__qualname__ = f"on_{event_type}"

@@ -29,10 +29,6 @@ idempotent per event, like any handler (`UnitOfWork.first_deliveries`).
 What the broker delivers is passed to its handler in the consumer's own green thread (decode,
 validate, hand to a worker or to the batch being gathered) while a worker is free, instead of
 a green thread of its own per message first (issue 25: nameko spawns one per delivery).
-
-With `store_lanes=True` a handler's events wait in one list with those of the container's other such
-handlers, and a free worker takes them so that one store's events follow each other on its connection
-(shared/messaging/store_lanes.py): each is still its own worker, transaction, ack, retry and parking.
 """
 from __future__ import annotations
 
@@ -57,7 +53,6 @@ from shared.config import settings_from_nameko
 from shared.db.unit_of_work import UnknownMunicipality
 from shared.events import InvalidEvent, load_event
 from shared.messaging import headers as hub_headers
-from shared.messaging.store_lanes import lanes_of
 from shared.messaging.topology import (acute_queue, consumer_queue, dead_letter_queue_name, retry_exchange,
                                        retry_step_exchange)
 
@@ -85,16 +80,6 @@ def batch_prefetch(batch: int, window: float) -> int:
     """The prefetch of a batch handler's own channel: a batch in a worker while the next one gathers (2 x batch),
     and at least what BATCH_EVENTS_PER_SECOND bring in one window."""
     return max(2 * batch, math.ceil(BATCH_EVENTS_PER_SECOND * window))
-
-
-# Events each store-lane handler may hold unacked per worker of the process (shared/messaging/store_lanes.py):
-# enough that an incident's events from different queues are in the process together (at 20 incidents a
-# second and 10 workers, 2.5 s of each queue), few enough that a stopping process gives little back.
-LANES_PREFETCH_PER_WORKER = 5
-
-
-def lanes_prefetch(max_workers: int) -> int:
-    return LANES_PREFETCH_PER_WORKER * max_workers
 
 
 class _Acks:
@@ -137,10 +122,9 @@ class ContractCheckingQueueConsumer(QueueConsumer):
 
     Without this, kombu raises inside the consumer loop, the connection restarts and the
     broker redelivers the same message forever. A batch handler consumes on a channel of its
-    own with the prefetch of `batch_prefetch`, and its messages are acked through `_Acks`; a
-    handler with store lanes on a channel of its own with the prefetch of `lanes_prefetch`; the
-    other handlers share the connection's first channel (prefetch `max_workers`). Messages other
-    than a batch handler's are acked one by one.
+    own with the prefetch of `batch_prefetch`, and its messages are acked through `_Acks`;
+    the other handlers share the connection's first channel (prefetch `max_workers`) and
+    each message is acked on its own.
     """
 
     _acks: dict = {}  # provider -> _Acks of its own channel, made anew with every connection
@@ -155,10 +139,6 @@ class ContractCheckingQueueConsumer(QueueConsumer):
                 consumer = KombuConsumer(own, queues=[provider.queue], callbacks=callbacks, accept=self.accept,
                                          on_decode_error=partial(self._undecodable, provider, acks))
                 consumer.qos(prefetch_count=batch_prefetch(provider.batch, provider.window))
-            elif getattr(provider, "store_lanes", False):  # a prefetch of its own: a channel of its own
-                consumer = KombuConsumer(channel.connection.channel(), queues=[provider.queue], callbacks=callbacks,
-                                         accept=self.accept, on_decode_error=partial(self._undecodable, provider, None))
-                consumer.qos(prefetch_count=lanes_prefetch(self.prefetch_count))
             else:
                 consumer = consumer_cls(queues=[provider.queue], callbacks=callbacks, accept=self.accept)
                 consumer.on_decode_error = partial(self._undecodable, provider, None)
@@ -172,8 +152,7 @@ class ContractCheckingQueueConsumer(QueueConsumer):
         acks = self._acks.get(provider) if isinstance(provider, ReliableEventHandler) else None
         if acks is not None:
             acks.delivered(message.delivery_tag)
-        if isinstance(provider, ReliableEventHandler) and (acks is not None or provider.store_lanes
-                                                           or self.container._worker_pool.free()):
+        if isinstance(provider, ReliableEventHandler) and (acks is not None or self.container._worker_pool.free()):
             provider.receive(body, message)
         else:
             super().handle_message(provider, body, message)
@@ -224,12 +203,9 @@ class ReliableEventHandler(EventHandler):
     acute = False
 
     def __init__(self, source_service: str, event_type: str, batch: int = 1,
-                 window: float = BATCH_WINDOW_SECONDS, store_lanes: bool = False, **kwargs):
-        if store_lanes and batch > 1:
-            raise ValueError("store lanes hand out single events; a batch handler groups its own (by_municipality)")
+                 window: float = BATCH_WINDOW_SECONDS, **kwargs):
         self.batch = batch
         self.window = window
-        self.store_lanes = store_lanes
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
 
@@ -248,11 +224,6 @@ class ReliableEventHandler(EventHandler):
         self._collecting = False
         Consumer.setup(self)  # skip EventHandler.setup: the queue is ours, shared with `meldpunt declare`
 
-    def stop(self):
-        if self.store_lanes:  # what waits for a worker is left to the broker (shared/messaging/store_lanes.py)
-            lanes_of(self.container).close()
-        super().stop()
-
     def _labelled(self, family):
         """This handler's child of a metric family (labels: service, event type), made on first use and kept:
         `labels()` costs a lock and a look-up on every event otherwise (issue 25)."""
@@ -270,8 +241,7 @@ class ReliableEventHandler(EventHandler):
     def receive(self, body, message, inline: bool = True):
         """Validate the message and hand it to a worker, or to the batch being gathered. `inline`: called in the
         queue consumer's own green thread (`ContractCheckingQueueConsumer.handle_message`, a worker known to be
-        free, or a handler with store lanes, which only adds to a list), where nothing may wait: what can
-        (parking, a batch's window) gets a thread of its own."""
+        free), where nothing may wait: what can (parking, a batch's window) gets a thread of its own."""
         started = time.monotonic()
         try:
             event = load_event(body)
@@ -296,26 +266,16 @@ class ReliableEventHandler(EventHandler):
                 else:
                     self._collect()
             return
-        if self.store_lanes:
-            lanes_of(self.container).add(event.municipality, message.properties.get("priority") or 0,
-                                         event.occurred_at, partial(self._start_in_lane, event, message, started))
-            return
         self._spawn_one(event, message, started)
-
-    def _start_in_lane(self, event, message, started):
-        """A worker for one event the store lanes hand out; its green thread (None: none was started)."""
-        worker_ctx = self._spawn_one(event, message, started)
-        return None if worker_ctx is None else self.container._worker_threads.get(worker_ctx)
 
     def _spawn_one(self, event, message, started):
         argument = [event] if self.batch > 1 else event
         try:
-            return self.container.spawn_worker(self, (argument,), {},
-                                               context_data=self.unpack_message_headers(message),
-                                               handle_result=partial(self.handle_result, message, started))
+            self.container.spawn_worker(self, (argument,), {},
+                                        context_data=self.unpack_message_headers(message),
+                                        handle_result=partial(self.handle_result, message, started))
         except ContainerBeingKilled:
             answer_broker(self.queue_consumer.requeue_message, message)
-            return None
 
     def handle_result(self, message, started, worker_ctx, result=None, exc_info=None):
         self._settle(message, started, exc_info)
@@ -506,6 +466,5 @@ class _AcuteLane:
 
 
 def event_handler(source_service: str, event_type: str, acute: bool = False, **kwargs):
-    """`@event_handler(source, event_type, batch=N, window=S, acute=True, store_lanes=True)`: see the module's
-    docstring."""
+    """`@event_handler(source, event_type, batch=N, window=S, acute=True)`: see the module's docstring."""
     return (AcuteLaneHandler if acute else ReliableEventHandler).decorator(source_service, event_type, **kwargs)
