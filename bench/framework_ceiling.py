@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from hub_bench import API, create_vhost, delete_vhost, load_and_drain, print_figures  # noqa: E402
+from hub_bench import create_vhost, delete_vhost, load_and_drain, print_figures, queues_of  # noqa: E402
 
 SERVICES = {"intake": "Intake", "triage": "Triage", "police_liaison": "PoliceLiaison",
             "aftercare": "Aftercare", "statistics": "Statistics"}
@@ -56,7 +56,7 @@ class FlowHub:
                 cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)}))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            queues = requests.get(f"{API}/queues/{quote(self.vhost, safe='')}", timeout=5).json()
+            queues = queues_of(self.vhost)
             if sum(1 for q in queues if q.get("consumers", 0) > 0 and q["name"].startswith("evt-")) >= CONSUMER_QUEUES:
                 try:
                     requests.get(self.url("statistics", "/complete"), timeout=2).raise_for_status()

@@ -79,6 +79,15 @@ def create_vhost(vhost: str) -> None:
                  json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
 
 
+def queues_of(vhost: str) -> list[dict]:
+    """The vhost's queues with their `name` and `consumers`, from the management API or else rabbitmqctl."""
+    try:
+        return requests.get(f"{API}/queues/{quote(vhost, safe='')}", timeout=5).json()
+    except requests.ConnectionError:
+        lines = rabbitmqctl("list_queues", "-p", vhost, "--no-table-headers", "name", "consumers").splitlines()
+        return [{"name": name, "consumers": int(count)} for name, count in (line.split() for line in lines if line)]
+
+
 def delete_vhost(vhost: str) -> None:
     """Delete the bench's vhost; a failure is reported, not raised (what follows must still be cleaned up)."""
     try:
