@@ -47,7 +47,7 @@ def own_node():
 
     from tests.engines import RabbitNode
 
-    node = RabbitNode(f"mh{uuid.uuid4().hex[:6]}t", management=True)
+    node = RabbitNode(f"mh{uuid.uuid4().hex[:6]}t", management=True, fsync=False)
     node.launch()
     return node
 

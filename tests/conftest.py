@@ -363,7 +363,7 @@ def rabbit_cluster():
     that take a node down never touch the machine's broker, which other runs share."""
     from tests.engines import RabbitCluster
 
-    cluster = RabbitCluster(f"mh{uuid.uuid4().hex[:6]}n", 3)
+    cluster = RabbitCluster(f"mh{uuid.uuid4().hex[:6]}n", 3, fsync=False)
     try:
         yield cluster.start()
     finally:
@@ -375,7 +375,7 @@ def private_rabbit():
     """One RabbitMQ node of this run's own, for tests that stop it (the broker_outage tests)."""
     from tests.engines import RabbitNode
 
-    node = RabbitNode(f"mh{uuid.uuid4().hex[:6]}p")
+    node = RabbitNode(f"mh{uuid.uuid4().hex[:6]}p", fsync=False)
     try:
         yield node.start()
     finally:
