@@ -2,7 +2,9 @@
 CI's ten minutes as it grows.
 
 Most of a test's time is waiting (for the broker, a database, a service's timer, a CLI process),
-so two or three processes finish sooner even on two cores. Each process is a pytest session of its
+so a few processes finish sooner even on two cores; past a few, the suite is CPU-bound and more jobs
+only add their own nodes and polling: four by default (a quiet fresh clone on 2026-12-07, the jobs'
+seconds with 3 / 4 / 5 jobs: 515 / 490 / 521; docs/operations.md#the-suites-time). Each process is a pytest session of its
 own with its own RabbitMQ node, databases and second PostgreSQL server (tests/conftest.py): they
 share nothing but the machine. pytest-xdist cannot be used: its workers talk over execnet threads,
 which eventlet's monkey patching (tests/conftest.py) stops, and the run hangs at "bringing up nodes".
@@ -135,7 +137,7 @@ def _record(procs) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MELDPUNT_TEST_JOBS", "5")))
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MELDPUNT_TEST_JOBS", "4")))
     parser.add_argument("--record", action="store_true", help="write tests/durations.json from this run")
     args, rest = parser.parse_known_args(argv)
     paths = [a for a in rest if not a.startswith("-") and (ROOT / a.split("::")[0]).exists()]

@@ -136,7 +136,7 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_RETRY_DELAYS": RETRY_DELAYS,
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
         "MELDPUNT_DB_MAX_CONNECTIONS": "4",
-        # idle connections closed after 2 s, not 30: five jobs' hubs mostly wait, and held idle at their cap they
+        # idle connections closed after 2 s, not 30: the jobs' hubs mostly wait, and held idle at their cap they
         # took the machine's PostgreSQL past its 100 connections (docs/operations.md, tests and connections)
         "MELDPUNT_DB_IDLE_SECONDS": "2",
         "MELDPUNT_LOG_LEVEL": "WARNING",
@@ -172,7 +172,7 @@ def wait_for(predicate, timeout: float | None = None, interval: float = 0.05, wh
     message) and return it. Never sleep a fixed time in a test: wait for what proves the step
     (for "nothing more happens", WatchedClock.rounds: the scan that would have done it ran)."""
     # a deadline is no measure of speed: one shorter than PATIENCE given by a test is raised to it, so that a
-    # busy machine (CI beside other work, five jobs on two cores) fails no test that would pass on a quiet one
+    # busy machine (CI beside other work, four jobs on two cores) fails no test that would pass on a quiet one
     timeout = PATIENCE if timeout is None else max(timeout, PATIENCE)
     deadline = time.monotonic() + timeout
     while True:
