@@ -10,6 +10,7 @@ sessions' tests); what they do is in their figures, and the bench says so.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -155,7 +156,6 @@ def broker_pid(api: str) -> int | None:
         nodes = requests.get(f"{api}/nodes", timeout=10).json()
         return int(nodes[0]["os_pid"]) if nodes else None
     except requests.ConnectionError:  # no management plugin: ask the local node itself
-        import subprocess
         try:
             return int(subprocess.run(["rabbitmqctl", "-q", "eval", "list_to_integer(os:getpid())."],
                                       capture_output=True, text=True, check=True, timeout=60).stdout)
