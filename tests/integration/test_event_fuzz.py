@@ -13,7 +13,7 @@ import json
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 from marshmallow import ValidationError
 
 from shared.events import CATALOGUE, dump_event, new_event
@@ -98,6 +98,23 @@ def malformed(draw, municipality):
     return source, event_type, json.dumps(body).encode(), kind
 
 
+def a_refused_payload(municipality) -> tuple:
+    """A `payload_odd` case for certain, beside the fuzz's own: most odd values the fuzz draws are ones marshmallow
+    takes (a string for a string field), so in 30 examples a refused one was sometimes never drawn and the check that
+    the reason names the field did not run. The first route and field, in their order, that refuses a value of these."""
+    for source, event_type in ROUTES:
+        schema = CATALOGUE[event_type].schema
+        for name in sorted(schema.fields):
+            for value in ("a\x00b", 2 ** 70, True, ["x"], {"x": 1}):
+                body = valid_body(event_type, municipality)
+                body["payload"][name] = value
+                try:
+                    schema.load(body["payload"])
+                except ValidationError:
+                    return source, event_type, json.dumps(body).encode(), f"payload_odd:{name}"
+    raise AssertionError("no event type refuses any of the odd values")
+
+
 def _is_json_object(raw: bytes) -> bool:
     try:
         return isinstance(json.loads(raw.decode("utf-8")), dict)
@@ -114,9 +131,10 @@ def test_malformed_events_end_in_each_consumers_dead_letter_queue_and_harm_nothi
     odd_fields = {}  # message id -> the payload field given a value marshmallow refuses
 
     @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @example(a_refused_payload(code))
     @given(malformed(code))
-    def publish(example):
-        source, event_type, raw, kind = example
+    def publish(case):
+        source, event_type, raw, kind = case
         message_id = str(uuid.uuid4())
         publish_raw(amqp, f"{source}.events", event_type, raw, message_id=message_id)
         for sub in SUBSCRIPTIONS:
