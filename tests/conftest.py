@@ -50,6 +50,8 @@ def pytest_timeout_set_timer(item, settings):
     import signal
 
     import greenlet
+    from eventlet.hubs import get_hub
+    from eventlet.patcher import original
 
     test = greenlet.getcurrent()  # the greenlet the test and its fixtures run in
     timeout = settings.timeout + _first_use_of_session_fixtures(item)
@@ -60,13 +62,27 @@ def pytest_timeout_set_timer(item, settings):
         failure = pytest.fail.Exception(f"Timeout: the test took more than {timeout:.0f} s")
         if greenlet.getcurrent() is test:
             raise failure
-        from eventlet.hubs import get_hub  # the hub or another green thread runs: fail the test where it waits
+        # the hub or another green thread runs: fail the test where it waits
+        hub.schedule_call_global(0, test.throw, failure)
+        # and wake the hub: a signal does not end its poll (Python resumes an interrupted system call, PEP 475),
+        # so without a byte to read it slept on to its next timer, the test's own wait (30 s for a 1 s timeout)
+        plain_os.write(wake_w, b"!")
 
-        get_hub().schedule_call_global(0, test.throw, failure)
+    # the hub listens on a pipe of the test's own for as long as its timer runs (os's plain read and write:
+    # eventlet's green ones wait in the hub, which the signal handler and the hub's callback must not)
+    plain_os = original("os")
+    hub = get_hub()
+    wake_r, wake_w = plain_os.pipe()
+    waking = hub.add(hub.READ, wake_r, lambda fd: plain_os.read(fd, 64), lambda exc: None, lambda: None)
 
-    def cancel():
+    def cancel():  # called twice for a test that failed (pytest-timeout's pytest_exception_interact too)
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        if not waking.spent:
+            hub.remove(waking)
+            waking.defang()
+            plain_os.close(wake_r)
+            plain_os.close(wake_w)
 
     item.cancel_timeout = cancel
     signal.signal(signal.SIGALRM, overran)
