@@ -115,7 +115,7 @@ down: $(STAMP)
 	@$(WITH_KEY) $(BIN)/meldpunt stop
 	@test -s var/run/oidc-provider.pid && kill $$(cat var/run/oidc-provider.pid) 2>/dev/null; rm -f var/run/oidc-provider.pid
 
-# The suite in MELDPUNT_TEST_JOBS (default 4) pytest processes side by side, each with its own broker
+# The suite in MELDPUNT_TEST_JOBS (default: JOBS in tests/parallel.py) pytest processes side by side, each with its own broker
 # node and databases (tests/parallel.py); `make test TESTS="tests/unit -x"` passes paths and options on.
 # What it needs is made side by side first: tools/prepare (in a fresh clone mostly `npm ci` of tools/node) and the
 # venv's install wait on the disk and the index more than on the CPU (a fresh clone at load 8 on two cores: 76 s

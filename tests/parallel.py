@@ -20,6 +20,7 @@ they were its long pole (526 of 2,100 test-seconds). End-to-end files are dealt 
 together in one process they made that process the run's long pole (about 1300 of 6100 test-seconds).
 
     python -m tests.parallel [--jobs N] [--record] [pytest arguments and paths ...]
+    python -m tests.parallel --print-jobs   (the number of jobs: --jobs, MELDPUNT_TEST_JOBS, else JOBS)
 """
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+JOBS = 4  # by default; tools/prepare asks here (--print-jobs) how many jobs' connections to expect
+
+
+def jobs() -> int:
+    """MELDPUNT_TEST_JOBS, else JOBS."""
+    return int(os.environ.get("MELDPUNT_TEST_JOBS") or JOBS)
 DURATIONS = ROOT / "tests" / "durations.json"
 # seconds per test where a file has no measured duration yet, by layer
 ESTIMATE = {"unit": 0.4, "integration": 6.0, "e2e": 40.0}
@@ -137,9 +144,13 @@ def _record(procs) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MELDPUNT_TEST_JOBS", "4")))
+    parser.add_argument("--jobs", type=int, default=jobs())
     parser.add_argument("--record", action="store_true", help="write tests/durations.json from this run")
+    parser.add_argument("--print-jobs", action="store_true", help="print the number of jobs and stop (tools/prepare)")
     args, rest = parser.parse_known_args(argv)
+    if args.print_jobs:
+        print(max(1, args.jobs))
+        return 0
     paths = [a for a in rest if not a.startswith("-") and (ROOT / a.split("::")[0]).exists()]
     options = [a for a in rest if a not in paths]
     files = test_files(paths)
