@@ -167,32 +167,66 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
 PATIENCE = float(os.environ.get("MELDPUNT_TEST_PATIENCE", "120"))
 
 
+# The PostgreSQL connections `query` keeps open while a wait_for polls, one per database: a new connection costs
+# a process fork on the server and a few milliseconds on each side, and a wait polls up to tens of times.
+_WAITING: dict | None = None
+
+
 def wait_for(predicate, timeout: float | None = None, interval: float = 0.05, what: str = "condition"):
     """Wait until `predicate()` gives the proof that the hub did something (a row, an event, a
     message) and return it. Never sleep a fixed time in a test: wait for what proves the step
     (for "nothing more happens", WatchedClock.rounds: the scan that would have done it ran)."""
+    global _WAITING
     # a deadline is no measure of speed: one shorter than PATIENCE given by a test is raised to it, so that a
     # busy machine (CI beside other work, four jobs on two cores) fails no test that would pass on a quiet one
     timeout = PATIENCE if timeout is None else max(timeout, PATIENCE)
     deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    outermost, _WAITING = _WAITING is None, _WAITING if _WAITING is not None else {}
+    try:
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(interval)
+    finally:
+        if outermost:
+            connections, _WAITING = _WAITING, None
+            for conn in connections.values():
+                conn.close()
 
 
 def query(dsn: str, sql: str, params=()) -> list[dict]:
-    conn = psycopg2.connect(dsn)
+    """The rows of one statement, committed. Inside a wait_for on the wait's connection to `dsn`; each poll
+    still sees what was committed since the last (one transaction per call)."""
+    kept = _WAITING.pop(dsn, None) if _WAITING is not None else None
+    if kept is not None:
+        try:
+            return _run(kept, dsn, sql, params)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            if not kept.closed:
+                raise
+            # the kept connection was lost (a server restarted, its backend ended): once more on a new one
+    return _run(psycopg2.connect(dsn), dsn, sql, params)
+
+
+def _run(conn, dsn: str, sql: str, params) -> list[dict]:
+    """One statement on `conn`, committed; `conn` is then kept for the wait's next poll, if in one, or closed."""
     try:
         with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-    finally:
+            rows = cur.fetchall() if cur.description else []
         conn.commit()
+    except BaseException:
+        if not conn.closed:  # a lost connection says so (closed), and query tries a kept one's poll again
+            conn.close()
+        raise
+    if _WAITING is not None:
+        _WAITING[dsn] = conn
+    else:
         conn.close()
+    return rows
 
 
 def create_key(settings, code: str, role: str = "intake_channel", label: str = "test") -> str:
