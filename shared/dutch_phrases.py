@@ -190,6 +190,8 @@ OTHERS_CUES = ("haar ex", "zijn ex", "een ex", "haar huisbaas", "zijn huisbaas",
 ASIDE_CUES = ("naar mij toe was", "naar ons toe was", "tegen mij was hij", "tegen mij was ze", "tegen mij was zij",
               "niet naar mij gericht", "niet tegen mij gericht", "tegen mij persoonlijk heeft hij",
               "niks met mijn werk te maken", "niets met mijn werk te maken",
+              # since vr19-2026.14: also with the work named on ("niets met mijn werk bij de gemeente te maken")
+              "niks met mijn werk bij", "niets met mijn werk bij",
               # since vr19-2026.11: said of the municipality or the world, not to the person ("zakkenvullers, maar niet
               # tegen mij persoonlijk", "hij bedoelde de gemeente, niet mij"): rude but lawful, the labelling guide's overig
               "niet tegen mij", "niet tegen haar persoonlijk", "niet tegen hem persoonlijk", "niet persoonlijk bedoeld",

@@ -472,3 +472,11 @@ def test_a_threat_word_that_names_someones_reading_is_no_threat(description, fou
     reading of the words (other_senses); what was said is read on its own."""
     result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
     assert ("bedreiging" in result.categories) == found, result.reasons
+
+
+def test_harm_the_reporter_says_has_nothing_to_do_with_his_work_is_someone_elses():
+    """vr19-2026.14: the aside cue 'niets met mijn werk te maken' also with the work named on ('bij de gemeente')."""
+    text = ("Mijn buurman riep vanochtend dat hij mijn auto in de fik steekt. Het heeft niets met mijn werk bij de "
+            "gemeente te maken.")
+    result = triage(incident(reported_categories=[]), tr.default_rules(), text, None)
+    assert "bedreiging" not in result.categories, result.reasons
