@@ -430,6 +430,8 @@ class Analysis:
         toks = self.tokens
         first, last = min(positions), max(positions)
         clauses = {toks[i].clause for i in positions}
+        if last + 1 < len(toks) and toks[last + 1].surface == "nee" and toks[last + 1].sentence == toks[last].sentence:
+            return "ontkend"   # a form's field answered no: "Letsel: nee", "Wapen nee" (since vr19-2026.14)
         for pos, before, after in self._negators:
             if pos in positions:
                 continue   # the pattern itself holds the word: "dat vergeet ik niet"

@@ -480,3 +480,14 @@ def test_harm_the_reporter_says_has_nothing_to_do_with_his_work_is_someone_elses
             "gemeente te maken.")
     result = triage(incident(reported_categories=[]), tr.default_rules(), text, None)
     assert "bedreiging" not in result.categories, result.reasons
+
+
+@pytest.mark.parametrize("description, violence", [
+    ("Omschrijving: klant schold de medewerker uit / Letsel: nee / Politie gebeld: nee", False),
+    ("Omschrijving: klant schold de medewerker uit. Letsel nee.", False),
+    ("Omschrijving: klant schold de medewerker uit / Letsel: blauwe plek / Politie gebeld: ja", True),
+])
+def test_a_form_field_answered_no_is_negated(description, violence):
+    """vr19-2026.14: 'Letsel: nee' in a form's write-up says there was no injury (ontkend)."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("fysiek_geweld" in result.categories) == violence, result.reasons
