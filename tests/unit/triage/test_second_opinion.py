@@ -246,3 +246,17 @@ def test_beside_ondermijning_the_rules_found_the_model_needs_as_much_as_beside_a
     assert beside.categories == ["ondermijning"], beside.reasons
     assert "bedreiging" in triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas.",
                                   model).categories
+
+
+def test_the_model_adds_no_doxing_beside_a_discriminating_remark_the_rules_found():
+    """vr19-2026.14 (model.NOT_ADDED_BESIDE): a slur names origin or faith, which the model reads like personal data;
+    beside an insult it still adds doxing from its threshold."""
+    model = m.parse_model({
+        "format": m.FORMAT, "version": "toy", "labels": ["doxing", m.ACUTE], "features": ["w:kaas"], "idf": [1.0],
+        "coef": [{"0": 9.0}, {}], "intercept": [-3.0, -3.0],
+        "thresholds": {"add_category": 0.5, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.9}})
+    slur = triage(incident(reported_categories=[]), default_rules(),
+                  "Hij had het over kaas en riep 'ga terug naar je eigen land'.", model)
+    insult = triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas en schold me uit.", model)
+    assert "discriminatie" in slur.categories and "doxing" not in slur.categories, slur.reasons
+    assert "doxing" in insult.categories, insult.reasons
