@@ -46,9 +46,10 @@ META_FIELDS = ("location_type", "target_role", "channel")
 AGAINST_THE_PERSON = frozenset({"verbale_agressie", "bedreiging", "intimidatie", "fysiek_geweld", "discriminatie",
                                 "seksuele_intimidatie", "doxing"})
 # Ondermijning the rules found (a bribe offered, criminal pressure around a decision) counts as a crime found for the
-# thresholds (`add_beside_rules`), as a crime against the person does: offers and favours are words a bag of lemmas
-# reads like a veiled threat's or like pressure (cross-hand over seventeen hands, vr19-2026.14: beside ondermijning alone
-# its threats below the beside threshold were right 0 and wrong 8 times, its intimidatie right 1 and wrong 7).
+# thresholds: beside it alone every category needs `add_beside_rules`, a threat too (its lower own threshold is for
+# where a missed threat costs urgency; ondermijning makes the report hoog already). Offers and favours are words a bag
+# of lemmas reads like a veiled threat's or like pressure (cross-hand over seventeen hands, vr19-2026.14: beside
+# ondermijning alone its threats below 0.60 were right 0 and wrong 17 times, its intimidatie right 1 and wrong 7).
 CRIME_FOUND = AGAINST_THE_PERSON | {"ondermijning"}
 
 
@@ -134,9 +135,13 @@ class Model:
         """The probability from which the model adds a category (`code`) to those the rules found: `add_category`
         where they found no crime against the person (the model is then the report's first reader of
         one: referral and urgency follow from it), `add_beside_rules` beside one they found; the category's own
-        threshold where the model file names one (`add_category_for`, `add_beside_rules_for`)."""
-        if rules_found & CRIME_FOUND and self.add_beside_rules is not None:
+        threshold where the model file names one (`add_category_for`, `add_beside_rules_for`). Beside ondermijning
+        alone (CRIME_FOUND) `add_beside_rules` for every category."""
+        if rules_found & AGAINST_THE_PERSON and self.add_beside_rules is not None:
             return self.add_beside_rules_for.get(code, self.add_beside_rules)
+        if rules_found & CRIME_FOUND and self.add_beside_rules is not None:
+            # ondermijning alone: the report is hoog already, so no category keeps a lower threshold of its own here
+            return self.add_beside_rules
         return self.add_category_for.get(code, self.add_category)
 
     def opinions(self, analysis: dp.Analysis, incident: dict | None = None) -> dict[str, Opinion]:

@@ -235,9 +235,9 @@ def test_a_doubted_category_the_rules_can_make_hoog_keeps_the_report_normaal():
 
 def test_beside_ondermijning_the_rules_found_the_model_needs_as_much_as_beside_a_crime_against_the_person():
     """vr19-2026.14 (model.CRIME_FOUND): a bribe offered is words of offers and favours, which the model reads like a
-    veiled threat's; beside the rules' ondermijning its threat needs `add_beside_rules` (kaas at 62 %: alone added
-    from 50 %, beside the bribe not below 70 %)."""
-    model = toy_model(add_beside_rules=0.7)
+    veiled threat's; beside the rules' ondermijning its threat needs `add_beside_rules`, not its own lower threshold
+    (kaas at 62 %: alone added from 50 %, beside the bribe not below 70 %)."""
+    model = toy_model(add_beside_rules=0.7, add_beside_rules_for={"bedreiging": 0.55})
     model = m.Model(**{**model.__dict__, "coef": ({1: 1.5},) + model.coef[1:],
                        "intercept": (-1.0,) + model.intercept[1:]})
     bribe = "Hij had het over kaas en schoof een envelop met geld over de balie voor de vergunning."
