@@ -151,6 +151,18 @@ HARMLESS_CUES = ("niks aan de hand", "niets aan de hand", "helemaal niks aan de 
                  "geen kwade bedoelingen", "prima gesprek", "prima contact", "gewoon een leuk", "geen geheim",
                  "niet bedreigd gevoeld", "voel me niet bedreigd", "voelde me niet bedreigd", "voel ik me niet bedreigd",
                  "niet onveilig", "hoort erbij", "hoort bij het werk", "technisch mankement")
+# The reporter explains in his own words what was meant ("hij bedoelde zijn oude keuken", "maar bedoelde dat hij
+# ze lelijk vindt", "Bedoelde zijn auto en de kuilen"): the words before were another thing than they seemed, so,
+# as for HARMLESS_CUES, matches in that sentence, the two before it and the one after it do not count and the second
+# opinion adds nothing. Not a question or a doubt ("vroeg wat hij bedoelde", "weet niet wie hij bedoelt": EXPLAINED_DENIED
+# in the three words before), not inside a quote, and not when it names whom he meant on the official's side ("hij
+# bedoelde de wethouder": OFFICIAL_SIDE after it), nor "bedoelde mij" or "bedoelde het …" (how, not what: "om te
+# schelden"). Since vr19-2026.14: across the seventeen development hands every report with such an explanation
+# is labelled without a threat.
+EXPLAINED_VERBS = ("bedoelde", "bedoelt", "bedoelden")
+EXPLAINED_WHAT = ("zijn", "haar", "hun", "de", "een", "dat", "gewoon")
+EXPLAINED_CUES = tuple(f"{verb} {what}" for verb in EXPLAINED_VERBS for what in EXPLAINED_WHAT)
+EXPLAINED_DENIED = frozenset({"wat", "wie", "welke", "of", "niet", "nooit", "geen"})
 # "Apart from that it was fine": says nothing about what the reporter told ("hij schold me uit, verder
 # netjes"), so no match is taken out; but the second opinion adds nothing beside it either.
 CALM_CUES = ("verder netjes", "verder vriendelijk", "verder rustig", "verder zakelijk", "heel vriendelijk")
@@ -178,6 +190,8 @@ OTHERS_CUES = ("haar ex", "zijn ex", "een ex", "haar huisbaas", "zijn huisbaas",
 ASIDE_CUES = ("naar mij toe was", "naar ons toe was", "tegen mij was hij", "tegen mij was ze", "tegen mij was zij",
               "niet naar mij gericht", "niet tegen mij gericht", "tegen mij persoonlijk heeft hij",
               "niks met mijn werk te maken", "niets met mijn werk te maken",
+              # since vr19-2026.14: also with the work named on ("niets met mijn werk bij de gemeente te maken")
+              "niks met mijn werk bij", "niets met mijn werk bij",
               # since vr19-2026.11: said of the municipality or the world, not to the person ("zakkenvullers, maar niet
               # tegen mij persoonlijk", "hij bedoelde de gemeente, niet mij"): rude but lawful, the labelling guide's overig
               "niet tegen mij", "niet tegen haar persoonlijk", "niet tegen hem persoonlijk", "niet persoonlijk bedoeld",
@@ -228,7 +242,7 @@ class Analysis:
         self._retracted = self._find_retracted()
         self._earlier_clauses = self._find_earlier_clauses()
         self._joking_sentences = self._find_joking_sentences()
-        self._harmless_sentences = self._find_harmless_sentences(HARMLESS_CUES)
+        self._harmless_sentences = self._find_harmless_sentences(HARMLESS_CUES) | self._find_explained_sentences()
         # the reporter says nothing was wrong, or that the rest was fine: the second opinion adds nothing
         self.calls_harmless = bool(self._harmless_sentences or self._find_harmless_sentences(CALM_CUES))
         self._others_clauses = self._find_others_clauses()
@@ -365,6 +379,19 @@ class Analysis:
             out.update(range(toks[k].sentence - JOKE_BEFORE, toks[k].sentence + JOKE_AFTER + 1))
         return out
 
+    def _find_explained_sentences(self) -> set[int]:
+        """The sentences around the reporter's own explanation of what was meant (EXPLAINED_CUES)."""
+        toks, out = self.tokens, set()
+        positions = self._cue_positions(EXPLAINED_CUES)
+        quoted = self._quoted() if positions else set()
+        for k in positions:
+            meant = toks[k + 2].surface if k + 2 < len(toks) else ""
+            if k in quoted or meant in OFFICIAL_SIDE or any(
+                    t.surface in EXPLAINED_DENIED and t.sentence == toks[k].sentence for t in toks[max(0, k - 3):k]):
+                continue   # the perpetrator's words, a question, or whom he meant on the official's side
+            out.update(range(toks[k].sentence - JOKE_BEFORE, toks[k].sentence + JOKE_AFTER + 1))
+        return out
+
     def _find_others_clauses(self) -> set[int]:
         toks = self.tokens
         cue_positions = self._cue_positions(OTHERS_CUES)
@@ -403,6 +430,8 @@ class Analysis:
         toks = self.tokens
         first, last = min(positions), max(positions)
         clauses = {toks[i].clause for i in positions}
+        if last + 1 < len(toks) and toks[last + 1].surface == "nee" and toks[last + 1].sentence == toks[last].sentence:
+            return "ontkend"   # a form's field answered no: "Letsel: nee", "Wapen nee" (since vr19-2026.14)
         for pos, before, after in self._negators:
             if pos in positions:
                 continue   # the pattern itself holds the word: "dat vergeet ik niet"

@@ -36,12 +36,21 @@ NEVER_ADDED = frozenset({"verbale_agressie"})
 # remark is words said to someone, which a bag of lemmas reads like a threat's, and a threat in such words is the
 # rules' to read (cross-hand over seventeen hands, vr19-2026.11: its threats beside them were right 2 and wrong 44
 # times).
-NOT_ADDED_BESIDE = {"bedreiging": frozenset({"seksuele_intimidatie", "discriminatie"})}
+# Since vr19-2026.14 no doxing beside a discriminating remark either: a slur names a person's origin or faith, which
+# the model reads like personal data (cross-hand over seventeen hands: its doxing there was right 0 and wrong 5 times).
+NOT_ADDED_BESIDE = {"bedreiging": frozenset({"seksuele_intimidatie", "discriminatie"}),
+                    "doxing": frozenset({"discriminatie"})}
 META_FIELDS = ("location_type", "target_role", "channel")
 # Crimes against the person (tests/triage_corpus/README.md): where the rules found one, the model's
 # further categories need `add_beside_rules`; where they found none, it reads alone from `add_category`.
 AGAINST_THE_PERSON = frozenset({"verbale_agressie", "bedreiging", "intimidatie", "fysiek_geweld", "discriminatie",
                                 "seksuele_intimidatie", "doxing"})
+# Ondermijning the rules found (a bribe offered, criminal pressure around a decision) counts as a crime found for the
+# thresholds: beside it alone every category needs `add_beside_rules`, a threat too (its lower own threshold is for
+# where a missed threat costs urgency; ondermijning makes the report hoog already). Offers and favours are words a bag
+# of lemmas reads like a veiled threat's or like pressure (cross-hand over seventeen hands, vr19-2026.14: beside
+# ondermijning alone its threats below 0.60 were right 0 and wrong 17 times, its intimidatie right 1 and wrong 7).
+CRIME_FOUND = AGAINST_THE_PERSON | {"ondermijning"}
 
 
 # Words that weigh in the model but explain nothing to a reader ("van een", "jaar of"): a reason names
@@ -126,9 +135,13 @@ class Model:
         """The probability from which the model adds a category (`code`) to those the rules found: `add_category`
         where they found no crime against the person (the model is then the report's first reader of
         one: referral and urgency follow from it), `add_beside_rules` beside one they found; the category's own
-        threshold where the model file names one (`add_category_for`, `add_beside_rules_for`)."""
+        threshold where the model file names one (`add_category_for`, `add_beside_rules_for`). Beside ondermijning
+        alone (CRIME_FOUND) `add_beside_rules` for every category."""
         if rules_found & AGAINST_THE_PERSON and self.add_beside_rules is not None:
             return self.add_beside_rules_for.get(code, self.add_beside_rules)
+        if rules_found & CRIME_FOUND and self.add_beside_rules is not None:
+            # ondermijning alone: the report is hoog already, so no category keeps a lower threshold of its own here
+            return self.add_beside_rules
         return self.add_category_for.get(code, self.add_category)
 
     def opinions(self, analysis: dp.Analysis, incident: dict | None = None) -> dict[str, Opinion]:

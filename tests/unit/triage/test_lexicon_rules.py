@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.11"
+    assert rules.version == "vr19-2026.14"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -443,3 +443,51 @@ def test_jokes_questions_idioms_and_remarks_aimed_at_no_one_are_read_as_such(des
     of the municipality, not to the person, is none."""
     result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
     assert (category in result.categories) == found, result.reasons
+
+
+@pytest.mark.parametrize("description, found", [
+    ("Hij zei dat hij 'de hele boel kort en klein gaat slaan'. Hij bedoelde zijn oude keuken.", False),
+    ("Hij zei 'ik zou die dingen het liefst opblazen' maar bedoelde dat hij ze lelijk vindt.", False),
+    ("Hij riep dat hij haar zou neersteken. Hij bedoelde de wethouder.", True),          # whom he meant: the official
+    ("Hij zei 'ik steek je neer'. Ik vroeg wat hij bedoelde, hij bedoelde het serieus.", True),   # a question
+    ("Ik weet niet wat hij bedoelde de laatste keer: 'ik steek je neer'.", True),
+])
+def test_the_reporters_explanation_of_what_was_meant_takes_out_a_threat(description, found):
+    """vr19-2026.14: the reporter explains in his own words what was meant ("hij bedoelde zijn oude keuken"): the
+    words before were no threat, and the second opinion adds none; not a question, and not whom he meant."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("bedreiging" in result.categories) == found, result.reasons
+
+
+@pytest.mark.parametrize("description, found", [
+    ("De receptie dacht dat het een dreigement was, maar hij had het over zijn auto.", False),
+    ("Mijn collega las het eerst als dreiging, het ging om een beroepschrift.", False),
+    ("De inwoner belde omdat hij dacht dat hij bedreigd werd door de aanslag.", False),
+    ("Ze twijfelt of het echt een dreigement is.", False),
+    ("Hij zei 'ik weet waar je woont'. De receptie dacht dat het een dreigement was.", True),   # the words stand
+    ("Ik kreeg een dreigement: 'je bent de volgende'.", True),
+])
+def test_a_threat_word_that_names_someones_reading_is_no_threat(description, found):
+    """vr19-2026.14: 'dacht dat het een dreigement was', 'las het als dreiging': the category's name for someone's
+    reading of the words (other_senses); what was said is read on its own."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("bedreiging" in result.categories) == found, result.reasons
+
+
+def test_harm_the_reporter_says_has_nothing_to_do_with_his_work_is_someone_elses():
+    """vr19-2026.14: the aside cue 'niets met mijn werk te maken' also with the work named on ('bij de gemeente')."""
+    text = ("Mijn buurman riep vanochtend dat hij mijn auto in de fik steekt. Het heeft niets met mijn werk bij de "
+            "gemeente te maken.")
+    result = triage(incident(reported_categories=[]), tr.default_rules(), text, None)
+    assert "bedreiging" not in result.categories, result.reasons
+
+
+@pytest.mark.parametrize("description, violence", [
+    ("Omschrijving: klant schold de medewerker uit / Letsel: nee / Politie gebeld: nee", False),
+    ("Omschrijving: klant schold de medewerker uit. Letsel nee.", False),
+    ("Omschrijving: klant schold de medewerker uit / Letsel: blauwe plek / Politie gebeld: ja", True),
+])
+def test_a_form_field_answered_no_is_negated(description, violence):
+    """vr19-2026.14: 'Letsel: nee' in a form's write-up says there was no injury (ontkend)."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("fysiek_geweld" in result.categories) == violence, result.reasons

@@ -231,3 +231,32 @@ def test_a_doubted_category_the_rules_can_make_hoog_keeps_the_report_normaal():
     result = triage(incident(reported_categories=[]), default_rules(), "Hij sloeg mij bij de balie.", weak_model(doubt_weak=0.2))
     assert result.categories == ["overig"] and result.urgency == "normaal"
     assert any("niet 'laag' maar 'normaal'" in r and "fysiek_geweld" in r for r in result.reasons)
+
+
+def test_beside_ondermijning_the_rules_found_the_model_needs_as_much_as_beside_a_crime_against_the_person():
+    """vr19-2026.14 (model.CRIME_FOUND): a bribe offered is words of offers and favours, which the model reads like a
+    veiled threat's; beside the rules' ondermijning its threat needs `add_beside_rules`, not its own lower threshold
+    (kaas at 62 %: alone added from 50 %, beside the bribe not below 70 %)."""
+    model = toy_model(add_beside_rules=0.7, add_beside_rules_for={"bedreiging": 0.55})
+    model = m.Model(**{**model.__dict__, "coef": ({1: 1.5},) + model.coef[1:],
+                       "intercept": (-1.0,) + model.intercept[1:]})
+    bribe = "Hij had het over kaas en schoof een envelop met geld over de balie voor de vergunning."
+    assert "ondermijning" in triage(incident(reported_categories=[]), default_rules(), bribe, None).categories
+    beside = triage(incident(reported_categories=[]), default_rules(), bribe, model)
+    assert beside.categories == ["ondermijning"], beside.reasons
+    assert "bedreiging" in triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas.",
+                                  model).categories
+
+
+def test_the_model_adds_no_doxing_beside_a_discriminating_remark_the_rules_found():
+    """vr19-2026.14 (model.NOT_ADDED_BESIDE): a slur names origin or faith, which the model reads like personal data;
+    beside an insult it still adds doxing from its threshold."""
+    model = m.parse_model({
+        "format": m.FORMAT, "version": "toy", "labels": ["doxing", m.ACUTE], "features": ["w:kaas"], "idf": [1.0],
+        "coef": [{"0": 9.0}, {}], "intercept": [-3.0, -3.0],
+        "thresholds": {"add_category": 0.5, "add_beside_rules": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.9}})
+    slur = triage(incident(reported_categories=[]), default_rules(),
+                  "Hij had het over kaas en riep 'ga terug naar je eigen land'.", model)
+    insult = triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas en schold me uit.", model)
+    assert "discriminatie" in slur.categories and "doxing" not in slur.categories, slur.reasons
+    assert "doxing" in insult.categories, insult.reasons
