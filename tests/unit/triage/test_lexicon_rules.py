@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.11"
+    assert rules.version == "vr19-2026.14"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -443,3 +443,14 @@ def test_jokes_questions_idioms_and_remarks_aimed_at_no_one_are_read_as_such(des
     of the municipality, not to the person, is none."""
     result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
     assert (category in result.categories) == found, result.reasons
+
+
+# ---------------------------------------------------------------- vr19-2026.14
+
+def test_a_clients_own_suicide_announced_in_his_words_is_no_threat_to_the_official():
+    """vr19-2026.14: the labelling guide's overig; before, 'kapotgemaakt' with 'jullie … ik' was read as a threat."""
+    text = "Beller: 'jullie hebben mijn leven kapotgemaakt, ik maak er vanavond een eind aan'. Collega noemde 113."
+    result = triage(incident(reported_categories=[]), tr.default_rules(), text, None)
+    assert "bedreiging" not in result.categories and result.urgency != "acuut", result.reasons
+    threat = "Hij zei: 'ik maak je af, vanavond sta ik voor je deur'."
+    assert "bedreiging" in triage(incident(reported_categories=[]), tr.default_rules(), threat, None).categories
