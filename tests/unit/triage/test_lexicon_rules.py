@@ -486,6 +486,7 @@ def test_english_threats_violence_insults_and_touching_are_read_to_the_dutch_flo
     "The resident was polite, just banter about the weather.",
     "He kept hitting on me at the counter, I said no and he left.",   # flirting, not violence (nor sexual by these words)
     "Hit me up if the form does not work, he said.",
+    "A fat man with a dog asked at the desk for his passport.",       # a description, not a name called
     "Ik heb spit in me rug, dus ik zat vandaag thuis.",               # Dutch back pain, not the English 'spit'
     "I gave him a lap top? No, he brought his own laptop.",
     "Ik heb het hem gegund, hij had een lange dag.",                 # gunnen: not the English 'gun'
