@@ -88,9 +88,10 @@ def warm_up() -> None:
 # ------------------------------------------------------------------ scope cues
 
 # A negation cue negates a match this close to it in the same clause: (words before the match,
-# words after it). "hij heeft mij niet bedreigd", "hij dreigde niet", "er was geen mes".
+# words after it). "hij heeft mij niet bedreigd", "hij dreigde niet", "er was geen mes". Since vr19-2026.14
+# "nergens" reaches as far after as "niet": "hij dreigde verder nergens mee" (one word after kept the threat).
 NEGATION_CUES = {"niet": (3, 2), "nooit": (3, 2), "geen": (4, 0), "niemand": (3, 1), "niets": (3, 1),
-                 "niks": (3, 1), "zonder": (2, 0), "nergens": (3, 1)}
+                 "niks": (3, 1), "zonder": (2, 0), "nergens": (3, 2)}
 # Negation words that do not negate here: "niet alleen … maar ook", "dit is geen grap".
 NOT_NEGATING_AFTER = {"niet": {"alleen", "normaal", "meer normaal", "voor niets", "voor niks", "te geloven",
                                "zomaar", "eens normaal"},

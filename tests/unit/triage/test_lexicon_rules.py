@@ -491,3 +491,64 @@ def test_a_form_field_answered_no_is_negated(description, violence):
     """vr19-2026.14: 'Letsel: nee' in a form's write-up says there was no injury (ontkend)."""
     result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
     assert ("fysiek_geweld" in result.categories) == violence, result.reasons
+
+
+# ---------------------------------------------------------------- vr19-2026.14: English (and a few Frisian words)
+
+@pytest.mark.parametrize("description, category, urgency", [
+    ("A caller said: 'I will kill you'.", "bedreiging", "hoog"),
+    ("He shouted 'you're dead' and slammed the door.", "bedreiging", "hoog"),
+    ("He said 'watch your back' when I left the desk.", "bedreiging", "hoog"),
+    ("'I know where you live', he said.", "bedreiging", "acuut"),            # the home: <thuis>, as in Dutch
+    ("He wrote: 'you'll regret this decision'.", "bedreiging", "hoog"),
+    ("He said he will stab you and left.", "bedreiging", "hoog"),
+    ("He said he is on his way with a gun.", "bedreiging", "acuut"),          # a weapon with a time
+    ("He had a knife in his hand at the counter.", "bedreiging", "acuut"),    # a weapon at hand
+    ("'Your kids will pay for this', he wrote.", "bedreiging", "acuut"),      # the family: <familie>
+    ("He pushed me against the wall.", "fysiek_geweld", "hoog"),
+    ("A visitor punched my colleague in the face.", "fysiek_geweld", "hoog"),
+    ("He grabbed my arm and would not let go.", "fysiek_geweld", "hoog"),
+    ("He called me a stupid bitch.", "verbale_agressie", "normaal"),
+    ("A caller said 'you people are useless'.", "verbale_agressie", "normaal"),
+    ("He shouted 'go back to your own country'.", "discriminatie", "normaal"),
+    ("He grabbed my ass when I walked past.", "seksuele_intimidatie", "hoog"),   # touching: <aanraking>
+    ("He kept saying I should come sit on his lap.", "seksuele_intimidatie", "normaal"),
+    ("Mail in het Fries: 'Pas op dy.'", "bedreiging", "hoog"),
+    ("He sent me an email: 'I will kill you'.", "bedreiging", "hoog"),
+])
+def test_english_threats_violence_insults_and_touching_are_read_to_the_dutch_floors(description, category, urgency):
+    """vr19-2026.14: English words are lexicon entries in the groups of their Dutch counterparts and keywords beside
+    the Dutch ones, so a weapon, a time, the home or the family raise an English threat as they raise a Dutch one."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert category in result.categories and result.urgency == urgency, result.reasons
+
+
+@pytest.mark.parametrize("description", [
+    "Meneer had een T-shirt aan met 'I KILL FOR COFFEE' erop. Hij was heel rustig.",
+    "I kill for coffee, you know.",
+    "She was killing it at the presentation, everyone said so.",
+    "Could you shoot me an email about the permit?",
+    "I'll shoot you an email with the form tomorrow.",
+    "You will pay the fine within six weeks, I told him.",
+    "He said you'll pay the parking fee at the machine.",
+    "The resident was polite, just banter about the weather.",
+    "He kept hitting on me at the counter, I said no and he left.",   # flirting, not violence (nor sexual by these words)
+    "Hit me up if the form does not work, he said.",
+    "A fat man with a dog asked at the desk for his passport.",       # a description, not a name called
+    "Ik heb spit in me rug, dus ik zat vandaag thuis.",               # Dutch back pain, not the English 'spit'
+    "I gave him a lap top? No, he brought his own laptop.",
+    "Ik heb het hem gegund, hij had een lange dag.",                 # gunnen: not the English 'gun'
+    "De ramen worden volgende week gelapt.",                          # lappen: not the English 'lap'
+])
+def test_harmless_english_stays_harmless(description):
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert result.categories == ["overig"], result.reasons
+
+
+def test_a_clients_own_suicide_announced_in_his_words_is_no_threat_to_the_official():
+    """vr19-2026.14: the labelling guide's overig; before, 'kapotgemaakt' with 'jullie … ik' was read as a threat."""
+    text = "Beller: 'jullie hebben mijn leven kapotgemaakt, ik maak er vanavond een eind aan'. Collega noemde 113."
+    result = triage(incident(reported_categories=[]), tr.default_rules(), text, None)
+    assert "bedreiging" not in result.categories and result.urgency != "acuut", result.reasons
+    threat = "Hij zei: 'ik maak je af, vanavond sta ik voor je deur'."
+    assert "bedreiging" in triage(incident(reported_categories=[]), tr.default_rules(), threat, None).categories
