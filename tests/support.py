@@ -136,7 +136,10 @@ def hub_environment(region_file: Path, amqp_uri: str) -> dict:
         "MELDPUNT_RABBIT_API_URI": RABBIT_API_URI,
         "MELDPUNT_RETRY_DELAYS": RETRY_DELAYS,
         "MELDPUNT_OUTBOX_SWEEP_SECONDS": "0.2",
-        "MELDPUNT_DB_MAX_CONNECTIONS": "4",
+        # one more than the stores a service visits in turn (the test region's four case stores, triage's repeat index)
+        # beside the relay's marking connection: at 4 the pool closed one store's connection to open another's on
+        # nearly every visit (test_faults: 1,900 new connections, 24 of the server's CPU-s; at 6: 560, 11)
+        "MELDPUNT_DB_MAX_CONNECTIONS": "6",
         # idle connections closed after 2 s, not 30: the jobs' hubs mostly wait, and held idle at their cap they
         # took the machine's PostgreSQL past its 100 connections (docs/operations.md, tests and connections)
         "MELDPUNT_DB_IDLE_SECONDS": "2",
