@@ -164,6 +164,15 @@ EXPLAINED_VERBS = ("bedoelde", "bedoelt", "bedoelden")
 EXPLAINED_WHAT = ("zijn", "haar", "hun", "de", "een", "dat", "gewoon")
 EXPLAINED_CUES = tuple(f"{verb} {what}" for verb in EXPLAINED_VERBS for what in EXPLAINED_WHAT)
 EXPLAINED_DENIED = frozenset({"wat", "wie", "welke", "of", "niet", "nooit", "geen"})
+# Since vr19-2026.15 the explanation takes out a threat reading only (triage_rules.EXPLAINED_READINGS): what was said
+# of a kitchen or a plan is no threat, but an insult or a slur stays one. And it is no explanation when it names
+# people or a group ("hij bedoelde de deelnemers", "bedoelde de ambtenaren"): then the words were aimed at people.
+EXPLAINED_PEOPLE = frozenset({"deelnemers", "deelnemer", "mensen", "bezoekers", "aanwezigen", "bewoners", "inwoners",
+                              "burgers", "vrouwen", "mannen", "kinderen", "buitenlanders", "allochtonen", "moslims",
+                              "joden", "vluchtelingen", "asielzoekers", "statushouders", "klanten", "cliënten",
+                              "agenten", "hulpverleners", "politici", "homo's", "homos", "zwarten", "nieuwkomers",
+                              "marokkanen", "turken", "polen", "surinamers", "antillianen", "arabieren", "gasten"})
+EXPLAINED = "volgens de melder anders bedoeld"   # the scope of a match the reporter's explanation takes out
 # "Apart from that it was fine": says nothing about what the reporter told ("hij schold me uit, verder
 # netjes"), so no match is taken out; but the second opinion adds nothing beside it either.
 CALM_CUES = ("verder netjes", "verder vriendelijk", "verder rustig", "verder zakelijk", "heel vriendelijk")
@@ -243,16 +252,19 @@ class Analysis:
         self._retracted = self._find_retracted()
         self._earlier_clauses = self._find_earlier_clauses()
         self._joking_sentences = self._find_joking_sentences()
-        self._harmless_sentences = self._find_harmless_sentences(HARMLESS_CUES) | self._find_explained_sentences()
+        self._harmless_sentences = self._find_harmless_sentences(HARMLESS_CUES)
+        self._explained_sentences = self._find_explained_sentences()
         # the reporter says nothing was wrong, or that the rest was fine: the second opinion adds nothing
-        self.calls_harmless = bool(self._harmless_sentences or self._find_harmless_sentences(CALM_CUES))
+        self.calls_harmless = bool(self._harmless_sentences or self._explained_sentences
+                                   or self._find_harmless_sentences(CALM_CUES))
         self._others_clauses = self._find_others_clauses()
         # "naar mij toe was er niets": what he told happened to someone else, so the second opinion adds
         # nothing either (measured on the training split, vr19-2026.6)
         self.calls_harmless = self.calls_harmless or bool(self._cue_positions(ASIDE_CUES))
         # a tick beside a description the reporter calls harmless ("niks aan de hand, ter info") says as
         # little as a tick he calls a guess
-        self.doubts_ticks = bool(self._cue_positions(TICK_DOUBT_CUES) or self._harmless_sentences)
+        self.doubts_ticks = bool(self._cue_positions(TICK_DOUBT_CUES) or self._harmless_sentences
+                                 or self._explained_sentences)
 
     def affixed(self, prefix: str, suffix: str) -> frozenset:
         """Positions of words (as written or as lemma) with this prefix and suffix, computed once."""
@@ -387,7 +399,7 @@ class Analysis:
         quoted = self._quoted() if positions else set()
         for k in positions:
             meant = toks[k + 2].surface if k + 2 < len(toks) else ""
-            if k in quoted or meant in OFFICIAL_SIDE or any(
+            if k in quoted or meant in OFFICIAL_SIDE or meant in EXPLAINED_PEOPLE or any(
                     t.surface in EXPLAINED_DENIED and t.sentence == toks[k].sentence for t in toks[max(0, k - 3):k]):
                 continue   # the perpetrator's words, a question, or whom he meant on the official's side
             out.update(range(toks[k].sentence - JOKE_BEFORE, toks[k].sentence + JOKE_AFTER + 1))
@@ -452,6 +464,8 @@ class Analysis:
             return "als grap of bij wijze van spreken"
         if {toks[i].sentence for i in positions} <= self._harmless_sentences:
             return "volgens de melder onschuldig"
+        if {toks[i].sentence for i in positions} <= self._explained_sentences:
+            return EXPLAINED
         return ""
 
 

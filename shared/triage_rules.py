@@ -360,9 +360,14 @@ class Reading:
 EXCEPTED = "uitgezonderd"          # an `unless` pattern in the sentence: context, the second opinion may still add
 OTHER_SENSE = "andere betekenis"   # an `other_senses` pattern in the sentence: the words mean something harmless
 QUOTED = "alleen in een citaat"    # `outside_quotes`: what the perpetrator said, not what he did
+# The categories the reporter's explanation of what was meant takes out (dp.EXPLAINED, since vr19-2026.15): a threat
+# reading ("kort en klein slaan … hij bedoelde zijn oude keuken"), with the shouting or the words it came in ("'Moord en
+# brand zal ik schreeuwen' … hij bedoelde dat hij een klacht ging indienen"); a slur or a sexual remark stays one.
+EXPLAINED_READINGS = frozenset({"bedreiging", "intimidatie", "fysiek_geweld", "vernieling", "verbale_agressie"})
 
 
-def _scan(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False):
+def _scan(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False,
+          category=None):
     """Every hit of these patterns in the report, in the order of the patterns, each with the scope it ends up
     with ('' counts). A hit in a sentence where one of the `unless` patterns is found does not count (scope
     EXCEPTED), nor one in a sentence where an `other_senses` pattern is found (scope OTHER_SENSE), nor, with
@@ -374,6 +379,8 @@ def _scan(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=
         if source not in possible:
             continue
         for hit in rules.pattern(source).hits(analysis):
+            if hit.scope == dp.EXPLAINED and category and category not in EXPLAINED_READINGS:
+                hit = dp.Hit(hit.positions, hit.words)
             if hit.counts and quoted and all(p in quoted for p in hit.positions):
                 yield dp.Hit(hit.positions, hit.words, QUOTED)
                 continue
@@ -392,10 +399,11 @@ def _scan(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=
             yield hit
 
 
-def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False):
+def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False,
+           category=None):
     """(the first counting hit of any of these patterns, the hits before it that did not count)."""
     ignored = []
-    for hit in _scan(rules, sources, analysis, unless, other_senses, outside_quotes):
+    for hit in _scan(rules, sources, analysis, unless, other_senses, outside_quotes, category):
         if hit.counts:
             return hit, ignored
         ignored.append(hit)
@@ -411,7 +419,8 @@ def places_of(category: str, analysis: dp.Analysis, rules: Rules) -> list:
         if kw["category"] != category:
             continue
         for hit in _scan(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                         kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes")):
+                         kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
+                         kw["category"]):
             if not hit.counts:
                 continue
             words = set(hit.positions)
@@ -443,7 +452,8 @@ def read_categories(incident: dict, description: str | None, rules: Rules,
             if kw["category"] in categories:
                 continue
             hit, ignored = _found(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                                  kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"))
+                                  kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
+                                  kw["category"])
             if hit:
                 categories.add(kw["category"])
                 reasons.append(kw["reason"].replace("{word}", hit.words))
@@ -633,7 +643,8 @@ class AcuteFloor:
                 if kw["category"] not in self.relevant or kw["category"] in categories:
                     continue
                 hit, ignored = _found(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                                      kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"))
+                                      kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
+                                      kw["category"])
                 if hit:
                     categories.add(kw["category"])
                 elif ignored:
@@ -644,7 +655,8 @@ class AcuteFloor:
                     if kw["category"] in self.relevant or kw["category"] == "overig":
                         continue
                     hit, _ = _found(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                                    kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"))
+                                    kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
+                                    kw["category"])
                     if hit:
                         shown = True
                         break

@@ -459,6 +459,29 @@ def test_the_reporters_explanation_of_what_was_meant_takes_out_a_threat(descript
     assert ("bedreiging" in result.categories) == found, result.reasons
 
 
+@pytest.mark.parametrize("description, category, found", [
+    # a slur or a sexual remark explained stays one; the threat reading beside it goes
+    ("Hij noemde de deelnemers 'apen'. Hij bedoelde de ceremonie, zei hij later.", "discriminatie", True),
+    ("Hij riep 'vuile kankerturk, ik maak je af'. Hij bedoelde zijn oude keuken.", "discriminatie", True),
+    ("Hij riep 'vuile kankerturk, ik maak je af'. Hij bedoelde zijn oude keuken.", "bedreiging", False),
+    # whom he meant are people or a group: the words were aimed at people, nothing is explained away
+    ("Een bezoeker noemde de deelnemers 'apen'. Hij bedoelde de deelnemers en keek naar mij.", "discriminatie", True),
+    ("Een bezoeker noemde de deelnemers 'apen'. Hij bedoelde de deelnemers en keek naar mij.", "verbale_agressie",
+     True),
+    ("Hij riep 'ik maak ze allemaal af'. Hij bedoelde de ambtenaren.", "bedreiging", True),
+    ("Hij riep 'ik maak ze allemaal af'. Hij bedoelde de mensen van de balie.", "bedreiging", True),
+    # what he meant is a thing: the threat reading goes, as in vr19-2026.14
+    ("Hij riep 'ik maak ze allemaal af'. Hij bedoelde de bomen in het park.", "bedreiging", False),
+])
+def test_the_reporters_explanation_takes_out_a_threat_reading_only_and_never_one_of_people(description, category,
+                                                                                           found):
+    """vr19-2026.15: the reporter's explanation of what was meant takes out a threat reading only (with the shouting
+    it came in), not a slur or a sexual remark; and when it names people or a group ("hij bedoelde de deelnemers")
+    the words were aimed at people, so it takes out nothing."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert (category in result.categories) == found, result.reasons
+
+
 @pytest.mark.parametrize("description, found", [
     ("De receptie dacht dat het een dreigement was, maar hij had het over zijn auto.", False),
     ("Mijn collega las het eerst als dreiging, het ging om een beroepschrift.", False),
