@@ -483,6 +483,20 @@ def test_the_reporters_explanation_takes_out_a_threat_reading_only_and_never_one
 
 
 @pytest.mark.parametrize("description, found", [
+    ("Hij bood mij een envelop met geld aan voor de vergunning. 'Ik kom wel eens langs,' zei hij.", True),
+    ("Hij bood mij geld aan voor de vergunning en zei dat hij weet waar ik woon.", True),
+    ("De aanvrager bood mij een envelop met geld aan voor de vergunning. Ik heb geweigerd.", False),
+    ("De aanvrager bood mij aan om gratis camera's bij mijn huis te plaatsen, voor de vergunning.", False),
+])
+def test_ondermijning_with_the_officials_home_or_a_visit_is_intimidatie_too(description, found):
+    """vr19-2026.15: ondermijning with the official's own home named or a visit announced is intimidatie too (the
+    labelling guide: the official personally approached, visited or told about their private life)."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert "ondermijning" in result.categories, result.reasons
+    assert ("intimidatie" in result.categories) == found, result.reasons
+
+
+@pytest.mark.parametrize("description, found", [
     ("De receptie dacht dat het een dreigement was, maar hij had het over zijn auto.", False),
     ("Mijn collega las het eerst als dreiging, het ging om een beroepschrift.", False),
     ("De inwoner belde omdat hij dacht dat hij bedreigd werd door de aanslag.", False),
