@@ -55,7 +55,9 @@ _STRETCHED = re.compile(r"(.)\1{2,}")
 
 # Words that start a new clause: a negation or a retraction does not reach across them.
 CLAUSE_WORDS = frozenset({"maar", "want", "omdat", "doordat", "terwijl", "toen", "nadat", "voordat", "dus",
-                          "en", "dan", "daarna", "vervolgens", "echter"})
+                          "en", "dan", "daarna", "vervolgens", "echter",
+                          # English, for its negations (since vr19-2026.15): "he didn't shout, but he hit me"
+                          "but", "and", "because", "then", "when", "while"})
 
 
 def strip_accents(text: str) -> str:
@@ -91,13 +93,17 @@ def warm_up() -> None:
 # words after it). "hij heeft mij niet bedreigd", "hij dreigde niet", "er was geen mes". Since vr19-2026.14
 # "nergens" reaches as far after as "niet": "hij dreigde verder nergens mee" (one word after kept the threat).
 NEGATION_CUES = {"niet": (3, 2), "nooit": (3, 2), "geen": (4, 0), "niemand": (3, 1), "niets": (3, 1),
-                 "niks": (3, 1), "zonder": (2, 0), "nergens": (3, 2)}
+                 "niks": (3, 1), "zonder": (2, 0), "nergens": (3, 2),
+                 # since vr19-2026.15 English, which negates before the verb: "he didn't hit me", "never touched me"
+                 "not": (3, 0), "never": (3, 0), "didn't": (3, 0), "didnt": (3, 0), "don't": (3, 0), "dont": (3, 0),
+                 "doesn't": (3, 0), "doesnt": (3, 0), "wasn't": (3, 0), "weren't": (3, 0), "nobody": (3, 0),
+                 "nothing": (3, 0), "without": (2, 0)}
 # Negation words that do not negate here: "niet alleen … maar ook", "dit is geen grap".
 NOT_NEGATING_AFTER = {"niet": {"alleen", "normaal", "meer normaal", "voor niets", "voor niks", "te geloven",
                                "zomaar", "eens normaal"},
                       "geen": {"grap", "grapje", "geintje", "spelletje", "flauwekul", "loos dreigement"}}
 # In a condition the cue negates only the next word: "als je niet betaalt maak ik je af".
-CONDITION_WORDS = frozenset({"als", "indien", "tenzij", "zolang", "wanneer", "mits"})
+CONDITION_WORDS = frozenset({"als", "indien", "tenzij", "zolang", "wanneer", "mits", "if", "unless"})
 
 # "ik dacht eerst dat hij zou slaan, maar hij liep weg": what was feared, up to the `maar`
 # (in this sentence or opening the next), did not happen.

@@ -118,6 +118,19 @@ def test_negation_stays_in_its_place(pattern, text):
     assert scope(pattern, text) == ""
 
 
+@pytest.mark.parametrize("pattern, text, expected", [
+    ("=hit me", "He didn't hit me, he just shouted.", "ontkend"),
+    ("=threaten", "He did not threaten anyone.", "ontkend"),
+    ("=touched me", "He never touched me.", "ontkend"),
+    ("=punched me", "He didn't push me but he punched me.", ""),   # 'but' starts a clause
+    ("kill you", "If you don't pay I'll kill you.", ""),          # the negation belongs to the condition
+    ("=punched me", "He punched me and did not apologise.", ""),   # English negates before the verb
+])
+def test_english_negation(pattern, text, expected):
+    """Since vr19-2026.15 the English negations (not, never, didn't, …) take out a match shortly after them."""
+    assert scope(pattern, text) == expected
+
+
 def test_a_negation_the_pattern_asks_for_is_no_negation():
     assert found("vergeten & niet", "Dat vergeet ik niet, wacht maar") == "vergeet … niet"
 
