@@ -399,15 +399,31 @@ def _scan(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=
             yield hit
 
 
-def _found(rules: Rules, sources, analysis: dp.Analysis, unless=(), other_senses=(), outside_quotes=False,
-           category=None):
+def _found(rules: Rules, sources, analysis: dp.Analysis):
     """(the first counting hit of any of these patterns, the hits before it that did not count)."""
+    return _first_counting(_scan(rules, sources, analysis))
+
+
+def _first_counting(hits):
+    """(the first hit that counts, the hits before it that did not)."""
     ignored = []
-    for hit in _scan(rules, sources, analysis, unless, other_senses, outside_quotes, category):
+    for hit in hits:
         if hit.counts:
             return hit, ignored
         ignored.append(hit)
     return None, ignored
+
+
+def _scan_keyword(rules: Rules, kw: dict, analysis: dp.Analysis):
+    """_scan for one keyword of the rules file: its words and patterns, with its unless, other senses, quotes and
+    category."""
+    return _scan(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis, kw.get("unless") or (),
+                 kw.get("other_senses") or (), kw.get("outside_quotes"), kw["category"])
+
+
+def _found_keyword(rules: Rules, kw: dict, analysis: dp.Analysis):
+    """_found for one keyword of the rules file."""
+    return _first_counting(_scan_keyword(rules, kw, analysis))
 
 
 def places_of(category: str, analysis: dp.Analysis, rules: Rules) -> list:
@@ -418,9 +434,7 @@ def places_of(category: str, analysis: dp.Analysis, rules: Rules) -> list:
     for kw in rules.keywords:
         if kw["category"] != category:
             continue
-        for hit in _scan(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                         kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
-                         kw["category"]):
+        for hit in _scan_keyword(rules, kw, analysis):
             if not hit.counts:
                 continue
             words = set(hit.positions)
@@ -451,9 +465,7 @@ def read_categories(incident: dict, description: str | None, rules: Rules,
         for kw in rules.keywords:
             if kw["category"] in categories:
                 continue
-            hit, ignored = _found(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                                  kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
-                                  kw["category"])
+            hit, ignored = _found_keyword(rules, kw, analysis)
             if hit:
                 categories.add(kw["category"])
                 reasons.append(kw["reason"].replace("{word}", hit.words))
@@ -642,9 +654,7 @@ class AcuteFloor:
             for kw in rules.keywords:
                 if kw["category"] not in self.relevant or kw["category"] in categories:
                     continue
-                hit, ignored = _found(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                                      kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
-                                      kw["category"])
+                hit, ignored = _found_keyword(rules, kw, analysis)
                 if hit:
                     categories.add(kw["category"])
                 elif ignored:
@@ -654,9 +664,7 @@ class AcuteFloor:
                 for kw in rules.keywords:
                     if kw["category"] in self.relevant or kw["category"] == "overig":
                         continue
-                    hit, _ = _found(rules, (kw.get("words") or []) + (kw.get("patterns") or []), analysis,
-                                    kw.get("unless") or (), kw.get("other_senses") or (), kw.get("outside_quotes"),
-                                    kw["category"])
+                    hit, _ = _found_keyword(rules, kw, analysis)
                     if hit:
                         shown = True
                         break

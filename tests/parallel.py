@@ -36,15 +36,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = 4  # by default; tools/prepare asks here (--print-jobs) how many jobs' connections to expect
+DURATIONS = ROOT / "tests" / "durations.json"
+# seconds per test where a file has no measured duration yet, by layer
+ESTIMATE = {"unit": 0.4, "integration": 6.0, "e2e": 40.0}
+TEST = re.compile(r"^\s*(?:async\s+)?def (test_\w+)", re.MULTILINE)
 
 
 def jobs() -> int:
     """MELDPUNT_TEST_JOBS, else JOBS."""
     return int(os.environ.get("MELDPUNT_TEST_JOBS") or JOBS)
-DURATIONS = ROOT / "tests" / "durations.json"
-# seconds per test where a file has no measured duration yet, by layer
-ESTIMATE = {"unit": 0.4, "integration": 6.0, "e2e": 40.0}
-TEST = re.compile(r"^\s*(?:async\s+)?def (test_\w+)", re.MULTILINE)
 
 
 def layer(path: str) -> str:
