@@ -284,23 +284,20 @@ class FakeCaseState:
     """The per-case decision state police liaison, aftercare and signals keep (`<schema>.cases`)."""
     schema = ""
 
-    def case_state(self, uow, case_id) -> dict:
+    def case_state(self, uow, case_id, claim=None, decision_at=None) -> dict | None:
+        if claim is not None and not uow.first_delivery(claim):
+            return None
         table = uow.db.tables[f"{self.schema}.cases"]
-        return copy.deepcopy(table.setdefault(case_id, {"case_id": case_id, "decided_at": None, "stopped_at": None,
-                                                        "stop_reason": None, "stopped_outcome": None,
-                                                        "reporter_stages": []}))
-
-    def set_decided(self, uow, case_id, at) -> None:
-        uow.db.tables[f"{self.schema}.cases"][case_id]["decided_at"] = at
+        case = table.setdefault(case_id, {"case_id": case_id, "decided_at": None, "stopped_at": None,
+                                          "stop_reason": None, "stopped_outcome": None, "reporter_stages": []})
+        if decision_at is not None and case["stopped_at"] is None and (case["decided_at"] is None
+                                                                      or case["decided_at"] <= decision_at):
+            case["decided_at"] = decision_at
+        return copy.deepcopy(case)
 
     def take_decision(self, uow, case_id, at, claim=None) -> bool:
-        if claim is not None and not uow.first_delivery(claim):
-            return False
-        case = self.case_state(uow, case_id)
-        if case["stopped_at"] is not None or (case["decided_at"] is not None and at < case["decided_at"]):
-            return False
-        self.set_decided(uow, case_id, at)
-        return True
+        case = self.case_state(uow, case_id, claim=claim, decision_at=at)
+        return case is not None and case["stopped_at"] is None and case["decided_at"] == at
 
     def stop_case(self, uow, case_id, reason: str, at) -> None:
         uow.db.tables[f"{self.schema}.cases"][case_id].update(stopped_at=at, stop_reason=reason, stopped_outcome=reason)

@@ -200,7 +200,6 @@ def close(uow, plan_id, status: str, reason: str, now) -> None:
 
 _DECISIONS = DecisionState("aftercare")
 case_state = _DECISIONS.case_state
-set_decided = _DECISIONS.set_decided
 stop_case = _DECISIONS.stop_case
 take_decision = _DECISIONS.take_decision
 

@@ -215,7 +215,6 @@ def replay_delivery(uow, delivery_id) -> bool:
 
 _DECISIONS = DecisionState("police_liaison")
 case_state = _DECISIONS.case_state
-set_decided = _DECISIONS.set_decided
 stop_case = _DECISIONS.stop_case
 take_decision = _DECISIONS.take_decision
 

@@ -21,7 +21,6 @@ SIGNAL_COLUMNS = ("signal_id, case_id, kind, owner_role, scope, acute, key, deta
 
 _DECISIONS = DecisionState("signals", stop_column="stopped_outcome")
 case_state = _DECISIONS.case_state
-set_decided = _DECISIONS.set_decided
 stop_case = _DECISIONS.stop_case
 
 
