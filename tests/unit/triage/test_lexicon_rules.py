@@ -643,3 +643,16 @@ def test_i_know_that_you_read_it_is_not_added_back_as_a_threat_by_the_second_opi
     text = "Een cliënt stuurt elke avond tientallen berichten: 'antwoord nou, ik weet dat je het leest'."
     reading = tr.read_categories(incident(reported_categories=[]), text, tr.default_rules())
     assert "bedreiging" in reading.ruled_out and "bedreiging" not in reading.categories, reading.reasons
+
+
+@pytest.mark.parametrize("description, found", [
+    ("De man hield mij bij de deur tegen en liet me niet weg.", True),
+    ("Twee mannen hielden ons bij de uitgang tegen.", True),
+    ("De bodes hielden hem tegen.", False),
+    ("Een man op een scooter wilde er nog door, ik hield hem tegen.", False),
+])
+def test_held_back_is_intimidation_of_the_official_not_staff_stopping_someone(description, found):
+    """vr19-2026.16: 'hield … tegen' is intimidatie (being kept from leaving) only with the official as the one held
+    back; staff stopping the perpetrator is none."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("intimidatie" in result.categories) == found, result.reasons
