@@ -43,6 +43,12 @@ PARTICLES = ("neer", "af", "op", "aan", "uit", "in", "door", "mee", "om", "over"
              "voor", "onder", "open", "dicht", "stuk", "plat", "neder")
 PARTICLE_AFTER = 10   # "ik steek je morgen met een mes neer": the particle up to this many words after the verb
 PARTICLE_BEFORE = 2   # "neer te steken": up to this many words before it
+# A particle that is also a preposition, after the verb and followed by an article or a possessive, is the preposition
+# of a phrase, not the verb's particle: "sloeg me in het gezicht" is no *inslaan*, "sloeg de ruit in" is (since
+# vr19-2026.16)
+PREPOSITION_PARTICLES = frozenset({"in", "op", "aan", "uit", "door", "over", "om"})
+PHRASE_STARTS = frozenset({"de", "het", "een", "mijn", "zijn", "haar", "hun", "ons", "onze", "jouw", "uw", "die", "deze",
+                           "dat", "dit", "t"})
 
 SMALL_GAP = 2         # words allowed between two pattern words written side by side
 LONG_GAP = 10         # words allowed where a pattern says `...`
@@ -567,6 +573,9 @@ class _Word:
             lo, hi = max(0, i - PARTICLE_BEFORE), min(len(a.tokens) - 1, i + PARTICLE_AFTER)
             for j in range(lo, hi + 1):
                 if j != i and a.tokens[j].surface == self.particle and a.tokens[j].sentence == tok.sentence:
+                    if j > i and self.particle in PREPOSITION_PARTICLES and j + 1 < len(a.tokens) \
+                            and a.tokens[j + 1].surface in PHRASE_STARTS and a.tokens[j + 1].sentence == tok.sentence:
+                        continue   # "sloeg me in het gezicht": a preposition, not the particle
                     return [tuple(sorted((i, j)))]
         return []
 

@@ -79,19 +79,23 @@ def triage(incident: dict, rules: Rules | None = None, description: str | None =
         reasons.append(f"De regels vonden {code} ('{hit.words}') op één plek, maar dit lijkt niet op zulke meldingen "
                        f"(tweede mening, {found.probability:.0%}): niet overgenomen; een medewerker beoordeelt.")
     rules_found = set(categories)
+    added = {}
     for code in rules.categories:
         found = opinions.get(code)
         if found and code not in categories and found.probability >= model.adds_from(rules_found, code):
             if code in reading.ruled_out or code in second_opinion.NEVER_ADDED:
                 continue   # the rules read its words and said why they do not count (their reason stands)
-            if rules_found & second_opinion.NOT_ADDED_BESIDE.get(code, frozenset()):
-                continue   # a sexual or discriminating remark the rules found: a threat in it is theirs to read
             if reading.analysis.calls_harmless:
                 continue   # the reporter says in his own words that nothing was wrong ("niks aan de hand")
-            categories.add(code)
-            categories.discard("overig")
-            reasons.append(f"Lijkt op meldingen van het type {code} (tweede mening, {found.probability:.0%}; "
-                           f"woorden: {', '.join(found.words)}); een medewerker beoordeelt.")
+            added[code] = found
+    for code, found in added.items():
+        if (rules_found | set(added)) & second_opinion.NOT_ADDED_BESIDE.get(code, frozenset()):
+            continue   # a sexual or discriminating remark, found by the rules or the second opinion: a threat in it is
+            # the rules' to read
+        categories.add(code)
+        categories.discard("overig")
+        reasons.append(f"Lijkt op meldingen van het type {code} (tweede mening, {found.probability:.0%}; "
+                       f"woorden: {', '.join(found.words)}); een medewerker beoordeelt.")
     if len(categories) > 1:
         categories.discard("overig")
     if not categories:

@@ -51,7 +51,7 @@ def test_staff_see_the_queue_and_override_with_a_reason(hub):
                         timeout=5).status_code == 403
     queue = requests.get(hub.url("triage", "/api/v1/triage/queue"), headers=auth(staff), timeout=5).json()
     item = next(i for i in queue["items"] if i["case_id"] == str(case_id))
-    assert item["urgency"] == "hoog" and item["rules_version"] == "vr19-2026.15" and item["reasons"]
+    assert item["urgency"] == "hoog" and item["rules_version"] == "vr19-2026.16" and item["reasons"]
     assert queue["total"] >= 1 and (queue["limit"], queue["offset"]) == (200, 0)
     first = requests.get(hub.url("triage", "/api/v1/triage/queue"), params={"limit": 1}, headers=auth(staff),
                          timeout=5).json()

@@ -62,6 +62,23 @@ def test_a_particle_in_another_sentence_does_not_complete_a_verb():
     assert found("afmaken", "Ik maak het rapport. Af en toe bel ik hem.") is None
 
 
+@pytest.mark.parametrize("pattern, text, words", [
+    ("inslaan", "Hij sloeg me met de vlakke hand in het gezicht", None),
+    ("inslaan", "De vader sloeg zijn vrouw in de wachtkamer", None),
+    ("inslaan", "Ze sloegen met een fietsslot de achterruit in", "sloegen … in"),
+    ("inslaan", "Iemand heeft de ruit ingeslagen", "ingeslagen"),
+    ("inslaan", "Hij dreigde de ruit in te slaan", "in … slaan"),
+    ("omgooien", "Hij gooide het kraampje om", "gooide … om"),
+    ("omgooien", "Hij gooide een stoel om de hoek", None),
+    ("afmaken", "Ik maak je af de volgende keer", "maak … af"),   # af is no preposition
+])
+def test_a_particle_that_opens_a_phrase_is_a_preposition(pattern, text, words):
+    """Since vr19-2026.16: *in, op, aan, uit, door, over, om* after the verb and before an article or a possessive
+    open a phrase ("in het gezicht"), so they do not complete a separable verb; before the verb or at the end of the
+    clause they still do."""
+    assert found(pattern, text) == words
+
+
 @pytest.mark.parametrize("pattern, text", [
     ("te grazen nemen", "Ik ga je te grazen nemen"),
     ("te grazen & nemen", "Ik neem je nog wel te grazen"),

@@ -144,7 +144,7 @@ def test_intake_and_triage_read_the_same_acute_floor():
 
 def test_every_pattern_of_the_default_rules_compiles_and_every_reason_is_dutch_text():
     rules = tr.default_rules()
-    assert rules.version == "vr19-2026.15"
+    assert rules.version == "vr19-2026.16"
     assert {"seksuele_intimidatie", "doxing"} <= set(rules.categories)
     for kw in rules.keywords:
         assert kw["reason"] and "{word}" in kw["reason"]
@@ -589,3 +589,70 @@ def test_a_clients_own_suicide_announced_in_his_words_is_no_threat_to_the_offici
     assert "bedreiging" not in result.categories and result.urgency != "acuut", result.reasons
     threat = "Hij zei: 'ik maak je af, vanavond sta ik voor je deur'."
     assert "bedreiging" in triage(incident(reported_categories=[]), tr.default_rules(), threat, None).categories
+
+
+@pytest.mark.parametrize("description, found", [
+    ("Hij belde voor de derde keer over zijn bijzondere bijstand en zuchtte hard.", False),
+    ("Ik werd drie keer gebeld door een onbekend nummer, er werd niets gezegd.", False),
+    ("Een makelaar die regelmatig vergunningen aanvraagt, stuurde een kerstpakket.", False),
+    # a few times where someone is there, or after a hang-up or a block: repetition
+    ("Een oud-klant staat al drie keer 's avonds bij de bushalte waar ik instap.", True),
+    ("Dit is de derde keer dat hij bij mijn auto staat te wachten.", True),
+    ("Toen ik ophing belde hij nog drie keer terug.", True),
+    ("Ik heb hem geblokkeerd, maar hij mailt regelmatig via een ander adres.", True),
+    # floods and weeks stay repetition on their own
+    ("Hij belt al twee weken elke dag naar mijn werknummer.", True),
+    ("Sinds gisteren krijg ik tientallen telefoontjes.", True),
+])
+def test_a_few_calls_about_a_matter_are_no_unwanted_contact(description, found):
+    """vr19-2026.16: 'drie keer', 'de derde keer', 'regelmatig' (`<herhaling_paar>`) are repetition only with someone
+    there (waiting, coming back) or calls that go on after a hang-up, a no or a block (the labelling guide); a matter
+    chased by phone a few times is not intimidatie. Floods and weeks (`<herhaling>`) count as before."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("intimidatie" in result.categories) == found, result.reasons
+
+
+def test_repetition_a_few_times_still_makes_intimidation_hoog():
+    """The urgency rule for stalking reads both groups, so intimidation a few times at the bus stop stays hoog."""
+    text = "Een man die ik vorige maand hielp staat al drie keer 's avonds bij de bushalte waar ik instap."
+    result = triage(incident(reported_categories=[]), tr.default_rules(), text, None)
+    assert "intimidatie" in result.categories and result.urgency == "hoog", result.reasons
+
+
+@pytest.mark.parametrize("description, found", [
+    # the perpetrator knows the private life: a veiled threat, in its inflections
+    ("Hij zei: 'ik weet dat je dochter op de Kanarieschool zit'.", True),
+    ("Een brief in de bus: 'wij weten dat jij elke zaterdag in het bos hardloopt'.", True),
+    ("Hij zei: 'We wisten dat u vanavond alleen thuis bent'.", True),
+    # someone else's knowing, the name, a message read, certainty: no threat of harm
+    ("Ze riep: 'iedereen moet weten dat je een leugenaar bent'.", False),
+    ("Hij appt steeds 'waarom reageer je niet, ik weet dat je het leest'.", False),
+    ("De beller zei: 'ik weet dat jij Fatima heet'.", False),
+    ("Hij mailde: 'ik weet zeker dat u de notulen vervalst'.", False),
+    ("Ik wil u laten weten dat uw medewerker kortaf was.", False),
+])
+def test_i_know_that_you_is_a_threat_from_the_perpetrator_not_a_name_or_a_message_read(description, found):
+    """vr19-2026.16: 'ik/we weten dat je …' is a veiled threat only with the perpetrator as the one who knows, and not
+    where what he knows is the name, that a message was read, or his certainty (`other_senses`)."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("bedreiging" in result.categories) == found, result.reasons
+
+
+def test_i_know_that_you_read_it_is_not_added_back_as_a_threat_by_the_second_opinion():
+    """An other sense of the threat words is named in the reasons, so the second opinion does not add the threat."""
+    text = "Een cliënt stuurt elke avond tientallen berichten: 'antwoord nou, ik weet dat je het leest'."
+    reading = tr.read_categories(incident(reported_categories=[]), text, tr.default_rules())
+    assert "bedreiging" in reading.ruled_out and "bedreiging" not in reading.categories, reading.reasons
+
+
+@pytest.mark.parametrize("description, found", [
+    ("De man hield mij bij de deur tegen en liet me niet weg.", True),
+    ("Twee mannen hielden ons bij de uitgang tegen.", True),
+    ("De bodes hielden hem tegen.", False),
+    ("Een man op een scooter wilde er nog door, ik hield hem tegen.", False),
+])
+def test_held_back_is_intimidation_of_the_official_not_staff_stopping_someone(description, found):
+    """vr19-2026.16: 'hield … tegen' is intimidatie (being kept from leaving) only with the official as the one held
+    back; staff stopping the perpetrator is none."""
+    result = triage(incident(reported_categories=[]), tr.default_rules(), description, None)
+    assert ("intimidatie" in result.categories) == found, result.reasons

@@ -15,7 +15,7 @@ def raw():
 
 def test_default_rules_load_with_version():
     rules = load_rules(DEFAULT_RULES_FILE)
-    assert rules.version == "vr19-2026.15" and "overig" in rules.categories
+    assert rules.version == "vr19-2026.16" and "overig" in rules.categories
 
 
 @pytest.mark.parametrize("change, message", [

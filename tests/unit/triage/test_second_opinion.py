@@ -260,3 +260,18 @@ def test_the_model_adds_no_doxing_beside_a_discriminating_remark_the_rules_found
     insult = triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas en schold me uit.", model)
     assert "discriminatie" in slur.categories and "doxing" not in slur.categories, slur.reasons
     assert "doxing" in insult.categories, insult.reasons
+
+
+def test_the_model_adds_no_threat_beside_a_sexual_or_discriminating_remark_it_adds_itself():
+    """vr19-2026.16: the second opinion's additions are weighed together, so NOT_ADDED_BESIDE holds beside a sexual or
+    discriminating remark the model itself reads ('kaas' a threat, 'worst' a sexual remark, 'winkel' vandalism here);
+    beside vandalism it reads, the threat is still added."""
+    model = m.parse_model({
+        "format": m.FORMAT, "version": "toy", "labels": ["bedreiging", "seksuele_intimidatie", "vernieling", m.ACUTE],
+        "features": ["w:kaas", "w:winkel", "w:worst"], "idf": [1.0, 1.0, 1.0],
+        "coef": [{"0": 9.0}, {"2": 9.0}, {"1": 9.0}, {}], "intercept": [-3.0, -3.0, -3.0, -3.0],
+        "thresholds": {"add_category": 0.5, "acute_hoog": 0.3, "acute_acuut": 0.9}})
+    remark = triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas en worst.", model)
+    damage = triage(incident(reported_categories=[]), default_rules(), "Hij had het over kaas en de winkel.", model)
+    assert remark.categories == ["seksuele_intimidatie"], remark.reasons
+    assert {"bedreiging", "vernieling"} <= set(damage.categories), damage.reasons
