@@ -38,19 +38,21 @@ def shape(query, conn=None) -> str:
     return _LISTS.sub("VALUES (…)", text)[:160]
 
 
+# reset() and snapshot() take no lock: sitecustomize calls them from signal handlers, which run between two
+# bytecodes of the main thread, possibly inside _count holding the lock (a process signalled while busy hung
+# there, docs/benchmarks.md). clear() and a dict copy are one C call each, whole under the GIL.
+
 def reset() -> None:
-    with _lock:
-        statements.clear()
-        transactions.clear()
+    statements.clear()
+    transactions.clear()
 
 
 def snapshot() -> dict:
     """{'statements': {app: {text: n}}, 'transactions': {app: n}}"""
-    with _lock:
-        by_app: dict = {}
-        for (app, text), n in statements.items():
-            by_app.setdefault(app, {})[text] = n
-        return {"statements": by_app, "transactions": dict(transactions)}
+    by_app: dict = {}
+    for (app, text), n in dict(statements).items():
+        by_app.setdefault(app, {})[text] = n
+    return {"statements": by_app, "transactions": dict(transactions)}
 
 
 def _count(conn, query, n=1):
