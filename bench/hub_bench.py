@@ -181,6 +181,8 @@ class BenchHub:
                     "MELDPUNT_OIDC_SECRET_FILE": str(self._secret_file(workdir)),
                     # the bench measures throughput with one key per municipality, not the rate limit
                     "MELDPUNT_API_RATE_PER_MINUTE": "10000000", "MELDPUNT_API_BURST": "100000",
+                    # 342 stores' first /health took over 60 s on a slow hour (make bench 2026-12-08 00:25)
+                    "MELDPUNT_START_TIMEOUT_SECONDS": "900",
                     **bench_ports(("intake", "triage", "police_liaison", "aftercare", "statistics"), PORT_BASE),
                     **(extra_env or {})}
         self.settings = load_settings(self.env)

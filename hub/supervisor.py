@@ -77,8 +77,10 @@ def _spawn(service: str, log_file=None) -> subprocess.Popen:
                             start_new_session=bool(log_file))
 
 
-def wait_healthy(settings: Settings, services, procs=None, timeout: float = 60.0, report=print) -> bool:
+def wait_healthy(settings: Settings, services, procs=None, timeout: float | None = None, report=print) -> bool:
+    """Waits until every service answers /health (MELDPUNT_START_TIMEOUT_SECONDS unless `timeout`)."""
     pending = list(services)
+    timeout = settings.start_timeout_seconds if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for service in list(pending):

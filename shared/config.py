@@ -304,6 +304,9 @@ _SETTINGS_FIELDS = {
     "MELDPUNT_HTTP_HOST": fields.String(load_default="127.0.0.1"),
     "MELDPUNT_DB_MAX_CONNECTIONS": fields.Integer(load_default=12, validate=validate.Range(min=1, max=200)),
     "MELDPUNT_DB_IDLE_SECONDS": fields.Float(load_default=30.0, validate=validate.Range(min=0.1)),
+    # How long `meldpunt run` waits for every service's first /health: in a large region that first look
+    # reaches every database, and on a slow or busy machine 342 stores took longer than a minute.
+    "MELDPUNT_START_TIMEOUT_SECONDS": fields.Float(load_default=60.0, validate=validate.Range(min=1)),
     # Every service connection's PostgreSQL session limits (milliseconds): a lock not granted, a statement
     # not finished, a transaction left open (a stuck worker) end there instead of holding the pool.
     "MELDPUNT_DB_LOCK_TIMEOUT_MS": fields.Integer(load_default=5000, validate=validate.Range(min=1)),
@@ -425,6 +428,7 @@ class Settings:
     db_lock_timeout_ms: int = 5000
     db_statement_timeout_ms: int = 30000
     db_idle_in_transaction_ms: int = 60000
+    start_timeout_seconds: float = 60.0
     http_idle_seconds: float = 10.0
     http_header_seconds: float = 15.0
     http_body_seconds: float = 60.0
@@ -525,6 +529,7 @@ def load_settings(environ=None, region_path=None, *, sections) -> Settings:
         db_lock_timeout_ms=data["MELDPUNT_DB_LOCK_TIMEOUT_MS"],
         db_statement_timeout_ms=data["MELDPUNT_DB_STATEMENT_TIMEOUT_MS"],
         db_idle_in_transaction_ms=data["MELDPUNT_DB_IDLE_IN_TRANSACTION_MS"],
+        start_timeout_seconds=data["MELDPUNT_START_TIMEOUT_SECONDS"],
         http_idle_seconds=data["MELDPUNT_HTTP_IDLE_SECONDS"],
         http_header_seconds=data["MELDPUNT_HTTP_HEADER_SECONDS"],
         http_body_seconds=data["MELDPUNT_HTTP_BODY_SECONDS"],
